@@ -1,0 +1,533 @@
+"""Three-valued (Kleene) evaluation of compiled criteria.
+
+Each logic node answers True, False or None (unknown) together with an explanation, the facts
+that were missing or stale, and the items that need a clinician's review.  ``all`` / ``any`` /
+``not`` follow Kleene's strong logic, order-independently: ``any`` is True as soon as one child
+is True, whatever the others are, so "creatinine ≤ 1.5 × ULN or CrCl ≥ 50 mL/min" passes on
+creatinine alone when CrCl is unknown.
+
+A criterion's logic states its condition as written.  For an inclusion, condition True → pass;
+for an exclusion, condition True → fail (the exclusion applies) and False → pass.  Unknown stays
+unknown.  The trial verdict: any fail → ineligible; otherwise any unknown → undetermined;
+otherwise eligible.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Literal
+
+from .dates import Duration
+from .facts import Facts, Item, QuantityFact
+from .units import Analyte, format_number
+
+__all__ = ["CriterionResult", "Node", "Outcome", "TrialResult", "kleene_and", "kleene_not",
+           "kleene_or"]
+
+Truth = bool | None
+Status = Literal["pass", "fail", "unknown"]
+Verdict = Literal["eligible", "ineligible", "undetermined"]
+
+
+# ---------------------------------------------------------------------------- Kleene logic
+
+def kleene_not(a: Truth) -> Truth:
+    return None if a is None else not a
+
+
+def kleene_and(values: Sequence[Truth]) -> Truth:
+    if any(v is False for v in values):
+        return False
+    if any(v is None for v in values):
+        return None
+    return True
+
+
+def kleene_or(values: Sequence[Truth]) -> Truth:
+    if any(v is True for v in values):
+        return True
+    if any(v is None for v in values):
+        return None
+    return False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    value: Truth
+    text: str
+    missing: tuple[str, ...] = ()
+    review: tuple[str, ...] = ()
+
+
+def _unknown(text: str, *, missing: Sequence[str] = (), review: Sequence[str] = ()) -> Outcome:
+    return Outcome(None, text, tuple(missing), tuple(review))
+
+
+def _merge(children: Sequence[Outcome]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    missing: dict[str, None] = {}
+    review: dict[str, None] = {}
+    for c in children:
+        if c.value is None:
+            missing.update(dict.fromkeys(c.missing))
+            review.update(dict.fromkeys(c.review))
+    return tuple(missing), tuple(review)
+
+
+class Node:
+    """A compiled logic node."""
+
+    def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
+        raise NotImplementedError
+
+    def symbols(self) -> set[str]:
+        """Names of the facts this node reads (for 'what to record' listings)."""
+        return set()
+
+
+@dataclass(frozen=True)
+class EvalContext:
+    trial_id: str
+    criterion_id: str
+    lab_max_age_days: int | None
+
+
+@dataclass(frozen=True)
+class All(Node):
+    children: tuple[Node, ...]
+
+    def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
+        outs = [c.evaluate(facts, ctx) for c in self.children]
+        value = kleene_and([o.value for o in outs])
+        shown = [o for o in outs if o.value is value] if value is not True else outs
+        missing, review = _merge(outs) if value is None else ((), ())
+        return Outcome(value, "; ".join(o.text for o in shown), missing, review)
+
+    def symbols(self) -> set[str]:
+        return set().union(*(c.symbols() for c in self.children))
+
+
+@dataclass(frozen=True)
+class Any_(Node):
+    children: tuple[Node, ...]
+
+    def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
+        outs = [c.evaluate(facts, ctx) for c in self.children]
+        value = kleene_or([o.value for o in outs])
+        shown = [o for o in outs if o.value is value] if value is not False else outs
+        missing, review = _merge(outs) if value is None else ((), ())
+        return Outcome(value, "; ".join(o.text for o in shown), missing, review)
+
+    def symbols(self) -> set[str]:
+        return set().union(*(c.symbols() for c in self.children))
+
+
+@dataclass(frozen=True)
+class Not(Node):
+    child: Node
+
+    def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
+        o = self.child.evaluate(facts, ctx)
+        # the child's text already says what is (or is not) there; the status carries polarity
+        return Outcome(kleene_not(o.value), o.text, o.missing, o.review)
+
+    def symbols(self) -> set[str]:
+        return self.child.symbols()
+
+
+# ---------------------------------------------------------------------------- quantities
+
+OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "==": operator.eq, "!=": operator.ne,
+}
+SYMBOL = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "=", "!=": "≠"}
+NEGATION = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
+
+
+def _censored(op: str, comparator: str, bound: Fraction, threshold: Fraction) -> Truth:
+    """Decide ``x op threshold`` for an x known only as ``x comparator bound``."""
+    upper = comparator in ("<", "<=")       # x lies below the bound, else above it
+    closed = comparator in ("<=", ">=")     # the bound itself is possible
+
+    def holds_everywhere(o: str) -> bool:
+        if o in ("<", "<=") and upper:
+            return bound < threshold or (bound == threshold and (o == "<=" or not closed))
+        if o in (">", ">=") and not upper:
+            return bound > threshold or (bound == threshold and (o == ">=" or not closed))
+        return False
+
+    if holds_everywhere(op):
+        return True
+    if op in NEGATION and holds_everywhere(NEGATION[op]):
+        return False
+    return None
+
+
+@dataclass(frozen=True)
+class Compare(Node):
+    """``quantity op value`` in the analyte's canonical unit, or ``quantity op k × ULN``."""
+
+    analyte: Analyte
+    op: str
+    threshold: Fraction | None = None    # canonical unit, exact
+    uln_multiple: Decimal | None = None
+    ordinal: str | None = None           # for ordinal scales: the threshold grade
+    within_days: int | None = None       # recency required of the value
+    default_recency: bool = True         # apply the trial's lab_max_age_days
+
+    def symbols(self) -> set[str]:
+        return {self.analyte.key}
+
+    def _threshold_text(self) -> str:
+        if self.uln_multiple is not None:
+            return f"{format_number(self.uln_multiple)} × ULN"
+        if self.ordinal is not None:
+            return self.ordinal
+        assert self.threshold is not None
+        return self.analyte.show(self.threshold)
+
+    def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
+        a = self.analyte
+        q = facts.quantity(a.key)
+        need = f"{a.short} {SYMBOL[self.op]} {self._threshold_text()}"
+        if q is None:
+            what, why = facts.gap(a.key)
+            return _unknown(f"{why} (needed: {need})", missing=[what])
+        limit = self.within_days
+        if limit is None and self.default_recency and a.source == "lab":
+            limit = ctx.lab_max_age_days
+        if limit is not None:
+            if q.date is None:
+                return _unknown(f"{a.short} has no date (needed within {limit} days)",
+                                missing=[f"date of {a.short}"])
+            age = (facts.as_of - q.date).days
+            if age > limit:
+                gap = (f"{a.short} from {q.date} is {age} days old; this criterion needs a "
+                       f"result within {limit} days")
+                return _unknown(gap, missing=[f"recent {a.short} (within {limit} days)"])
+        if self.ordinal is not None:
+            return self._ordinal(q, need)
+        if q.value is None:
+            return _unknown(f"{a.short} {q.shown()} is not numeric", missing=[a.short])
+        if self.uln_multiple is not None:
+            return self._uln(q, need)
+        assert self.threshold is not None
+        return self._decide(q, q.value, self.threshold, q.shown(), self.analyte.show(self.threshold))
+
+    def _decide(self, q: QuantityFact, value: Fraction, limit: Fraction, shown: str,
+                limit_text: str) -> Outcome:
+        if q.comparator is not None:
+            v = _censored(self.op, q.comparator, value, limit)
+            if v is None:
+                text = (f"{self.analyte.short} {shown} is a censored value that cannot decide "
+                        f"{SYMBOL[self.op]} {limit_text}")
+                return _unknown(text, missing=[f"exact {self.analyte.short}"])
+        else:
+            v = OPS[self.op](value, limit)
+        rel = SYMBOL[self.op] if v else SYMBOL[NEGATION[self.op]]
+        return Outcome(v, f"{self.analyte.short} {shown} {rel} {limit_text}")
+
+    def _uln(self, q: QuantityFact, need: str) -> Outcome:
+        a = self.analyte
+        if q.uln is None or q.uln <= 0:
+            return _unknown(f"{a.short} {q.shown()}: no ULN to compare with (needed: {need})",
+                            missing=[f"{a.short} reference range"])
+        assert q.value is not None and self.uln_multiple is not None
+        limit = Fraction(self.uln_multiple) * q.uln
+        ratio = format_number(q.value / q.uln, 3)
+        shown = f"{q.shown()} = {ratio} × ULN"
+        limit_text = f"{format_number(self.uln_multiple)} × ULN ({q.uln_note})"
+        return self._decide(q, q.value, limit, shown, limit_text)
+
+    def _ordinal(self, q: QuantityFact, need: str) -> Outcome:
+        a = self.analyte
+        if q.result is None:
+            return _unknown(f"{a.short} has no graded result (needed: {need})", missing=[a.short])
+        scale = a.scale or a.values
+        v = OPS[self.op](scale.index(q.result), scale.index(self.ordinal or ""))
+        rel = SYMBOL[self.op] if v else SYMBOL[NEGATION[self.op]]
+        return Outcome(v, f"{a.short} {q.shown()} {rel} {self.ordinal}")
+
+
+@dataclass(frozen=True)
+class Qualitative(Node):
+    """A qualitative result equals one of the given values (e.g. HIV antibody positive)."""
+
+    analyte: Analyte
+    values: tuple[str, ...]
+    within_days: int | None = None
+
+    def symbols(self) -> set[str]:
+        return {self.analyte.key}
+
+    def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
+        a = self.analyte
+        q = facts.quantity(a.key)
+        want = " or ".join(self.values)
+        if q is None:
+            what, why = facts.gap(a.key)
+            return _unknown(f"{why} (needed: is it {want}?)", missing=[what])
+        if self.within_days is not None and (
+                q.date is None or (facts.as_of - q.date).days > self.within_days):
+            return _unknown(f"{a.short} from {q.date} is older than {self.within_days} days",
+                            missing=[f"recent {a.short} (within {self.within_days} days)"])
+        if q.result == "indeterminate" and "indeterminate" not in self.values:
+            return _unknown(f"{a.short} indeterminate ({q.date})", missing=[f"{a.short} retest"])
+        v = q.result in self.values
+        return Outcome(v, f"{a.short} {q.shown()}")
+
+
+# ---------------------------------------------------------------------------- scalar facts
+
+@dataclass(frozen=True)
+class FactIs(Node):
+    """A recorded scalar fact is one of the given values."""
+
+    name: str
+    description: str
+    values: tuple[Any, ...]
+
+    def symbols(self) -> set[str]:
+        return {self.name}
+
+    def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
+        v = facts.scalars.get(self.name)
+        if v is None:
+            return _unknown(f"{self.description} not recorded", missing=[self.description])
+        shown = {True: "yes", False: "no"}.get(v, v) if isinstance(v, bool) else v
+        return Outcome(v in self.values, f"{self.description}: {shown}")
+
+
+@dataclass(frozen=True)
+class Expr(Node):
+    """A rule-engine expression over scalar facts and quantities (canonical units).
+
+    Unknown when any symbol it reads is not recorded; rule-engine itself has no unknown.
+    """
+
+    source: str
+    rule: Any
+    names: tuple[str, ...]
+
+    def symbols(self) -> set[str]:
+        return set(self.names)
+
+    def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
+        values: dict[str, Any] = {}
+        missing = []
+        for n in self.names:
+            if n in facts.scalars:
+                v = facts.scalars[n]
+            else:
+                q = facts.quantity(n)
+                v = None if q is None else (q.value if q.comparator is None else None)
+            if v is None:
+                missing.append(n)
+            values[n] = v
+        if missing:
+            return _unknown(f"`{self.source}` needs {', '.join(missing)}", missing=missing)
+        v = bool(self.rule.matches(values))
+        shown = ", ".join(f"{k}={format_number(x) if isinstance(x, Decimal) else x}"
+                          for k, x in values.items())
+        return Outcome(v, f"`{self.source}` is {'true' if v else 'false'} ({shown})")
+
+
+# ---------------------------------------------------------------------------- histology
+
+@dataclass(frozen=True)
+class Histology(Node):
+    """The index diagnosis's OncoTree code against include / exclude / review lists."""
+
+    listed: dict[str, str]   # code → include / exclude / review
+    notes: str = ""
+
+    def symbols(self) -> set[str]:
+        return {"histology"}
+
+    def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
+        from .ontology import oncotree
+
+        code = facts.histology
+        if code is None:
+            return _unknown("histology (OncoTree code) not recorded",
+                            missing=["histology (OncoTree code)"])
+        tree = oncotree()
+        if code not in tree:
+            gap = f"histology code {code!r} is not an OncoTree code"
+            return _unknown(gap, missing=["a recognised OncoTree histology code"])
+        verdict, via = tree.classify(code, self.listed)  # type: ignore[arg-type]
+        name = f"{tree.name(code)} ({code})"
+        if verdict is None:
+            return Outcome(False, f"histology {name} is not among the listed types")
+        rel = "is" if via == code else f"is under {tree.name(via or '')} ({via})"
+        if verdict == "review":
+            reason = f"whether histology {name} counts for this criterion"
+            return _unknown(f"histology {name} {rel}: needs clinician review", review=[reason])
+        if verdict == "include":
+            return Outcome(True, f"histology {name} {rel}")
+        return Outcome(False, f"histology {name} {rel}, which is excluded")
+
+
+# ---------------------------------------------------------------------------- collections
+
+@dataclass(frozen=True)
+class Match:
+    """One field test inside ``where``: equality, membership, negation or a comparison."""
+
+    name: str
+    kind: Literal["in", "not_in", "compare"]
+    values: tuple[Any, ...] = ()
+    op: str = ""
+    number: Decimal | None = None
+    casefold: bool = False   # free-text fields compare case-insensitively
+
+    def test(self, value: Any) -> Truth:
+        if value is None:
+            return None
+        if self.casefold:
+            value = [v.lower() for v in value] if isinstance(value, list) else str(value).lower()
+        if self.kind == "compare":
+            try:
+                return bool(OPS[self.op](Decimal(value), self.number))
+            except (TypeError, ArithmeticError):
+                return None
+        hit = (any(v in self.values for v in value) if isinstance(value, list)
+               else value in self.values)
+        return hit if self.kind == "in" else not hit
+
+    def describe(self) -> str:
+        if self.kind == "compare":
+            return f"{self.name} {SYMBOL[self.op]} {format_number(self.number or Decimal(0))}"
+        vals = "/".join(str(v).lower() if isinstance(v, bool) else str(v) for v in self.values)
+        return f"{self.name} {'not ' if self.kind == 'not_in' else ''}{vals}"
+
+
+@dataclass(frozen=True)
+class Exists(Node):
+    """Some item of a collection matches ``where`` (and falls in the window, if any).
+
+    Kleene: True if an item surely matches; False if the collection is recorded and every item
+    surely does not; otherwise unknown (not recorded, a field or a date missing).
+    """
+
+    collection: str
+    where: tuple[Match, ...]
+    window: Duration | None
+    description: str
+    current: bool = False    # only items still going on at as_of
+
+    def symbols(self) -> set[str]:
+        return {self.collection}
+
+    def _in_window(self, item: Item, facts: Facts) -> Truth:
+        """Does the item's period reach into the window (as_of − window, as_of]?"""
+        if self.current:
+            if item.end is not None:
+                return item.end >= facts.as_of
+            return item.ongoing
+        if self.window is None:
+            return True
+        start_of_window = self.window.before(facts.as_of)
+        end = item.end
+        if end is None and item.ongoing:
+            return True
+        if end is not None:
+            return end > start_of_window
+        if item.start is not None and item.start > start_of_window:
+            return True
+        return None
+
+    def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
+        items = facts.collections.get(self.collection)
+        what = self.description
+        span = (f" within {self.window.describe()} before {facts.as_of}" if self.window
+                else f" current on {facts.as_of}" if self.current else "")
+        if items is None:
+            noun = self.collection.replace("_", " ")
+            return _unknown(f"{noun} not recorded (needed: {what}{span})", missing=[noun])
+        hits, unsure = [], []
+        for item in items:
+            v = kleene_and([m.test(item.fields.get(m.name)) for m in self.where]
+                           + [self._in_window(item, facts)])
+            if v is True:
+                hits.append(item)
+            elif v is None:
+                unsure.append(item)
+        if hits:
+            return Outcome(True, f"{what}{span}: " + ", ".join(_show_item(i) for i in hits))
+        if unsure:
+            gaps = [f"{_show_item(i)}: {self._unknown_fields(i, facts)}" for i in unsure]
+            text = "; ".join(f"{g} not recorded" for g in gaps)
+            return _unknown(f"{what}{span}: cannot tell, {text}", missing=gaps)
+        return Outcome(False, f"no {what}{span} ({len(items)} recorded)")
+
+    def _unknown_fields(self, item: Item, facts: Facts) -> str:
+        names = [m.name for m in self.where if item.fields.get(m.name) is None]
+        if (self.window is not None or self.current) and self._in_window(item, facts) is None:
+            names.append("end date (or ongoing)" if item.start else "dates")
+        return ", ".join(names)
+
+
+def _show_item(item: Item) -> str:
+    if item.start and item.end and item.start != item.end:
+        when = f"{item.start} to {item.end}"
+    elif item.start:
+        when = str(item.start) + (" onwards" if item.ongoing else "")
+    elif item.end:
+        when = f"until {item.end}"
+    else:
+        when = "date not recorded"
+    return f"{item.label} ({when})"
+
+
+# ---------------------------------------------------------------------------- review
+
+@dataclass(frozen=True)
+class Review(Node):
+    """A judgement only a clinician can make; unknown unless an attestation answers it."""
+
+    reason: str
+
+    def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
+        att = facts.attestations.get((ctx.trial_id, ctx.criterion_id))
+        if att is None:
+            return _unknown(f"needs clinician review: {self.reason}", review=[self.reason])
+        v = att.answer == "yes"
+        note = f": {att.note}" if att.note else ""
+        return Outcome(v, f"clinician attestation by {att.by} on {att.date}: "
+                          f"'{att.answer}' to {self.reason}{note}")
+
+
+# ---------------------------------------------------------------------------- results
+
+@dataclass(frozen=True)
+class CriterionResult:
+    id: str
+    kind: Literal["inclusion", "exclusion"]
+    status: Status
+    text: str
+    explanation: str
+    missing: tuple[str, ...] = ()
+    review: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    trial_id: str
+    title: str
+    verdict: Verdict
+    criteria: tuple[CriterionResult, ...]
+    reason: str
+    missing: tuple[str, ...] = field(default=())
+    review: tuple[str, ...] = field(default=())
+
+
+def status_of(kind: str, value: Truth) -> Status:
+    if value is None:
+        return "unknown"
+    holds = value if kind == "inclusion" else not value
+    return "pass" if holds else "fail"

@@ -1,0 +1,125 @@
+"""Results → text and JSON.  No decisions are made here.
+
+The JSON document (``--format json``) is stable and documented in the README::
+
+    {
+      "eligimatch": "<version>", "rules_sha256": "<hash of the rule files>",
+      "patient_id": "...", "source": "<file>", "as_of": "YYYY-MM-DD",
+      "trials": [
+        {"trial_id": "...", "title": "...", "verdict": "eligible|ineligible|undetermined",
+         "reason": "...", "failing": [ids], "unknown": [ids], "missing": [...], "review": [...],
+         "criteria": [{"id", "kind", "status", "text", "explanation", "missing", "review"}]}
+      ]
+    }
+
+Keys are sorted and output is byte-identical for the same patient, rules and as-of date.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from .evaluate import CriterionResult, TrialResult
+
+__all__ = ["screen_json", "screen_text", "explain_text", "trials_json", "trials_text"]
+
+ORDER = {"eligible": 0, "undetermined": 1, "ineligible": 2}
+LABEL = {"eligible": "ELIGIBLE", "undetermined": "UNDETERMINED", "ineligible": "INELIGIBLE"}
+STATUS = {"pass": "PASS", "fail": "FAIL", "unknown": "UNKNOWN"}
+
+
+def ordered(results: Sequence[TrialResult]) -> list[TrialResult]:
+    return sorted(results, key=lambda r: (ORDER[r.verdict], r.trial_id))
+
+
+def criterion_dict(c: CriterionResult) -> dict[str, Any]:
+    return {"id": c.id, "kind": c.kind, "status": c.status, "text": c.text,
+            "explanation": c.explanation, "missing": list(c.missing), "review": list(c.review)}
+
+
+def trial_dict(r: TrialResult, *, criteria: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "trial_id": r.trial_id, "title": r.title, "verdict": r.verdict, "reason": r.reason,
+        "failing": [c.id for c in r.criteria if c.status == "fail"],
+        "unknown": [c.id for c in r.criteria if c.status == "unknown"],
+        "missing": list(r.missing), "review": list(r.review),
+    }
+    if criteria:
+        out["criteria"] = [criterion_dict(c) for c in r.criteria]
+    return out
+
+
+def document(patient_id: str, source: str, as_of: date, results: Sequence[TrialResult],
+             rules_sha256: str, version: str) -> dict[str, Any]:
+    return {"eligimatch": version, "rules_sha256": rules_sha256, "patient_id": patient_id,
+            "source": source, "as_of": as_of.isoformat(),
+            "trials": [trial_dict(r) for r in ordered(results)]}
+
+
+def dumps(doc: Any) -> str:
+    return json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=2)
+
+
+def screen_json(docs: Sequence[dict[str, Any]]) -> str:
+    return dumps(docs[0] if len(docs) == 1 else list(docs))
+
+
+def _first_fail(r: TrialResult) -> str:
+    fails = [c for c in r.criteria if c.status == "fail"]
+    head = ", ".join(c.id for c in fails)
+    return f"fails {head} — {fails[0].explanation}" if fails else r.reason
+
+
+def screen_text(patient_id: str, source: str, as_of: date, results: Sequence[TrialResult]) -> str:
+    lines = [f"Patient {patient_id} ({source}), as of {as_of}:"]
+    width = max((len(r.trial_id) for r in results), default=0)
+    for r in ordered(results):
+        reason = _first_fail(r) if r.verdict == "ineligible" else r.reason
+        lines.append(f"  {LABEL[r.verdict]:<12}  {r.trial_id:<{width}}  {reason}")
+    undecided = [r for r in results if r.verdict == "undetermined"]
+    if undecided:
+        counts: Counter[str] = Counter(m for r in undecided for m in r.missing)
+        if counts:
+            items = [f"{m} ({n} trial{'s' if n != 1 else ''})"
+                     for m, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+            lines.append("  To decide the undetermined trials, record: " + ", ".join(items))
+        reviews = [f"{r.trial_id} {x}" for r in undecided for x in r.review]
+        if reviews:
+            lines.append("  Needs clinician review: " + "; ".join(reviews))
+    return "\n".join(lines)
+
+
+def explain_text(patient_id: str, as_of: date, r: TrialResult) -> str:
+    lines = [f"{r.trial_id}: {r.title}",
+             f"Patient {patient_id}, as of {as_of}: {LABEL[r.verdict]} — {r.reason}", ""]
+    for c in r.criteria:
+        lines.append(f"{STATUS[c.status]:<8} {c.id} ({c.kind})")
+        lines.append(f"         criterion: {c.text}")
+        lines.append(f"         why: {c.explanation}")
+    return "\n".join(lines)
+
+
+def trials_dicts(trials: Sequence[Any]) -> list[dict[str, Any]]:
+    return [{"trial_id": t.id, "registry_id": t.meta.registry_id, "title": t.meta.title,
+             "phase": t.meta.phase, "status": t.meta.status, "seed": t.meta.seed,
+             "criteria": len(t.criteria),
+             "needs_review": [c.id for c in t.criteria if c.needs_review],
+             "sha256": t.sha256} for t in trials]
+
+
+def trials_json(trials: Sequence[Any], rules_sha256: str) -> str:
+    return dumps({"rules_sha256": rules_sha256, "trials": trials_dicts(trials)})
+
+
+def trials_text(trials: Sequence[Any]) -> str:
+    lines = []
+    for t in sorted(trials, key=lambda t: t.id):
+        n_inc = sum(c.spec.kind == "inclusion" for c in t.criteria)
+        n_exc = len(t.criteria) - n_inc
+        lines.append(f"{t.id:<14} {t.meta.phase:<8} {t.meta.status:<20} {n_inc} inclusion / "
+                     f"{n_exc} exclusion criteria  {t.meta.title}")
+    return "\n".join(lines)

@@ -1,0 +1,493 @@
+"""Patient profile → normalised facts, computed once per patient and shared by every trial.
+
+* Every lab is converted once into its analyte's canonical unit (Decimal, exact).
+* The newest result on or before ``as_of`` is the one used; results dated after ``as_of`` are
+  impossible and rejected.
+* Derived facts: age (calendar-exact), creatinine clearance by Cockcroft–Gault when none was
+  measured, metastatic lesion and organ counts, whether the patient is an amputee.
+* A fact that cannot be established is recorded with the reason (not recorded, conflicting
+  results, no reference range) so that explanations can say exactly what is missing.
+
+Nothing here decides eligibility; :mod:`eligimatch.evaluate` does.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from pydantic import BaseModel
+
+from .dates import age_in_years
+from .errors import PatientError, UnitError
+from .patient import (
+    ANTICANCER_TYPES,
+    Allergy,
+    Condition,
+    Lesion,
+    Medication,
+    Metastasis,
+    OtherMalignancy,
+    Patient,
+    Quantity,
+    Toxicity,
+    Treatment,
+)
+from .units import Analyte, analytes, format_number
+
+__all__ = ["COLLECTIONS", "SCALARS", "Facts", "Item", "QuantityFact", "build_facts"]
+
+
+@dataclass(frozen=True)
+class QuantityFact:
+    """One quantity as evaluated: canonical value (or ordinal / qualitative result)."""
+
+    analyte: Analyte
+    value: Fraction | None = None         # canonical unit, exact
+    comparator: str | None = None         # censored value: '<' 20 means somewhere below 20
+    result: str | None = None             # ordinal / qualitative result
+    date: date | None = None
+    reported: str = ""                    # as written in the patient file
+    uln: Fraction | None = None           # canonical unit, exact
+    uln_note: str = ""                    # where the ULN came from
+    derived: str = ""                     # how a derived value was computed
+
+    def shown(self) -> str:
+        a = self.analyte
+        if self.result is not None:
+            core = self.result
+        else:
+            assert self.value is not None
+            core = (self.comparator or "") + a.show(self.value)
+        extra = []
+        if self.derived:
+            extra.append(self.derived)
+        elif self.reported and self.reported != core:
+            extra.append(f"reported {self.reported}")
+        if self.date is not None and not self.derived:
+            extra.append(str(self.date))
+        return f"{core} ({', '.join(extra)})" if extra else core
+
+
+@dataclass(frozen=True)
+class Item:
+    """One entry of a collection (a treatment, a condition...) with its active period."""
+
+    fields: dict[str, Any]
+    start: date | None
+    end: date | None          # last day; None with ongoing=True means still going on
+    ongoing: bool | None
+    label: str
+
+
+# Scalar facts usable in `fact` and `expr` nodes: name → (type, description).
+SCALARS: dict[str, tuple[str, str]] = {
+    "sex": ("string", "sex"),
+    "pregnant": ("boolean", "pregnancy status"),
+    "breastfeeding": ("boolean", "breastfeeding status"),
+    "childbearing_potential": ("boolean", "childbearing potential"),
+    "effective_contraception": ("boolean", "use of effective contraception"),
+    "consent_signed": ("boolean", "signed informed consent"),
+    "prior_trial_participation": ("boolean", "prior clinical-trial participation"),
+    "able_to_lie_flat": ("boolean", "ability to lie flat"),
+    "able_to_take_oral_medication": ("boolean", "ability to take oral medication"),
+    "willing_to_provide_samples": ("boolean", "willingness to provide tissue and blood samples"),
+    "measurable_disease": ("boolean", "measurable disease by RECIST 1.1"),
+    "disease_status": ("string", "disease status (primary / recurrent / metastatic)"),
+    "locally_advanced": ("boolean", "whether the tumour is locally advanced"),
+    "resectable": ("boolean", "resectability"),
+    "site_group": ("string", "tumour site group"),
+    "grade": ("string", "tumour grade"),
+    "depth": ("string", "tumour depth"),
+    "confirmation": ("string", "how the diagnosis was confirmed"),
+    "stage_t": ("string", "T stage"),
+    "stage_n": ("string", "N stage"),
+    "stage_m": ("string", "M stage"),
+    "amputee": ("boolean", "whether the patient has had an amputation"),
+}
+
+# Allowed values of string scalars (checked when a rule is compiled).
+SCALAR_VALUES: dict[str, tuple[str, ...]] = {
+    "sex": ("female", "male"),
+    "disease_status": ("primary", "recurrent", "metastatic"),
+    "site_group": ("extremity", "trunk", "retroperitoneum", "head_and_neck", "visceral", "bone",
+                   "other"),
+    "grade": ("G1", "G2", "G3", "GX"),
+    "depth": ("superficial", "deep"),
+    "confirmation": ("histological", "cytological", "clinical", "radiological"),
+    "stage_n": ("N0", "N1", "NX"),
+    "stage_m": ("M0", "M1", "MX"),
+}
+
+# Collections usable in `exists` nodes: name → (item model, whether items carry dates).
+COLLECTIONS: dict[str, tuple[type[BaseModel], bool]] = {
+    "treatments": (Treatment, True),
+    "conditions": (Condition, True),
+    "medications": (Medication, True),
+    "metastases": (Metastasis, True),
+    "toxicities": (Toxicity, True),
+    "allergies": (Allergy, False),
+    "other_malignancies": (OtherMalignancy, True),
+    "lesions": (Lesion, True),
+}
+# Fields computed for items, usable in `where` like the model's own.
+DERIVED_ITEM_FIELDS: dict[str, dict[str, Any]] = {
+    "treatments": {"anticancer": bool},
+}
+
+
+@dataclass
+class Facts:
+    """Everything the rules may ask about one patient, at one evaluation date."""
+
+    patient_id: str
+    as_of: date
+    quantities: dict[str, QuantityFact] = field(default_factory=dict)
+    quantity_gaps: dict[str, tuple[str, str]] = field(default_factory=dict)  # key → (what, why)
+    scalars: dict[str, Any] = field(default_factory=dict)          # None = not recorded
+    collections: dict[str, list[Item] | None] = field(default_factory=dict)
+    histology: str | None = None
+    attestations: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def quantity(self, key: str) -> QuantityFact | None:
+        return self.quantities.get(key)
+
+    def gap(self, key: str) -> tuple[str, str]:
+        """What to record for an unknown quantity, and why it is unknown."""
+        a = analytes()[key]
+        return self.quantity_gaps.get(key, (a.short, f"{a.short} not recorded"))
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str]] = []
+
+    def add(self, where: str, msg: str) -> None:
+        self.items.append((where, msg))
+
+
+def _suggest(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _quantity(key: str, q: Quantity, where: str, problems: _Problems) -> QuantityFact | None:
+    a = analytes()[key]
+    try:
+        spec = a.unit_for(q.unit)
+        value = a.to_canonical(q.value, spec)
+    except UnitError as exc:
+        problems.add(f"{where}.unit", f"{q.unit!r} is not a unit of {a.name}"
+                     if "not a unit of" in exc.reason else str(exc))
+        return None
+    if not _in_range(a, value, f"{where}.value", problems):
+        return None
+    same_unit = a.unit is not None and spec.key == a.unit.key
+    reported = "" if same_unit else f"{q.comparator or ''}{format_number(q.value, 6)} {q.unit}"
+    return QuantityFact(a, value=value, comparator=q.comparator, date=q.date, reported=reported)
+
+
+def _in_range(a: Analyte, value: Fraction, where: str, problems: _Problems) -> bool:
+    if (a.min is not None and value < a.min) or (a.max is not None and value > a.max):
+        problems.add(where, f"{a.show(value)} is not a possible {a.name}")
+        return False
+    if a.integer and value.denominator != 1:
+        problems.add(where, f"{a.name} must be a whole number")
+        return False
+    return True
+
+
+def _check_date(d: date | None, as_of: date, where: str, problems: _Problems) -> None:
+    if d is not None and d > as_of:
+        problems.add(where, f"date {d} is after the evaluation date {as_of}")
+
+
+def build_facts(patient: Patient, as_of: date | None = None, source: str = "<patient>") -> Facts:
+    """Normalise a validated profile; raise :class:`PatientError` listing every problem."""
+    when = as_of or patient.as_of
+    if when is None:
+        raise PatientError(source, [("as_of", "no evaluation date: give 'as_of' in the file or "
+                                              "--as-of on the command line")])
+    problems = _Problems()
+    facts = Facts(patient_id=patient.id, as_of=when)
+    _profile_quantities(patient, facts, problems)
+    _labs(patient, facts, problems)
+    _scalars(patient, facts)
+    _collections(patient, facts, problems)
+    _derived(patient, facts)
+    for i, att in enumerate(patient.attestations):
+        _check_date(att.date, when, f"attestations[{i}].date", problems)
+        facts.attestations[(att.trial, att.criterion)] = att
+    if problems.items:
+        raise PatientError(source, problems.items)
+    return facts
+
+
+def _profile_quantities(p: Patient, facts: Facts, problems: _Problems) -> None:
+    as_of = facts.as_of
+    if p.birth_date is not None:
+        _check_date(p.birth_date, as_of, "birth_date", problems)
+        if p.birth_date <= as_of:
+            age = Fraction(age_in_years(p.birth_date, as_of))
+            if _in_range(analytes()["age"], age, "birth_date", problems):
+                facts.quantities["age"] = QuantityFact(
+                    analytes()["age"], value=age, derived=f"born {p.birth_date}")
+    for key, q in (("weight", p.weight), ("height", p.height),
+                   ("life_expectancy", p.life_expectancy)):
+        if q is not None:
+            _check_date(q.date, as_of, f"{key}.date", problems)
+            qf = _quantity(key, q, key, problems)
+            if qf is not None:
+                facts.quantities[key] = qf
+    if p.ecog is not None:
+        _check_date(p.ecog.date, as_of, "ecog.date", problems)
+        facts.quantities["ecog"] = QuantityFact(analytes()["ecog"], value=Fraction(p.ecog.value),
+                                                date=p.ecog.date)
+    if p.diagnosis is not None and p.diagnosis.size is not None:
+        qf = _quantity("tumour_size", p.diagnosis.size, "diagnosis.size", problems)
+        if qf is not None:
+            facts.quantities["tumour_size"] = qf
+    if p.blood_pressure is not None:
+        for i, bp in enumerate(p.blood_pressure):
+            _check_date(bp.date, as_of, f"blood_pressure[{i}].date", problems)
+        if p.blood_pressure:
+            latest = max(p.blood_pressure, key=lambda b: (b.date, b.systolic, b.diastolic))
+            for key, v in (("bp_systolic", latest.systolic), ("bp_diastolic", latest.diastolic)):
+                qf = _quantity(key, Quantity(value=v, unit=latest.unit, date=latest.date),
+                               "blood_pressure", problems)
+                if qf is not None:
+                    facts.quantities[key] = qf
+    if p.metastases is not None:
+        counts = [m.lesion_count for m in p.metastases if m.status != "resolved"]
+        organs = {m.site for m in p.metastases if m.status != "resolved"}
+        if all(c is not None for c in counts):
+            facts.quantities["metastatic_lesion_count"] = QuantityFact(
+                analytes()["metastatic_lesion_count"], value=Fraction(sum(c or 0 for c in counts)),
+                derived="sum of recorded metastatic lesions")
+        else:
+            facts.quantity_gaps["metastatic_lesion_count"] = (
+                "number of lesions at every metastatic site",
+                "number of lesions not recorded for every metastatic site")
+        facts.quantities["metastatic_organ_count"] = QuantityFact(
+            analytes()["metastatic_organ_count"], value=Fraction(len(organs)),
+            derived=f"organs: {', '.join(sorted(organs)) or 'none'}")
+
+
+def _labs(p: Patient, facts: Facts, problems: _Problems) -> None:
+    if p.labs is None:
+        return
+    catalogue = analytes()
+    by_test: dict[str, list[tuple[int, QuantityFact]]] = {}
+    for i, lab in enumerate(p.labs):
+        where = f"labs[{i}]"
+        a = catalogue.get(lab.test)
+        if a is None or a.source != "lab":
+            names = [k for k, v in catalogue.items() if v.source == "lab"]
+            problems.add(f"{where}.test", f"unknown test {lab.test!r}{_suggest(lab.test, names)}")
+            continue
+        _check_date(lab.date, facts.as_of, f"{where}.date", problems)
+        qf = _lab_fact(a, lab, where, problems)
+        if qf is not None:
+            by_test.setdefault(a.key, []).append((i, qf))
+    for key, results in by_test.items():
+        newest = max(r.date or date.min for _, r in results)
+        latest = [r for _, r in results if r.date == newest]
+        distinct = {(r.value, r.comparator, r.result) for r in latest}
+        if len(distinct) > 1:
+            short = catalogue[key].short
+            facts.quantity_gaps[key] = (f"a single {short} result",
+                                        f"{short}: {len(latest)} different results on {newest}")
+            continue
+        facts.quantities[key] = min(latest, key=lambda r: (r.uln is None, r.uln or 0))
+
+
+def _lab_fact(a: Analyte, lab: Any, where: str, problems: _Problems) -> QuantityFact | None:
+    if a.kind != "quantity":
+        if lab.result is None:
+            problems.add(where, f"{a.name} takes a 'result' ({', '.join(a.scale or a.values)})")
+            return None
+        allowed = a.scale or a.values
+        res = lab.result.lower() if lab.result.lower() in allowed else lab.result
+        if res not in allowed:
+            problems.add(f"{where}.result", f"{lab.result!r} is not a result of {a.name} "
+                                            f"(expected one of {', '.join(allowed)})")
+            return None
+        return QuantityFact(a, result=res, date=lab.date, reported=lab.result)
+    if lab.value is None:
+        problems.add(where, f"{a.name} needs a numeric 'value' and 'unit'")
+        return None
+    qf = _quantity(a.key, Quantity(value=lab.value, unit=lab.unit, comparator=lab.comparator,
+                                   date=lab.date), where, problems)
+    if qf is None:
+        return None
+    uln, note = None, ""
+    rr = lab.reference_range
+    if rr is not None and rr.high is not None:
+        unit_text = rr.unit or lab.unit
+        try:
+            uln = a.to_canonical(rr.high, a.unit_for(unit_text))
+            note = f"ULN {format_number(rr.high, 6)} {unit_text} from the lab's reference range"
+        except UnitError:
+            problems.add(f"{where}.reference_range.unit",
+                         f"{unit_text!r} is not a unit of {a.name}")
+            return None
+        if rr.low is not None and rr.low > rr.high:
+            problems.add(f"{where}.reference_range", "low is above high")
+            return None
+    elif a.default_high is not None:
+        uln = Fraction(a.default_high)
+        note = (f"ULN {a.show(uln)} is eligimatch's default ({a.default_range_note}); "
+                f"the lab reported no reference range")
+    return QuantityFact(a, value=qf.value, comparator=qf.comparator, date=lab.date,
+                        reported=qf.reported, uln=uln, uln_note=note)
+
+
+def _scalars(p: Patient, facts: Facts) -> None:
+    s = facts.scalars
+    s["sex"] = p.sex
+    rep = p.reproductive
+    for name in ("pregnant", "breastfeeding", "childbearing_potential", "effective_contraception"):
+        s[name] = getattr(rep, name) if rep is not None else None
+    adm = p.administrative
+    for name in ("consent_signed", "prior_trial_participation", "able_to_lie_flat",
+                 "able_to_take_oral_medication", "willing_to_provide_samples"):
+        s[name] = getattr(adm, name) if adm is not None else None
+    s["measurable_disease"] = p.measurable_disease
+    d = p.diagnosis
+    s["disease_status"] = d.status if d else None
+    s["locally_advanced"] = d.locally_advanced if d else None
+    s["resectable"] = d.resectable if d else None
+    s["site_group"] = d.site_group if d else None
+    s["grade"] = d.grade if d else None
+    s["depth"] = d.depth if d else None
+    s["confirmation"] = d.confirmation if d else None
+    stage = d.stage if d else None
+    s["stage_t"] = stage.t if stage else None
+    s["stage_n"] = stage.n if stage else None
+    s["stage_m"] = stage.m if stage else None
+    facts.histology = d.histology if d else None
+
+
+def _period(name: str, obj: Any) -> tuple[date | None, date | None, bool | None]:
+    if name == "treatments":
+        if obj.date is not None:
+            return obj.date, obj.date, False
+        return obj.start, obj.end, (False if obj.end is not None else obj.ongoing)
+    if name == "medications":
+        return obj.start, obj.end, (False if obj.end is not None else obj.ongoing)
+    if name == "conditions":
+        ongoing = None if obj.status is None else obj.status != "resolved"
+        return obj.onset, obj.resolved, (False if obj.resolved is not None else ongoing)
+    if name == "toxicities":
+        return obj.date, obj.resolved, (False if obj.resolved is not None else obj.ongoing)
+    if name == "metastases":
+        ongoing = None if obj.status is None else obj.status != "resolved"
+        return obj.date, None, ongoing
+    if name == "other_malignancies":
+        ongoing = None if obj.status is None else obj.status == "active"
+        return obj.date, obj.resolved, (False if obj.resolved is not None else ongoing)
+    if name == "lesions":
+        return obj.date, obj.date, False
+    return None, None, None
+
+
+def _label(name: str, obj: Any) -> str:
+    for attr in ("name", "term", "substance", "description", "type", "site", "kind"):
+        v = getattr(obj, attr, None)
+        if v:
+            label = str(v)
+            break
+    else:
+        label = name.rstrip("s")
+    if name == "treatments" and getattr(obj, "name", None) and obj.type not in label:
+        label = f"{obj.type} ({obj.name})"
+    if name == "conditions" and getattr(obj, "name", None):
+        label = f"{obj.name} [{obj.type}]"
+    return label
+
+
+def _collections(p: Patient, facts: Facts, problems: _Problems) -> None:
+    for name in COLLECTIONS:
+        raw = getattr(p, name)
+        if raw is None:
+            facts.collections[name] = None
+            continue
+        items: list[Item] = []
+        for i, obj in enumerate(raw):
+            fields = obj.model_dump()
+            for fname, value in fields.items():
+                if isinstance(value, date):
+                    _check_date(value, facts.as_of, f"{name}[{i}].{fname}", problems)
+            if name == "treatments":
+                fields["anticancer"] = (obj.type in ANTICANCER_TYPES or (
+                    obj.type == "surgery" and obj.intent not in (None, "diagnostic",
+                                                                 "non_oncologic")))
+                if obj.type == "surgery" and obj.intent is None:
+                    fields["anticancer"] = None
+            start, end, ongoing = _period(name, obj)
+            items.append(Item(fields, start, end, ongoing, _label(name, obj)))
+        facts.collections[name] = items
+
+
+def _derived(p: Patient, facts: Facts) -> None:
+    # amputee: known True if any amputation; False only if every surgery says it was not one
+    tr = p.treatments
+    if tr is None:
+        facts.scalars["amputee"] = None
+    else:
+        flags = [t.amputation for t in tr if t.type == "surgery"]
+        facts.scalars["amputee"] = (True if any(f is True for f in flags)
+                                    else None if any(f is None for f in flags) else False)
+    _cockcroft_gault(p, facts)
+
+
+def _cockcroft_gault(p: Patient, facts: Facts) -> None:
+    """Estimate CrCl (mL/min) when none was measured: (140 − age) × kg / (72 × Scr mg/dL)."""
+    if "crcl" in facts.quantities or "crcl" in facts.quantity_gaps:
+        return
+    need = []
+    age = facts.quantities.get("age")
+    weight = facts.quantities.get("weight")
+    scr = facts.quantities.get("creatinine")
+    if age is None:
+        need.append("age")
+    if weight is None:
+        need.append("weight")
+    if p.sex is None:
+        need.append("sex")
+    if scr is None or scr.value is None or scr.comparator is not None:
+        need.append("serum creatinine")
+    if need:
+        facts.quantity_gaps["crcl"] = (
+            "CrCl (or " + ", ".join(need) + " for Cockcroft–Gault)",
+            "CrCl not measured, and Cockcroft–Gault needs " + ", ".join(need))
+        return
+    assert age and weight and scr and age.value is not None and weight.value is not None
+    assert scr.value is not None
+    crea = analytes()["creatinine"]
+    mg_dl = crea.to_canonical(1, crea.unit_for("mg/dL"))  # µmol/L per mg/dL
+    scr_mg_dl = scr.value / mg_dl
+    if scr_mg_dl <= 0:
+        facts.quantity_gaps["crcl"] = ("measured CrCl",
+                                       "CrCl cannot be estimated from a creatinine of 0")
+        return
+    value = (140 - age.value) * weight.value / (72 * scr_mg_dl)
+    if p.sex == "female":
+        value *= Fraction(85, 100)
+    value = max(value, Fraction(0))
+    facts.quantities["crcl"] = QuantityFact(
+        analytes()["crcl"], value=value, date=scr.date,
+        derived=(f"Cockcroft–Gault estimate from age {format_number(age.value)}, weight "
+                 f"{format_number(weight.value)} kg, {p.sex}, creatinine "
+                 f"{format_number(scr_mg_dl, 3)} mg/dL on {scr.date}"))
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """'; did you mean ...?' for the closest of ``choices``, or ''."""
+    return _suggest(word, choices)
+
