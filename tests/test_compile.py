@@ -1,0 +1,127 @@
+"""Load-time checks of rule files: every problem names file, criterion and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from eligimatch.compile import check_rules, default_rules_dir, load_rule_file, load_rules
+from eligimatch.errors import RuleFileError
+
+HEADER = '''schema = 1
+[trial]
+id = "T1"
+title = "test trial"
+phase = "PHASE2"
+status = "RECRUITING"
+seed = "seeds/none.txt"
+'''
+
+
+def write(tmp_path: Path, body: str) -> Path:
+    p = tmp_path / "t.toml"
+    p.write_text(HEADER + body, encoding="utf-8")
+    return p
+
+
+def criterion(logic: str, cid: str = "I1", kind: str = "inclusion") -> str:
+    return f'''
+[[criteria]]
+id = "{cid}"
+kind = "{kind}"
+text = "verbatim"
+logic = {logic}
+'''
+
+
+@pytest.mark.parametrize(("logic", "field", "message"), [
+    ('{ quantity = "ancc", op = ">=", value = 1.5, unit = "10^9/L" }', "logic.quantity",
+     "unknown quantity 'ancc'; did you mean 'anc'?"),
+    ('{ quantity = "anc", op = ">=", value = 1.5, unit = "g/L" }', "logic.unit",
+     "unit 'g/L' for anc: is not a unit of absolute neutrophil count (expected a unit like 10^9/L)"),
+    ('{ quantity = "anc", op = "=>", value = 1.5, unit = "10^9/L" }', "logic.op",
+     "expected one of < <= > >= == !=, got '=>'"),
+    ('{ fact = "pregnantt", is = true }', "logic.fact",
+     "unknown fact 'pregnantt'; did you mean 'pregnant'?"),
+    ('{ fact = "grade", is = "high" }', "logic",
+     "'high' is not a value of grade (one of G1, G2, G3, GX)"),
+    ('{ histology = { include = ["UPS"] } }', "logic.histology.include",
+     "'UPS' is not an OncoTree code"),
+    ('{ exists = "treatment" }', "logic.exists",
+     "unknown collection 'treatment'; did you mean 'treatments'?"),
+    ('{ exists = "treatments", where = { typ = "surgery" } }', "logic.where.typ",
+     "treatments have no field 'typ'; did you mean 'type'?"),
+    ('{ exists = "treatments", where = { type = "surgical" } }', "logic.where.type",
+     "'surgical' is not a value of type"),
+    ('{ exists = "treatments", within = "4 weeks" }', "logic.within",
+     "duration '4 weeks': expected an ISO 8601 duration such as P4W, P6M, P5Y or P14D"),
+    ('{ expr = "pregnant and agee > 3" }', "logic.expr",
+     "unknown symbol 'agee'; did you mean 'age'?"),
+    ('{ expr = "$now == $now and ecog > 1" }', "logic.expr",
+     "built-in symbols ($now) are not allowed: rules never read the clock"),
+    ('{ expr = "sex > 3" }', "logic.expr", "data type mismatch"),
+    ('{ expr = "ecog <" }', "logic.expr", "syntax error"),
+    ('{ quantity = "anc", op = ">=" }', "logic", "needs value (and unit) or uln"),
+    ('{ all = [] }', "logic.all", "expected a non-empty list of logic nodes"),
+    ('{ review = "" }', "logic.review", "expected the question the clinician must answer"),
+    ('{ frobnicate = 1 }', "logic", "a logic node needs exactly one of"),
+])
+def test_authoring_errors_name_criterion_and_field(tmp_path, logic, field, message):
+    path = write(tmp_path, criterion(logic))
+    with pytest.raises(RuleFileError) as err:
+        load_rule_file(path)
+    where, msg = err.value.problems[0]
+    assert where == f"criteria[I1].{field}"
+    assert message in msg
+    assert str(err.value).startswith(f"{path}: criteria[I1].{field}: ")
+
+
+def test_all_problems_are_collected(tmp_path):
+    path = write(tmp_path, criterion('{ fact = "pregnantt", is = true }') +
+                 criterion('{ quantity = "ancc", op = ">=", value = 1 }', cid="I2") +
+                 criterion('{ fact = "sex", is = "female" }', cid="I2"))
+    with pytest.raises(RuleFileError) as err:
+        load_rule_file(path)
+    fields = [f for f, _ in err.value.problems]
+    assert fields == ["criteria[I1].logic.fact", "criteria[I2].logic.quantity",
+                      "criteria[I2].id"]
+
+
+def test_schema_errors_name_the_criterion(tmp_path):
+    path = write(tmp_path, criterion('{ fact = "sex", is = "female" }', kind="exclusion"))
+    with pytest.raises(RuleFileError, match=r"criteria\[I1\]: Value error, id 'I1' of an "
+                                            r"exclusion criterion must start with 'E'"):
+        load_rule_file(path)
+
+
+def test_toml_syntax_error(tmp_path):
+    path = write(tmp_path, "[[criteria]\n")
+    with pytest.raises(RuleFileError, match="TOML syntax error"):
+        load_rule_file(path)
+
+
+def test_check_runs_examples_and_reports_mismatches(tmp_path):
+    body = criterion('{ fact = "sex", is = "female" }') + '''
+  [[criteria.examples]]
+  expect = "pass"
+  as_of = 2026-03-01
+  patient = { sex = "male" }
+'''
+    path = write(tmp_path, body)
+    lines = check_rules([path])
+    assert lines == [f"{path}: criteria[I1].examples[0]: expected pass, got fail (sex: male)"]
+
+
+def test_the_project_rules_load_and_check_clean():
+    rules = load_rules()
+    assert "NCT07342322" in [t.id for t in rules.trials]
+    assert check_rules(sorted(default_rules_dir().glob("*.toml"))) == []
+    assert len(rules.sha256) == 64
+
+
+def test_duplicate_trial_ids_across_files(tmp_path):
+    (tmp_path / "a.toml").write_text(HEADER + criterion('{ fact = "sex", is = "female" }'))
+    (tmp_path / "b.toml").write_text(HEADER + criterion('{ fact = "sex", is = "female" }'))
+    with pytest.raises(RuleFileError, match="'T1' is also defined in"):
+        load_rules(tmp_path)
