@@ -83,7 +83,7 @@ def test_screen_json_is_stable_and_documented(capsys):
                                     "review"}
     assert crit["I8.lvef"]["status"] == "unknown"
     assert crit["I8.lvef"]["explanation"].startswith("LVEF not recorded")
-    code2, out2, _ = run("screen", str(P03), "--format", "json", capsys=capsys)
+    _, out2, _ = run("screen", str(P03), "--format", "json", capsys=capsys)
     assert out2 == out   # byte-identical
 
 
@@ -193,5 +193,5 @@ def test_broken_rule_file_exits_2_and_writes_nothing(tmp_path, capsys):
 
 def test_one_bad_patient_among_many_writes_nothing(tmp_path, capsys):
     path = _patient(tmp_path, "{")
-    code, out, err = run("screen", str(P01), path, capsys=capsys)
+    code, out, _ = run("screen", str(P01), path, capsys=capsys)
     assert code == 2 and out == ""

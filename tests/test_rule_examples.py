@@ -38,5 +38,6 @@ def test_example(trial, criterion, example):
 def test_every_criterion_has_pass_fail_and_unknown_examples(trial, criterion):
     expects = {ex.expect for ex in criterion.spec.examples}
     assert expects >= {"pass", "fail", "unknown"}, (
-        f"{trial.path}: {criterion.id} lacks examples for {sorted({'pass', 'fail', 'unknown'} - expects)}")
+        f"{trial.path}: {criterion.id} lacks examples for "
+        f"{sorted({'pass', 'fail', 'unknown'} - expects)}")
     assert criterion.spec.text.strip()

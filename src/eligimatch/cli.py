@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -30,7 +30,7 @@ app = typer.Typer(
 )
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     json = "json"
 
@@ -167,7 +167,7 @@ def check(
                f"{n_ex} examples pass")
 
 
-class SchemaKind(str, Enum):
+class SchemaKind(StrEnum):
     patient = "patient"
     rules = "rules"
 

@@ -261,7 +261,7 @@ def _node(raw: Any, where: str, problems: list[tuple[str, str]]) -> Node:
         problems.append((f"{where}.{sorted(extra)[0]}",
                          f"unknown key for a {kind!r} node{suggest(sorted(extra)[0], EXTRA_KEYS[kind])}"))
         return _Bad()
-    return typing.cast(Node, _BUILDERS[kind](raw, f"{where}.{kind}", problems))
+    return _BUILDERS[kind](raw, f"{where}.{kind}", problems)
 
 
 def _children(raw: Any, where: str, problems: list[tuple[str, str]]) -> tuple[Node, ...]:
@@ -393,8 +393,9 @@ def _build_fact(raw: dict[str, Any], where: str, problems: list[tuple[str, str]]
             problems.append((base, f"{name} is true or false, got {v!r}"))
             return _Bad()
         if typ == "string" and name in SCALAR_VALUES and v not in SCALAR_VALUES[name]:
+            allowed = SCALAR_VALUES[name]
             problems.append((base, f"{v!r} is not a value of {name} (one of "
-                                   f"{', '.join(SCALAR_VALUES[name])}){suggest(str(v), SCALAR_VALUES[name])}"))
+                                   f"{', '.join(allowed)}){suggest(str(v), allowed)}"))
             return _Bad()
     return FactIs(name, desc, tuple(vals))
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from .evaluate import CriterionResult, TrialResult
 
-__all__ = ["screen_json", "screen_text", "explain_text", "trials_json", "trials_text"]
+__all__ = ["explain_text", "screen_json", "screen_text", "trials_json", "trials_text"]
 
 ORDER = {"eligible": 0, "undetermined": 1, "ineligible": 2}
 LABEL = {"eligible": "ELIGIBLE", "undetermined": "UNDETERMINED", "ineligible": "INELIGIBLE"}

@@ -53,7 +53,7 @@ def registry() -> Any:
     """The process-wide pint registry with eligimatch's clinical units (built once)."""
     import pint
 
-    reg = pint.UnitRegistry(non_int_type=Decimal, autoconvert_offset_to_baseunit=False)
+    reg: Any = pint.UnitRegistry(non_int_type=Decimal, autoconvert_offset_to_baseunit=False)
     text = resources.files("eligimatch.data").joinpath("units.txt").read_text(encoding="utf-8")
     for line in text.splitlines():
         line = line.strip()
@@ -79,7 +79,8 @@ class UnitSpec:
 def _normalise(text: str) -> str:
     s = text.strip()
     s = s.replace("µ", "u").replace("μ", "u").replace("mcL", "uL").replace("mcg", "ug")
-    s = s.translate(str.maketrans({"×": "x", "·": "*", "³": "^3", "²": "^2"}))
+    for old, new in (("×", "x"), ("·", "*"), ("³", "^3"), ("²", "^2")):
+        s = s.replace(old, new)
     # superscript exponents such as 10⁹ become 10^9 (³ and ² were handled above for mm³, m²)
     s = re.sub(r"([⁰¹⁴⁵⁶⁷⁸⁹⁻][⁰¹²³⁴⁵⁶⁷⁸⁹]*)", lambda m: "^" + m.group(1).translate(_SUPERSCRIPTS), s)
     low = s.lower()
