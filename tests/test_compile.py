@@ -125,3 +125,30 @@ def test_duplicate_trial_ids_across_files(tmp_path):
     (tmp_path / "b.toml").write_text(HEADER + criterion('{ fact = "sex", is = "female" }'))
     with pytest.raises(RuleFileError, match="'T1' is also defined in"):
         load_rules(tmp_path)
+
+
+def test_expr_reads_scalar_facts_and_converted_quantities(tmp_path):
+    from datetime import date
+
+    from eligimatch.evaluate import EvalContext
+    from eligimatch.facts import build_facts
+    from eligimatch.patient import Patient
+
+    path = write(tmp_path, criterion(
+        '{ expr = "amputee and (bp_systolic >= 140 or bp_diastolic >= 90)" }'))
+    node = load_rule_file(path).criteria[0].node
+    ctx = EvalContext("T1", "I1", None)
+
+    def value(**fields):
+        patient = Patient.model_validate({"id": "x", **fields})
+        return node.evaluate(build_facts(patient, date(2026, 3, 1)), ctx)
+
+    surgery = [{"type": "surgery", "amputation": True, "date": "2025-01-01", "intent": "curative"}]
+    bp = [{"systolic": "18.7", "diastolic": 11, "unit": "kPa", "date": "2026-02-01"}]
+    out = value(treatments=surgery, blood_pressure=bp)
+    assert out.value is True                       # 18.7 kPa ≈ 140.3 mmHg
+    assert "bp_systolic=140.3" in out.text
+    out = value(treatments=[], blood_pressure=bp)
+    assert out.value is False
+    out = value(blood_pressure=bp)
+    assert out.value is None and out.missing == ("amputee",)

@@ -9,6 +9,7 @@ All problems of a file are collected, each naming the file, the criterion and th
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import tomllib
 import typing
@@ -136,8 +137,8 @@ class RuleSet:
             if t.id == trial_id or t.meta.registry_id == trial_id:
                 return t
         ids = [t.id for t in self.trials]
-        close = suggest(trial_id, ids)
-        raise UnknownTrialError(trial_id, ids, close.split("'")[1] if close else None)
+        close = difflib.get_close_matches(trial_id, ids, n=1)
+        raise UnknownTrialError(trial_id, ids, close[0] if close else None)
 
 
 # ---------------------------------------------------------------------------- loading

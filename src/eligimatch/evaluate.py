@@ -324,7 +324,9 @@ class Expr(Node):
                 v = facts.scalars[n]
             else:
                 q = facts.quantity(n)
-                v = None if q is None else (q.value if q.comparator is None else None)
+                v = None if q is None or q.comparator is not None else q.value
+                if v is not None:  # rule-engine numbers are Decimals
+                    v = Decimal(v.numerator) / Decimal(v.denominator)
             if v is None:
                 missing.append(n)
             values[n] = v
