@@ -74,8 +74,7 @@ def test_screen_json_is_stable_and_documented(capsys):
     doc = json.loads(out)
     assert doc["as_of"] == "2026-11-16"
     assert len(doc["rules_sha256"]) == 64
-    trial = doc["trials"][0]
-    assert trial["trial_id"] == "NCT07342322"
+    trial = next(t for t in doc["trials"] if t["trial_id"] == "NCT07342322")
     assert trial["verdict"] == "undetermined"
     assert trial["unknown"] == ["I8.lvef"] and trial["missing"] == ["LVEF"]
     crit = {c["id"]: c for c in trial["criteria"]}

@@ -15,6 +15,7 @@ import tomllib
 import typing
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -28,33 +29,52 @@ from .errors import DurationError, EligimatchError, RuleFileError, UnitError
 from .evaluate import (
     All,
     Any_,
+    AnyOfFieldTest,
+    AnyRecorded,
     CriterionResult,
+    DateFieldTest,
     EvalContext,
     Exists,
     Expr,
     FactIs,
+    FieldTest,
     Histology,
     Match,
     Node,
     Not,
+    OncoTreeFieldTest,
     Qualitative,
+    QuantityFieldTest,
+    Recorded,
     Review,
     TrialResult,
     status_of,
 )
 from .evaluate import Compare as CompareNode
-from .facts import COLLECTIONS, DERIVED_ITEM_FIELDS, SCALAR_VALUES, SCALARS, Facts, suggest
+from .facts import (
+    COLLECTIONS,
+    DERIVED_ITEM_FIELDS,
+    ITEM_QUANTITY_UNITS,
+    ONCOTREE_ITEM_FIELDS,
+    SCALAR_VALUES,
+    SCALARS,
+    Facts,
+    suggest,
+)
+from .patient import Quantity
 from .trial import CriterionSpec, RuleFile, TrialMeta
-from .units import analytes
+from .units import analytes, parse_unit
 
 __all__ = ["Criterion", "RuleSet", "Trial", "default_rules_dir", "load_rule_file", "load_rules"]
 
-KIND_KEYS = ("all", "any", "not", "quantity", "fact", "expr", "histology", "exists", "review")
+KIND_KEYS = ("all", "any", "not", "quantity", "fact", "expr", "histology", "exists", "review",
+             "recorded", "any_recorded")
 EXTRA_KEYS: dict[str, set[str]] = {
     "all": set(), "any": set(), "not": set(), "expr": set(), "review": set(), "histology": set(),
     "quantity": {"op", "value", "unit", "uln", "is", "within_days", "recency"},
     "fact": {"is", "in"},
     "exists": {"where", "within", "current"},
+    "recorded": {"within_days", "recency"}, "any_recorded": {"otherwise"},
 }
 OPS = ("<", "<=", ">", ">=", "==", "!=")
 
@@ -240,6 +260,8 @@ def _has_review(node: Node) -> bool:
         return any(_has_review(c) for c in node.children)
     if isinstance(node, Not):
         return _has_review(node.child)
+    if isinstance(node, AnyRecorded):
+        return node.otherwise is not None and _has_review(node.otherwise)
     return False
 
 
@@ -530,13 +552,19 @@ def _build_exists(raw: dict[str, Any], where: str, problems: list[tuple[str, str
         return _Bad()
     model, dated = COLLECTIONS[name]
     fields = _field_info(model, name)
-    matches: list[Match] = []
+    matches: list[Match | FieldTest] = []
     spec = raw.get("where", {})
     if not isinstance(spec, dict):
         problems.append((f"{base}.where", "expected a table of field = value"))
         return _Bad()
     for fname, want in spec.items():
         fwhere = f"{base}.where.{fname}"
+        if _is_where_extension(fname, want, fields.get(fname)):
+            extra = _where_extension(name, fname, want, fields, fwhere, problems)
+            if extra is None:
+                return _Bad()
+            matches.extend(extra)
+            continue
         if fname not in fields:
             problems.append((fwhere, f"{name} have no field {fname!r}{suggest(fname, fields)}"))
             return _Bad()
@@ -652,3 +680,215 @@ def check_rules(paths: Iterable[Path]) -> list[str]:
                     lines.append(f"{where}: explanation lacks {ex.explanation_contains!r}: "
                                  f"{out.text}")
     return lines
+
+
+# ============================================================================ vocabulary additions
+# Additions for issue 3 (documented in docs/rule-vocabulary.md, tested in
+# tests/test_engine_additions.py).  `where` gains item-aware tests; two node kinds are added.
+
+Problems = list[tuple[str, str]]
+_WHERE_FORMS = {"unit", "ref", "under", "not_under"}
+_DATE_REFS = ("start", "end", "as_of")
+
+
+def _is_where_extension(fname: str, want: Any, allowed: Any) -> bool:
+    """Is this `where` entry one of the added forms (handled by :func:`_where_extension`)?"""
+    if fname == "any":
+        return True
+    if isinstance(want, dict):
+        return set(want) != {"not"} and (bool(_WHERE_FORMS & set(want))
+                                         or allowed is Quantity or allowed is date)
+    return isinstance(want, list) and bool(want) and all(isinstance(w, dict) for w in want)
+
+
+def _where_extension(collection: str, fname: str, want: Any,
+                     fields: dict[str, tuple[Any, ...] | type], where: str,
+                     problems: Problems) -> list[FieldTest] | None:
+    if fname == "any":
+        return _where_any(collection, want, fields, where, problems)
+    if fname not in fields:
+        problems.append((where, f"{collection} have no field {fname!r}{suggest(fname, fields)}"))
+        return None
+    allowed = fields[fname]
+    tables = want if isinstance(want, list) else [want]
+    out: list[FieldTest] = []
+    for i, t in enumerate(tables):
+        w = f"{where}[{i}]" if isinstance(want, list) else where
+        m: FieldTest | None
+        if not isinstance(t, dict):
+            problems.append((w, "expected a table"))
+            return None
+        if "under" in t or "not_under" in t:
+            m = _where_oncotree(collection, fname, t, w, problems)
+        elif "ref" in t or allowed is date:
+            m = _where_date(collection, fname, t, allowed, w, problems)
+        elif "unit" in t or allowed is Quantity:
+            m = _where_quantity(collection, fname, t, allowed, w, problems)
+        else:
+            problems.append((w, "expected {op, value, unit}, {op, ref, plus | minus} or "
+                                "{under | not_under = [codes]}"))
+            return None
+        if m is None:
+            return None
+        out.append(m)
+    return out
+
+
+def _where_any(collection: str, want: Any, fields: dict[str, tuple[Any, ...] | type],
+               where: str, problems: Problems) -> list[FieldTest] | None:
+    if not isinstance(want, list) or not want or not all(isinstance(t, dict) and t for t in want):
+        problems.append((where, "any = [...] takes a non-empty list of non-empty tables of "
+                                "field tests"))
+        return None
+    alternatives = []
+    for i, table in enumerate(want):
+        alt: list[Match | FieldTest] = []
+        for fname, value in table.items():
+            fwhere = f"{where}[{i}].{fname}"
+            if _is_where_extension(fname, value, fields.get(fname)):
+                extra = _where_extension(collection, fname, value, fields, fwhere, problems)
+                if extra is None:
+                    return None
+                alt.extend(extra)
+                continue
+            if fname not in fields:
+                problems.append((fwhere, f"{collection} have no field {fname!r}"
+                                         f"{suggest(fname, fields)}"))
+                return None
+            m = _match(fname, value, fields[fname], fwhere, problems)
+            if m is None:
+                return None
+            alt.append(m)
+        alternatives.append(tuple(alt))
+    return [AnyOfFieldTest(tuple(alternatives))]
+
+
+def _where_quantity(collection: str, fname: str, t: dict[str, Any], allowed: Any, where: str,
+                    problems: Problems) -> FieldTest | None:
+    ref_unit = ITEM_QUANTITY_UNITS.get(collection, {}).get(fname)
+    if allowed is not Quantity or ref_unit is None:
+        problems.append((where, f"{fname} of {collection} is not a quantity with a unit"))
+        return None
+    if set(t) != {"op", "value", "unit"}:
+        problems.append((where, f"compare {fname} as {{ op, value, unit }}, e.g. unit = "
+                                f"{ref_unit!r}; got {', '.join(sorted(t))}"))
+        return None
+    if t["op"] not in OPS:
+        problems.append((f"{where}.op", f"expected one of {' '.join(OPS)}, got {t['op']!r}"))
+        return None
+    number = _decimal(t["value"], f"{where}.value", problems)
+    if number is None:
+        return None
+    try:
+        spec = parse_unit(str(t["unit"]))
+    except UnitError as exc:
+        problems.append((f"{where}.unit", str(exc)))
+        return None
+    if spec.dimensionality != parse_unit(ref_unit).dimensionality:
+        problems.append((f"{where}.unit", f"{t['unit']!r} is not a unit of {fname} (expected a "
+                                          f"unit like {ref_unit})"))
+        return None
+    return QuantityFieldTest(fname, t["op"], number, spec)
+
+
+def _where_date(collection: str, fname: str, t: dict[str, Any], allowed: Any, where: str,
+                problems: Problems) -> FieldTest | None:
+    if allowed is not date:
+        problems.append((where, f"{fname} of {collection} is not a date"))
+        return None
+    extra = set(t) - {"op", "ref", "plus", "minus"}
+    if extra or "op" not in t or "ref" not in t:
+        problems.append((where, f"compare the date {fname} as {{ op, ref, plus | minus }}; got "
+                                f"{', '.join(sorted(t))}"))
+        return None
+    if t["op"] not in OPS:
+        problems.append((f"{where}.op", f"expected one of {' '.join(OPS)}, got {t['op']!r}"))
+        return None
+    ref = t["ref"]
+    if ref not in _DATE_REFS:
+        problems.append((f"{where}.ref", f"expected 'start' or 'end' (the item's own period) or "
+                                         f"'as_of' (the evaluation date), got {ref!r}"))
+        return None
+    if ref != "as_of" and not COLLECTIONS[collection][1]:
+        problems.append((f"{where}.ref", f"{collection} carry no dates"))
+        return None
+    if "plus" in t and "minus" in t:
+        problems.append((where, "give plus or minus, not both"))
+        return None
+    key = "plus" if "plus" in t else "minus" if "minus" in t else None
+    offset = None
+    if key is not None:
+        try:
+            offset = parse_duration(t[key])
+        except DurationError as exc:
+            problems.append((f"{where}.{key}", str(exc)))
+            return None
+    return DateFieldTest(fname, t["op"], ref, offset, -1 if key == "minus" else 1)
+
+
+def _where_oncotree(collection: str, fname: str, t: dict[str, Any], where: str,
+                    problems: Problems) -> FieldTest | None:
+    from .ontology import oncotree
+
+    if fname not in ONCOTREE_ITEM_FIELDS.get(collection, ()):
+        problems.append((where, f"{fname} of {collection} does not hold OncoTree codes"))
+        return None
+    if set(t) not in ({"under"}, {"not_under"}):
+        problems.append((where, "give under = [codes] or not_under = [codes]"))
+        return None
+    key = "under" if "under" in t else "not_under"
+    codes = t[key]
+    if not isinstance(codes, list) or not codes:
+        problems.append((f"{where}.{key}", "expected a non-empty list of OncoTree codes"))
+        return None
+    tree = oncotree()
+    for code in codes:
+        if not isinstance(code, str) or code not in tree:
+            problems.append((f"{where}.{key}", f"{code!r} is not an OncoTree code"
+                                               f"{suggest(str(code), tree.nodes)}"))
+            return None
+    return OncoTreeFieldTest(fname, tuple(codes), negate=key == "not_under")
+
+
+def _recency(raw: dict[str, Any], base: str, problems: Problems) -> tuple[int | None, bool] | None:
+    within = raw.get("within_days")
+    if within is not None and (isinstance(within, bool) or not isinstance(within, int)
+                               or within < 0):
+        problems.append((f"{base}.within_days", "expected a whole number of days"))
+        return None
+    recency = raw.get("recency", "default")
+    if recency not in ("default", "none"):
+        problems.append((f"{base}.recency", "expected 'default' or 'none'"))
+        return None
+    return within, recency == "default"
+
+
+def _build_recorded(raw: dict[str, Any], where: str, problems: Problems) -> Node:
+    key = raw["recorded"]
+    catalogue = analytes()
+    if not isinstance(key, str) or key not in catalogue:
+        problems.append((where, f"unknown quantity {key!r}{suggest(str(key), catalogue)}"))
+        return _Bad()
+    recency = _recency(raw, where.rsplit(".", 1)[0], problems)
+    if recency is None:
+        return _Bad()
+    return Recorded(catalogue[key], *recency)
+
+
+def _build_any_recorded(raw: dict[str, Any], where: str, problems: Problems) -> Node:
+    children = _children(raw["any_recorded"], where, problems)
+    if not children or any(isinstance(c, _Bad) for c in children):
+        return _Bad()
+    comparisons: list[CompareNode | Qualitative] = []
+    for i, c in enumerate(children):
+        if not isinstance(c, CompareNode | Qualitative):
+            problems.append((f"{where}[{i}]", "any_recorded takes quantity comparisons only"))
+            return _Bad()
+        comparisons.append(c)
+    otherwise = None
+    if "otherwise" in raw:
+        otherwise = _node(raw["otherwise"], f"{where.rsplit('.', 1)[0]}.otherwise", problems)
+    return AnyRecorded(tuple(comparisons), otherwise)
+
+
+_BUILDERS.update({"recorded": _build_recorded, "any_recorded": _build_any_recorded})

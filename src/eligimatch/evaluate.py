@@ -17,13 +17,15 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Literal
 
 from .dates import Duration
+from .errors import UnitError
 from .facts import Facts, Item, QuantityFact
-from .units import Analyte, format_number
+from .units import Analyte, UnitSpec, convert, format_number, parse_unit
 
 __all__ = ["CriterionResult", "Node", "Outcome", "TrialResult", "kleene_and", "kleene_not",
            "kleene_or"]
@@ -67,14 +69,26 @@ def _unknown(text: str, *, missing: Sequence[str] = (), review: Sequence[str] = 
     return Outcome(None, text, tuple(missing), tuple(review))
 
 
-def _merge(children: Sequence[Outcome]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _merge(children: Sequence[Outcome], *, data_first: bool = False
+           ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Missing facts and review items of the unknown children.
+
+    With ``data_first`` (an ``all``), review items are asked for only when no sibling is still
+    waiting for data: a clinician is not asked a question the record may make moot.
+    """
     missing: dict[str, None] = {}
     review: dict[str, None] = {}
     for c in children:
         if c.value is None:
             missing.update(dict.fromkeys(c.missing))
             review.update(dict.fromkeys(c.review))
+    if data_first and missing:
+        review.clear()
     return tuple(missing), tuple(review)
+
+
+def _join(outs: Sequence[Outcome]) -> str:
+    return "; ".join(dict.fromkeys(o.text for o in outs if o.text))
 
 
 class Node:
@@ -102,9 +116,10 @@ class All(Node):
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
         outs = [c.evaluate(facts, ctx) for c in self.children]
         value = kleene_and([o.value for o in outs])
-        shown = [o for o in outs if o.value is value] if value is not True else outs
-        missing, review = _merge(outs) if value is None else ((), ())
-        return Outcome(value, "; ".join(o.text for o in shown), missing, review)
+        # false: the parts that fail; otherwise every part, for context
+        shown = [o for o in outs if o.value is False] if value is False else outs
+        missing, review = _merge(outs, data_first=True) if value is None else ((), ())
+        return Outcome(value, _join(shown), missing, review)
 
     def symbols(self) -> set[str]:
         return set().union(*(c.symbols() for c in self.children))
@@ -117,9 +132,10 @@ class Any_(Node):
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
         outs = [c.evaluate(facts, ctx) for c in self.children]
         value = kleene_or([o.value for o in outs])
-        shown = [o for o in outs if o.value is value] if value is not False else outs
+        # true: the parts that pass; otherwise every part, for context
+        shown = [o for o in outs if o.value is True] if value is True else outs
         missing, review = _merge(outs) if value is None else ((), ())
-        return Outcome(value, "; ".join(o.text for o in shown), missing, review)
+        return Outcome(value, _join(shown), missing, review)
 
     def symbols(self) -> set[str]:
         return set().union(*(c.symbols() for c in self.children))
@@ -365,13 +381,15 @@ class Histology(Node):
         name = f"{tree.name(code)} ({code})"
         if verdict is None:
             return Outcome(False, f"histology {name} is not among the listed types")
-        rel = "is" if via == code else f"is under {tree.name(via or '')} ({via})"
+        subject = (f"histology {name} is" if via == code
+                   else f"histology {name} is under {tree.name(via or '')} ({via}), which is")
         if verdict == "review":
             reason = f"whether histology {name} counts for this criterion"
-            return _unknown(f"histology {name} {rel}: needs clinician review", review=[reason])
+            return _unknown(f"{subject} listed for review: needs clinician review",
+                            review=[reason])
         if verdict == "include":
-            return Outcome(True, f"histology {name} {rel}")
-        return Outcome(False, f"histology {name} {rel}, which is excluded")
+            return Outcome(True, f"{subject} listed")
+        return Outcome(False, f"{subject} listed as an exception")
 
 
 # ---------------------------------------------------------------------------- collections
@@ -417,7 +435,7 @@ class Exists(Node):
     """
 
     collection: str
-    where: tuple[Match, ...]
+    where: tuple[Match | FieldTest, ...]
     window: Duration | None
     description: str
     current: bool = False    # only items still going on at as_of
@@ -453,14 +471,15 @@ class Exists(Node):
             return _unknown(f"{noun} not recorded (needed: {what}{span})", missing=[noun])
         hits, unsure = [], []
         for item in items:
-            v = kleene_and([m.test(item.fields.get(m.name)) for m in self.where]
+            v = kleene_and([_match_value(m, item, facts) for m in self.where]
                            + [self._in_window(item, facts)])
             if v is True:
                 hits.append(item)
             elif v is None:
                 unsure.append(item)
         if hits:
-            return Outcome(True, f"{what}{span}: " + ", ".join(_show_item(i) for i in hits))
+            return Outcome(True, f"{what}{span}: " + ", ".join(
+                _show_item(i) + _match_details(self.where, i, facts) for i in hits))
         if unsure:
             gaps = [f"{_show_item(i)}: {self._unknown_fields(i, facts)}" for i in unsure]
             text = "; ".join(f"{g} not recorded" for g in gaps)
@@ -468,7 +487,7 @@ class Exists(Node):
         return Outcome(False, f"no {what}{span} ({len(items)} recorded)")
 
     def _unknown_fields(self, item: Item, facts: Facts) -> str:
-        names = [m.name for m in self.where if item.fields.get(m.name) is None]
+        names = list(dict.fromkeys(g for m in self.where for g in _match_gaps(m, item, facts)))
         if (self.window is not None or self.current) and self._in_window(item, facts) is None:
             names.append("end date (or ongoing)" if item.start else "dates")
         return ", ".join(names)
@@ -533,3 +552,300 @@ def status_of(kind: str, value: Truth) -> Status:
         return "unknown"
     holds = value if kind == "inclusion" else not value
     return "pass" if holds else "fail"
+
+
+# ============================================================================ vocabulary additions
+# Additions for issue 3 (documented in docs/rule-vocabulary.md, tested in
+# tests/test_engine_additions.py): item-aware `where` tests (a Quantity field with a unit, a date
+# field relative to the item's own period or the evaluation date, OncoTree ancestry, `any` of
+# alternative field tables) and the `recorded` / `any_recorded` nodes.
+
+def _match_value(m: Match | FieldTest, item: Item, facts: Facts) -> Truth:
+    """Test one `where` entry against an item."""
+    if isinstance(m, FieldTest):
+        return m.test_item(item, facts)
+    return m.test(item.fields.get(m.name))
+
+
+def _match_gaps(m: Match | FieldTest, item: Item, facts: Facts) -> list[str]:
+    """What would have to be recorded for ``m`` to decide on ``item``."""
+    if isinstance(m, FieldTest):
+        return m.gaps(item, facts) if m.test_item(item, facts) is None else []
+    return [m.name] if item.fields.get(m.name) is None else []
+
+
+def _match_details(where: Sequence[Match | FieldTest], item: Item, facts: Facts) -> str:
+    """The values an item-aware test looked at, shown after a matching item."""
+    parts = [d for m in where if isinstance(m, FieldTest) and (d := m.detail(item, facts))]
+    return f" [{'; '.join(parts)}]" if parts else ""
+
+
+class FieldTest:
+    """A `where` entry that needs the whole item (or the evaluation date), not one value."""
+
+    name: str
+
+    def test_item(self, item: Item, facts: Facts) -> Truth:
+        raise NotImplementedError
+
+    def gaps(self, item: Item, facts: Facts) -> list[str]:
+        return [self.name]
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def detail(self, item: Item, facts: Facts) -> str:
+        return ""
+
+
+@dataclass(frozen=True)
+class QuantityFieldTest(FieldTest):
+    """``field = {op, value, unit}``: a Quantity field of the item against a threshold.
+
+    The item's value is converted into the threshold's unit with :func:`units.convert` (exact);
+    a censored value (``comparator``) decides only when every value it allows does; a unit that
+    cannot be read or has another dimension leaves the item unknown.
+    """
+
+    name: str
+    op: str
+    value: Decimal
+    unit: UnitSpec
+
+    def _converted(self, raw: Any) -> Fraction | None:
+        try:
+            return convert(raw["value"], parse_unit(str(raw["unit"])), self.unit)
+        except UnitError:
+            return None
+
+    def test_item(self, item: Item, facts: Facts) -> Truth:
+        raw = item.fields.get(self.name)
+        if raw is None:
+            return None
+        v = self._converted(raw)
+        if v is None:
+            return None
+        limit = Fraction(self.value)
+        if raw.get("comparator"):
+            return _censored(self.op, raw["comparator"], v, limit)
+        return bool(OPS[self.op](v, limit))
+
+    def gaps(self, item: Item, facts: Facts) -> list[str]:
+        raw = item.fields.get(self.name)
+        if raw is None:
+            return [self.name]
+        if self._converted(raw) is None:
+            return [f"{self.name} in a unit like {self.unit.text} (the unit {raw['unit']!r} "
+                    f"cannot be read as one)"]
+        return [f"exact {self.name} (a censored {raw['comparator']}"
+                f"{format_number(raw['value'])} {raw['unit']} cannot decide)"]
+
+    def describe(self) -> str:
+        return f"{self.name} {SYMBOL[self.op]} {format_number(self.value)} {self.unit.text}"
+
+    def detail(self, item: Item, facts: Facts) -> str:
+        raw = item.fields.get(self.name)
+        if raw is None:
+            return ""
+        shown = f"{raw.get('comparator') or ''}{format_number(raw['value'], 6)} {raw['unit']}"
+        v = self._converted(raw)
+        if v is not None and parse_unit(str(raw["unit"])).key != self.unit.key:
+            shown += f" = {format_number(v, 6)} {self.unit.text}"
+        return f"{self.name} {shown}"
+
+
+DateRef = Literal["start", "end", "as_of"]
+_REF_TEXT = {"start": "start", "end": "end", "as_of": "the evaluation date"}
+
+
+@dataclass(frozen=True)
+class DateFieldTest(FieldTest):
+    """``field = {op, ref, plus | minus}``: a date field against a date of the item's own period
+    (``start``, ``end``) or the evaluation date (``as_of``), shifted by a calendar duration.
+
+    An item still going on (no end, ``ongoing`` true) has an open end, later than any date.
+    """
+
+    name: str
+    op: str
+    ref: DateRef
+    offset: Duration | None = None
+    sign: int = 1     # +1: plus, -1: minus
+
+    def _reference(self, item: Item, facts: Facts) -> date | Literal["open"] | None:
+        if self.ref == "as_of":
+            base: date | None = facts.as_of
+        elif self.ref == "start":
+            base = item.start
+        else:
+            if item.end is None and item.ongoing:
+                return "open"
+            base = item.end
+        if base is None or self.offset is None:
+            return base
+        return self.offset.after(base) if self.sign > 0 else self.offset.before(base)
+
+    def test_item(self, item: Item, facts: Facts) -> Truth:
+        d = item.fields.get(self.name)
+        ref = self._reference(item, facts)
+        if not isinstance(d, date) or ref is None:
+            return None
+        if ref == "open":
+            return self.op in ("<", "<=", "!=")
+        return bool(OPS[self.op](d, ref))
+
+    def gaps(self, item: Item, facts: Facts) -> list[str]:
+        out = [] if isinstance(item.fields.get(self.name), date) else [self.name]
+        if self._reference(item, facts) is None:
+            out.append("start date" if self.ref == "start" else "end date (or ongoing)")
+        return out
+
+    def describe(self) -> str:
+        shift = ""
+        if self.offset is not None:
+            shift = f" {'+' if self.sign > 0 else '−'} {self.offset.describe()}"
+        return f"{self.name} {SYMBOL[self.op]} {_REF_TEXT[self.ref]}{shift}"
+
+    def detail(self, item: Item, facts: Facts) -> str:
+        d = item.fields.get(self.name)
+        if self.ref == "as_of":
+            return f"{self.name} {d}"
+        base = item.start if self.ref == "start" else item.end
+        shown = "ongoing" if base is None and item.ongoing else str(base)
+        return f"{self.name} {d}, {self.ref} {shown}"
+
+
+@dataclass(frozen=True)
+class OncoTreeFieldTest(FieldTest):
+    """``field = {under = [codes]}`` / ``{not_under = [codes]}``: an OncoTree code field is (not)
+    one of the codes or below one of them; a code OncoTree does not know leaves the item unknown."""
+
+    name: str
+    codes: tuple[str, ...]
+    negate: bool = False
+
+    def test_item(self, item: Item, facts: Facts) -> Truth:
+        from .ontology import oncotree
+
+        code = item.fields.get(self.name)
+        tree = oncotree()
+        if code is None or code not in tree:
+            return None
+        hit = any(tree.is_a(code, c) for c in self.codes)
+        return not hit if self.negate else hit
+
+    def gaps(self, item: Item, facts: Facts) -> list[str]:
+        code = item.fields.get(self.name)
+        if code is None:
+            return [f"{self.name} (OncoTree code)"]
+        return [f"{self.name} as an OncoTree code ({code!r} is not one)"]
+
+    def describe(self) -> str:
+        return f"{self.name} {'not ' if self.negate else ''}under {'/'.join(self.codes)}"
+
+    def detail(self, item: Item, facts: Facts) -> str:
+        return f"{self.name} {item.fields.get(self.name)}"
+
+
+@dataclass(frozen=True)
+class AnyOfFieldTest(FieldTest):
+    """``any = [{...}, {...}]`` inside ``where``: the item matches at least one of the tables
+    (each table: all of its field tests).  Kleene OR of Kleene ANDs."""
+
+    alternatives: tuple[tuple[Match | FieldTest, ...], ...]
+    name: str = "any"
+
+    def _values(self, item: Item, facts: Facts) -> list[Truth]:
+        return [kleene_and([_match_value(m, item, facts) for m in alt])
+                for alt in self.alternatives]
+
+    def test_item(self, item: Item, facts: Facts) -> Truth:
+        return kleene_or(self._values(item, facts))
+
+    def gaps(self, item: Item, facts: Facts) -> list[str]:
+        out: list[str] = []
+        for alt, v in zip(self.alternatives, self._values(item, facts), strict=True):
+            if v is None:
+                out.extend(g for m in alt for g in _match_gaps(m, item, facts))
+        return list(dict.fromkeys(out))
+
+    def describe(self) -> str:
+        return "(" + " or ".join(" and ".join(m.describe() for m in alt)
+                                 for alt in self.alternatives) + ")"
+
+    def detail(self, item: Item, facts: Facts) -> str:
+        for alt, v in zip(self.alternatives, self._values(item, facts), strict=True):
+            if v is True:
+                return _match_details(alt, item, facts).strip(" []")
+        return ""
+
+
+@dataclass(frozen=True)
+class Recorded(Node):
+    """``{recorded = "anc"}``: a result of the quantity is recorded (and recent enough).
+
+    True when it is; unknown otherwise (never False: a result can still be obtained).  The window
+    is ``within_days``, else the trial's ``lab_max_age_days`` for labs, unless recency = "none".
+    """
+
+    analyte: Analyte
+    within_days: int | None = None
+    default_recency: bool = True
+
+    def symbols(self) -> set[str]:
+        return {self.analyte.key}
+
+    def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
+        a = self.analyte
+        q = facts.quantity(a.key)
+        limit = self.within_days
+        if limit is None and self.default_recency and a.source == "lab":
+            limit = ctx.lab_max_age_days
+        span = f" within {limit} days" if limit is not None else ""
+        if q is None:
+            what, why = facts.gap(a.key)
+            return _unknown(f"{why} (needed: a {a.short} result{span})",
+                            missing=[f"{what}{span}"])
+        if limit is not None:
+            if q.date is None:
+                return _unknown(f"{a.short} has no date (needed{span})",
+                                missing=[f"date of {a.short}"])
+            age = (facts.as_of - q.date).days
+            if age > limit:
+                return _unknown(f"{a.short} from {q.date} is {age} days old; a result{span} "
+                                f"is needed", missing=[f"recent {a.short}{span}"])
+        return Outcome(True, f"{a.short} {q.shown()} recorded{span}")
+
+
+@dataclass(frozen=True)
+class AnyRecorded(Node):
+    """``{any_recorded = [comparisons], otherwise = node}``: one measurement reported in units
+    that cannot be converted into each other (HBV DNA in IU/mL or in copies/mL).
+
+    The comparisons whose quantity has no result at all are set aside; the others combine by
+    Kleene OR.  When none has a result: ``otherwise`` decides, or the node is unknown.
+    """
+
+    children: tuple[Compare | Qualitative, ...]
+    otherwise: Node | None = None
+
+    def symbols(self) -> set[str]:
+        out = {c.analyte.key for c in self.children}
+        return out | (self.otherwise.symbols() if self.otherwise is not None else set())
+
+    def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
+        present = [c for c in self.children if c.analyte.key in facts.quantities
+                   or c.analyte.key in facts.quantity_gaps]
+        if not present:
+            names = " or ".join(dict.fromkeys(
+                f"{c.analyte.short} in {c.analyte.display_unit}" if c.analyte.display_unit
+                else c.analyte.short for c in self.children))
+            if self.otherwise is None:
+                return _unknown(f"no {names} recorded", missing=[names])
+            o = self.otherwise.evaluate(facts, ctx)
+            return Outcome(o.value, f"no {names} recorded; {o.text}", o.missing, o.review)
+        outs = [c.evaluate(facts, ctx) for c in present]
+        value = kleene_or([o.value for o in outs])
+        shown = [o for o in outs if o.value is value] if value is not False else outs
+        missing, review = _merge(outs) if value is None else ((), ())
+        return Outcome(value, "; ".join(o.text for o in shown), missing, review)

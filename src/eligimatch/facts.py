@@ -138,6 +138,16 @@ COLLECTIONS: dict[str, tuple[type[BaseModel], bool]] = {
 DERIVED_ITEM_FIELDS: dict[str, dict[str, Any]] = {
     "treatments": {"anticancer": bool},
 }
+# Quantity fields of items that `where` may compare with a unit (`{op, value, unit}`): the unit
+# gives the dimension a threshold must have (any unit of that dimension is accepted).
+ITEM_QUANTITY_UNITS: dict[str, dict[str, str]] = {
+    "lesions": {"longest_diameter": "mm", "shortest_diameter": "mm"},
+    "conditions": {"volume": "mL"},
+}
+# Item fields that hold OncoTree codes, which `where` may test by ancestry (`{under = [...]}`).
+ONCOTREE_ITEM_FIELDS: dict[str, tuple[str, ...]] = {
+    "other_malignancies": ("histology",),
+}
 
 
 @dataclass

@@ -154,6 +154,9 @@ class Lesion(_Model):
     measurable_recist_1_1: bool | None = None
     target: bool | None = None
     date: dt.date | None = None
+    imaging: Literal["ct", "mri", "pet_ct", "x_ray", "bone_scan", "ultrasound", "clinical",
+                     "other"] | None = Field(
+        default=None, description="how the lesion was shown and measured (e.g. ct, mri)")
 
 
 ConditionCategory = Literal[
@@ -173,7 +176,7 @@ ConditionType = Literal[
     "psychiatric_disorder", "substance_use_disorder", "diabetes", "electrolyte_abnormality",
     "rheumatoid_arthritis", "systemic_lupus_erythematosus", "psoriasis", "autoimmune_thyroiditis",
     "multiple_sclerosis", "vasculitis", "primary_immunodeficiency", "renal_insufficiency",
-    "hepatic_insufficiency", "other"]
+    "hepatic_insufficiency", "pathological_fracture", "other"]
 
 
 class Condition(_Model):
