@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,17 +29,30 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def parse_patient(text: str | bytes, source: str) -> Patient:
-    """Validate a patient profile given as JSON text; raise :class:`PatientError`."""
-    try:
-        raw = json.loads(text)
+def parse_patient(text: str | bytes, source: str, *, notes: list[str] | None = None) -> Patient:
+    """Validate a patient profile given as JSON text; raise :class:`PatientError`.
+
+    A FHIR R4 Bundle (a JSON object with ``resourceType``) is imported through
+    :mod:`eligimatch.fhir`; what it could not map is appended to ``notes`` when given.
+    """
+    try:  # numbers as Decimal: through a float, 1499.99999999999999 /µL would read as 1500
+        raw = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise PatientError(source, [("", f"not valid JSON (line {exc.lineno}, column "
                                          f"{exc.colno}: {exc.msg})")]) from exc
     except (UnicodeDecodeError, RecursionError) as exc:
         raise PatientError(source, [("", "not valid JSON text")]) from exc
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise PatientError(source, [("", f"not valid JSON: {exc}")]) from exc
     if not isinstance(raw, dict):
         raise PatientError(source, [("", "a patient profile must be a JSON object")])
+    if "resourceType" in raw:
+        from .fhir import import_bundle
+
+        imported = import_bundle(raw, source)
+        if notes is not None:
+            notes.extend(f"{source}: {line}" for line in imported.warning_lines(notes=False))
+        return imported.patient
     try:
         return Patient.model_validate(raw)
     except ValidationError as exc:
@@ -51,12 +65,12 @@ def parse_patient(text: str | bytes, source: str) -> Patient:
         raise PatientError(source, problems) from exc
 
 
-def read_patient(path: Path) -> Patient:
+def read_patient(path: Path, *, notes: list[str] | None = None) -> Patient:
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise PatientError(str(path), [("", f"cannot read: {exc.strerror}")]) from exc
-    return parse_patient(data, str(path))
+    return parse_patient(data, str(path), notes=notes)
 
 
 def screen(patient: Patient, rules: RuleSet | list[Trial], as_of: date | None = None,

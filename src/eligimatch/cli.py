@@ -77,15 +77,27 @@ def _screen_all(patients: list[Path], as_of: str | None, rules: Path | None) -> 
     ruleset = _rules(rules)
     out = []
     for path in patients:
-        patient = api.read_patient(path)
+        patient = _read(path)
         facts, results = api.screen(patient, ruleset, when, str(path))
         out.append((path, facts, results))
     return ruleset, out
 
 
+def _read(path: Path) -> Any:
+    """Read a profile (or a FHIR bundle, whose unmapped items are listed on stderr)."""
+    from . import api
+
+    notes: list[str] = []
+    patient = api.read_patient(path, notes=notes)
+    for line in notes:
+        typer.echo(f"eligimatch: {line}", err=True)
+    return patient
+
+
 @app.command()
 def screen(
-    patients: Annotated[list[Path], typer.Argument(help="Patient profile JSON file(s).")],
+    patients: Annotated[list[Path], typer.Argument(
+        help="Patient profile JSON file(s) or FHIR R4 Bundle(s).")],
     as_of: AsOf = None,
     rules: RulesOpt = None,
     fmt: FormatOpt = Format.text,
@@ -105,7 +117,8 @@ def screen(
 
 @app.command("explain")
 def explain_cmd(
-    patient: Annotated[Path, typer.Argument(help="Patient profile JSON file.")],
+    patient: Annotated[Path, typer.Argument(
+        help="Patient profile JSON file or FHIR R4 Bundle.")],
     trial: Annotated[str, typer.Argument(help="Trial id, e.g. NCT07342322.")],
     as_of: AsOf = None,
     rules: RulesOpt = None,
@@ -117,7 +130,7 @@ def explain_cmd(
     when = _as_of(as_of)
     ruleset = _rules(rules)
     t = ruleset.get(trial)
-    p = api.read_patient(patient)
+    p = _read(patient)
     facts, results = api.screen(p, [t], when, str(patient))
     if fmt is Format.json:
         typer.echo(explain.dumps(explain.document(facts.patient_id, str(patient), facts.as_of,
@@ -189,6 +202,104 @@ def schema(kind: Annotated[SchemaKind, typer.Argument(help="Which schema.")] = S
     typer.echo(json.dumps(doc, indent=2, sort_keys=True))
 
 
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o",
+                                                 help="Write here instead of stdout.")]
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        typer.echo(text)
+        return
+    try:
+        output.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"{output}: cannot write: {exc.strerror}") from None
+
+
+@app.command("import-fhir")
+def import_fhir(
+    bundle: Annotated[Path, typer.Argument(help="FHIR R4 Bundle (JSON), e.g. US Core / mCODE.")],
+    output: OutputOpt = None,
+    report: Annotated[Path | None, typer.Option(
+        "--report", help="Also write the import report (unmapped, notes, skipped) as JSON.")
+    ] = None,
+) -> None:
+    """Read a FHIR R4 Bundle into a patient profile; list on stderr what could not be mapped.
+
+    Needs the optional dependency: pip install 'eligimatch[fhir]'.
+    """
+    import json
+
+    from .fhir import profile_json, read_fhir
+
+    result = read_fhir(bundle)
+    _write(profile_json(result.patient), output)
+    for line in result.warning_lines():
+        typer.echo(f"eligimatch: {line}", err=True)
+    if report is not None:
+        _write(json.dumps(result.report(), indent=2, ensure_ascii=False), report)
+
+
+@app.command("export-fhir")
+def export_fhir(
+    patient: Annotated[Path, typer.Argument(help="Patient profile JSON file.")],
+    output: OutputOpt = None,
+) -> None:
+    """Write a patient profile as a FHIR R4 Bundle (facts FHIR cannot express travel in an
+    eligimatch extension).  Needs: pip install 'eligimatch[fhir]'."""
+    import json
+
+    from .fhir_export import export_bundle
+
+    bundle = export_bundle(_read(patient), str(patient))
+    _write(json.dumps(bundle, indent=2, ensure_ascii=False), output)
+
+
+class BatchFormat(StrEnum):
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+class BatchEngine(StrEnum):
+    local = "local"
+    dask = "dask"
+
+
+@app.command("screen-batch")
+def screen_batch(
+    source: Annotated[Path, typer.Argument(
+        metavar="input", help="A directory of profiles (*.json) or a JSON Lines file (one "
+                              "profile per line; - for stdin).")],
+    trial: Annotated[list[str] | None, typer.Option(
+        "--trial", help="Only this trial (repeatable; default: every trial).")] = None,
+    fmt: Annotated[BatchFormat, typer.Option("--format", help="Output format.")
+                   ] = BatchFormat.jsonl,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write the records here instead of stdout.")] = None,
+    attrition: Annotated[Path | None, typer.Option(
+        "--attrition", help="Write the attrition report here as JSON (default: a table on "
+                            "stderr).")] = None,
+    jobs: Annotated[int | None, typer.Option(
+        "--jobs", "-j", min=1, help="Worker processes (default: all cores).")] = None,
+    engine: Annotated[BatchEngine, typer.Option(
+        "--engine", help="local: a process pool; dask: a Dask cluster (pip install "
+                         "'eligimatch[dask]').")] = BatchEngine.local,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="Dask scheduler address (default: a local cluster).")] = None,
+    as_of: AsOf = None,
+    rules: RulesOpt = None,
+) -> None:
+    """Screen many patients against every trial (or --trial): one record per patient x trial,
+    an attrition report per trial; bad records are reported and skipped (exit code 1)."""
+    from .batch import screen_batch as run
+
+    code = run(source, trial_ids=trial, fmt=fmt.value, output=output,
+               attrition=attrition, jobs=jobs, engine=engine.value,
+               scheduler=scheduler, as_of=_as_of(as_of), rules_dir=rules, version=_version())
+    if code:
+        raise typer.Exit(code)
+
+
 def main() -> None:
     """Console-script entry point: user errors become one line on stderr and exit code 2."""
     from .errors import EligimatchError
@@ -196,7 +307,9 @@ def main() -> None:
     try:
         app(prog_name="eligimatch")
     except (EligimatchError, UserError) as exc:
-        print(f"eligimatch: error: {exc}", file=sys.stderr)
+        # one line whatever the input held (a field name with a newline, a control character)
+        text = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in str(exc))
+        print(f"eligimatch: error: {text}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)

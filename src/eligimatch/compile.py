@@ -318,6 +318,9 @@ def _decimal(raw: Any, where: str, problems: list[tuple[str, str]]) -> Decimal |
     if not d.is_finite():
         problems.append((where, "must be a finite number"))
         return None
+    if d and not -30 <= d.adjusted() <= 30:  # exact arithmetic on 1e-999999999 never ends
+        problems.append((where, f"{raw!r} is out of range (10⁻³⁰ to 10³⁰)"))
+        return None
     return d
 
 
@@ -497,8 +500,10 @@ def _build_histology(raw: dict[str, Any], where: str, problems: list[tuple[str, 
     from .ontology import oncotree
 
     spec = raw["histology"]
-    if not isinstance(spec, dict) or set(spec) - {"include", "exclude", "review"} or not spec:
-        problems.append((where, "expected a table with include, exclude and/or review lists"))
+    if (not isinstance(spec, dict) or set(spec) - {"include", "exclude", "review", "review_exact"}
+            or not set(spec) - {"review_exact"}):
+        problems.append((where, "expected a table with include, exclude and/or review lists "
+                                "(and optionally review_exact)"))
         return _Bad()
     tree = oncotree()
     listed: dict[str, str] = {}
@@ -516,7 +521,16 @@ def _build_histology(raw: dict[str, Any], where: str, problems: list[tuple[str, 
                 problems.append((f"{where}.{verdict}", f"{code!r} is listed twice"))
                 return _Bad()
             listed[code] = verdict
-    return Histology(listed)
+    exact = spec.get("review_exact", [])
+    if not isinstance(exact, list):
+        problems.append((f"{where}.review_exact", "expected a list of OncoTree codes"))
+        return _Bad()
+    for code in exact:
+        if code not in tree:
+            problems.append((f"{where}.review_exact",
+                             f"{code!r} is not an OncoTree code{suggest(str(code), tree.nodes)}"))
+            return _Bad()
+    return Histology(listed, review_exact=frozenset(exact))
 
 
 def _field_info(model: type[BaseModel], collection: str) -> dict[str, tuple[Any, ...] | type]:

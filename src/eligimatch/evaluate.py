@@ -348,7 +348,13 @@ class Expr(Node):
             values[n] = v
         if missing:
             return _unknown(f"`{self.source}` needs {', '.join(missing)}", missing=missing)
-        v = bool(self.rule.matches(values))
+        import rule_engine  # already loaded: the rule was compiled with it
+
+        try:
+            v = bool(self.rule.matches(values))
+        except (rule_engine.EngineError, ArithmeticError) as exc:  # e.g. x / 0, "a".to_flt
+            why = f"`{self.source}` cannot be evaluated for these values ({exc})"
+            return _unknown(why, review=[why])
         shown = ", ".join(f"{k}={format_number(x) if isinstance(x, Decimal) else x}"
                           for k, x in values.items())
         return Outcome(v, f"`{self.source}` is {'true' if v else 'false'} ({shown})")
@@ -362,6 +368,9 @@ class Histology(Node):
 
     listed: dict[str, str]   # code → include / exclude / review
     notes: str = ""
+    # codes that go to review only when they ARE the patient's code (an organ or family code that
+    # does not say the histological type); their descendants are classified by `listed`
+    review_exact: frozenset[str] = frozenset()
 
     def symbols(self) -> set[str]:
         return {"histology"}
@@ -377,8 +386,12 @@ class Histology(Node):
         if code not in tree:
             gap = f"histology code {code!r} is not an OncoTree code"
             return _unknown(gap, missing=["a recognised OncoTree histology code"])
-        verdict, via = tree.classify(code, self.listed)  # type: ignore[arg-type]
         name = f"{tree.name(code)} ({code})"
+        if code in self.review_exact:
+            reason = f"whether histology {name} counts for this criterion"
+            return _unknown(f"histology {name} does not say the histological type: needs "
+                            f"clinician review", review=[reason])
+        verdict, via = tree.classify(code, self.listed)  # type: ignore[arg-type]
         if verdict is None:
             return Outcome(False, f"histology {name} is not among the listed types")
         subject = (f"histology {name} is" if via == code
@@ -477,11 +490,13 @@ class Exists(Node):
                 hits.append(item)
             elif v is None:
                 unsure.append(item)
+        # items are listed in a fixed order, whatever the order of the patient's list
         if hits:
-            return Outcome(True, f"{what}{span}: " + ", ".join(
-                _show_item(i) + _match_details(self.where, i, facts) for i in hits))
+            return Outcome(True, f"{what}{span}: " + ", ".join(sorted(dict.fromkeys(
+                _show_item(i) + _match_details(self.where, i, facts) for i in hits))))
         if unsure:
-            gaps = [f"{_show_item(i)}: {self._unknown_fields(i, facts)}" for i in unsure]
+            gaps = sorted(dict.fromkeys(
+                f"{_show_item(i)}: {self._unknown_fields(i, facts)}" for i in unsure))
             text = "; ".join(f"{g} not recorded" for g in gaps)
             return _unknown(f"{what}{span}: cannot tell, {text}", missing=gaps)
         return Outcome(False, f"no {what}{span} ({len(items)} recorded)")
@@ -770,8 +785,10 @@ class AnyOfFieldTest(FieldTest):
         return list(dict.fromkeys(out))
 
     def describe(self) -> str:
-        return "(" + " or ".join(" and ".join(m.describe() for m in alt)
-                                 for alt in self.alternatives) + ")"
+        parts = [" and ".join(m.describe() for m in alt) for alt in self.alternatives]
+        shown = [f"({p})" if len(alt) > 1 else p for p, alt in zip(parts, self.alternatives,
+                                                                  strict=True)]
+        return "either " + " or ".join(shown) if len(shown) > 1 else shown[0]
 
     def detail(self, item: Item, facts: Facts) -> str:
         for alt, v in zip(self.alternatives, self._values(item, facts), strict=True):
@@ -804,7 +821,7 @@ class Recorded(Node):
         span = f" within {limit} days" if limit is not None else ""
         if q is None:
             what, why = facts.gap(a.key)
-            return _unknown(f"{why} (needed: a {a.short} result{span})",
+            return _unknown(f"{why} (needed: {a.short}{span})",
                             missing=[f"{what}{span}"])
         if limit is not None:
             if q.date is None:

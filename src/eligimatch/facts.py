@@ -265,16 +265,24 @@ def _profile_quantities(p: Patient, facts: Facts, problems: _Problems) -> None:
         for i, bp in enumerate(p.blood_pressure):
             _check_date(bp.date, as_of, f"blood_pressure[{i}].date", problems)
         if p.blood_pressure:
-            latest = max(p.blood_pressure, key=lambda b: (b.date, b.systolic, b.diastolic))
+            latest = max(p.blood_pressure, key=_bp_order)
             for key, v in (("bp_systolic", latest.systolic), ("bp_diastolic", latest.diastolic)):
                 qf = _quantity(key, Quantity(value=v, unit=latest.unit, date=latest.date),
                                "blood_pressure", problems)
                 if qf is not None:
                     facts.quantities[key] = qf
     if p.metastases is not None:
-        counts = [m.lesion_count for m in p.metastases if m.status != "resolved"]
-        organs = {m.site for m in p.metastases if m.status != "resolved"}
-        if all(c is not None for c in counts):
+        # a metastasis without a status may or may not be resolved: it makes the counts unknown
+        # (counting it, or not, would let forgetting the status change a known count)
+        unsure = sorted({m.site for m in p.metastases if m.status is None})
+        live = [m for m in p.metastases if m.status not in (None, "resolved")]
+        counts = [m.lesion_count for m in live]
+        organs = {m.site for m in live}
+        if unsure:
+            facts.quantity_gaps["metastatic_lesion_count"] = (
+                f"status (resolved or not) of the metastases at {', '.join(unsure)}",
+                f"not recorded whether the metastases at {', '.join(unsure)} are resolved")
+        elif all(c is not None for c in counts):
             facts.quantities["metastatic_lesion_count"] = QuantityFact(
                 analytes()["metastatic_lesion_count"], value=Fraction(sum(c or 0 for c in counts)),
                 derived="sum of recorded metastatic lesions")
@@ -282,9 +290,26 @@ def _profile_quantities(p: Patient, facts: Facts, problems: _Problems) -> None:
             facts.quantity_gaps["metastatic_lesion_count"] = (
                 "number of lesions at every metastatic site",
                 "number of lesions not recorded for every metastatic site")
-        facts.quantities["metastatic_organ_count"] = QuantityFact(
-            analytes()["metastatic_organ_count"], value=Fraction(len(organs)),
-            derived=f"organs: {', '.join(sorted(organs)) or 'none'}")
+        maybe = sorted(set(unsure) - organs)
+        if maybe:
+            facts.quantity_gaps["metastatic_organ_count"] = (
+                f"status (resolved or not) of the metastases at {', '.join(maybe)}",
+                f"not recorded whether the metastases at {', '.join(maybe)} are resolved")
+        else:
+            facts.quantities["metastatic_organ_count"] = QuantityFact(
+                analytes()["metastatic_organ_count"], value=Fraction(len(organs)),
+                derived=f"organs: {', '.join(sorted(organs)) or 'none'}")
+
+
+def _bp_order(b: Any) -> tuple[Any, ...]:
+    """Newest reading first, then the highest, compared in mmHg whatever unit each is in."""
+    a = analytes()["bp_systolic"]
+    try:
+        spec = a.unit_for(b.unit)
+        values = (a.to_canonical(b.systolic, spec), a.to_canonical(b.diastolic, spec))
+    except UnitError:  # reported when the reading is used
+        values = (Fraction(b.systolic), Fraction(b.diastolic))
+    return (b.date, *values, b.unit)
 
 
 def _labs(p: Patient, facts: Facts, problems: _Problems) -> None:
@@ -312,7 +337,8 @@ def _labs(p: Patient, facts: Facts, problems: _Problems) -> None:
             facts.quantity_gaps[key] = (f"a single {short} result",
                                         f"{short}: {len(latest)} different results on {newest}")
             continue
-        facts.quantities[key] = min(latest, key=lambda r: (r.uln is None, r.uln or 0))
+        facts.quantities[key] = min(latest, key=lambda r: (r.uln is None, r.uln or 0,
+                                                           r.reported, r.uln_note))
 
 
 def _lab_fact(a: Analyte, lab: Any, where: str, problems: _Problems) -> QuantityFact | None:

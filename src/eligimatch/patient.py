@@ -31,7 +31,9 @@ class _Model(BaseModel):
 
 
 Comparator = Literal["<", "<=", ">", ">="]
-NonNeg = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+# Digits are bounded (30 before and 30 after the point): exact arithmetic on 1e-999999999
+# would need a billion-digit integer.
+NonNeg = Annotated[Decimal, Field(ge=0, allow_inf_nan=False, max_digits=60, decimal_places=30)]
 
 
 class Quantity(_Model):
@@ -95,8 +97,8 @@ class Lab(_Model):
 
 
 class BloodPressure(_Model):
-    systolic: Annotated[Decimal, Field(gt=0, le=400)]
-    diastolic: Annotated[Decimal, Field(gt=0, le=300)]
+    systolic: Annotated[Decimal, Field(gt=0, le=400, decimal_places=30)]
+    diastolic: Annotated[Decimal, Field(gt=0, le=300, decimal_places=30)]
     unit: str = "mmHg"
     date: dt.date
     on_antihypertensive_treatment: bool | None = None

@@ -1,7 +1,10 @@
 """Units: the one pint registry, clinical spellings, and the analyte catalogue.
 
 Inputs are :class:`~decimal.Decimal`; pint runs with ``non_int_type=Decimal`` so that its
-conversion factors for decimal units are exact.  Converted values are exact rationals
+conversion factors for decimal units are exact.  Factors that are not finite decimals (1 day is
+16/487 month, 1 U/L is 1/60 µkat/L, 1 kPa is 10⁹/133322387415 mmHg) are computed with 60 digits
+and read back as the ratio they stand for (:func:`_rational`), never as a rounded decimal, which
+would put 3 months a hair away from 91.3125 days.  Converted values are exact rationals
 (:class:`~fractions.Fraction`), so boundaries survive every conversion: 1500 /µL is exactly
 1.5 ×10⁹/L, 0.7 g/dL is exactly 7 g/L, and 1.8 mg/dL of bilirubin is exactly 1.5 × a ULN of
 1.2 mg/dL after both are divided by the molar mass (with binary floats, or with rounded decimals
@@ -46,6 +49,7 @@ _ANNOTATIONS = {"{copies}": "copies", "{copy}": "copies", "{cells}": "cells", "{
 _UNITLESS_ANNOTATIONS = {"{inr}", "{ratio}", "{index}", "{score}"}
 _SAFE = re.compile(r"^[A-Za-z0-9_*/(). ]+$")
 _POWER = re.compile(r"\*\*\s*(\(?-?\d+\)?)")
+_DIGITS = 60  # working precision of the registry's definitions and of conversion factors
 
 
 @functools.cache
@@ -53,12 +57,14 @@ def registry() -> Any:
     """The process-wide pint registry with eligimatch's clinical units (built once)."""
     import pint
 
-    reg: Any = pint.UnitRegistry(non_int_type=Decimal, autoconvert_offset_to_baseunit=False)
-    text = resources.files("eligimatch.data").joinpath("units.txt").read_text(encoding="utf-8")
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            reg.define(line)
+    with localcontext() as ctx:  # definitions such as month = year / 12 keep 60 digits
+        ctx.prec = _DIGITS
+        reg: Any = pint.UnitRegistry(non_int_type=Decimal, autoconvert_offset_to_baseunit=False)
+        text = resources.files("eligimatch.data").joinpath("units.txt").read_text("utf-8")
+        for line in text.splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                reg.define(line)
     return reg
 
 
@@ -137,7 +143,9 @@ def parse_unit(text: str) -> UnitSpec:
             raise UnitError(text, "exponent out of range")
     reg = registry()
     try:
-        q = reg.parse_expression(expr)
+        with localcontext() as ctx:
+            ctx.prec = _DIGITS
+            q = reg.parse_expression(expr)
     except Exception as exc:  # pint raises many types; none may escape
         raise UnitError(text, "not a recognised unit") from exc
     if not hasattr(q, "units"):
@@ -161,11 +169,26 @@ _GRAM_PER_LITRE = "g/L"
 _MOLE_PER_LITRE = "mol/L"
 
 
+def _rational(d: Decimal) -> Fraction:
+    """The exact value a factor computed with 60 digits stands for.
+
+    A finite decimal comes out short and is taken as it is; a ratio that is not one (16/487,
+    1/60) fills every digit and is read back as the nearest fraction with a denominator below
+    10²⁵ (the error of 60 digits is far below the gap between two such fractions).
+    """
+    if d == 0 or len(d.normalize().as_tuple().digits) < _DIGITS - 10:
+        return Fraction(d)
+    shift = Fraction(10) ** d.adjusted()
+    return (Fraction(d) / shift).limit_denominator(10**25) * shift
+
+
 @functools.cache
 def _factor(src_key: str, dst_key: str, src: UnitSpec, dst: UnitSpec) -> Fraction:
     reg = registry()
-    unscaled = Fraction(Decimal(reg.Quantity(Decimal(1), src.units).to(dst.units).magnitude))
-    return unscaled * Fraction(src.scale) / Fraction(dst.scale)
+    with localcontext() as ctx:
+        ctx.prec = _DIGITS
+        unscaled = _rational(Decimal(reg.Quantity(Decimal(1), src.units).to(dst.units).magnitude))
+    return unscaled * _rational(src.scale) / _rational(dst.scale)
 
 
 def _plain_factor(src: UnitSpec, dst: UnitSpec) -> Fraction:

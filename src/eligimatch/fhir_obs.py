@@ -1,0 +1,349 @@
+"""FHIR Observations → labs, ECOG, weight, height, blood pressure, pregnancy status.
+
+Labs and vital signs are identified by LOINC system AND code through the analyte catalogue
+(``data/analytes.toml``); 770-8 (neutrophils in %) and the other codes in ``[loinc_refused]`` of
+``data/fhir_codes.toml`` are refused with the reason.  Units are read from the UCUM ``code`` through
+``data/ucum_units.toml`` (:func:`unit_of`); the value is checked against the analyte's dimension and
+possible range before it is accepted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from .errors import UnitError
+from .fhir_common import (
+    LOINC,
+    Ctx,
+    Mapped,
+    Result,
+    code_label,
+    codings,
+    fhir_date,
+    lookup,
+    partial_date,
+    text_of,
+)
+from .fhir_tables import UCUM, eim_system, tables
+from .units import Analyte, analytes, format_number
+
+__all__ = ["map_observation", "unit_of"]
+
+OK_OBS_STATUS = frozenset({"final", "amended", "corrected"})
+
+# ------------------------------------------------------------------------------- units
+
+def unit_of(q: Any, a: Analyte | None = None) -> tuple[str | None, str | None, str | None]:
+    """(unit text for the profile, note, problem) for a FHIR Quantity.
+
+    The UCUM ``code`` (system http://unitsofmeasure.org) is read through ``ucum_units.toml``.  A
+    quantity with a human ``unit`` but no UCUM code is accepted only when that text is itself a
+    UCUM code listed in the table (a lab that put the code in ``unit`` and left ``code`` out);
+    the note says so.  Anything else is a problem, never a guess.
+    """
+    t = tables()
+    if q.code and q.system == UCUM:
+        unit = t.ucum.get(q.code)
+        if unit is None:
+            return None, None, f"UCUM unit {q.code!r} is not in eligimatch's UCUM table"
+        return unit, None, None
+    if q.code and q.system not in (None, UCUM):
+        where = f"code {q.code!r} of system {q.system!r}"
+    elif q.code:
+        where = f"code {q.code!r} without a system"
+    else:
+        where = ""
+    text = q.unit
+    if text and text in t.ucum:
+        how = f"beside {where}" if where else "without a UCUM code"
+        return (t.ucum[text],
+                f"unit read from the text {text!r} ({how}): it is exactly a UCUM code in "
+                "eligimatch's table", None)
+    if text:
+        return None, None, (f"unit {text!r} has no UCUM code and is not a UCUM code eligimatch "
+                            "lists; not guessed")
+    if where:
+        return None, None, f"unit given only as {where}, not UCUM"
+    if a is not None and a.unit is not None and len(a.unit.dimensionality) == 0:
+        return "1", "no unit given; the analyte is a pure number", None
+    return None, None, "the quantity has no unit"
+
+
+def _canonical(a: Analyte, value: Decimal, unit: str) -> tuple[Any, str | None]:
+    try:
+        v = a.to_canonical(value, a.unit_for(unit))
+    except UnitError as exc:
+        return None, f"{unit!r} is not a unit of {a.name}" if "not a unit of" in exc.reason \
+            else str(exc)
+    if (a.min is not None and v < a.min) or (a.max is not None and v > a.max):
+        try:
+            shown = f"{format_number(value, 6)} {unit} ({a.show(v)})"
+        except ArithmeticError:     # too large to print plainly
+            shown = f"{value:.6g} {unit}"
+        return None, f"{shown} is not a possible {a.name}"
+    return v, None
+
+
+_COMPARATORS = {"<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+# ------------------------------------------------------------------------------- Observation
+
+def _effective(res: Any) -> tuple[dt.date | None, str | None]:
+    for attr in ("effectiveDateTime", "effectiveInstant"):
+        v = getattr(res, attr, None)
+        if v is not None:
+            d, partial = fhir_date(v)
+            return d, (partial_date("effective date", partial) if partial else None)
+    period = getattr(res, "effectivePeriod", None)
+    if period is not None:
+        d, partial = fhir_date(period.end or period.start)
+        return d, (partial_date("effective period", partial) if partial else None)
+    return None, "no effective date"
+
+
+def map_observation(obs: Any, ctx: Ctx) -> Result:
+    t = tables()
+    if obs.status in ("entered-in-error", "cancelled"):
+        return Result(skipped=f"status {obs.status}")
+    targets: set[tuple[str, str]] = set()
+    refused = []
+    for c in codings(obs.code):
+        if c.system == LOINC and c.code:
+            if c.code in t.loinc_analyte:
+                targets.add(("analyte", t.loinc_analyte[c.code]))
+            hit = t.lookup("observations", c.system, c.code)
+            if hit is not None:
+                targets.add((hit, hit))
+            why = t.lookup("loinc_refused", c.system, c.code)
+            if why is not None:
+                refused.append(f"LOINC {c.code} is {why}")
+        elif c.system == eim_system("analyte") and c.code in analytes():
+            targets.add(("analyte", str(c.code)))
+    if not targets:
+        if refused:
+            return Result(unmapped="; ".join(refused))
+        loinc = [str(c.code) for c in codings(obs.code) if c.system == LOINC and c.code]
+        what = (f"LOINC {', '.join(loinc)} is not in eligimatch's analyte catalogue" if loinc
+                else "no LOINC code")
+        return Result(unmapped=f"{what} (labs and vital signs are identified by LOINC system "
+                               "and code)")
+    if len(targets) > 1:
+        return Result(unmapped="its codes name different things: "
+                               + ", ".join(sorted(k for _, k in targets)))
+    kind, key = targets.pop()
+    if kind == "blood_pressure":
+        return _blood_pressure(obs)
+    if kind == "pregnancy":
+        return _pregnancy(obs)
+    a = analytes()[key]
+    if key in ("bp_systolic", "bp_diastolic"):
+        return Result(unmapped="a blood pressure component outside a 85354-9 panel "
+                               "(systolic and diastolic are read together from the panel)")
+    target = key if a.source == "profile" else "labs"
+    m = Mapped(target=target, value={}, key=key)
+    if obs.status not in OK_OBS_STATUS:
+        m.fatal = ("", f"status {obs.status!r} (only final, amended and corrected results "
+                       "are used)")
+        return Result(mapped=[m])
+    when, date_problem = _effective(obs)
+    m.when = when
+    if obs.dataAbsentReason is not None:
+        m.fatal = ("", f"no value ({text_of(obs.dataAbsentReason) or 'data absent'})")
+        return Result(mapped=[m])
+    if key == "ecog":
+        return _ecog(obs, m, date_problem)
+    if target == "labs" and when is None:
+        m.fatal = ("", date_problem or "no effective date")
+        return Result(mapped=[m])
+    if date_problem and when is None and target != "labs" and date_problem != "no effective date":
+        m.notes.append(date_problem)
+    if a.kind != "quantity":
+        return _ordinal(obs, a, m, when)
+    return _quantity_obs(obs, a, m, when)
+
+
+def _quantity_obs(obs: Any, a: Analyte, m: Mapped, when: dt.date | None) -> Result:
+    q = obs.valueQuantity
+    if q is None or q.value is None:
+        m.fatal = ("", "no numeric valueQuantity")
+        return Result(mapped=[m])
+    unit, note, problem = unit_of(q, a)
+    if problem or unit is None:
+        m.fatal = ("", problem or "no unit")
+        return Result(mapped=[m])
+    if note:
+        m.notes.append(note)
+    if q.comparator is not None and q.comparator not in _COMPARATORS:
+        m.fatal = ("", f"comparator {q.comparator!r} cannot be read as a bound")
+        return Result(mapped=[m])
+    value = Decimal(q.value)
+    _, bad = _canonical(a, value, unit)
+    if bad:
+        m.fatal = ("", bad)
+        return Result(mapped=[m])
+    v: dict[str, Any] = {"value": value, "unit": unit}
+    if q.comparator:
+        v["comparator"] = q.comparator
+    if m.target == "labs":
+        v = {"test": a.key, **v, "date": when}
+        loinc = [c.code for c in codings(obs.code) if c.system == LOINC and c.code in a.loinc]
+        if loinc:
+            v["loinc"] = loinc[0]
+        rr, rr_problem, rr_note = _reference_range(obs, a, unit)
+        if rr_problem:
+            if a.default_high is not None:
+                m.fatal = ("", f"{rr_problem}; without it eligimatch would fall back on a "
+                               "default ULN")
+                return Result(mapped=[m])
+            m.notes.append(f"{rr_problem}; the reference range is left out")
+        if rr_note:
+            m.notes.append(rr_note)
+        if rr:
+            v["reference_range"] = rr
+    elif when is not None:
+        v["date"] = when
+    m.value = v
+    return Result(mapped=[m])
+
+
+def _reference_range(obs: Any, a: Analyte, unit: str
+                     ) -> tuple[dict[str, Any] | None, str | None, str | None]:
+    ranges = []
+    for r in obs.referenceRange or []:
+        kinds = {c.code for c in codings(r.type)}
+        if kinds and "normal" not in kinds:
+            continue
+        if r.appliesTo or r.age is not None:
+            return None, "reference range restricted to a population (appliesTo/age)", None
+        ranges.append(r)
+    if not ranges:
+        return None, None, None
+    if len(ranges) > 1:
+        return None, f"{len(ranges)} normal reference ranges", None
+    r = ranges[0]
+    out: dict[str, Any] = {}
+    notes = []
+    units = set()
+    for end in ("low", "high"):
+        q = getattr(r, end)
+        if q is None or q.value is None:
+            continue
+        u, note, problem = unit_of(q, a)
+        if problem or u is None:
+            return None, f"reference range {end}: {problem}", None
+        if note:
+            notes.append(f"reference range {end}: {note}")
+        _, bad = _canonical(a, Decimal(q.value), u)
+        if bad and "not a possible" not in bad:
+            return None, f"reference range {end}: {bad}", None
+        out[end] = Decimal(q.value)
+        units.add(u)
+    if not out:
+        return None, None, None
+    if len(units) > 1:
+        return None, "reference range low and high in different units", None
+    u = units.pop()
+    if u != unit:
+        out["unit"] = u
+    return out, None, "; ".join(notes) or None
+
+
+def _ordinal(obs: Any, a: Analyte, m: Mapped, when: dt.date | None) -> Result:
+    text = obs.valueString or text_of(obs.valueCodeableConcept)
+    allowed = a.scale or a.values
+    if not text or text.strip().lower() not in allowed:
+        m.fatal = ("", f"result {text!r} is not one of {', '.join(allowed)}")
+        return Result(mapped=[m])
+    m.value = {"test": a.key, "result": text.strip().lower(), "date": when}
+    return Result(mapped=[m])
+
+
+def _ecog(obs: Any, m: Mapped, date_problem: str | None) -> Result:
+    values: set[int] = set()
+    if obs.valueInteger is not None:
+        values.add(int(obs.valueInteger))
+    q = obs.valueQuantity
+    if q is not None and q.value is not None:
+        if q.code not in (None, "1", "{score}") or Decimal(q.value) % 1:
+            m.fatal = ("", f"ECOG quantity {q.value} {q.code or q.unit or ''} is not a grade")
+            return Result(mapped=[m])
+        values.add(int(q.value))
+    coded = lookup("ecog_values", codings(obs.valueCodeableConcept))
+    values.update(int(v) for v in coded)
+    if not values:
+        m.fatal = ("", "no ECOG grade (valueInteger or a coded ECOG answer)")
+        return Result(mapped=[m])
+    interp = {int(v) for v in lookup("ecog_values", codings(obs.interpretation))}
+    if len(values | interp) > 1:
+        m.fatal = ("", f"ECOG value and interpretation disagree: {sorted(values | interp)}")
+        return Result(mapped=[m])
+    grade = values.pop()
+    if not 0 <= grade <= 5:
+        m.fatal = ("", f"ECOG {grade} is not a grade 0-5")
+        return Result(mapped=[m])
+    m.value = {"value": grade}
+    if m.when is not None:
+        m.value["date"] = m.when
+    elif date_problem and date_problem != "no effective date":
+        m.notes.append(date_problem)
+    return Result(mapped=[m])
+
+
+def _blood_pressure(obs: Any) -> Result:
+    m = Mapped(target="blood_pressure", value={}, key="bp")
+    if obs.status not in OK_OBS_STATUS:
+        m.fatal = ("", f"status {obs.status!r}")
+        return Result(mapped=[m])
+    when, problem = _effective(obs)
+    if when is None:
+        m.fatal = ("", problem or "no effective date")
+        return Result(mapped=[m])
+    parts: dict[str, Decimal] = {}
+    units = set()
+    for comp in obs.component or []:
+        codes = {c.code for c in codings(comp.code) if c.system == LOINC}
+        name = ("systolic" if "8480-6" in codes else "diastolic" if "8462-4" in codes else None)
+        if name is None:
+            continue
+        q = comp.valueQuantity
+        if q is None or q.value is None:
+            m.fatal = ("", f"{name} component has no value")
+            return Result(mapped=[m])
+        unit, _, bad = unit_of(q)
+        if bad or unit is None:
+            m.fatal = ("", f"{name}: {bad}")
+            return Result(mapped=[m])
+        _, wrong = _canonical(analytes()[f"bp_{name}"], Decimal(q.value), unit)
+        if wrong:
+            m.fatal = ("", f"{name}: {wrong}")
+            return Result(mapped=[m])
+        parts[name] = Decimal(q.value)
+        units.add(unit)
+    if set(parts) != {"systolic", "diastolic"} or len(units) != 1:
+        m.fatal = ("", "the panel needs one systolic (8480-6) and one diastolic (8462-4) "
+                       "component in the same unit")
+        return Result(mapped=[m])
+    m.value = {"systolic": parts["systolic"], "diastolic": parts["diastolic"],
+               "unit": units.pop(), "date": when}
+    m.when = when
+    return Result(mapped=[m])
+
+
+def _pregnancy(obs: Any) -> Result:
+    m = Mapped(target="pregnant", value={}, key="pregnant")
+    if obs.status not in OK_OBS_STATUS:
+        m.fatal = ("", f"status {obs.status!r}")
+        return Result(mapped=[m])
+    m.when, _ = _effective(obs)
+    answers = set(lookup("pregnancy_values", codings(obs.valueCodeableConcept)))
+    if obs.valueBoolean is not None:
+        answers.add(bool(obs.valueBoolean))
+    if len(answers) != 1:
+        m.fatal = ("", f"answer {code_label(obs.valueCodeableConcept) or 'missing'} is not a "
+                       "yes/no pregnancy status eligimatch reads")
+        return Result(mapped=[m])
+    m.value = {"pregnant": answers.pop()}
+    return Result(mapped=[m])

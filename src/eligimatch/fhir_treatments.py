@@ -1,0 +1,313 @@
+"""FHIR Procedures, medication resources, AllergyIntolerances and Immunizations → treatments,
+medications and allergies.
+
+Procedures are typed through eligimatch's treatment-type coding, the mCODE procedure profiles or
+``[procedures]`` of ``data/fhir_codes.toml``.  Medication agents are recognised by RxNorm code or
+by name (``data/drug_classes.toml``) and classified there; an agent the table does not know
+leaves its collection unrecorded instead of reading as "none of these classes".
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from .fhir_common import (
+    Ctx,
+    Mapped,
+    Result,
+    body_site,
+    code_label,
+    codings,
+    eim_codes,
+    extensions,
+    fhir_date,
+    lookup,
+    partial_date,
+    profiles,
+    text_of,
+)
+from .fhir_tables import MCODE, tables
+
+__all__ = ["map_allergy", "map_immunization", "map_medication", "map_procedure"]
+
+SYSTEMIC_ROUTES = frozenset({"oral", "intravenous", "subcutaneous", "intramuscular"})
+SEVERITY_ORDER = {"mild": 1, "moderate": 2, "severe": 3}
+
+# ------------------------------------------------------------------------------- Procedure
+
+def map_procedure(proc: Any, ctx: Ctx) -> Result:
+    if proc.status in ("entered-in-error", "not-done"):
+        return Result(skipped=f"status {proc.status}")
+    cats = codings(proc.category)
+    codes = codings(proc.code)
+    types = eim_codes(cats + codes, "treatment-type")
+    ttype = types[0] if len(types) == 1 else None
+    if ttype is None:
+        profs = profiles(proc)
+        if MCODE + "mcode-cancer-related-surgical-procedure" in profs:
+            ttype = "surgery"
+        elif profs & {MCODE + "mcode-radiotherapy-course-summary",
+                         MCODE + "mcode-cancer-related-radiation-procedure"}:
+            ttype = "radiotherapy"
+    entries = lookup("procedures", cats + codes)
+    if ttype is None:
+        kinds = {e["type"] for e in entries}
+        if kinds == {"not_a_treatment"}:
+            return Result(skipped="a procedure that is not a treatment (procedures table)")
+        kinds.discard("not_a_treatment")
+        if len(kinds) == 1:
+            ttype = kinds.pop()
+    m = Mapped(target="treatments", value={})
+    if ttype is None:
+        m.fatal = ("type", "procedure code not in eligimatch's procedure table")
+    if proc.status not in ("completed", "in-progress", "stopped"):
+        m.fatal = ("", f"status {proc.status!r}: not known to have taken place")
+    v: dict[str, Any] = {"type": ttype, "name": text_of(proc.code)}
+    d, partial = fhir_date(proc.performedDateTime)
+    if d:
+        v["date"] = d
+    elif proc.performedPeriod is not None:
+        v["start"], p1 = fhir_date(proc.performedPeriod.start)
+        v["end"], p2 = fhir_date(proc.performedPeriod.end)
+        for p in (p1, p2):
+            if p:
+                m.notes.append(partial_date("performed period", p))
+    elif partial:
+        m.notes.append(partial_date("performed date", partial))
+    if proc.status == "in-progress":
+        v["ongoing"] = True
+    elif not (v.get("date") or v.get("end")):
+        v["ongoing"] = False if proc.status in ("completed", "stopped") else None
+    intents = set(lookup("intents", codings([e.valueCodeableConcept for e in extensions(
+        proc, MCODE + "mcode-procedure-intent") if e.valueCodeableConcept])))
+    intents.update(e["intent"] for e in entries if "intent" in e)
+    if len(intents) == 1:
+        v["intent"] = intents.pop()
+    site, _ = body_site(proc.bodySite)
+    v["site"] = site
+    doses = []
+    for ext in extensions(proc, MCODE + "mcode-radiotherapy-dose-delivered-to-volume"):
+        for sub in ext.extension or []:
+            if sub.url == "totalDoseDelivered" and sub.valueQuantity is not None:
+                doses.append(sub.valueQuantity)
+    if len(doses) == 1 and doses[0].value is not None and doses[0].code in ("cGy", "Gy"):
+        q = doses[0]
+        v["dose_gy"] = Decimal(q.value) / (100 if q.code == "cGy" else 1)
+    elif doses:
+        m.gaps["dose_gy"] = f"dose delivered to {len(doses)} volumes (the profile has one dose)"
+    m.value = {k: val for k, val in v.items() if val is not None}
+    return Result(mapped=[m])
+
+
+# ------------------------------------------------------------------------------- medications
+
+_MED_STATUS: dict[str, dict[str, bool | str | None]] = {
+    # status -> ongoing (True/False/None) or "skip"
+    "MedicationStatement": {"active": True, "completed": False, "stopped": False,
+                            "on-hold": None, "unknown": None, "intended": "skip",
+                            "not-taken": "skip", "entered-in-error": "skip"},
+    "MedicationAdministration": {"completed": False, "in-progress": True, "stopped": False,
+                                 "on-hold": None, "unknown": None, "not-done": "skip",
+                                 "entered-in-error": "skip"},
+    "MedicationRequest": {"active": True, "completed": False, "stopped": False,
+                          "on-hold": None, "cancelled": "skip", "entered-in-error": "skip",
+                          "draft": "skip", "unknown": "skip"},
+}
+
+
+def _medication_concept(res: Any, ctx: Ctx) -> tuple[Any, list[Any]]:
+    """(code CodeableConcept, ingredient CodeableConcepts) of the medication given."""
+    if res.medicationCodeableConcept is not None:
+        return res.medicationCodeableConcept, []
+    ref = res.medicationReference.reference if res.medicationReference else None
+    med = None
+    if ref and ref.startswith("#"):
+        med = next((c for c in res.contained or [] if getattr(c, "id", None) == ref[1:]), None)
+    elif ref:
+        med = ctx.resolve(ref)
+    if med is None or med.get_resource_type() != "Medication":
+        return None, []
+    ingredients = [i.itemCodeableConcept for i in med.ingredient or [] if i.itemCodeableConcept]
+    return med.code, ingredients
+
+
+def _agent(cc: Any) -> list[str]:
+    t = tables()
+    found = []
+    for c in codings(cc):
+        if c.system == t.uri("rxnorm") and c.code in t.agent_by_rxnorm:
+            found.append(t.agent_by_rxnorm[c.code])
+    if found:
+        return sorted(set(found), key=found.index)
+    texts = [cc.text] if cc is not None and cc.text else []
+    texts += [c.display for c in codings(cc) if c.display]
+    for text in texts:
+        found.extend(a for a in t.agents_in(text) if a not in found)
+    return found
+
+
+def _route(res: Any) -> tuple[str | None, bool]:
+    dosages = res.dosage if isinstance(getattr(res, "dosage", None), list) else (
+        [res.dosage] if getattr(res, "dosage", None) is not None else [])
+    dosages += list(getattr(res, "dosageInstruction", None) or [])
+    routes = {r for d in dosages for r in lookup("routes", codings(d.route))}
+    unknown = any(d.route is not None and not lookup("routes", codings(d.route))
+                  for d in dosages)
+    return (routes.pop() if len(routes) == 1 else None), unknown or len(routes) > 1
+
+
+def _med_dates(res: Any, kind: str) -> tuple[dict[str, Any], list[str]]:
+    notes: list[str] = []
+    out: dict[str, Any] = {}
+    if kind == "MedicationRequest":
+        bounds = events = None
+        for d in res.dosageInstruction or []:
+            timing = d.timing
+            if timing is not None and timing.repeat is not None and timing.repeat.boundsPeriod:
+                bounds = timing.repeat.boundsPeriod
+            if timing is not None and timing.event:
+                events = timing.event
+        if bounds is not None:
+            out["start"], p1 = fhir_date(bounds.start)
+            out["end"], p2 = fhir_date(bounds.end)
+        elif events:
+            out["start"], p1 = fhir_date(min(events, key=str))
+            p2 = None
+        else:
+            p1 = p2 = None
+            notes.append("no dosage period; the date it was ordered (authoredOn) is not taken "
+                         "as the date it was given")
+    else:
+        d, p1 = fhir_date(res.effectiveDateTime)
+        p2 = None
+        if d is not None:
+            out["date"] = d
+        elif res.effectivePeriod is not None:
+            out["start"], p1 = fhir_date(res.effectivePeriod.start)
+            out["end"], p2 = fhir_date(res.effectivePeriod.end)
+    for p in (p1, p2):
+        if p:
+            notes.append(partial_date("date", p))
+    return {k: v for k, v in out.items() if v is not None}, notes
+
+
+def map_medication(res: Any, ctx: Ctx) -> Result:
+    t = tables()
+    kind = res.get_resource_type()
+    if res.status not in _MED_STATUS[kind]:
+        why = f"status {res.status!r} is not a {kind} status"
+        return Result(mapped=[Mapped(target=t, value={}, fatal=("", why))
+                              for t in ("medications", "treatments")])
+    ongoing = _MED_STATUS[kind][res.status]
+    if ongoing == "skip":
+        return Result(skipped=f"status {res.status}")
+    if kind == "MedicationRequest" and res.intent in ("proposal", "plan"):
+        return Result(skipped=f"intent {res.intent}: not an order that was given")
+    code, ingredients = _medication_concept(res, ctx)
+    name = text_of(code) or ", ".join(filter(None, (text_of(i) for i in ingredients))) or None
+    cats = res.category if isinstance(res.category, list) else [res.category]
+    types = eim_codes(codings(cats), "treatment-type")
+    route, route_unclear = _route(res)
+    agents: list[str] = []
+    unclassified: list[str] = []
+    for concept in ingredients or ([code] if code is not None else []):
+        hits = _agent(concept)
+        if hits:
+            agents.extend(h for h in hits if h not in agents)
+        else:
+            unclassified.append(text_of(concept) or code_label(concept) or "unnamed medication")
+    classes: list[str] = []
+    treatment_types = []
+    for a in agents:
+        agent = t.agents[a]
+        if agent.treatment:
+            treatment_types.append(agent.treatment)
+        if agent.systemic_route_only and agent.classes:
+            if route is None:
+                unclassified.append(f"{a} (route not recorded; its classes hold only when "
+                                    "given systemically)")
+                continue
+            if route not in SYSTEMIC_ROUTES:
+                continue
+        classes.extend(c for c in agent.classes if c not in classes)
+    dates, notes = _med_dates(res, kind)
+    if route_unclear:
+        notes.append("route not recognised")
+    ttype = types[0] if len(types) == 1 else None
+    if ttype is None and treatment_types:
+        distinct = sorted(set(treatment_types))
+        ttype = distinct[0] if len(distinct) == 1 else None
+        if ttype is None:
+            m = Mapped(target="treatments", value={}, notes=notes)
+            m.fatal = ("type", f"agents of different treatment types ({', '.join(distinct)})")
+            return Result(mapped=[m])
+    problem = ("classes", "not classified: " + "; ".join(
+        f"{u!r} is not in drug_classes.toml" if "route" not in u else u for u in unclassified)
+        ) if unclassified else None
+    if ttype is None and problem is not None:
+        # unknown drug: it could be an anticancer treatment or another medication
+        both = []
+        for target in ("medications", "treatments"):
+            mm = Mapped(target=target, value={}, notes=list(notes))
+            mm.fatal = ("", problem[1] + "; it may be an anticancer drug or another medication")
+            both.append(mm)
+        return Result(mapped=both)
+    if ttype in (None, "medication"):
+        start, end = dates.get("start", dates.get("date")), dates.get("end", dates.get("date"))
+        value = {"name": name or "unnamed medication", "classes": classes, "route": route,
+                 "start": start, "end": end, "ongoing": ongoing}
+        m = Mapped(target="medications", value={k: v for k, v in value.items()
+                                                if v is not None}, notes=notes)
+    else:
+        value = {"type": ttype, "name": name, "agents": agents + [
+            u for u in unclassified if "route not recorded" not in u], "classes": classes,
+            **dates, "ongoing": ongoing}
+        intents = set(lookup("intents", codings([e.valueCodeableConcept for e in extensions(
+            res, MCODE + "mcode-procedure-intent") if e.valueCodeableConcept])))
+        if len(intents) == 1:
+            value["intent"] = intents.pop()
+        m = Mapped(target="treatments", value={k: v for k, v in value.items() if v is not None},
+                   notes=notes)
+    if problem is not None:
+        m.fatal = problem
+    return Result(mapped=[m])
+
+
+# ------------------------------------------------------------------------------- others
+
+def map_allergy(res: Any, ctx: Ctx) -> Result:
+    ver = {c.code for c in codings(res.verificationStatus)}
+    if ver & {"refuted", "entered-in-error"}:
+        return Result(skipped=f"verification status {', '.join(sorted(ver))}")
+    clinical = {c.code for c in codings(res.clinicalStatus)}
+    if clinical & {"inactive", "resolved"}:
+        return Result(skipped=f"clinical status {', '.join(sorted(clinical))}")
+    m = Mapped(target="allergies", value={})
+    substance = text_of(res.code)
+    if not substance:
+        m.fatal = ("", "no substance named")
+        return Result(mapped=[m])
+    kinds = {{"medication": "drug", "food": "food", "environment": "environmental",
+              "biologic": "other"}.get(str(c)) for c in res.category or []}
+    kinds.discard(None)
+    severities = [r.severity for r in res.reaction or [] if r.severity in SEVERITY_ORDER]
+    if any(r.severity and r.severity not in SEVERITY_ORDER for r in res.reaction or []):
+        m.notes.append("a reaction severity is not mild, moderate or severe")
+    value = {"substance": substance, "kind": kinds.pop() if len(kinds) == 1 else None,
+             "severity": max(severities, key=SEVERITY_ORDER.__getitem__) if severities else None}
+    m.value = {k: v for k, v in value.items() if v is not None}
+    return Result(mapped=[m])
+
+
+def map_immunization(res: Any, ctx: Ctx) -> Result:
+    if res.status in ("not-done", "entered-in-error"):
+        return Result(skipped=f"status {res.status}")
+    d, partial = fhir_date(res.occurrenceDateTime)
+    m = Mapped(target="treatments", value={"type": "vaccine", "name": text_of(res.vaccineCode)})
+    if d:
+        m.value["date"] = d
+    elif partial or res.occurrenceString:
+        m.notes.append(f"occurrence {partial or res.occurrenceString!r} is not a full date")
+    m.value = {k: v for k, v in m.value.items() if v is not None}
+    return Result(mapped=[m])
