@@ -66,6 +66,8 @@ logic = {logic}
     ('{ all = [] }', "logic.all", "expected a non-empty list of logic nodes"),
     ('{ review = "" }', "logic.review", "expected the question the clinician must answer"),
     ('{ frobnicate = 1 }', "logic", "a logic node needs exactly one of"),
+    ('{ exists = "treatments", label = "" }', "logic.label",
+     "expected a short description of what is looked for"),
 ])
 def test_authoring_errors_name_criterion_and_field(tmp_path, logic, field, message):
     path = write(tmp_path, criterion(logic))

@@ -73,7 +73,7 @@ EXTRA_KEYS: dict[str, set[str]] = {
     "all": set(), "any": set(), "not": set(), "expr": set(), "review": set(), "histology": set(),
     "quantity": {"op", "value", "unit", "uln", "is", "within_days", "recency"},
     "fact": {"is", "in"},
-    "exists": {"where", "within", "current"},
+    "exists": {"where", "within", "current", "label"},
     "recorded": {"within_days", "recency"}, "any_recorded": {"otherwise"},
 }
 OPS = ("<", "<=", ">", ">=", "==", "!=")
@@ -602,8 +602,13 @@ def _build_exists(raw: dict[str, Any], where: str, problems: list[tuple[str, str
         problems.append((f"{base}.current", "expected true or false, without 'within', on a "
                                             "dated collection"))
         return _Bad()
+    label = raw.get("label")
+    if label is not None and (not isinstance(label, str) or not label.strip()):
+        problems.append((f"{base}.label", "expected a short description of what is looked for"))
+        return _Bad()
     desc_parts = [m.describe() for m in matches]
-    desc = f"{name.replace('_', ' ')}" + (f" with {', '.join(desc_parts)}" if desc_parts else "")
+    desc = label.strip() if label else (
+        f"{name.replace('_', ' ')}" + (f" with {', '.join(desc_parts)}" if desc_parts else ""))
     return Exists(name, tuple(matches), window, desc, current)
 
 
