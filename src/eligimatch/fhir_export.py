@@ -80,6 +80,8 @@ def _ucum_code(unit: str, where: str, source: str) -> str:
         key = parse_unit(unit).key
     except UnitError as exc:
         raise PatientError(source, [(where, str(exc))]) from exc
+    except ArithmeticError as exc:      # a "unit" such as 1e999999999
+        raise PatientError(source, [(where, f"unit {unit!r} is not a unit")]) from exc
     for code, text in t.ucum.items():
         if parse_unit(text).key == key:
             return code
@@ -110,7 +112,7 @@ def _norm_unit(unit: Any) -> Any:
         return unit
     try:
         return parse_unit(unit).key
-    except UnitError:
+    except (UnitError, ArithmeticError):
         return unit
 
 
