@@ -117,9 +117,10 @@ def trials_json(trials: Sequence[Any], rules_sha256: str) -> str:
 
 def trials_text(trials: Sequence[Any]) -> str:
     lines = []
+    width = max((len(t.id) for t in trials), default=0)
     for t in sorted(trials, key=lambda t: t.id):
         n_inc = sum(c.spec.kind == "inclusion" for c in t.criteria)
         n_exc = len(t.criteria) - n_inc
-        lines.append(f"{t.id:<14} {t.meta.phase:<8} {t.meta.status:<20} {n_inc} inclusion / "
-                     f"{n_exc} exclusion criteria  {t.meta.title}")
+        lines.append(f"{t.id:<{width}}  {t.meta.phase:<8} {t.meta.status:<20} {n_inc:>2} inclusion /"
+                     f" {n_exc:>2} exclusion criteria  {t.meta.title}")
     return "\n".join(lines)
