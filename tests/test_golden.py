@@ -29,3 +29,18 @@ def test_patient_screens_to_golden(name):
 def test_there_are_eligible_ineligible_and_undetermined_examples():
     verdicts = {t["verdict"] for p in GOLDEN.values() for t in p.values()}
     assert verdicts == {"eligible", "ineligible", "undetermined"}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_batch_path_without_explanations_gives_the_same_statuses(name):
+    from eligimatch.api import read_patient, screen
+    from eligimatch.compile import load_rules
+
+    rules = load_rules(ROOT / "rules")
+    patient = read_patient(ROOT / "patients" / name)
+    _, full = screen(patient, rules)
+    _, fast = screen(patient, rules, explain=False)
+    assert [(r.trial_id, r.verdict, [c.status for c in r.criteria]) for r in fast] == \
+           [(r.trial_id, r.verdict, [c.status for c in r.criteria]) for r in full]
+    assert all(c.explanation == "" for r in fast for c in r.criteria)
+    assert all(c.explanation for r in full for c in r.criteria)

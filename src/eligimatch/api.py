@@ -74,8 +74,11 @@ def read_patient(path: Path, *, notes: list[str] | None = None) -> Patient:
 
 
 def screen(patient: Patient, rules: RuleSet | list[Trial], as_of: date | None = None,
-           source: str = "<patient>") -> tuple[Facts, list[TrialResult]]:
-    """Evaluate one patient against every trial; facts are computed once and shared."""
+           source: str = "<patient>", *, explain: bool = True
+           ) -> tuple[Facts, list[TrialResult]]:
+    """Evaluate one patient against every trial; facts are computed once and shared.
+
+    ``explain=False`` leaves the explanations empty (statuses and verdicts are the same)."""
     facts = build_facts(patient, as_of, source)
     trials = rules.trials if isinstance(rules, RuleSet) else rules
-    return facts, [t.evaluate(facts) for t in trials]
+    return facts, [t.evaluate(facts, explain=explain) for t in trials]

@@ -269,7 +269,8 @@ def screen_chunk(plan: Plan, records: Sequence[Record]) -> ChunkResult:
                 patient = api.read_patient(Path(rec.source), notes=notes)
             else:
                 patient = api.parse_patient(rec.text, rec.source, notes=notes)
-            facts, results = api.screen(patient, trials, plan.as_of, rec.source)
+            facts, results = api.screen(patient, trials, plan.as_of, rec.source,
+                                        explain=False)
         except EligimatchError as exc:
             messages.extend(notes)
             messages.append(_skipped(exc, rec.source))

@@ -101,18 +101,26 @@ class Trial:
     def id(self) -> str:
         return self.meta.id
 
-    def evaluate(self, facts: Facts) -> TrialResult:
+    def __post_init__(self) -> None:
+        # one evaluation context per criterion, made once
+        object.__setattr__(self, "_contexts", tuple(
+            EvalContext(self.meta.id, c.id, self.meta.lab_max_age_days) for c in self.criteria))
+
+    def evaluate(self, facts: Facts, *, explain: bool = True) -> TrialResult:
+        """Every criterion's status and the verdict.  With ``explain=False`` (batch screening)
+        the explanations are left empty and never built; statuses and verdicts are the same."""
         results = []
-        for c in self.criteria:
-            ctx = EvalContext(self.meta.id, c.id, self.meta.lab_max_age_days)
+        for c, ctx in zip(self.criteria, self._contexts, strict=True):  # type: ignore[attr-defined]
             out = c.node.evaluate(facts, ctx)
             status = status_of(c.spec.kind, out.value)
-            if c.spec.kind == "exclusion" and out.value is not None:
-                lead = "exclusion applies: " if out.value else "exclusion does not apply: "
-            else:
-                lead = ""
+            text = ""
+            if explain:
+                text = out.text
+                if c.spec.kind == "exclusion" and out.value is not None:
+                    lead = "exclusion applies: " if out.value else "exclusion does not apply: "
+                    text = lead + text
             results.append(CriterionResult(c.id, c.spec.kind, status, c.spec.text,
-                                           lead + out.text, out.missing, out.review))
+                                           text, out.missing, out.review))
         return summarise(self.meta, results)
 
 

@@ -57,12 +57,30 @@ def kleene_or(values: Sequence[Truth]) -> Truth:
     return False
 
 
-@dataclass(frozen=True)
 class Outcome:
-    value: Truth
-    text: str
-    missing: tuple[str, ...] = ()
-    review: tuple[str, ...] = ()
+    """A node's answer: True / False / None (unknown), why, and what is missing or needs review.
+
+    The explanation may be given as a function that builds it: it is called only when ``text``
+    is read, so screening many patients does not pay for explanations nobody reads.
+    """
+
+    __slots__ = ("_text", "missing", "review", "value")
+
+    def __init__(self, value: Truth, text: str | Callable[[], str],
+                 missing: tuple[str, ...] = (), review: tuple[str, ...] = ()) -> None:
+        self.value = value
+        self._text = text
+        self.missing = missing
+        self.review = review
+
+    @property
+    def text(self) -> str:
+        if not isinstance(self._text, str):
+            self._text = self._text()
+        return self._text
+
+    def __repr__(self) -> str:
+        return f"Outcome({self.value!r}, {self.text!r}, {self.missing!r}, {self.review!r})"
 
 
 def _unknown(text: str, *, missing: Sequence[str] = (), review: Sequence[str] = ()) -> Outcome:
@@ -114,12 +132,19 @@ class All(Node):
     children: tuple[Node, ...]
 
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
-        outs = [c.evaluate(facts, ctx) for c in self.children]
-        value = kleene_and([o.value for o in outs])
-        # false: the parts that fail; otherwise every part, for context
-        shown = [o for o in outs if o.value is False] if value is False else outs
-        missing, review = _merge(outs, data_first=True) if value is None else ((), ())
-        return Outcome(value, _join(shown), missing, review)
+        outs = []
+        for c in self.children:
+            o = c.evaluate(facts, ctx)
+            if o.value is False:  # decided, whatever the rest say; explain the failing parts
+                return Outcome(False, lambda: _join(
+                    [x for x in (d.evaluate(facts, ctx) for d in self.children)
+                     if x.value is False]))
+            outs.append(o)
+        # every part shown, for context
+        if any(o.value is None for o in outs):
+            missing, review = _merge(outs, data_first=True)
+            return Outcome(None, lambda: _join(outs), missing, review)
+        return Outcome(True, lambda: _join(outs))
 
     def symbols(self) -> set[str]:
         return set().union(*(c.symbols() for c in self.children))
@@ -130,12 +155,19 @@ class Any_(Node):
     children: tuple[Node, ...]
 
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
-        outs = [c.evaluate(facts, ctx) for c in self.children]
-        value = kleene_or([o.value for o in outs])
-        # true: the parts that pass; otherwise every part, for context
-        shown = [o for o in outs if o.value is True] if value is True else outs
-        missing, review = _merge(outs) if value is None else ((), ())
-        return Outcome(value, _join(shown), missing, review)
+        outs = []
+        for c in self.children:
+            o = c.evaluate(facts, ctx)
+            if o.value is True:  # decided, whatever the rest say; explain the passing parts
+                return Outcome(True, lambda: _join(
+                    [x for x in (d.evaluate(facts, ctx) for d in self.children)
+                     if x.value is True]))
+            outs.append(o)
+        # every part shown, for context
+        if any(o.value is None for o in outs):
+            missing, review = _merge(outs)
+            return Outcome(None, lambda: _join(outs), missing, review)
+        return Outcome(False, lambda: _join(outs))
 
     def symbols(self) -> set[str]:
         return set().union(*(c.symbols() for c in self.children))
@@ -148,7 +180,7 @@ class Not(Node):
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
         o = self.child.evaluate(facts, ctx)
         # the child's text already says what is (or is not) there; the status carries polarity
-        return Outcome(kleene_not(o.value), o.text, o.missing, o.review)
+        return Outcome(kleene_not(o.value), lambda: o.text, o.missing, o.review)
 
     def symbols(self) -> set[str]:
         return self.child.symbols()
@@ -198,6 +230,9 @@ class Compare(Node):
     def symbols(self) -> set[str]:
         return {self.analyte.key}
 
+    def _need(self) -> str:
+        return f"{self.analyte.short} {SYMBOL[self.op]} {self._threshold_text()}"
+
     def _threshold_text(self) -> str:
         if self.uln_multiple is not None:
             return f"{format_number(self.uln_multiple)} × ULN"
@@ -209,10 +244,9 @@ class Compare(Node):
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
         a = self.analyte
         q = facts.quantity(a.key)
-        need = f"{a.short} {SYMBOL[self.op]} {self._threshold_text()}"
         if q is None:
             what, why = facts.gap(a.key)
-            return _unknown(f"{why} (needed: {need})", missing=[what])
+            return _unknown(f"{why} (needed: {self._need()})", missing=[what])
         limit = self.within_days
         if limit is None and self.default_recency and a.source == "lab":
             limit = ctx.lab_max_age_days
@@ -226,47 +260,52 @@ class Compare(Node):
                        f"result within {limit} days")
                 return _unknown(gap, missing=[f"recent {a.short} (within {limit} days)"])
         if self.ordinal is not None:
-            return self._ordinal(q, need)
+            return self._ordinal(q)
         if q.value is None:
             return _unknown(f"{a.short} {q.shown()} is not numeric", missing=[a.short])
         if self.uln_multiple is not None:
-            return self._uln(q, need)
+            return self._uln(q)
         assert self.threshold is not None
-        return self._decide(q, q.value, self.threshold, q.shown(), self.analyte.show(self.threshold))
+        threshold = self.threshold
+        return self._decide(q, q.value, threshold, q.shown,
+                            lambda: self.analyte.show(threshold))
 
-    def _decide(self, q: QuantityFact, value: Fraction, limit: Fraction, shown: str,
-                limit_text: str) -> Outcome:
+    def _decide(self, q: QuantityFact, value: Fraction, limit: Fraction,
+                shown: Callable[[], str], limit_text: Callable[[], str]) -> Outcome:
+        """Compare; the texts are functions, called only if the explanation is read."""
         if q.comparator is not None:
             v = _censored(self.op, q.comparator, value, limit)
             if v is None:
-                text = (f"{self.analyte.short} {shown} is a censored value that cannot decide "
-                        f"{SYMBOL[self.op]} {limit_text}")
+                text = (f"{self.analyte.short} {shown()} is a censored value that cannot decide "
+                        f"{SYMBOL[self.op]} {limit_text()}")
                 return _unknown(text, missing=[f"exact {self.analyte.short}"])
         else:
             v = OPS[self.op](value, limit)
         rel = SYMBOL[self.op] if v else SYMBOL[NEGATION[self.op]]
-        return Outcome(v, f"{self.analyte.short} {shown} {rel} {limit_text}")
+        return Outcome(v, lambda: f"{self.analyte.short} {shown()} {rel} {limit_text()}")
 
-    def _uln(self, q: QuantityFact, need: str) -> Outcome:
+    def _uln(self, q: QuantityFact) -> Outcome:
         a = self.analyte
         if q.uln is None or q.uln <= 0:
-            return _unknown(f"{a.short} {q.shown()}: no ULN to compare with (needed: {need})",
+            return _unknown(f"{a.short} {q.shown()}: no ULN to compare with (needed: "
+                            f"{self._need()})",
                             missing=[f"{a.short} reference range"])
         assert q.value is not None and self.uln_multiple is not None
-        limit = Fraction(self.uln_multiple) * q.uln
-        ratio = format_number(q.value / q.uln, 3)
-        shown = f"{q.shown()} = {ratio} × ULN"
-        limit_text = f"{format_number(self.uln_multiple)} × ULN ({q.uln_note})"
-        return self._decide(q, q.value, limit, shown, limit_text)
+        value, uln, k = q.value, q.uln, self.uln_multiple
+        return self._decide(
+            q, value, Fraction(k) * uln,
+            lambda: f"{q.shown()} = {format_number(value / uln, 3)} × ULN",
+            lambda: f"{format_number(k)} × ULN ({q.uln_note})")
 
-    def _ordinal(self, q: QuantityFact, need: str) -> Outcome:
+    def _ordinal(self, q: QuantityFact) -> Outcome:
         a = self.analyte
         if q.result is None:
-            return _unknown(f"{a.short} has no graded result (needed: {need})", missing=[a.short])
+            return _unknown(f"{a.short} has no graded result (needed: {self._need()})",
+                            missing=[a.short])
         scale = a.scale or a.values
         v = OPS[self.op](scale.index(q.result), scale.index(self.ordinal or ""))
         rel = SYMBOL[self.op] if v else SYMBOL[NEGATION[self.op]]
-        return Outcome(v, f"{a.short} {q.shown()} {rel} {self.ordinal}")
+        return Outcome(v, lambda: f"{a.short} {q.shown()} {rel} {self.ordinal}")
 
 
 @dataclass(frozen=True)
@@ -294,7 +333,7 @@ class Qualitative(Node):
         if q.result == "indeterminate" and "indeterminate" not in self.values:
             return _unknown(f"{a.short} indeterminate ({q.date})", missing=[f"{a.short} retest"])
         v = q.result in self.values
-        return Outcome(v, f"{a.short} {q.shown()}")
+        return Outcome(v, lambda: f"{a.short} {q.shown()}")
 
 
 # ---------------------------------------------------------------------------- scalar facts
@@ -315,7 +354,7 @@ class FactIs(Node):
         if v is None:
             return _unknown(f"{self.description} not recorded", missing=[self.description])
         shown = {True: "yes", False: "no"}.get(v, v) if isinstance(v, bool) else v
-        return Outcome(v in self.values, f"{self.description}: {shown}")
+        return Outcome(v in self.values, lambda: f"{self.description}: {shown}")
 
 
 @dataclass(frozen=True)
@@ -386,23 +425,28 @@ class Histology(Node):
         if code not in tree:
             gap = f"histology code {code!r} is not an OncoTree code"
             return _unknown(gap, missing=["a recognised OncoTree histology code"])
-        name = f"{tree.name(code)} ({code})"
+        def name() -> str:
+            return f"{tree.name(code)} ({code})"
+
         if code in self.review_exact:
-            reason = f"whether histology {name} counts for this criterion"
-            return _unknown(f"histology {name} does not say the histological type: needs "
+            reason = f"whether histology {name()} counts for this criterion"
+            return _unknown(f"histology {name()} does not say the histological type: needs "
                             f"clinician review", review=[reason])
         verdict, via = tree.classify(code, self.listed)  # type: ignore[arg-type]
         if verdict is None:
-            return Outcome(False, f"histology {name} is not among the listed types")
-        subject = (f"histology {name} is" if via == code
-                   else f"histology {name} is under {tree.name(via or '')} ({via}), which is")
+            return Outcome(False, lambda: f"histology {name()} is not among the listed types")
+
+        def subject() -> str:
+            return (f"histology {name()} is" if via == code else
+                    f"histology {name()} is under {tree.name(via or '')} ({via}), which is")
+
         if verdict == "review":
-            reason = f"whether histology {name} counts for this criterion"
-            return _unknown(f"{subject} listed for review: needs clinician review",
+            reason = f"whether histology {name()} counts for this criterion"
+            return _unknown(f"{subject()} listed for review: needs clinician review",
                             review=[reason])
         if verdict == "include":
-            return Outcome(True, f"{subject} listed")
-        return Outcome(False, f"{subject} listed as an exception")
+            return Outcome(True, lambda: f"{subject()} listed")
+        return Outcome(False, lambda: f"{subject()} listed as an exception")
 
 
 # ---------------------------------------------------------------------------- collections
@@ -456,7 +500,7 @@ class Exists(Node):
     def symbols(self) -> set[str]:
         return {self.collection}
 
-    def _in_window(self, item: Item, facts: Facts) -> Truth:
+    def _in_window(self, item: Item, facts: Facts, start_of_window: date | None = None) -> Truth:
         """Does the item's period reach into the window (as_of − window, as_of]?"""
         if self.current:
             if item.end is not None:
@@ -464,7 +508,8 @@ class Exists(Node):
             return item.ongoing
         if self.window is None:
             return True
-        start_of_window = self.window.before(facts.as_of)
+        if start_of_window is None:
+            start_of_window = self.window.before(facts.as_of)
         end = item.end
         if end is None and item.ongoing:
             return True
@@ -477,29 +522,44 @@ class Exists(Node):
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
         items = facts.collections.get(self.collection)
         what = self.description
-        span = (f" within {self.window.describe()} before {facts.as_of}" if self.window
-                else f" current on {facts.as_of}" if self.current else "")
+
+        def span() -> str:
+            return (f" within {self.window.describe()} before {facts.as_of}" if self.window
+                    else f" current on {facts.as_of}" if self.current else "")
+
         if items is None:
             noun = self.collection.replace("_", " ")
-            return _unknown(f"{noun} not recorded (needed: {what}{span})", missing=[noun])
+            return _unknown(f"{noun} not recorded (needed: {what}{span()})", missing=[noun])
         hits, unsure = [], []
+        start_of_window = self.window.before(facts.as_of) if self.window else None
         for item in items:
-            v = kleene_and([_match_value(m, item, facts) for m in self.where]
-                           + [self._in_window(item, facts)])
+            v = self._match(item, facts, start_of_window)
             if v is True:
                 hits.append(item)
             elif v is None:
                 unsure.append(item)
         # items are listed in a fixed order, whatever the order of the patient's list
         if hits:
-            return Outcome(True, f"{what}{span}: " + ", ".join(sorted(dict.fromkeys(
+            return Outcome(True, lambda: f"{what}{span()}: " + ", ".join(sorted(dict.fromkeys(
                 _show_item(i) + _match_details(self.where, i, facts) for i in hits))))
         if unsure:
             gaps = sorted(dict.fromkeys(
                 f"{_show_item(i)}: {self._unknown_fields(i, facts)}" for i in unsure))
             text = "; ".join(f"{g} not recorded" for g in gaps)
-            return _unknown(f"{what}{span}: cannot tell, {text}", missing=gaps)
-        return Outcome(False, f"no {what}{span} ({len(items)} recorded)")
+            return _unknown(f"{what}{span()}: cannot tell, {text}", missing=gaps)
+        return Outcome(False, lambda: f"no {what}{span()} ({len(items)} recorded)")
+
+    def _match(self, item: Item, facts: Facts, start_of_window: date | None) -> Truth:
+        """Kleene AND of the item's field tests and its window, stopping at the first False."""
+        value: Truth = True
+        for m in self.where:
+            v = m.test(item.fields.get(m.name)) if type(m) is Match else _match_value(m, item, facts)
+            if v is False:
+                return False
+            if v is None:
+                value = None
+        w = self._in_window(item, facts, start_of_window)
+        return False if w is False else None if w is None else value
 
     def _unknown_fields(self, item: Item, facts: Facts) -> str:
         names = list(dict.fromkeys(g for m in self.where for g in _match_gaps(m, item, facts)))
@@ -540,7 +600,7 @@ class Review(Node):
 
 # ---------------------------------------------------------------------------- results
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CriterionResult:
     id: str
     kind: Literal["inclusion", "exclusion"]
