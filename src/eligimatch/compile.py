@@ -514,30 +514,33 @@ def _build_histology(raw: dict[str, Any], where: str, problems: list[tuple[str, 
                                 "(and optionally review_exact)"))
         return _Bad()
     tree = oncotree()
-    listed: dict[str, str] = {}
-    for verdict in ("include", "exclude", "review"):
-        codes = spec.get(verdict, [])
+
+    def codes_of(key: str) -> list[str] | None:
+        """The list under ``key``, every entry an OncoTree code; None after a problem."""
+        codes = spec.get(key, [])
         if not isinstance(codes, list):
-            problems.append((f"{where}.{verdict}", "expected a list of OncoTree codes"))
-            return _Bad()
+            problems.append((f"{where}.{key}", "expected a list of OncoTree codes"))
+            return None
         for code in codes:
             if code not in tree:
-                problems.append((f"{where}.{verdict}",
-                                 f"{code!r} is not an OncoTree code{suggest(str(code), tree.nodes)}"))
-                return _Bad()
+                problems.append((f"{where}.{key}", f"{code!r} is not an OncoTree code"
+                                                   f"{suggest(str(code), tree.nodes)}"))
+                return None
+        return codes
+
+    listed: dict[str, str] = {}
+    for verdict in ("include", "exclude", "review"):
+        codes = codes_of(verdict)
+        if codes is None:
+            return _Bad()
+        for code in codes:
             if code in listed:
                 problems.append((f"{where}.{verdict}", f"{code!r} is listed twice"))
                 return _Bad()
             listed[code] = verdict
-    exact = spec.get("review_exact", [])
-    if not isinstance(exact, list):
-        problems.append((f"{where}.review_exact", "expected a list of OncoTree codes"))
+    exact = codes_of("review_exact")
+    if exact is None:
         return _Bad()
-    for code in exact:
-        if code not in tree:
-            problems.append((f"{where}.review_exact",
-                             f"{code!r} is not an OncoTree code{suggest(str(code), tree.nodes)}"))
-            return _Bad()
     return Histology(listed, review_exact=frozenset(exact))
 
 

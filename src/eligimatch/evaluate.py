@@ -127,24 +127,33 @@ class EvalContext:
     lab_max_age_days: int | None
 
 
+def _fold(children: Sequence[Node], facts: Facts, ctx: EvalContext, decisive: bool,
+          *, data_first: bool = False) -> Outcome:
+    """Kleene AND (``decisive`` False) or OR (``decisive`` True) of the children.
+
+    Stops at the first child with the decisive value, since the rest cannot change the answer;
+    its explanation then lists the children that decided it (evaluated again, only if read).
+    Otherwise every part is shown, for context.
+    """
+    outs = []
+    for c in children:
+        o = c.evaluate(facts, ctx)
+        if o.value is decisive:
+            return Outcome(decisive, lambda: _join(
+                [x for x in (d.evaluate(facts, ctx) for d in children) if x.value is decisive]))
+        outs.append(o)
+    if any(o.value is None for o in outs):
+        missing, review = _merge(outs, data_first=data_first)
+        return Outcome(None, lambda: _join(outs), missing, review)
+    return Outcome(not decisive, lambda: _join(outs))
+
+
 @dataclass(frozen=True)
 class All(Node):
     children: tuple[Node, ...]
 
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
-        outs = []
-        for c in self.children:
-            o = c.evaluate(facts, ctx)
-            if o.value is False:  # decided, whatever the rest say; explain the failing parts
-                return Outcome(False, lambda: _join(
-                    [x for x in (d.evaluate(facts, ctx) for d in self.children)
-                     if x.value is False]))
-            outs.append(o)
-        # every part shown, for context
-        if any(o.value is None for o in outs):
-            missing, review = _merge(outs, data_first=True)
-            return Outcome(None, lambda: _join(outs), missing, review)
-        return Outcome(True, lambda: _join(outs))
+        return _fold(self.children, facts, ctx, False, data_first=True)
 
     def symbols(self) -> set[str]:
         return set().union(*(c.symbols() for c in self.children))
@@ -155,19 +164,7 @@ class Any_(Node):
     children: tuple[Node, ...]
 
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
-        outs = []
-        for c in self.children:
-            o = c.evaluate(facts, ctx)
-            if o.value is True:  # decided, whatever the rest say; explain the passing parts
-                return Outcome(True, lambda: _join(
-                    [x for x in (d.evaluate(facts, ctx) for d in self.children)
-                     if x.value is True]))
-            outs.append(o)
-        # every part shown, for context
-        if any(o.value is None for o in outs):
-            missing, review = _merge(outs)
-            return Outcome(None, lambda: _join(outs), missing, review)
-        return Outcome(False, lambda: _join(outs))
+        return _fold(self.children, facts, ctx, True)
 
     def symbols(self) -> set[str]:
         return set().union(*(c.symbols() for c in self.children))
