@@ -29,6 +29,15 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
+def _number(text: str) -> Decimal:
+    """A JSON number with a fraction or an exponent, exactly; absurd magnitudes are refused
+    (1e999999999 would become a billion-digit integer in a whole-number field)."""
+    d = Decimal(text)
+    if d and not -30 <= d.adjusted() <= 30:
+        raise ValueError(f"the number {text[:20]} is out of range (10⁻³⁰ to 10³⁰)")
+    return d
+
+
 def parse_patient(text: str | bytes, source: str, *, notes: list[str] | None = None) -> Patient:
     """Validate a patient profile given as JSON text; raise :class:`PatientError`.
 
@@ -36,7 +45,7 @@ def parse_patient(text: str | bytes, source: str, *, notes: list[str] | None = N
     :mod:`eligimatch.fhir`; what it could not map is appended to ``notes`` when given.
     """
     try:  # numbers as Decimal: through a float, 1499.99999999999999 /µL would read as 1500
-        raw = json.loads(text, parse_float=Decimal)
+        raw = json.loads(text, parse_float=_number)
     except json.JSONDecodeError as exc:
         raise PatientError(source, [("", f"not valid JSON (line {exc.lineno}, column "
                                          f"{exc.colno}: {exc.msg})")]) from exc

@@ -78,7 +78,7 @@ class Lab(_Model):
 
     test: str = Field(min_length=1)
     value: NonNeg | None = None
-    unit: str | None = Field(default=None, max_length=40)
+    unit: str | None = Field(default=None, min_length=1, max_length=40)
     comparator: Comparator | None = None
     result: str | None = None
     date: dt.date
@@ -99,7 +99,7 @@ class Lab(_Model):
 class BloodPressure(_Model):
     systolic: Annotated[Decimal, Field(gt=0, le=400, decimal_places=30)]
     diastolic: Annotated[Decimal, Field(gt=0, le=300, decimal_places=30)]
-    unit: str = "mmHg"
+    unit: str = Field(default="mmHg", min_length=1, max_length=40)
     date: dt.date
     on_antihypertensive_treatment: bool | None = None
 

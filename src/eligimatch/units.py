@@ -162,6 +162,8 @@ def parse_unit(text: str) -> UnitSpec:
         units = q.units
     if not scale.is_finite() or scale <= 0:
         raise UnitError(text, "scale factor must be a positive number")
+    if not -30 <= scale.adjusted() <= 30:  # e.g. '1e999999': a million-digit factor
+        raise UnitError(text, "scale factor out of range")
     return UnitSpec(text=text, scale=scale, units=units, key=f"{scale.normalize()}*{units}")
 
 
@@ -280,10 +282,12 @@ def format_number(value: Number, digits: int = 4) -> str:
         with localcontext() as ctx:
             ctx.prec = 40
             value = Decimal(value.numerator) / Decimal(value.denominator)
-    if value.adjusted() >= digits:
-        q = value.quantize(Decimal(1))
-    else:
-        q = value.quantize(Decimal(1).scaleb(value.adjusted() - digits + 1))
+    with localcontext() as ctx:  # room for every integer digit (1e29 kg must print, not raise)
+        ctx.prec = max(40, value.adjusted() + 2)
+        if value.adjusted() >= digits:
+            q = value.quantize(Decimal(1))
+        else:
+            q = value.quantize(Decimal(1).scaleb(value.adjusted() - digits + 1))
     text = f"{q:f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")

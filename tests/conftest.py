@@ -1,0 +1,19 @@
+"""Hypothesis profiles: a fast ``dev`` profile by default, a thorough ``ci`` profile when the
+environment says ``CI=true`` (as CI services do).  ``HYPOTHESIS_PROFILE=<name>`` picks one
+explicitly, e.g. ``HYPOTHESIS_PROFILE=ci pytest tests/test_properties.py`` on a workstation."""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+# Generating a whole patient profile takes milliseconds, and the first example of a run pays
+# for loading the rules and the unit registry: no per-example deadline, no "too slow" check.
+_COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+
+settings.register_profile("dev", max_examples=20, **_COMMON)
+settings.register_profile("ci", max_examples=200, print_blob=True, **_COMMON)
+
+_ci = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if _ci else "dev"))
