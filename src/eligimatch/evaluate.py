@@ -193,6 +193,15 @@ SYMBOL = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "=", "!=": "≠"}
 NEGATION = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
 
 
+def _recency_limit(a: Analyte, within_days: int | None, default_recency: bool,
+                   ctx: EvalContext) -> int | None:
+    """How many days old a result may be: the node's own limit, else the trial's lab window
+    (for labs, unless the node opts out with recency = "none"), else no limit."""
+    if within_days is None and default_recency and a.source == "lab":
+        return ctx.lab_max_age_days
+    return within_days
+
+
 def _censored(op: str, comparator: str, bound: Fraction, threshold: Fraction) -> Truth:
     """Decide ``x op threshold`` for an x known only as ``x comparator bound``."""
     upper = comparator in ("<", "<=")       # x lies below the bound, else above it
@@ -244,9 +253,7 @@ class Compare(Node):
         if q is None:
             what, why = facts.gap(a.key)
             return _unknown(f"{why} (needed: {self._need()})", missing=[what])
-        limit = self.within_days
-        if limit is None and self.default_recency and a.source == "lab":
-            limit = ctx.lab_max_age_days
+        limit = _recency_limit(a, self.within_days, self.default_recency, ctx)
         if limit is not None:
             if q.date is None:
                 return _unknown(f"{a.short} has no date (needed within {limit} days)",
@@ -872,9 +879,7 @@ class Recorded(Node):
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
         a = self.analyte
         q = facts.quantity(a.key)
-        limit = self.within_days
-        if limit is None and self.default_recency and a.source == "lab":
-            limit = ctx.lab_max_age_days
+        limit = _recency_limit(a, self.within_days, self.default_recency, ctx)
         span = f" within {limit} days" if limit is not None else ""
         if q is None:
             what, why = facts.gap(a.key)
