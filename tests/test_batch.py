@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from eligimatch import batch, cli
+from cli_runner import run_main
+from eligimatch import batch
 from eligimatch.batch_attrition import Attrition
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,18 +50,8 @@ RULES: list[str] = []
 
 
 def run(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run the CLI in-process through main(), as the console script does (on the three trials)."""
-    old = sys.argv
-    sys.argv = ["eligimatch", *args, *RULES]
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    finally:
-        sys.argv = old
-    out, err = capsys.readouterr()
-    return code, out, err
+    """Run the CLI in-process (on the three trials of the fixed copy)."""
+    return run_main([*args, *RULES], capsys)
 
 
 def records(text: str) -> list[dict]:

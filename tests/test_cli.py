@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from eligimatch import cli
+from cli_runner import run_main
 
 ROOT = Path(__file__).resolve().parents[1]
 PATIENTS = ROOT / "patients"
@@ -23,17 +23,7 @@ SCRIPT = Path(sys.executable).with_name("eligimatch")
 
 def run(*args: str, capsys) -> tuple[int, str, str]:
     """Run the CLI in-process through main(), as the console script does."""
-    old = sys.argv
-    sys.argv = ["eligimatch", *args]
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    finally:
-        sys.argv = old
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_main(list(args), capsys)
 
 
 def test_installed_console_script_runs_as_a_subprocess():
