@@ -14,7 +14,7 @@ import hashlib
 import tomllib
 import typing
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -96,6 +96,7 @@ class Trial:
     criteria: tuple[Criterion, ...]
     path: str
     sha256: str
+    contexts: tuple[EvalContext, ...] = field(init=False, repr=False, compare=False)
 
     @property
     def id(self) -> str:
@@ -103,14 +104,14 @@ class Trial:
 
     def __post_init__(self) -> None:
         # one evaluation context per criterion, made once
-        object.__setattr__(self, "_contexts", tuple(
+        object.__setattr__(self, "contexts", tuple(
             EvalContext(self.meta.id, c.id, self.meta.lab_max_age_days) for c in self.criteria))
 
     def evaluate(self, facts: Facts, *, explain: bool = True) -> TrialResult:
         """Every criterion's status and the verdict.  With ``explain=False`` (batch screening)
         the explanations are left empty and never built; statuses and verdicts are the same."""
         results = []
-        for c, ctx in zip(self.criteria, self._contexts, strict=True):  # type: ignore[attr-defined]
+        for c, ctx in zip(self.criteria, self.contexts, strict=True):
             out = c.node.evaluate(facts, ctx)
             status = status_of(c.spec.kind, out.value)
             text = ""

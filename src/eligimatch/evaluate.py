@@ -248,68 +248,93 @@ class Compare(Node):
         return self.analyte.show(self.threshold)
 
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
-        a = self.analyte
-        q = facts.quantity(a.key)
-        if q is None:
-            what, why = facts.gap(a.key)
-            return _unknown(f"{why} (needed: {self._need()})", missing=[what])
-        limit = _recency_limit(a, self.within_days, self.default_recency, ctx)
-        if limit is not None:
-            if q.date is None:
-                return _unknown(f"{a.short} has no date (needed within {limit} days)",
-                                missing=[f"date of {a.short}"])
-            age = (facts.as_of - q.date).days
-            if age > limit:
-                gap = (f"{a.short} from {q.date} is {age} days old; this criterion needs a "
-                       f"result within {limit} days")
-                return _unknown(gap, missing=[f"recent {a.short} (within {limit} days)"])
+        q = self.reading(facts, _recency_limit(self.analyte, self.within_days,
+                                               self.default_recency, ctx))
+        if isinstance(q, Outcome):
+            return q
         if self.ordinal is not None:
             return self._ordinal(q)
-        if q.value is None:
-            return _unknown(f"{a.short} {q.shown()} is not numeric", missing=[a.short])
         if self.uln_multiple is not None:
             return self._uln(q)
         assert self.threshold is not None
         threshold = self.threshold
-        return self._decide(q, q.value, threshold, q.shown,
-                            lambda: self.analyte.show(threshold))
+        return self._decide(q, q.shown, lambda: self.analyte.show(threshold))
 
-    def _decide(self, q: QuantityFact, value: Fraction, limit: Fraction,
-                shown: Callable[[], str], limit_text: Callable[[], str]) -> Outcome:
-        """Compare; the texts are functions, called only if the explanation is read."""
-        if q.comparator is not None:
-            v = _censored(self.op, q.comparator, value, limit)
-            if v is None:
-                text = (f"{self.analyte.short} {shown()} is a censored value that cannot decide "
-                        f"{SYMBOL[self.op]} {limit_text()}")
-                return _unknown(text, missing=[f"exact {self.analyte.short}"])
+    def mode(self) -> Literal["ordinal", "uln", "value"]:
+        """What of the result the comparison reads: a grade, a value and its ULN, or a value."""
+        return ("ordinal" if self.ordinal is not None else
+                "uln" if self.uln_multiple is not None else "value")
+
+    def reading(self, facts: Facts, limit: int | None) -> QuantityFact | Outcome:
+        """The result to compare, or why there is none: not recorded, older than ``limit`` days
+        (or undated), not numeric, no ULN.  Depends only on the analyte, the limit and
+        :meth:`mode`, so comparisons that share them can share the reading."""
+        a = self.analyte
+        q = facts.quantity(a.key)
+        # the texts are built only if read (many comparisons may share this reading)
+        if q is None:
+            what, why = facts.gap(a.key)
+            return Outcome(None, lambda: f"{why} (needed: {self._need()})", (what,))
+        if limit is not None:
+            if q.date is None:
+                return Outcome(None, f"{a.short} has no date (needed within {limit} days)",
+                               (f"date of {a.short}",))
+            age = (facts.as_of - q.date).days
+            if age > limit:
+                return Outcome(None, lambda: (
+                    f"{a.short} from {q.date} is {age} days old; this criterion needs a "
+                    f"result within {limit} days"), (f"recent {a.short} (within {limit} days)",))
+        if self.ordinal is not None:
+            if q.result is None:
+                return Outcome(None, lambda: (f"{a.short} has no graded result (needed: "
+                                              f"{self._need()})"), (a.short,))
+        elif q.value is None:
+            return Outcome(None, lambda: f"{a.short} {q.shown()} is not numeric", (a.short,))
+        elif self.uln_multiple is not None and (q.uln is None or q.uln <= 0):
+            return Outcome(None, lambda: (f"{a.short} {q.shown()}: no ULN to compare with "
+                                          f"(needed: {self._need()})"),
+                           (f"{a.short} reference range",))
+        return q
+
+    def holds(self, q: QuantityFact) -> Truth:
+        """The comparison on a reading (exact): unknown only for a censored value that allows
+        both answers."""
+        if self.ordinal is not None:
+            scale = self.analyte.scale or self.analyte.values
+            assert q.result is not None
+            return bool(OPS[self.op](scale.index(q.result), scale.index(self.ordinal)))
+        assert q.value is not None
+        if self.uln_multiple is not None:
+            assert q.uln is not None
+            bound = Fraction(self.uln_multiple) * q.uln
         else:
-            v = OPS[self.op](value, limit)
+            assert self.threshold is not None
+            bound = self.threshold
+        if q.comparator is not None:
+            return _censored(self.op, q.comparator, q.value, bound)
+        return bool(OPS[self.op](q.value, bound))
+
+    def _decide(self, q: QuantityFact, shown: Callable[[], str],
+                limit_text: Callable[[], str]) -> Outcome:
+        """Compare; the texts are functions, called only if the explanation is read."""
+        v = self.holds(q)
+        if v is None:
+            text = (f"{self.analyte.short} {shown()} is a censored value that cannot decide "
+                    f"{SYMBOL[self.op]} {limit_text()}")
+            return _unknown(text, missing=[f"exact {self.analyte.short}"])
         rel = SYMBOL[self.op] if v else SYMBOL[NEGATION[self.op]]
         return Outcome(v, lambda: f"{self.analyte.short} {shown()} {rel} {limit_text()}")
 
     def _uln(self, q: QuantityFact) -> Outcome:
-        a = self.analyte
-        if q.uln is None or q.uln <= 0:
-            return _unknown(f"{a.short} {q.shown()}: no ULN to compare with (needed: "
-                            f"{self._need()})",
-                            missing=[f"{a.short} reference range"])
-        assert q.value is not None and self.uln_multiple is not None
+        assert q.value is not None and q.uln is not None and self.uln_multiple is not None
         value, uln, k = q.value, q.uln, self.uln_multiple
-        return self._decide(
-            q, value, Fraction(k) * uln,
-            lambda: f"{q.shown()} = {format_number(value / uln, 3)} × ULN",
-            lambda: f"{format_number(k)} × ULN ({q.uln_note})")
+        return self._decide(q, lambda: f"{q.shown()} = {format_number(value / uln, 3)} × ULN",
+                            lambda: f"{format_number(k)} × ULN ({q.uln_note})")
 
     def _ordinal(self, q: QuantityFact) -> Outcome:
-        a = self.analyte
-        if q.result is None:
-            return _unknown(f"{a.short} has no graded result (needed: {self._need()})",
-                            missing=[a.short])
-        scale = a.scale or a.values
-        v = OPS[self.op](scale.index(q.result), scale.index(self.ordinal or ""))
+        v = self.holds(q)
         rel = SYMBOL[self.op] if v else SYMBOL[NEGATION[self.op]]
-        return Outcome(v, lambda: f"{a.short} {q.shown()} {rel} {self.ordinal}")
+        return Outcome(v, lambda: f"{self.analyte.short} {q.shown()} {rel} {self.ordinal}")
 
 
 @dataclass(frozen=True)
@@ -414,6 +439,9 @@ class Histology(Node):
     # codes that go to review only when they ARE the patient's code (an organ or family code that
     # does not say the histological type); their descendants are classified by `listed`
     review_exact: frozenset[str] = frozenset()
+
+    def __hash__(self) -> int:   # equal lists, equal hash (`listed` is a dict)
+        return hash((tuple(sorted(self.listed.items())), self.notes, self.review_exact))
 
     def symbols(self) -> set[str]:
         return {"histology"}

@@ -249,6 +249,9 @@ class Analyte:
     default_high: Decimal | None = None
     default_range_note: str = ""
 
+    def __hash__(self) -> int:   # the key is unique in the catalogue (unit_aliases is a dict)
+        return hash(self.key)
+
     def unit_for(self, text: str) -> UnitSpec:
         """Parse a unit given for this analyte and check its dimension; raise UnitError."""
         if self.unit is None:
