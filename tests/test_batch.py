@@ -318,6 +318,7 @@ def test_workers_compile_the_plan_from_its_bytes(big_cohort, rules_dir, monkeypa
     recs = list(batch.BatchInput(big_cohort))[:5]
     inherited = batch.screen_chunk(plan, recs)
     monkeypatch.setattr(batch, "_TRIALS", {})    # as in a spawned or remote worker
+    monkeypatch.setattr(batch, "_COMPILED", {})
     compiled = batch.screen_chunk(plan, recs)
     assert compiled.text == inherited.text
     assert [a.as_dict() for a in compiled.attrition] == [a.as_dict() for a in inherited.attrition]

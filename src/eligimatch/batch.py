@@ -51,6 +51,7 @@ from .errors import EligimatchError
 
 if TYPE_CHECKING:
     from .compile import RuleSet, Trial
+    from .program import Program
 
 __all__ = ["BatchError", "BatchInput", "Plan", "Record", "Summary", "make_plan", "run_batch",
            "screen_chunk"]
@@ -58,7 +59,7 @@ __all__ = ["BatchError", "BatchInput", "Plan", "Record", "Summary", "make_plan",
 OutputFormat = Literal["jsonl", "csv"]
 Engine = Literal["local", "dask"]
 CSV_COLUMNS = ("patient_id", "source", "trial_id", "as_of", "verdict", "failing", "unknown")
-TARGET_PAIRS_PER_CHUNK = 2000
+TARGET_PAIRS_PER_CHUNK = 20_000
 MAX_CHUNK = 256
 DASK_CONNECT_TIMEOUT = "10s"
 
@@ -151,6 +152,9 @@ def _plan_key(rule_files: Sequence[tuple[str, bytes]], trial_ids: Sequence[str])
 
 # Compiled trials of the plan this process is working on (one plan at a time).
 _TRIALS: dict[str, tuple[Trial, ...]] = {}
+# ... and what screening them needs: the program, and the trial and criterion ids JSON-encoded
+# once (output lines are assembled from them, byte-identical to json.dumps of the record).
+_COMPILED: dict[str, _Compiled] = {}
 
 
 def make_plan(ruleset: RuleSet, trial_ids: Sequence[str] | None, as_of: date | None,
@@ -187,6 +191,32 @@ def _trials(plan: Plan) -> tuple[Trial, ...]:
         _TRIALS.clear()
         _TRIALS[plan.key] = trials
     return trials
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    trials: tuple[Trial, ...]
+    program: Program
+    encoded: tuple[tuple[str, tuple[str, ...]], ...]    # JSON trial id, JSON criterion ids
+    attrition: tuple[Attrition, ...]                    # empty, one per trial
+
+
+def _compiled(plan: Plan) -> _Compiled:
+    """The plan's trials compiled into one :class:`~eligimatch.program.Program` (once per
+    process and plan; forked workers inherit the parent's)."""
+    done = _COMPILED.get(plan.key)
+    if done is None:
+        from .program import Program
+
+        trials = _trials(plan)
+        done = _Compiled(trials, Program(trials), tuple(
+            (json.dumps(t.id, ensure_ascii=False),
+             tuple(json.dumps(c.id, ensure_ascii=False) for c in t.criteria)) for t in trials),
+            tuple(Attrition(t.id, t.meta.title, tuple((c.id, c.spec.kind) for c in t.criteria))
+                  for t in trials))
+        _COMPILED.clear()
+        _COMPILED[plan.key] = done
+    return done
 
 
 def _compile(plan: Plan) -> tuple[Trial, ...]:
@@ -233,30 +263,15 @@ def _skipped(exc: EligimatchError, source: str) -> str:
     return f"skipped {text}" if text.startswith(source) else f"skipped {source}: {text}"
 
 
-# JSON-encoded trial and criterion ids of the current plan: output lines are assembled from
-# pieces encoded once (byte-identical to json.dumps of the record, at a fraction of the cost).
-_ENCODED: dict[str, list[tuple[str, list[str]]]] = {}
-
-
-def _encoded(plan: Plan, trials: Sequence[Trial]) -> list[tuple[str, list[str]]]:
-    enc = _ENCODED.get(plan.key)
-    if enc is None:
-        enc = [(json.dumps(t.id, ensure_ascii=False),
-                [json.dumps(c.id, ensure_ascii=False) for c in t.criteria]) for t in trials]
-        _ENCODED.clear()
-        _ENCODED[plan.key] = enc
-    return enc
-
-
 def screen_chunk(plan: Plan, records: Sequence[Record]) -> ChunkResult:
     """Screen a chunk of records against the plan's trials (in whatever process this runs)."""
     from . import api
+    from .facts import build_facts
 
     cpu = time.process_time()
-    trials = list(_trials(plan))
-    encoded = _encoded(plan, trials)
-    attrition = [Attrition(t.id, t.meta.title, tuple((c.id, c.spec.kind) for c in t.criteria))
-                 for t in trials]
+    compiled = _compiled(plan)
+    trials, program = compiled.trials, compiled.program
+    attrition = [a.empty() for a in compiled.attrition]
     n_criteria = sum(len(t.criteria) for t in trials)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n") if plan.fmt == "csv" else None
@@ -269,8 +284,7 @@ def screen_chunk(plan: Plan, records: Sequence[Record]) -> ChunkResult:
                 patient = api.read_patient(Path(rec.source), notes=notes)
             else:
                 patient = api.parse_patient(rec.text, rec.source, notes=notes)
-            facts, results = api.screen(patient, trials, plan.as_of, rec.source,
-                                        explain=False)
+            facts = build_facts(patient, plan.as_of, rec.source)
         except EligimatchError as exc:
             messages.extend(notes)
             messages.append(_skipped(exc, rec.source))
@@ -281,22 +295,16 @@ def screen_chunk(plan: Plan, records: Sequence[Record]) -> ChunkResult:
         as_of = facts.as_of.isoformat()
         head = (f'{{"patient_id": {json.dumps(facts.patient_id, ensure_ascii=False)}, '
                 f'"source": {json.dumps(rec.source, ensure_ascii=False)}, "trial_id": ')
-        for r, a, (trial_id, ids) in zip(results, attrition, encoded, strict=True):
-            fail_at: list[int] = []
-            unknown_at: list[int] = []
-            for k, c in enumerate(r.criteria):
-                if c.status == "fail":
-                    fail_at.append(k)
-                elif c.status == "unknown":
-                    unknown_at.append(k)
-            a.add_indices(fail_at, unknown_at, r.verdict)
+        for (verdict, fail_at, unknown_at), a, t, (trial_id, ids) in zip(
+                program.run(facts), attrition, trials, compiled.encoded, strict=True):
+            a.add_indices(fail_at, unknown_at, verdict)
             if writer is None:
-                out.write(f'{head}{trial_id}, "as_of": "{as_of}", "verdict": "{r.verdict}", '
+                out.write(f'{head}{trial_id}, "as_of": "{as_of}", "verdict": "{verdict}", '
                           f'"failing": [{", ".join(ids[k] for k in fail_at)}], '
                           f'"unknown": [{", ".join(ids[k] for k in unknown_at)}]}}\n')
             else:
-                crit = r.criteria
-                writer.writerow((facts.patient_id, rec.source, r.trial_id, as_of, r.verdict,
+                crit = t.criteria
+                writer.writerow((facts.patient_id, rec.source, t.id, as_of, verdict,
                                  ";".join(crit[k].id for k in fail_at),
                                  ";".join(crit[k].id for k in unknown_at)))
     return ChunkResult(out.getvalue(), messages, patients, failed, patients * len(trials),
@@ -339,7 +347,7 @@ _PLAN: Plan | None = None      # in a pool worker: the plan it was started with
 def _init_worker(plan: Plan) -> None:
     global _PLAN
     _PLAN = plan
-    _trials(plan)
+    _compiled(plan)
 
 
 def _pool_chunk(records: list[Record]) -> ChunkResult:
@@ -361,6 +369,8 @@ def _local(plan: Plan, chunks: Iterable[list[Record]], jobs: int) -> Iterator[Ch
     # workers compile the plan's rule files themselves.
     fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
     method = "fork" if fork else "spawn"
+    if fork:
+        _compiled(plan)
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
                                initializer=_init_worker, initargs=(plan,))
     try:
@@ -474,10 +484,9 @@ def run_batch(source: BatchInput | Iterable[Record], plan: Plan, write: Callable
               progress: Progress | None = None) -> Summary:
     """Screen every record; call ``write`` with output text and ``message`` with each skipped
     record or import note, both in input order; return the counts and the attrition."""
-    trials = _trials(plan)
-    summary = Summary(attrition=[Attrition(t.id, t.meta.title,
-                                           tuple((c.id, c.spec.kind) for c in t.criteria))
-                                 for t in trials])
+    compiled = _compiled(plan)
+    trials = compiled.trials
+    summary = Summary(attrition=[a.empty() for a in compiled.attrition])
     if plan.fmt == "csv":
         write(",".join(CSV_COLUMNS) + "\n")
     chunks = _chunks(source, chunk_size(len(trials)))
