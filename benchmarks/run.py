@@ -5,9 +5,11 @@
 What it measures, on seeded synthetic profiles (benchmarks/synth.py) and a synthetic catalogue of
 250+ trials made by varying the real trials' thresholds and windows (benchmarks/catalogue.py):
 
-* throughput: patient × trial pairs per second and criteria evaluated per second of
-  ``screen-batch``'s runner with ``--jobs`` workers (default: all cores), wall clock from the first
-  chunk submitted to the last record written, output discarded;
+* throughput: patient × trial pairs per second and criteria decided per second (a status for
+  each criterion of each pair; criteria shared by several trials are evaluated once per patient)
+  of ``screen-batch``'s runner with ``--jobs`` workers (default: all cores), wall clock from the
+  first chunk submitted to the last record written (workers' start-up included), output
+  discarded;
 * peak memory: the largest resident set (ru_maxrss) of the parent and of the workers;
 * flat memory: peak RSS when screening N and 4N patients (one real trial, so that many patients
   flow): it must not grow with the number of patients;
@@ -155,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--profile", action="store_true",
                     help="also profile one process (cProfile) and print the hot spots")
     args = ap.parse_args(argv)
-    n = args.patients or (40 if args.quick else 1000)
+    n = args.patients or (400 if args.quick else 4000)
     n_mem = 1000 if args.quick else 5000
     cold_runs = 3 if args.quick else 9
     real_rules = ROOT / "rules"

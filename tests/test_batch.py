@@ -349,11 +349,24 @@ def test_progress_display_counts_and_clears():
     stream = io.StringIO()
     p = batch.Progress(stream, 200)
     p.last = 0.0
-    p.update(batch.Summary(patients=3, pairs=9, failed=1), 50)
-    assert stream.getvalue().startswith("\r 25.0%  3 patients, 9 pairs, ")
-    assert "1 skipped" in stream.getvalue()
+    p.start -= 10                      # 10 s for the first quarter: 30 s to go
+    p.update(batch.Summary(patients=3000, pairs=9000, failed=1), 50)
+    line = stream.getvalue()
+    assert line.startswith("\r[======>                 ]  25.0%  3,000 patients, 9,000 pairs, ")
+    assert "1 skipped, about 30 s left" in line
+    p.update(batch.Summary(patients=3000, pairs=9000, failed=1), 50)
+    assert stream.getvalue() == line    # at most five updates a second
+    p.last = 0.0
+    p.update(batch.Summary(patients=12000, pairs=36000, failed=1), 200)
+    assert stream.getvalue()[len(line):].startswith("\r[========================] 100.0%  12,000")
+    assert "left" not in stream.getvalue()[len(line):]
     p.clear()
     assert stream.getvalue().endswith("\r\x1b[K")
+    unknown_size = io.StringIO()
+    q = batch.Progress(unknown_size, 0)     # standard input: no bar, no time left
+    q.last = 0.0
+    q.update(batch.Summary(patients=5, pairs=5), 123)
+    assert unknown_size.getvalue().startswith("\r5 patients, 5 pairs, ")
 
 
 # ---------------------------------------------------------------------------- dask
