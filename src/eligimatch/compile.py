@@ -445,7 +445,9 @@ def _rule_context() -> Any:
     for key, a in analytes().items():
         if a.kind == "quantity":
             types[key] = rule_engine.DataType.FLOAT
-    return rule_engine.Context(type_resolver=rule_engine.type_resolver_from_dict(types))
+    # mapping_attribute_lookup=False: `{...}.name` is an error now, as it will be in rule-engine 6
+    return rule_engine.Context(type_resolver=rule_engine.type_resolver_from_dict(types),
+                               mapping_attribute_lookup=False)
 
 
 def _symbols_of(node: Any, out: set[str], builtins: set[str]) -> None:
