@@ -285,6 +285,7 @@ def screen_chunk(plan: Plan, records: Sequence[Record]) -> ChunkResult:
             else:
                 patient = api.parse_patient(rec.text, rec.source, notes=notes)
             facts = build_facts(patient, plan.as_of, rec.source)
+            statuses = program.run(facts)
         except EligimatchError as exc:
             messages.extend(notes)
             messages.append(_skipped(exc, rec.source))
@@ -296,7 +297,7 @@ def screen_chunk(plan: Plan, records: Sequence[Record]) -> ChunkResult:
         head = (f'{{"patient_id": {json.dumps(facts.patient_id, ensure_ascii=False)}, '
                 f'"source": {json.dumps(rec.source, ensure_ascii=False)}, "trial_id": ')
         for (verdict, fail_at, unknown_at), a, t, (trial_id, ids) in zip(
-                program.run(facts), attrition, trials, compiled.encoded, strict=True):
+                statuses, attrition, trials, compiled.encoded, strict=True):
             a.add_indices(fail_at, unknown_at, verdict)
             if writer is None:
                 out.write(f'{head}{trial_id}, "as_of": "{as_of}", "verdict": "{verdict}", '
