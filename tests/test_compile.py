@@ -8,31 +8,15 @@ import pytest
 
 from eligimatch.compile import check_rules, default_rules_dir, load_rule_file, load_rules
 from eligimatch.errors import RuleFileError
+from rulefiles import criterion, header
 
-HEADER = '''schema = 1
-[trial]
-id = "T1"
-title = "test trial"
-phase = "PHASE2"
-status = "RECRUITING"
-seed = "seeds/none.txt"
-'''
+HEADER = header()
 
 
 def write(tmp_path: Path, body: str) -> Path:
     p = tmp_path / "t.toml"
     p.write_text(HEADER + body, encoding="utf-8")
     return p
-
-
-def criterion(logic: str, cid: str = "I1", kind: str = "inclusion") -> str:
-    return f'''
-[[criteria]]
-id = "{cid}"
-kind = "{kind}"
-text = "verbatim"
-logic = {logic}
-'''
 
 
 @pytest.mark.parametrize(("logic", "field", "message"), [

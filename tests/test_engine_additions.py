@@ -19,30 +19,17 @@ from eligimatch.evaluate import Outcome
 from eligimatch.facts import COLLECTIONS, ITEM_QUANTITY_UNITS, ONCOTREE_ITEM_FIELDS, build_facts
 from eligimatch.patient import Patient, Quantity
 from eligimatch.units import parse_unit
+from rulefiles import criterion, header
 
 AS_OF = date(2026, 11, 16)
 ROOT = Path(__file__).resolve().parents[1]
-
-HEADER = '''schema = 1
-[trial]
-id = "T1"
-title = "test trial"
-phase = "PHASE2"
-status = "RECRUITING"
-seed = "seeds/none.txt"
-'''
 
 
 def write(tmp_path: Path, logic: str, *, kind: str = "inclusion", window: int | None = None) -> Path:
     extra = f"lab_max_age_days = {window}\n" if window is not None else ""
     p = tmp_path / "t.toml"
-    p.write_text(HEADER + extra + f'''
-[[criteria]]
-id = "{'I1' if kind == 'inclusion' else 'E1'}"
-kind = "{kind}"
-text = "verbatim"
-logic = {logic}
-''', encoding="utf-8")
+    p.write_text(header(extra=extra) + criterion(logic, "I1" if kind == "inclusion" else "E1", kind),
+                 encoding="utf-8")
     return p
 
 

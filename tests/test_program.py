@@ -25,6 +25,7 @@ from eligimatch.compile import Trial, load_rule_file, load_rules
 from eligimatch.facts import Facts, build_facts
 from eligimatch.patient import Patient
 from eligimatch.program import Program
+from rulefiles import criterion, header
 
 ROOT = Path(__file__).resolve().parents[1]
 TRIALS = S.load_trials()
@@ -116,26 +117,11 @@ def test_a_copy_of_a_trial_adds_nothing_to_the_graph(tmp_path):
     assert Program([original, twin]).size == Program([original]).size
 
 
-REVIEWED = '''schema = 1
-[trial]
-id = "R1"
-title = "review"
-phase = "PHASE2"
-status = "RECRUITING"
-seed = "seeds/none.txt"
-
-[[criteria]]
-id = "I1"
-kind = "inclusion"
-text = "investigator judges the patient fit"
-logic = { review = "whether the patient is fit for the trial" }
-
-[[criteria]]
-id = "E1"
-kind = "exclusion"
-text = "female and investigator judges a pregnancy possible"
-logic = { all = [ { fact = "sex", is = "female" }, { review = "whether a pregnancy is possible" } ] }
-'''
+REVIEWED = header("R1", "review") + criterion(
+    '{ review = "whether the patient is fit for the trial" }', "I1",
+    text="investigator judges the patient fit") + criterion(
+    '{ all = [ { fact = "sex", is = "female" }, { review = "whether a pregnancy is possible" } ] }',
+    "E1", "exclusion", "female and investigator judges a pregnancy possible")
 
 
 def test_attestations_stay_with_their_trial(tmp_path):
@@ -171,38 +157,16 @@ def test_recency_windows_stay_with_their_trial(tmp_path):
     assert got[0] != got[1], "a 1-day lab window must leave older labs unknown"
 
 
-BOUNDARY = '''schema = 1
-[trial]
-id = "B1"
-title = "boundaries"
-phase = "PHASE2"
-status = "RECRUITING"
-seed = "seeds/none.txt"
-
-[[criteria]]
-id = "I1"
-kind = "inclusion"
-text = "ANC >= 1.5 x 10^9/L"
-logic = { quantity = "anc", op = ">=", value = 1.5, unit = "10^9/L" }
-
-[[criteria]]
-id = "I2"
-kind = "inclusion"
-text = "bilirubin <= 1.5 x ULN"
-logic = { quantity = "bilirubin", op = "<=", uln = 1.5 }
-
-[[criteria]]
-id = "E1"
-kind = "exclusion"
-text = "ANC > 1.5 x 10^9/L (an exclusion on the same reading)"
-logic = { quantity = "anc", op = ">", value = 1.5, unit = "10^9/L" }
-
-[[criteria]]
-id = "I3"
-kind = "inclusion"
-text = "ALT <= 1.5 x ULN (in U/L, the canonical unit: 1.5 x 1.2 is 1.7999999999999998 in floats)"
-logic = { quantity = "alt", op = "<=", uln = 1.5 }
-'''
+BOUNDARY = header("B1", "boundaries") + "".join(criterion(*c) for c in (
+    ('{ quantity = "anc", op = ">=", value = 1.5, unit = "10^9/L" }', "I1", "inclusion",
+     "ANC >= 1.5 x 10^9/L"),
+    ('{ quantity = "bilirubin", op = "<=", uln = 1.5 }', "I2", "inclusion",
+     "bilirubin <= 1.5 x ULN"),
+    ('{ quantity = "anc", op = ">", value = 1.5, unit = "10^9/L" }', "E1", "exclusion",
+     "ANC > 1.5 x 10^9/L (an exclusion on the same reading)"),
+    # in U/L, the canonical unit: 1.5 x 1.2 is 1.7999999999999998 in floats
+    ('{ quantity = "alt", op = "<=", uln = 1.5 }', "I3", "inclusion", "ALT <= 1.5 x ULN"),
+))
 
 
 @pytest.mark.parametrize(("anc", "bili", "alt", "expect"), [

@@ -29,7 +29,7 @@ synthetic cohorts.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Any
 
 from .compile import Trial
 from .evaluate import (
@@ -235,14 +235,13 @@ def _reader(node: Compare, limit: int | None) -> Slot:
 def _comparison(slots: list[Slot], node: Compare, reading: int) -> Slot:
     """One comparison on a shared reading: floats when clearly apart, else exact."""
     op = OPS[node.op]
-    mode: Literal["ordinal", "uln", "value"] = node.mode()
+    mode = node.mode()
+    per_uln = mode == "uln"
+    exact = node.uln_multiple if per_uln else node.threshold if mode == "value" else None
     try:
-        bound = (float(node.threshold) if mode == "value" and node.threshold is not None else
-                 float(node.uln_multiple) if mode == "uln" and node.uln_multiple is not None else
-                 None)
+        bound = None if exact is None else float(exact)
     except OverflowError:
         bound = None
-    per_uln = mode == "uln"
 
     def comparison(facts: Facts, vals: list[Any]) -> Truth:
         r = vals[reading]
@@ -252,7 +251,7 @@ def _comparison(slots: list[Slot], node: Compare, reading: int) -> Slot:
             return None
         q, x, u = r
         if x is not None and bound is not None:
-            y = bound * u if per_uln and u is not None else bound if not per_uln else None
+            y = bound if not per_uln else None if u is None else bound * u
             if y is not None and abs(x - y) > _FLOAT_MARGIN * max(abs(x), abs(y)):
                 return bool(op(x, y))
         return node.holds(q)
