@@ -300,6 +300,77 @@ def screen_batch(
         raise typer.Exit(code)
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (another address than "
+                                           "loopback needs --users).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
+    db: Annotated[str | None, typer.Option(
+        "--db", help="SQLite file, or an SQLAlchemy URL (default: ./eligimatch.db).")] = None,
+    users: Annotated[Path | None, typer.Option(
+        help="Sign-in against this user list (TOML with argon2 hashes).")] = None,
+    proxy_header: Annotated[str | None, typer.Option(
+        help="Trust this header of a reverse proxy on this host for the user's name.")] = None,
+    user: Annotated[str | None, typer.Option(
+        help="Name recorded for actions without sign-in (default: your login name).")] = None,
+    public_url: Annotated[str | None, typer.Option(
+        help="Base URL of links in CDS Hooks cards (default: as requested).")] = None,
+    rules: RulesOpt = None,
+) -> None:
+    """Run the coordinator's web workspace, REST API and CDS Hooks service.
+
+    Needs the optional dependencies: pip install 'eligimatch[web]'.
+    """
+    try:
+        from .web.server import make_settings
+        from .web.server import serve as run
+    except ImportError as exc:
+        raise UserError(f"eligimatch serve needs the optional dependencies ({exc.name} is "
+                        "missing): pip install 'eligimatch[web]'") from None
+    settings = make_settings(host=host, db=db, rules=rules, users=users,
+                             proxy_header=proxy_header, user=user, public_url=public_url)
+    run(settings, host, port)
+
+
+def _click_errors() -> tuple[type[Exception], type[Exception]]:
+    """click's exception base and its "no arguments: show the help" error (typer vendors
+    click from 0.18 on; older typer uses the click package)."""
+    try:
+        from typer._click.exceptions import ClickException, NoArgsIsHelpError
+    except ImportError:  # pragma: no cover - typer < 0.18
+        from click.exceptions import (  # type: ignore[no-redef,attr-defined,unused-ignore]
+            ClickException,
+            NoArgsIsHelpError,
+        )
+    return ClickException, NoArgsIsHelpError
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    """One line on stderr (naming the output a failed run did not write), then exit."""
+    from .safeio import discarded, printable
+
+    gone = discarded()
+    if gone:
+        message += (f"; not written: {', '.join(gone)} (an earlier file there is left as it "
+                    "was)")
+    err = sys.stderr
+    if err is not None:
+        with contextlib.suppress(OSError, ValueError):
+            err.write(f"eligimatch: {printable(message)}\n")
+            err.flush()
+    sys.exit(code)
+
+
+def _on_signal(signum: int, _frame: object) -> None:
+    import signal
+
+    from .errors import Interrupted
+
+    for s in (signal.SIGINT, signal.SIGTERM):   # one interrupt: let the cleanup finish
+        signal.signal(s, signal.SIG_IGN)
+    raise Interrupted(signum, signal.Signals(signum).name)
+
+
 def main() -> None:
     """Console-script entry point: user errors become one line on stderr and exit code 2."""
     from .errors import EligimatchError

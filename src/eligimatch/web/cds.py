@@ -1,0 +1,120 @@
+"""CDS Hooks (https://cds-hooks.hl7.org/): discovery and a ``patient-view`` service.
+
+The EHR sends the prefetch (the Patient, and searchsets of Observations, Conditions,
+MedicationRequests and Procedures); the service imports it like a FHIR bundle, stores the
+patient (so the cards can link to its page), and answers one card per trial for which the
+patient is eligible, or undetermined with at most ``Settings.cds_max_unknown`` open criteria.
+No data is fetched from the EHR: without the prefetch the answer is 412.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from ..evaluate import TrialResult
+from .problems import problem
+from .workspace import Workspace
+
+router = APIRouter(tags=["cds-hooks"])
+
+SERVICE = "eligimatch-trial-eligibility"
+PATIENT = "{{context.patientId}}"
+PREFETCH = {
+    "patient": f"Patient/{PATIENT}",
+    "observations": f"Observation?patient={PATIENT}&category=laboratory",
+    "conditions": f"Condition?patient={PATIENT}",
+    "medications": f"MedicationRequest?patient={PATIENT}",
+    "procedures": f"Procedure?patient={PATIENT}",
+}
+
+
+@router.get("/cds-services", summary="CDS Hooks discovery")
+def discovery() -> dict[str, Any]:
+    return {"services": [{
+        "hook": "patient-view", "id": SERVICE, "title": "Clinical-trial eligibility",
+        "description": "Screens the patient against the encoded clinical trials and shows the "
+                       "trials the patient is eligible for, or may be once a few items are "
+                       "recorded or reviewed.",
+        "prefetch": PREFETCH,
+    }]}
+
+
+def _bundle(prefetch: dict[str, Any]) -> dict[str, Any]:
+    entries: list[dict[str, Any]] = []
+    for key, value in prefetch.items():
+        if not isinstance(value, dict):
+            continue
+        if value.get("resourceType") == "Bundle":
+            entries.extend(e for e in value.get("entry") or [] if isinstance(e, dict))
+        elif key in PREFETCH or "resourceType" in value:
+            entries.append({"resource": value})
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+def _card(r: TrialResult, link: str, hook_instance: str) -> dict[str, Any]:
+    open_items = [c for c in r.criteria if c.status == "unknown"]
+    if r.verdict == "eligible":
+        summary = f"Eligible for trial {r.trial_id}"
+        detail = f"**{r.title}**\n\nAll {len(r.criteria)} eligibility criteria pass."
+    else:
+        n = len(open_items)
+        summary = f"May be eligible for trial {r.trial_id}: {n} item{'s' if n != 1 else ''} open"
+        lines = [f"**{r.title}**", "", "No criterion fails; still open:"]
+        lines += [f"- {c.id}: " + ("clinician review: " + "; ".join(c.review) if c.review
+                                   else "record " + ", ".join(c.missing) if c.missing
+                                   else c.explanation) for c in open_items]
+        detail = "\n".join(lines)
+    return {
+        "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{hook_instance}/{r.trial_id}")),
+        "summary": summary[:139], "indicator": "info", "detail": detail,
+        "source": {"label": "eligimatch", "topic": {
+            "system": "https://eligimatch.invalid/cds", "code": "trial-eligibility",
+            "display": "Clinical-trial eligibility"}},
+        "links": [{"label": f"Open {r.trial_id} in eligimatch", "url": link, "type": "absolute"}],
+    }
+
+
+@router.post(f"/cds-services/{SERVICE}", summary="CDS Hooks patient-view")
+async def patient_view(request: Request) -> Response:
+    ws: Workspace = request.app.state.ws
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        return problem(400, "CDS Hooks request: not valid JSON")
+    if not isinstance(body, dict):
+        return problem(400, "CDS Hooks request: not a JSON object")
+    missing = [k for k in ("hook", "hookInstance", "context") if k not in body]
+    if missing:
+        return problem(400, "CDS Hooks request: missing " + ", ".join(missing))
+    if body["hook"] != "patient-view":
+        return problem(400, f"CDS Hooks request: this service answers patient-view, not "
+                            f"{str(body['hook'])[:40]!r}")
+    context, prefetch = body.get("context"), body.get("prefetch")
+    if not isinstance(context, dict) or not isinstance(context.get("patientId"), str):
+        return problem(400, "CDS Hooks request: context.patientId is required")
+    if not isinstance(prefetch, dict) or not isinstance(prefetch.get("patient"), dict):
+        return problem(412, "CDS Hooks request: no prefetch.patient; this service needs the "
+                            "prefetch and does not query the FHIR server")
+    actor = str(context.get("userId") or request.state.user)
+    bundle = _bundle(prefetch)
+    bundle["timestamp"] = ws.settings.now().isoformat()
+    row, _notes, _created = ws.add_patient(json.dumps(bundle), "CDS Hooks patient-view",
+                                           actor=f"{request.state.user} (CDS for {actor})"
+                                           if actor != request.state.user else actor,
+                                           via="CDS Hooks")
+    s = ws.screened(row)
+    base = (ws.settings.public_url or str(request.base_url)).rstrip("/")
+    cards = []
+    for r in s.results:
+        n_open = sum(c.status == "unknown" for c in r.criteria)
+        if r.verdict == "eligible" or (r.verdict == "undetermined"
+                                        and n_open <= ws.settings.cds_max_unknown):
+            cards.append(_card(r, f"{base}/patients/{row.id}#trial-{r.trial_id}",
+                               str(body["hookInstance"])))
+    ws.audit(actor, "screen", patient=row, detail=f"CDS Hooks patient-view: {len(cards)} cards")
+    return JSONResponse({"cards": cards})

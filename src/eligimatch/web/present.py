@@ -1,0 +1,109 @@
+"""How results read on the pages: a one-line summary first, the evidence marked up behind it.
+
+No decisions are made here; the wording of explanations is the engine's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from ..evaluate import CriterionResult, TrialResult
+
+__all__ = ["evidence", "record_next", "summary"]
+
+LABEL = {"eligible": "Eligible", "undetermined": "Undetermined", "ineligible": "Ineligible"}
+STATUS = {"pass": "Pass", "fail": "Fail", "unknown": "Unknown"}
+SHORT = 180
+
+_MARKS = re.compile(
+    r"(?P<reported>reported [^,;()]+)"
+    r"|(?P<uln>ULN [^;()]*? from the lab's reference range)"
+    r"|(?P<default>ULN [^;()]*? is eligimatch's default)"
+    r"|(?P<review>needs clinician review)"
+    r"|(?P<date>\b\d{4}-\d{2}-\d{2}\b)")
+
+
+def evidence(text: str) -> Markup:
+    """The explanation, escaped, with reported values, ULN sources and dates marked."""
+    out: list[str] = []
+    pos = 0
+    for m in _MARKS.finditer(text):
+        out.append(str(escape(text[pos:m.start()])))
+        body = str(escape(m.group(0)))
+        kind = m.lastgroup
+        if kind == "date":
+            out.append(f'<time datetime="{body}">{body}</time>')
+        elif kind == "review":
+            out.append(f"<strong>{body}</strong>")
+        else:
+            cls = {"reported": "reported", "uln": "uln", "default": "uln uln-default"}[kind or ""]
+            out.append(f'<span class="{cls}">{body}</span>')
+        pos = m.end()
+    out.append(str(escape(text[pos:])))
+    return Markup("".join(out))
+
+
+def _clauses(text: str) -> list[str]:
+    """Split at '; ' outside parentheses."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth = max(0, depth - 1)
+        elif ch == ";" and depth == 0 and text[i + 1:i + 2] == " ":
+            parts.append(text[start:i])
+            start = i + 2
+    parts.append(text[start:])
+    return [p for p in parts if p]
+
+
+def summary(c: CriterionResult) -> str:
+    """One short sentence: what is missing, the question for a clinician, or the deciding
+    clause of the explanation."""
+    if c.status == "unknown" and c.review:
+        return "Needs clinician review: " + "; ".join(c.review)
+    if c.status == "unknown" and c.missing:
+        return "Not recorded: " + ", ".join(c.missing)
+    first = _clauses(c.explanation)[0] if c.explanation else ""
+    if len(first) > SHORT:
+        first = first[:SHORT].rsplit(" ", 1)[0] + " …"
+    return first
+
+
+def has_more(c: CriterionResult) -> bool:
+    return c.explanation.strip() != summary(c).strip()
+
+
+def deciding(r: TrialResult) -> list[CriterionResult]:
+    """The criteria that decide the verdict: the fails, else the unknowns."""
+    want = "fail" if r.verdict == "ineligible" else "unknown"
+    return [c for c in r.criteria if c.status == want]
+
+
+def counts(r: TrialResult) -> dict[str, int]:
+    n = Counter(c.status for c in r.criteria)
+    return {s: n.get(s, 0) for s in ("pass", "fail", "unknown")}
+
+
+def record_next(results: Iterable[TrialResult]) -> list[tuple[str, int]]:
+    """What to record to decide the undetermined trials: (fact, number of trials)."""
+    n: Counter[str] = Counter()
+    for r in results:
+        if r.verdict == "undetermined":
+            n.update(dict.fromkeys(r.missing, 1))
+    return sorted(n.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def review_count(results: Sequence[TrialResult]) -> int:
+    return sum(len(r.review) for r in results if r.verdict == "undetermined")
+
+
+def template_globals() -> dict[str, Any]:
+    return {"LABEL": LABEL, "STATUS": STATUS, "summary": summary, "has_more": has_more,
+            "deciding": deciding, "counts": counts}
