@@ -3,7 +3,8 @@
 The EHR sends the prefetch (the Patient, and searchsets of Observations, Conditions,
 MedicationRequests and Procedures); the service imports it like a FHIR bundle, stores the
 patient (so the cards can link to its page), and answers one card per trial for which the
-patient is eligible, or undetermined with at most ``Settings.cds_max_unknown`` open criteria.
+patient is eligible, or undetermined with at most ``Settings.cds_max_unknown`` open items
+(facts to record and questions for a clinician, see :func:`open_items`).
 No data is fetched from the EHR: without the prefetch the answer is 412.
 """
 
@@ -56,19 +57,25 @@ def _bundle(prefetch: dict[str, Any]) -> dict[str, Any]:
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
 
 
+def open_items(r: TrialResult) -> list[str]:
+    """What stands between an undetermined verdict and a decision: each fact to record, each
+    question for a clinician, and each unknown criterion that names neither."""
+    vague = [f"{c.id}: {c.explanation}" for c in r.criteria
+             if c.status == "unknown" and not c.missing and not c.review]
+    return [f"record {m}" for m in r.missing] + [f"clinician review of {q}" for q in r.review] \
+        + vague
+
+
 def _card(r: TrialResult, link: str, hook_instance: str) -> dict[str, Any]:
-    open_items = [c for c in r.criteria if c.status == "unknown"]
     if r.verdict == "eligible":
         summary = f"Eligible for trial {r.trial_id}"
         detail = f"**{r.title}**\n\nAll {len(r.criteria)} eligibility criteria pass."
     else:
-        n = len(open_items)
+        items = open_items(r)
+        n = len(items)
         summary = f"May be eligible for trial {r.trial_id}: {n} item{'s' if n != 1 else ''} open"
-        lines = [f"**{r.title}**", "", "No criterion fails; still open:"]
-        lines += [f"- {c.id}: " + ("clinician review: " + "; ".join(c.review) if c.review
-                                   else "record " + ", ".join(c.missing) if c.missing
-                                   else c.explanation) for c in open_items]
-        detail = "\n".join(lines)
+        detail = "\n".join([f"**{r.title}**", "", "No criterion fails. To decide:",
+                            *(f"- {x}" for x in items)])
     return {
         "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{hook_instance}/{r.trial_id}")),
         "summary": summary[:139], "indicator": "info", "detail": detail,
@@ -111,9 +118,8 @@ async def patient_view(request: Request) -> Response:
     base = (ws.settings.public_url or str(request.base_url)).rstrip("/")
     cards = []
     for r in s.results:
-        n_open = sum(c.status == "unknown" for c in r.criteria)
         if r.verdict == "eligible" or (r.verdict == "undetermined"
-                                        and n_open <= ws.settings.cds_max_unknown):
+                                        and len(open_items(r)) <= ws.settings.cds_max_unknown):
             cards.append(_card(r, f"{base}/patients/{row.id}#trial-{r.trial_id}",
                                str(body["hookInstance"])))
     ws.audit(actor, "screen", patient=row, detail=f"CDS Hooks patient-view: {len(cards)} cards")

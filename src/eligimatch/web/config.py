@@ -42,7 +42,7 @@ class Settings:
     local_user: str = field(default_factory=lambda: _login_name())
     allowed_hosts: list[str] | None = None                  # Host header check (None: off)
     public_url: str | None = None                           # base of links in CDS cards
-    cds_max_unknown: int = 3                                # cards for undetermined trials
+    cds_max_unknown: int = 3                 # cards for undetermined trials: open items
     session_hours: int = 12
     now: Callable[[], datetime] = _now                      # the clock (tests set it)
 

@@ -109,7 +109,7 @@ def _after_answer(request: Request, ws: Workspace, key: int, trial_id: str,
     s = ws.screened(row)
     r = s.result(trial_id)
     return html(request, "answered.html", {
-        "s": s, "row": row, "r": r, "show": "all", "message": message, "open": True,
+        "s": s, "row": row, "r": r, "show": "all", "message": message, "open": False,
         "audit": ws.store.audit_log(patient=row.id, limit=100),
         "trials": {t.id: t for t in ws.rules.trials},
     })

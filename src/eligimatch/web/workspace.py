@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
@@ -85,6 +85,10 @@ class Workspace:
         self._cache: OrderedDict[tuple[int, int], Screened] = OrderedDict()
         self._lock = threading.Lock()
 
+    def now(self) -> datetime:
+        """The time, as naive UTC (how the store keeps times on every database)."""
+        return self.settings.now().astimezone(UTC).replace(tzinfo=None)
+
     @property
     def rules_sha256(self) -> str:
         return self.rules.sha256
@@ -94,7 +98,7 @@ class Workspace:
 
     def audit(self, actor: str, action: str, **kw: Any) -> None:
         self.store.audit(actor=actor, action=action, rules_sha256=self.rules.sha256,
-                         now=self.settings.now(), **kw)
+                         now=self.now(), **kw)
 
     # ------------------------------------------------------------------ reading input
     def read(self, text: str | bytes, source: str) -> tuple[Patient, date, str, list[str]]:
@@ -143,7 +147,7 @@ class Workspace:
         row, created = self.store.put_patient(
             patient_id=patient.id, source=source, kind=kind,
             profile=self.profile_text(patient, kind, text), as_of=as_of, notes=notes,
-            actor=actor, now=self.settings.now())
+            actor=actor, now=self.now())
         self.audit(actor, "store patient" if created else "replace profile", patient=row,
                    detail=f"{via}: {source} ({kind})")
         return row, notes, created
@@ -218,7 +222,7 @@ class Workspace:
             raise ActionError("reason: give the reason for the answer")
         before = self._verdict(row, t.id)
         att = self.store.add_attestation(row.id, trial=t.id, criterion=criterion, answer=answer,
-                                         reason=reason, by=actor, now=self.settings.now())
+                                         reason=reason, by=actor, now=self.now())
         row = self.get(row.id)
         after = self._verdict(row, t.id)
         self.audit(actor, "attest", patient=row, trial=t.id, criterion=criterion,
@@ -234,7 +238,7 @@ class Workspace:
             raise ActionError(f"attestation {att_id} was already withdrawn", 409)
         reason = " ".join(reason.split()) or "withdrawn"
         before = self._verdict(row, att.trial)
-        att = self.store.withdraw(att_id, by=actor, reason=reason, now=self.settings.now())
+        att = self.store.withdraw(att_id, by=actor, reason=reason, now=self.now())
         row = self.get(row.id)
         after = self._verdict(row, att.trial)
         self.audit(actor, "withdraw attestation", patient=row, trial=att.trial,
