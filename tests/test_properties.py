@@ -521,7 +521,7 @@ def test_rule_logic_obeys_the_kleene_laws(p, data):
 def test_same_input_gives_byte_identical_json(p):
     first = json_bytes(*run(p))
     assert json_bytes(*run(p)) == first
-    again = parse_patient(p.model_dump_json(), "<again>")
+    again = parse_patient(json_with_numbers(p), "<again>")
     assert json_bytes(*run(again)) == first
 
 
@@ -661,7 +661,7 @@ def json_with_numbers(p: Patient) -> str:
     "test": "anc", "value": Decimal("1499.99999999999999999"), "unit": "/uL",
     "date": dt.date(2026, 2, 27)}]))   # read through a float, it became 1500.0
 def test_profile_json_profile_round_trip(p):
-    assert parse_patient(p.model_dump_json(), "<json>") == p
+    # (pydantic's model_dump_json writes decimals as strings, which the strict reader refuses)
     assert parse_patient(json_with_numbers(p), "<numbers>") == p
     assert Patient.model_validate(S.to_dict(p)) == p
 
@@ -780,13 +780,13 @@ def _set_any(obj: Any, path: tuple[Any, ...], value: Any) -> Any:
 
 @given(p=S.patients(as_of=None), as_of=st.dates())
 def test_dates_anywhere_in_the_calendar_are_screened_or_a_documented_error(p, as_of):
-    screen_or_documented_error(p.model_dump_json(), as_of)
+    screen_or_documented_error(json_with_numbers(p), as_of)
 
 
 @given(as_of=st.dates(), data=st.data())
 def test_profiles_at_the_ends_of_the_calendar_are_screened(as_of, data):
     p = data.draw(S.patients(as_of=as_of))
-    screen_or_documented_error(p.model_dump_json(), None)
+    screen_or_documented_error(json_with_numbers(p), None)
 
 
 @given(text=S.UNIT_TEXT)
@@ -900,8 +900,8 @@ def run_cli(content: bytes, *args: str, cached_rules: bool = True) -> tuple[int,
 CLI_INPUTS = st.one_of(
     S.json_values().map(lambda v: json.dumps(v).encode()),
     st.binary(max_size=64),
-    S.patients().map(lambda p: p.model_dump_json().encode()),
-    S.patients().map(lambda p: p.model_dump_json(exclude={"as_of"}).encode()),
+    S.patients().map(lambda p: json_with_numbers(p).encode()),
+    S.patients().map(lambda p: json_with_numbers(p.model_copy(update={"as_of": None})).encode()),
     st.sampled_from([b'{"id": "x", "as_of": "2026-01-01", "a\\nb": 1}',
                      b'{"id": "x", "as_of": "2026-01-01", "labs": [{"test": "a\\nb", '
                      b'"value": 1, "unit": "g/L", "date": "2026-01-01"}]}',

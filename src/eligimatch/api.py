@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from . import jsonin
 from .compile import RuleSet, Trial
 from .errors import PatientError
 from .evaluate import TrialResult
@@ -29,41 +28,29 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _number(text: str) -> Decimal:
-    """A JSON number with a fraction or an exponent, exactly; absurd magnitudes are refused
-    (1e999999999 would become a billion-digit integer in a whole-number field)."""
-    d = Decimal(text)
-    if d and not -30 <= d.adjusted() <= 30:
-        raise ValueError(f"the number {text[:20]} is out of range (10⁻³⁰ to 10³⁰)")
-    return d
-
-
-def parse_patient(text: str | bytes, source: str, *, notes: list[str] | None = None) -> Patient:
+def parse_patient(text: str | bytes, source: str, *, notes: list[str] | None = None,
+                  max_bytes: int | None = None) -> Patient:
     """Validate a patient profile given as JSON text; raise :class:`PatientError`.
 
-    A FHIR R4 Bundle (a JSON object with ``resourceType``) is imported through
-    :mod:`eligimatch.fhir`; what it could not map is appended to ``notes`` when given.
+    The JSON is read strictly (:mod:`eligimatch.jsonin`): at most ``max_bytes`` (default: the
+    input limit, ``ELIGIMATCH_MAX_INPUT_MB``), no duplicate keys, bounded numbers, and every
+    value of its field's JSON type (no ``"1200"`` for a number, no ``0`` or ``"n"`` for false,
+    no number for a date).  A FHIR R4 Bundle (a JSON object with ``resourceType``) is imported
+    through :mod:`eligimatch.fhir`; what it could not map is appended to ``notes`` when given.
     """
-    try:  # numbers as Decimal: through a float, 1499.99999999999999 /µL would read as 1500
-        raw = json.loads(text, parse_float=_number)
-    except json.JSONDecodeError as exc:
-        raise PatientError(source, [("", f"not valid JSON (line {exc.lineno}, column "
-                                         f"{exc.colno}: {exc.msg})")]) from exc
-    except (UnicodeDecodeError, RecursionError) as exc:
-        raise PatientError(source, [("", "not valid JSON text")]) from exc
-    except ValueError as exc:  # e.g. an integer of more than 4300 digits
-        raise PatientError(source, [("", f"not valid JSON: {exc}")]) from exc
+    raw = jsonin.load(text, source, PatientError, limit=max_bytes)
     if not isinstance(raw, dict):
         raise PatientError(source, [("", "a patient profile must be a JSON object")])
     if "resourceType" in raw:
         from .fhir import import_bundle
 
+        jsonin.check_depth(raw, source, PatientError)
         imported = import_bundle(raw, source)
         if notes is not None:
             notes.extend(f"{source}: {line}" for line in imported.warning_lines(notes=False))
         return imported.patient
     try:
-        return Patient.model_validate(raw)
+        patient = Patient.model_validate(raw)
     except ValidationError as exc:
         problems = []
         for err in exc.errors(include_url=False):
@@ -72,14 +59,23 @@ def parse_patient(text: str | bytes, source: str, *, notes: list[str] | None = N
                 msg = "unknown field (not part of the patient format; see 'eligimatch schema')"
             problems.append((_loc(err["loc"]), msg))
         raise PatientError(source, problems) from exc
+    wrong = jsonin.type_problems(patient, raw)
+    if wrong:
+        raise PatientError(source, wrong)
+    return patient
 
 
-def read_patient(path: Path, *, notes: list[str] | None = None) -> Patient:
+def read_patient(path: Path, *, notes: list[str] | None = None,
+                 max_bytes: int | None = None) -> Patient:
+    """Read and validate a profile (or a FHIR bundle) from a file; see :func:`parse_patient`."""
+    limit = jsonin.max_input_bytes() if max_bytes is None else max_bytes
     try:
-        data = path.read_bytes()
+        data = jsonin.read_bytes(path, limit)
+    except jsonin.TooLarge as exc:
+        raise PatientError(str(path), [("", str(exc))]) from None
     except OSError as exc:
-        raise PatientError(str(path), [("", f"cannot read: {exc.strerror}")]) from exc
-    return parse_patient(data, str(path), notes=notes)
+        raise PatientError(str(path), [("", f"cannot read: {exc.strerror or exc}")]) from None
+    return parse_patient(data, str(path), notes=notes, max_bytes=limit)
 
 
 def screen(patient: Patient, rules: RuleSet | list[Trial], as_of: date | None = None,

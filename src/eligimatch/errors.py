@@ -73,3 +73,39 @@ class UnknownTrialError(EligimatchError, LookupError):
         super().__init__(
             f"unknown trial {trial_id!r}{hint} (known: {', '.join(self.known) or 'none'})"
         )
+
+
+class ConfigError(EligimatchError, ValueError):
+    """A setting (an environment variable) with a value eligimatch cannot use."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self.reason = reason
+        super().__init__(f"{name}: {reason}")
+
+    def __reduce__(self) -> tuple[type[ConfigError], tuple[str, str]]:
+        return type(self), (self.name, self.reason)
+
+
+class OutputError(EligimatchError):
+    """Output that cannot be written: a missing directory, a full disk, a closed or broken
+    standard output.  ``target`` is the file (or ``standard output``)."""
+
+    def __init__(self, target: str, reason: str) -> None:
+        self.target = target
+        self.reason = reason
+        super().__init__(f"{target}: {reason}")
+
+    def __reduce__(self) -> tuple[type[OutputError], tuple[str, str]]:
+        return type(self), (self.target, self.reason)
+
+
+class Interrupted(BaseException):
+    """SIGTERM (or SIGINT) arrived: unwind, removing unfinished output, and exit 128 + signal.
+
+    A ``BaseException`` like ``KeyboardInterrupt``, so that no ``except Exception`` swallows it."""
+
+    def __init__(self, signum: int, name: str) -> None:
+        self.signum = signum
+        self.name = name
+        super().__init__(name)

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -132,7 +133,11 @@ class FhirImport:
 
 def profile_json(patient: Patient) -> str:
     """The profile as JSON text for ``eligimatch screen``: unrecorded fields left out, numbers
-    written as JSON numbers when that is exact (else as strings, which the profile also reads)."""
+    written exactly as JSON numbers (a profile is read strictly: a number in a string would be
+    refused)."""
+    exact: dict[str, str] = {}
+    marker = f"\0eligimatch-number-{uuid.uuid4().hex}-"
+
     def plain(value: Any) -> Any:
         if isinstance(value, dict):
             return {k: plain(v) for k, v in value.items() if v is not None}
@@ -142,12 +147,19 @@ def profile_json(patient: Patient) -> str:
             if value == value.to_integral_value() and abs(value) < 10**15:
                 return int(value)
             f = float(value)
-            return f if Decimal(repr(f)) == value else str(value)
+            if Decimal(repr(f)) == value:
+                return f
+            key = f"{marker}{len(exact)}"       # written as the exact literal below
+            exact[json.dumps(key)] = str(value)
+            return key
         if isinstance(value, dt.date):
             return value.isoformat()
         return value
 
-    return json.dumps(plain(patient.model_dump()), indent=2, ensure_ascii=False)
+    text = json.dumps(plain(patient.model_dump()), indent=2, ensure_ascii=False)
+    for quoted, literal in exact.items():
+        text = text.replace(quoted, literal)
+    return text
 
 
 def is_fhir(raw: Any) -> bool:
@@ -155,18 +167,19 @@ def is_fhir(raw: Any) -> bool:
     return isinstance(raw, dict) and "resourceType" in raw
 
 
-def read_fhir(path: Path) -> FhirImport:
+def read_fhir(path: Path, *, max_bytes: int | None = None) -> FhirImport:
+    """Read a bundle file: bounded, strict JSON (:mod:`eligimatch.jsonin`: the input limit, no
+    duplicate keys, numbers within 10⁻³⁰..10³⁰, limited nesting), then :func:`import_bundle`."""
+    from . import jsonin
+
+    limit = jsonin.max_input_bytes() if max_bytes is None else max_bytes
     try:
-        text = path.read_bytes()
+        text = jsonin.read_bytes(path, limit)
+    except jsonin.TooLarge as exc:
+        raise PatientError(str(path), [("", str(exc))]) from None
     except OSError as exc:
-        raise PatientError(str(path), [("", f"cannot read: {exc.strerror}")]) from exc
-    try:  # decimals stay exact (as in eligimatch.api.parse_patient)
-        raw = json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as exc:
-        raise PatientError(str(path), [("", f"not valid JSON (line {exc.lineno}, column "
-                                            f"{exc.colno}: {exc.msg})")]) from exc
-    except (ValueError, RecursionError) as exc:
-        raise PatientError(str(path), [("", "not valid JSON text")]) from exc
+        raise PatientError(str(path), [("", f"cannot read: {exc.strerror or exc}")]) from None
+    raw = jsonin.load(text, str(path), PatientError, limit=limit, max_depth=jsonin.MAX_DEPTH)
     return import_bundle(raw, str(path))
 
 
