@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import tomllib
+import re
 import typing
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -203,10 +203,14 @@ def load_rules(directory: Path | None = None) -> RuleSet:
 
 def load_rule_file(path: Path) -> Trial:
     """Load, validate and compile one rule file; raise :class:`RuleFileError` with every problem."""
+    from .jsonin import TooLarge, max_input_bytes, read_bytes
+
     try:
-        data = path.read_bytes()
+        data = read_bytes(path, max_input_bytes())
+    except TooLarge as exc:
+        raise RuleFileError(str(path), [("", str(exc))]) from None
     except OSError as exc:
-        raise RuleFileError(str(path), [("", f"cannot read: {exc.strerror}")]) from exc
+        raise RuleFileError(str(path), [("", f"cannot read: {exc.strerror or exc}")]) from None
     problems: list[tuple[str, str]] = []
     trial = _compile_file(path, data, problems)
     if problems or trial is None:
@@ -215,16 +219,14 @@ def load_rule_file(path: Path) -> Trial:
 
 
 def _compile_file(path: Path, data: bytes, problems: list[tuple[str, str]]) -> Trial | None:
-    try:
-        raw = tomllib.loads(data.decode("utf-8"), parse_float=Decimal)
-    except UnicodeDecodeError:
-        problems.append(("", "not UTF-8 text"))
+    from . import tomlin
+
+    raw, refused = tomlin.parse(data)   # bounded: nesting depth, number magnitudes
+    if raw is None:
+        problems.extend(refused)
         return None
-    except tomllib.TOMLDecodeError as exc:
-        problems.append(("", f"TOML syntax error: {exc}"))
-        return None
-    try:
-        model = RuleFile.model_validate(raw)
+    try:    # strict: TOML has types, so "30" for a number of days is an error, not a guess
+        model = RuleFile.model_validate(raw, strict=True)
     except ValidationError as exc:
         problems.extend((_loc(err["loc"], raw), err["msg"]) for err in exc.errors())
         return None
@@ -467,12 +469,31 @@ def _symbols_of(node: Any, out: set[str], builtins: set[str]) -> None:
                 _symbols_of(v, out, builtins)
 
 
+# rule-engine's string literals (optionally prefixed), comments, and its regex operators
+_EXPR_TOKENS = re.compile(r"""[a-z]?(["'])(?:[^\\\n]|\\.)*?\1|\#.*$|(=~~?|!~~?)""", re.M)
+
+
+def _regex_operator(text: str) -> str | None:
+    """The first of ``=~ =~~ !~ !~~`` in an expression (outside strings and comments)."""
+    for m in _EXPR_TOKENS.finditer(text):
+        if m.group(2):
+            return m.group(2)
+    return None
+
+
 def _build_expr(raw: dict[str, Any], where: str, problems: list[tuple[str, str]]) -> Node:
     import rule_engine
 
     text = raw["expr"]
     if not isinstance(text, str) or not text.strip():
         problems.append((where, "expected a rule-engine expression string"))
+        return _Bad()
+    regex = _regex_operator(text)
+    if regex is not None:   # rule-engine evaluates constant parts while parsing: a
+        # catastrophic pattern ('aaaa…!' =~ '^(a+)+$') would hang loading
+        problems.append((where, f"the regular-expression operator {regex!r} is not allowed "
+                                f"(no criterion needs one; a pattern can take unbounded time) "
+                                f"in {text!r}"))
         return _Bad()
     try:
         rule = rule_engine.Rule(text, context=_rule_context())
