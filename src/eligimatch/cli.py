@@ -1,18 +1,22 @@
 """The ``eligimatch`` command line (typer).  Thin: parse arguments, call the library, render.
 
 Exit codes: 0 success; 1 ``check`` found problems; 2 bad input (unreadable or invalid patient,
-unknown unit, broken rule file, unknown trial, bad option), reported as one line on stderr.
+unknown unit, broken rule file, unknown trial, bad option or usage) or output that cannot be
+written (closed or broken standard output, a full disk), reported as one line on stderr; 130 /
+143 after SIGINT / SIGTERM.  Files named by options are written atomically (see
+:mod:`eligimatch.safeio`).
 Heavy libraries (pint, pydantic models, rule-engine) are imported inside the commands so that
 ``--help`` stays fast.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -83,6 +87,17 @@ def _screen_all(patients: list[Path], as_of: str | None, rules: Path | None) -> 
     return ruleset, out
 
 
+def _note(line: str) -> None:
+    """A notice on stderr, one line whatever the text holds."""
+    from .safeio import printable
+
+    err = sys.stderr
+    if err is not None:
+        with contextlib.suppress(OSError, ValueError):
+            err.write(f"eligimatch: {printable(line)}\n")
+            err.flush()
+
+
 def _read(path: Path) -> Any:
     """Read a profile (or a FHIR bundle, whose unmapped items are listed on stderr)."""
     from . import api
@@ -90,7 +105,7 @@ def _read(path: Path) -> Any:
     notes: list[str] = []
     patient = api.read_patient(path, notes=notes)
     for line in notes:
-        typer.echo(f"eligimatch: {line}", err=True)
+        _note(line)
     return patient
 
 
@@ -103,16 +118,17 @@ def screen(
     fmt: FormatOpt = Format.text,
 ) -> None:
     """Screen patients against every trial: eligible, undetermined, ineligible, and why."""
-    from . import explain
+    from . import explain, safeio
 
+    safeio.require_stdout()
     ruleset, screened = _screen_all(patients, as_of, rules)
     if fmt is Format.json:
         docs = [explain.document(f.patient_id, str(p), f.as_of, res, ruleset.sha256, _version())
                 for p, f, res in screened]
-        typer.echo(explain.screen_json(docs))
+        safeio.emit(explain.screen_json(docs))
         return
-    typer.echo("\n\n".join(explain.screen_text(f.patient_id, str(p), f.as_of, res)
-                           for p, f, res in screened))
+    safeio.emit("\n\n".join(explain.screen_text(f.patient_id, str(p), f.as_of, res)
+                            for p, f, res in screened))
 
 
 @app.command("explain")
@@ -125,30 +141,32 @@ def explain_cmd(
     fmt: FormatOpt = Format.text,
 ) -> None:
     """Every criterion of one trial for one patient: status, source text, explanation."""
-    from . import api, explain
+    from . import api, explain, safeio
 
+    safeio.require_stdout()
     when = _as_of(as_of)
     ruleset = _rules(rules)
     t = ruleset.get(trial)
     p = _read(patient)
     facts, results = api.screen(p, [t], when, str(patient))
     if fmt is Format.json:
-        typer.echo(explain.dumps(explain.document(facts.patient_id, str(patient), facts.as_of,
-                                                  results, ruleset.sha256, _version())))
+        safeio.emit(explain.dumps(explain.document(facts.patient_id, str(patient), facts.as_of,
+                                                   results, ruleset.sha256, _version())))
         return
-    typer.echo(explain.explain_text(facts.patient_id, facts.as_of, results[0]))
+    safeio.emit(explain.explain_text(facts.patient_id, facts.as_of, results[0]))
 
 
 @app.command()
 def trials(rules: RulesOpt = None, fmt: FormatOpt = Format.text) -> None:
     """List the trials the rule files encode."""
-    from . import explain
+    from . import explain, safeio
 
+    safeio.require_stdout()
     ruleset = _rules(rules)
     if fmt is Format.json:
-        typer.echo(explain.trials_json(ruleset.trials, ruleset.sha256))
+        safeio.emit(explain.trials_json(ruleset.trials, ruleset.sha256))
     else:
-        typer.echo(explain.trials_text(ruleset.trials))
+        safeio.emit(explain.trials_text(ruleset.trials))
 
 
 @app.command()
@@ -157,8 +175,10 @@ def check(
         help="Rule files or directories (default: eligimatch's own rules).")] = None,
 ) -> None:
     """Check rule files: schema, symbols, types, units, duplicate ids and every example."""
+    from . import safeio
     from .compile import check_rules, default_rules_dir, rule_files
 
+    safeio.require_stdout()
     files: list[Path] = []
     for p in paths or [default_rules_dir()]:
         files.extend(rule_files(p) if p.is_dir() else [p])
@@ -167,16 +187,16 @@ def check(
         raise UserError(f"{missing[0]}: no such rule file")
     problems = check_rules(files)
     if problems:
-        typer.echo("\n".join(problems))
-        typer.echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in "
-                   f"{len(files)} rule file{'s' if len(files) != 1 else ''}", err=True)
+        safeio.emit("\n".join(safeio.printable(p) for p in problems))
+        _note(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in "
+                   f"{len(files)} rule file{'s' if len(files) != 1 else ''}")
         raise typer.Exit(1)
     from .compile import load_rule_file
 
     loaded = [load_rule_file(f) for f in files]
     n_crit = sum(len(t.criteria) for t in loaded)
     n_ex = sum(len(c.spec.examples) for t in loaded for c in t.criteria)
-    typer.echo(f"ok: {len(files)} rule file{'s' if len(files) != 1 else ''}, {n_crit} criteria, "
+    safeio.emit(f"ok: {len(files)} rule file{'s' if len(files) != 1 else ''}, {n_crit} criteria, "
                f"{n_ex} examples pass")
 
 
@@ -191,6 +211,9 @@ def schema(kind: Annotated[SchemaKind, typer.Argument(help="Which schema.")] = S
     """Print the JSON Schema of a patient profile (or of a rule file)."""
     import json
 
+    from . import safeio
+
+    safeio.require_stdout()
     if kind is SchemaKind.patient:
         from .patient import Patient
 
@@ -199,21 +222,47 @@ def schema(kind: Annotated[SchemaKind, typer.Argument(help="Which schema.")] = S
         from .trial import RuleFile
 
         doc = RuleFile.model_json_schema(by_alias=True)
-    typer.echo(json.dumps(doc, indent=2, sort_keys=True))
+    safeio.emit(json.dumps(doc, indent=2, sort_keys=True))
 
 
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o",
                                                  help="Write here instead of stdout.")]
 
 
-def _write(text: str, output: Path | None) -> None:
-    if output is None:
-        typer.echo(text)
-        return
-    try:
-        output.write_text(text + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"{output}: cannot write: {exc.strerror}") from None
+class _Outputs(contextlib.ExitStack):
+    """The files a command writes, opened (and so checked) before any work; each is renamed
+    into place only when everything succeeded, and removed otherwise (see safeio)."""
+
+    def __init__(self, *paths: Path | None) -> None:
+        from . import safeio
+
+        super().__init__()
+        if None in paths:
+            safeio.require_stdout()
+        self.files: dict[Path, Any] = {}
+        given = [p for p in paths if p is not None]
+        if len({p.resolve() for p in given}) != len(given):
+            raise UserError(f"{given[-1]}: the same file is given for two outputs")
+        try:
+            for p in given:
+                self.files[p] = self.enter_context(safeio.AtomicFile(p))
+        except BaseException:
+            self.close()
+            raise
+
+    def write(self, path: Path | None, text: str) -> None:
+        from . import safeio
+
+        if path is None:
+            safeio.emit(text)
+        else:
+            self.files[path].write(text + "\n")
+
+    def commit(self) -> None:
+        for f in self.files.values():   # all complete before any replaces its target
+            f.finish()
+        for f in self.files.values():
+            f.commit()
 
 
 @app.command("import-fhir")
@@ -232,12 +281,14 @@ def import_fhir(
 
     from .fhir import profile_json, read_fhir
 
-    result = read_fhir(bundle)
-    _write(profile_json(result.patient), output)
+    with _Outputs(output, report) as out:
+        result = read_fhir(bundle)
+        out.write(output, profile_json(result.patient))
+        if report is not None:
+            out.write(report, json.dumps(result.report(), indent=2, ensure_ascii=False))
+        out.commit()
     for line in result.warning_lines():
-        typer.echo(f"eligimatch: {line}", err=True)
-    if report is not None:
-        _write(json.dumps(result.report(), indent=2, ensure_ascii=False), report)
+        _note(line)
 
 
 @app.command("export-fhir")
@@ -251,8 +302,10 @@ def export_fhir(
 
     from .fhir_export import export_bundle
 
-    bundle = export_bundle(_read(patient), str(patient))
-    _write(json.dumps(bundle, indent=2, ensure_ascii=False), output)
+    with _Outputs(output) as out:
+        bundle = export_bundle(_read(patient), str(patient))
+        out.write(output, json.dumps(bundle, indent=2, ensure_ascii=False))
+        out.commit()
 
 
 class BatchFormat(StrEnum):
@@ -333,16 +386,18 @@ def serve(
 
 
 def _click_errors() -> tuple[type[Exception], type[Exception]]:
-    """click's exception base and its "no arguments: show the help" error (typer vendors
-    click from 0.18 on; older typer uses the click package)."""
+    """click's exception base and its "no arguments: show the help" error: typer's vendored
+    click (typer >= 0.18), else the click package."""
+    import importlib
+
     try:
-        from typer._click.exceptions import ClickException, NoArgsIsHelpError
+        mod: Any = importlib.import_module("typer._click.exceptions")
     except ImportError:  # pragma: no cover - typer < 0.18
-        from click.exceptions import (  # type: ignore[no-redef,attr-defined,unused-ignore]
-            ClickException,
-            NoArgsIsHelpError,
-        )
-    return ClickException, NoArgsIsHelpError
+        mod = importlib.import_module("click.exceptions")
+    class NeverRaised(Exception):
+        pass
+
+    return mod.ClickException, getattr(mod, "NoArgsIsHelpError", NeverRaised)
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -372,15 +427,30 @@ def _on_signal(signum: int, _frame: object) -> None:
 
 
 def main() -> None:
-    """Console-script entry point: user errors become one line on stderr and exit code 2."""
-    from .errors import EligimatchError
+    """Console-script entry point: user errors (eligimatch's own, click's usage errors, write
+    errors) become one line on stderr and exit code 2; SIGINT and SIGTERM end the run with
+    128 + the signal number, unfinished output removed, and no traceback."""
+    import signal
 
+    from .errors import EligimatchError, Interrupted
+
+    click_error, no_args = _click_errors()
+    for s in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, _on_signal)
     try:
-        app(prog_name="eligimatch")
+        code = app(prog_name="eligimatch", standalone_mode=False)
     except (EligimatchError, UserError) as exc:
-        # one line whatever the input held (a field name with a newline, a control character)
-        text = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in str(exc))
-        print(f"eligimatch: error: {text}", file=sys.stderr)
-        sys.exit(2)
+        _fail(f"error: {exc}", 2)
+    except Interrupted as exc:
+        _fail(f"interrupted by {exc.name}", 128 + exc.signum)
     except KeyboardInterrupt:
-        sys.exit(130)
+        _fail("interrupted by SIGINT", 130)
+    except click_error as exc:
+        if isinstance(exc, no_args):
+            exc.show()      # type: ignore[attr-defined]
+            sys.exit(2)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        _fail(f"error: {exc.format_message()}{hint}",  # type: ignore[attr-defined]
+              getattr(exc, "exit_code", 2))
+    sys.exit(code if isinstance(code, int) else 0)

@@ -24,6 +24,7 @@ from datetime import date
 from typing import Any
 
 from .evaluate import CriterionResult, TrialResult
+from .safeio import printable as _p  # text output: no value can start a line of its own
 
 __all__ = ["explain_text", "screen_json", "screen_text", "trials_json", "trials_text"]
 
@@ -75,31 +76,31 @@ def _first_fail(r: TrialResult) -> str:
 
 
 def screen_text(patient_id: str, source: str, as_of: date, results: Sequence[TrialResult]) -> str:
-    lines = [f"Patient {patient_id} ({source}), as of {as_of}:"]
-    width = max((len(r.trial_id) for r in results), default=0)
+    lines = [f"Patient {_p(patient_id)} ({_p(source)}), as of {as_of}:"]
+    width = max((len(_p(r.trial_id)) for r in results), default=0)
     for r in ordered(results):
         reason = _first_fail(r) if r.verdict == "ineligible" else r.reason
-        lines.append(f"  {LABEL[r.verdict]:<12}  {r.trial_id:<{width}}  {reason}")
+        lines.append(f"  {LABEL[r.verdict]:<12}  {_p(r.trial_id):<{width}}  {_p(reason)}")
     undecided = [r for r in results if r.verdict == "undetermined"]
     if undecided:
         counts: Counter[str] = Counter(m for r in undecided for m in r.missing)
         if counts:
-            items = [f"{m} ({n} trial{'s' if n != 1 else ''})"
+            items = [f"{_p(m)} ({n} trial{'s' if n != 1 else ''})"
                      for m, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
             lines.append("  To decide the undetermined trials, record: " + ", ".join(items))
-        reviews = [f"{r.trial_id} {x}" for r in undecided for x in r.review]
+        reviews = [f"{_p(r.trial_id)} {_p(x)}" for r in undecided for x in r.review]
         if reviews:
             lines.append("  Needs clinician review: " + "; ".join(reviews))
     return "\n".join(lines)
 
 
 def explain_text(patient_id: str, as_of: date, r: TrialResult) -> str:
-    lines = [f"{r.trial_id}: {r.title}",
-             f"Patient {patient_id}, as of {as_of}: {LABEL[r.verdict]} — {r.reason}", ""]
+    lines = [f"{_p(r.trial_id)}: {_p(r.title)}",
+             f"Patient {_p(patient_id)}, as of {as_of}: {LABEL[r.verdict]} — {_p(r.reason)}", ""]
     for c in r.criteria:
-        lines.append(f"{STATUS[c.status]:<8} {c.id} ({c.kind})")
-        lines.append(f"         criterion: {c.text}")
-        lines.append(f"         why: {c.explanation}")
+        lines.append(f"{STATUS[c.status]:<8} {_p(c.id)} ({c.kind})")
+        lines.append(f"         criterion: {_p(c.text)}")
+        lines.append(f"         why: {_p(c.explanation)}")
     return "\n".join(lines)
 
 
@@ -121,6 +122,6 @@ def trials_text(trials: Sequence[Any]) -> str:
     for t in sorted(trials, key=lambda t: t.id):
         n_inc = sum(c.spec.kind == "inclusion" for c in t.criteria)
         n_exc = len(t.criteria) - n_inc
-        lines.append(f"{t.id:<{width}}  {t.meta.phase:<8} {t.meta.status:<20} {n_inc:>2} inclusion /"
-                     f" {n_exc:>2} exclusion criteria  {t.meta.title}")
+        lines.append(f"{t.id:<{width}}  {_p(t.meta.phase):<8} {_p(t.meta.status):<20} {n_inc:>2} "
+                     f"inclusion / {n_exc:>2} exclusion criteria  {_p(t.meta.title)}")
     return "\n".join(lines)
