@@ -73,10 +73,12 @@ class BatchError(EligimatchError, ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """One profile to screen: where it comes from and, for JSON Lines, its text."""
+    """One profile to screen: where it comes from and, for JSON Lines, its text (or why it
+    could not be taken: a line over the size limit)."""
 
     source: str                  # a file name, or file:line
     text: bytes | None = None    # None: read the file named by ``source``
+    refused: str | None = None   # the record is reported with this message and skipped
 
 
 class BatchInput:
@@ -86,17 +88,23 @@ class BatchInput:
     progress display say how far the run is.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_bytes: int | None = None) -> None:
+        from .jsonin import max_input_bytes
+
         self.path = path
+        self.max_bytes = max_input_bytes() if max_bytes is None else max_bytes
         self.position = 0
         self.total = 0
         self.files: list[str] | None = None     # names only: the listing is sorted, so held
         if str(path) == "-":
             return
         if path.is_dir():
-            with os.scandir(path) as entries:
-                self.files = sorted(e.name for e in entries
-                                    if e.name.endswith(".json") and e.is_file())
+            try:
+                with os.scandir(path) as entries:
+                    self.files = sorted(e.name for e in entries
+                                        if e.name.endswith(".json") and e.is_file())
+            except OSError as exc:
+                raise BatchError(f"{path}: cannot read: {exc.strerror or exc}") from None
             if not self.files:
                 raise BatchError(f"{path}: no patient profiles (*.json) in this directory")
             self.total = len(self.files)
@@ -117,13 +125,30 @@ class BatchInput:
         try:
             stream = self.path.open("rb")
         except OSError as exc:
-            raise BatchError(f"{self.path}: cannot read: {exc.strerror}") from exc
+            raise BatchError(f"{self.path}: cannot read: {exc.strerror}") from None
         with stream:
             yield from self._lines(stream, str(self.path))
 
     def _lines(self, stream: IO[bytes], name: str) -> Iterator[Record]:
-        for lineno, line in enumerate(stream, 1):
+        from .jsonin import too_large
+
+        limit = self.max_bytes
+        lineno = 0
+        while True:
+            try:
+                line = stream.readline(limit + 2)      # + room for the line end
+            except OSError as exc:
+                raise BatchError(f"{name}: cannot read: {exc.strerror or exc}") from None
+            if not line:
+                return
+            lineno += 1
             self.position += len(line)
+            if not line.endswith(b"\n") and len(line) > limit:    # skip the rest of it
+                while line and not line.endswith(b"\n"):
+                    line = stream.readline(1 << 20)
+                    self.position += len(line)
+                yield Record(f"{name}:{lineno}", refused=too_large(limit))
+                continue
             if line.strip():
                 yield Record(f"{name}:{lineno}", line.rstrip(b"\r\n"))
 
@@ -140,6 +165,7 @@ class Plan:
     as_of: date | None
     fmt: OutputFormat
     key: str = field(default="", compare=False)
+    max_bytes: int | None = None        # of one profile (None: the input limit)
 
 
 def _plan_key(rule_files: Sequence[tuple[str, bytes]], trial_ids: Sequence[str]) -> str:
@@ -158,7 +184,7 @@ _COMPILED: dict[str, _Compiled] = {}
 
 
 def make_plan(ruleset: RuleSet, trial_ids: Sequence[str] | None, as_of: date | None,
-              fmt: OutputFormat) -> Plan:
+              fmt: OutputFormat, max_bytes: int | None = None) -> Plan:
     """The plan for the chosen trials (all when ``trial_ids`` is empty), in the order given.
 
     Unknown trial ids raise :class:`~eligimatch.errors.UnknownTrialError`.  The parent's
@@ -181,7 +207,7 @@ def make_plan(ruleset: RuleSet, trial_ids: Sequence[str] | None, as_of: date | N
     key = _plan_key(files, ids)
     _TRIALS.clear()
     _TRIALS[key] = tuple(chosen)
-    return Plan(tuple(files), ids, as_of, fmt, key)
+    return Plan(tuple(files), ids, as_of, fmt, key, max_bytes)
 
 
 def _trials(plan: Plan) -> tuple[Trial, ...]:
@@ -245,6 +271,7 @@ class ChunkResult:
     pairs: int
     criteria: int                   # criteria evaluated
     attrition: list[Attrition]
+    ids: list[tuple[str, str]] = field(default_factory=list)    # (patient id, source) screened
     peak_rss_kb: int = 0            # of the process that screened the chunk
     cpu_s: float = 0.0              # CPU time spent on the chunk
 
@@ -276,14 +303,21 @@ def screen_chunk(plan: Plan, records: Sequence[Record]) -> ChunkResult:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n") if plan.fmt == "csv" else None
     messages: list[str] = []
+    screened: list[tuple[str, str]] = []
     patients = failed = 0
     for rec in records:
         notes: list[str] = []
+        if rec.refused is not None:
+            messages.append(f"skipped {rec.source}: {rec.refused}")
+            failed += 1
+            continue
         try:
             if rec.text is None:
-                patient = api.read_patient(Path(rec.source), notes=notes)
+                patient = api.read_patient(Path(rec.source), notes=notes,
+                                           max_bytes=plan.max_bytes)
             else:
-                patient = api.parse_patient(rec.text, rec.source, notes=notes)
+                patient = api.parse_patient(rec.text, rec.source, notes=notes,
+                                            max_bytes=plan.max_bytes)
             facts = build_facts(patient, plan.as_of, rec.source)
             statuses = program.run(facts)
         except EligimatchError as exc:
@@ -293,6 +327,7 @@ def screen_chunk(plan: Plan, records: Sequence[Record]) -> ChunkResult:
             continue
         messages.extend(notes)
         patients += 1
+        screened.append((facts.patient_id, rec.source))
         as_of = facts.as_of.isoformat()
         head = (f'{{"patient_id": {json.dumps(facts.patient_id, ensure_ascii=False)}, '
                 f'"source": {json.dumps(rec.source, ensure_ascii=False)}, "trial_id": ')
@@ -309,7 +344,7 @@ def screen_chunk(plan: Plan, records: Sequence[Record]) -> ChunkResult:
                                  ";".join(crit[k].id for k in fail_at),
                                  ";".join(crit[k].id for k in unknown_at)))
     return ChunkResult(out.getvalue(), messages, patients, failed, patients * len(trials),
-                       patients * n_criteria, attrition, _peak_rss_kb(),
+                       patients * n_criteria, attrition, screened, _peak_rss_kb(),
                        time.process_time() - cpu)
 
 
@@ -345,8 +380,11 @@ def _ordered(submit: Callable[[list[Record]], _Future], chunks: Iterable[list[Re
 _PLAN: Plan | None = None      # in a pool worker: the plan it was started with
 
 
-def _init_worker(plan: Plan) -> None:
+def _init_worker(plan: Plan, parent: int) -> None:
+    from .workers import bind_to_parent
+
     global _PLAN
+    bind_to_parent(parent)      # dies with the parent, leaves Ctrl-C to it
     _PLAN = plan
     _compiled(plan)
 
@@ -373,7 +411,7 @@ def _local(plan: Plan, chunks: Iterable[list[Record]], jobs: int) -> Iterator[Ch
     if fork:
         _compiled(plan)
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
-                               initializer=_init_worker, initargs=(plan,))
+                               initializer=_init_worker, initargs=(plan, os.getpid()))
     try:
         yield from _ordered(lambda c: pool.submit(_pool_chunk, c), chunks, 2 * jobs)
     finally:
@@ -521,10 +559,17 @@ def run_batch(source: BatchInput | Iterable[Record], plan: Plan, write: Callable
             raise BatchError("--scheduler goes with --engine dask")
         results = _local(plan, chunks, jobs)
     start = time.perf_counter()
+    seen: dict[str, str] = {}       # patient id → where it was first screened
     try:
         for res in results:
             write(res.text)
-            for line in res.messages:
+            notices = list(res.messages)
+            for pid, where in res.ids:
+                first = seen.setdefault(pid, where)
+                if first != where:
+                    notices.append(f"warning: duplicate patient id {pid!r}: {first} and {where} "
+                                   "(both screened)")
+            for line in notices:
                 if progress is not None:
                     progress.clear()
                 message(line)
@@ -565,45 +610,56 @@ def screen_batch(input_path: Path, *, trial_ids: Sequence[str] | None = None,
                  version: str = "0+unknown") -> int:
     """The ``screen-batch`` command: run, write the output and the attrition report; return
     the exit code (0: every record screened; 1: some records skipped).  Errors that stop the
-    run before it starts (rules, options, unreadable input) raise an :class:`EligimatchError`.
-    """
+    run before it starts (rules, options, unreadable input, output that cannot be written)
+    raise an :class:`EligimatchError`.
+
+    The records (``output``) and the attrition report go to temporary files beside their
+    targets, opened before any work, and are renamed into place together at the end: a failed
+    or interrupted run leaves no file at either path (or the previous complete ones)."""
+    from . import safeio
     from .batch_attrition import attrition_text
     from .compile import load_rules
+    from .jsonin import max_input_bytes
 
     if jobs is not None and jobs < 1:
         raise BatchError(f"--jobs: expected at least 1, got {jobs}")
     if scheduler is not None and engine != "dask":
         raise BatchError("--scheduler goes with --engine dask")
-    ruleset = load_rules(rules_dir)
-    plan = make_plan(ruleset, trial_ids, as_of, fmt)
-    source = BatchInput(input_path)
+    if output is not None and attrition is not None and _same_file(output, attrition):
+        raise BatchError(f"--attrition {attrition}: the same file as --output")
     err = sys.stderr
 
     def message(line: str) -> None:
-        err.write(f"eligimatch: {line}\n")
+        if err is not None:
+            err.write(f"eligimatch: {safeio.printable(line)}\n")
 
-    progress = None
-    if err.isatty():
-        progress = Progress(err, source.total)
     with contextlib.ExitStack() as stack:
-        if output is None:
-            out: IO[str] = sys.stdout
+        records = stack.enter_context(safeio.AtomicFile(output)) if output else None
+        report = stack.enter_context(safeio.AtomicFile(attrition)) if attrition else None
+        if records is None:
+            stdout = safeio.require_stdout()
+
+            def write(text: str) -> None:
+                safeio.write_to(stdout, text)
         else:
-            try:
-                out = stack.enter_context(output.open("w", encoding="utf-8", newline=""))
-            except OSError as exc:
-                raise BatchError(f"{output}: cannot write: {exc.strerror}") from exc
-        summary = run_batch(source, plan, out.write, jobs=jobs or default_jobs(), engine=engine,
+            write = records.write
+        limit = max_input_bytes()
+        ruleset = load_rules(rules_dir)
+        plan = make_plan(ruleset, trial_ids, as_of, fmt, limit)
+        source = BatchInput(input_path, limit)
+        progress = Progress(err, source.total) if err is not None and err.isatty() else None
+        summary = run_batch(source, plan, write, jobs=jobs or default_jobs(), engine=engine,
                             scheduler=scheduler, message=message, progress=progress)
-        out.flush()
-    if attrition is not None:
-        doc = attrition_document(summary, ruleset.sha256, as_of, version)
-        try:
-            attrition.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n",
-                                 encoding="utf-8")
-        except OSError as exc:
-            raise BatchError(f"{attrition}: cannot write: {exc.strerror}") from exc
-    else:
+        if report is not None:
+            doc = attrition_document(summary, ruleset.sha256, as_of, version)
+            report.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+        for f in (records, report):     # complete both before either replaces its target
+            if f is not None:
+                f.finish()
+        for f in (records, report):
+            if f is not None:
+                f.commit()
+    if report is None and err is not None:
         err.write(attrition_text(summary.attrition) + "\n")
     n_trials = len(plan.trial_ids)
     skipped = (f"; {summary.failed} record{'s' if summary.failed != 1 else ''} skipped"
@@ -612,3 +668,10 @@ def screen_batch(input_path: Path, *, trial_ids: Sequence[str] | None = None,
             f"{n_trials} trial{'s' if n_trials != 1 else ''} = {summary.pairs} pairs in "
             f"{summary.seconds:.1f} s{skipped}")
     return 1 if summary.failed else 0
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False

@@ -124,10 +124,12 @@ class Attrition:
 
 def attrition_text(reports: Sequence[Attrition]) -> str:
     """The attrition tables as text, one block per trial."""
+    from .safeio import printable
+
     blocks = []
     for a in reports:
-        width = max([len("criterion"), *(len(c) for c, _ in a.criteria)])
-        lines = [f"Attrition {a.trial_id}: {a.patients} patient{'s' if a.patients != 1 else ''}"
+        width = max([len("criterion"), *(len(printable(c)) for c, _ in a.criteria)])
+        lines = [f"Attrition {printable(a.trial_id)}: {a.patients} patient{'s' if a.patients != 1 else ''}"
                  f" screened; eligible {a.verdicts['eligible']}, undetermined "
                  f"{a.verdicts['undetermined']}, ineligible {a.verdicts['ineligible']}",
                  f"  {'criterion':<{width}}  {'kind':<9}  {'pass':>7}  {'fail':>7}  "
@@ -135,7 +137,7 @@ def attrition_text(reports: Sequence[Attrition]) -> str:
                  f"  {'(screened)':<{width}}  {'':<9}  {'':>7}  {'':>7}  {'':>7}  {'':>8}  "
                  f"{a.patients:>9}  {a.patients:>8}"]
         for s in a.steps():
-            lines.append(f"  {s['criterion']:<{width}}  {s['kind']:<9}  {s['pass']:>7}  "
+            lines.append(f"  {printable(s['criterion']):<{width}}  {s['kind']:<9}  {s['pass']:>7}  "
                          f"{s['fail']:>7}  {s['unknown']:>7}  {s['excluded_here']:>8}  "
                          f"{s['remaining']:>9}  {s['remaining_all_pass']:>8}")
         blocks.append("\n".join(lines))
