@@ -83,6 +83,10 @@ def test_answer_review_items_in_the_browser(server, browser):
             form.get_by_label("Reason").fill("discussed with the treating oncologist")
             form.get_by_role("button", name="Record answer").click()
         expect(card.locator(".flash")).to_contain_text(f"to {criterion} recorded")
+        if i == 0:   # the README's picture: one answer applied, the others still to give
+            page.evaluate("window.scrollTo(0, 0)")
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "patient-page.png"))
 
     expect(card.locator(".badge").first).to_have_text("Eligible")
     expect(card.locator(".flash")).to_contain_text("undetermined → eligible")

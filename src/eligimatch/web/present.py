@@ -63,17 +63,28 @@ def _clauses(text: str) -> list[str]:
     return [p for p in parts if p]
 
 
+LEADS = ("exclusion does not apply: ", "exclusion applies: ")
+
+
 def summary(c: CriterionResult) -> str:
     """One short sentence: what is missing, the question for a clinician, or the deciding
-    clause of the explanation."""
+    clause of the explanation (a clinician's answer, when one decided it)."""
     if c.status == "unknown" and c.review:
         return "Needs clinician review: " + "; ".join(c.review)
     if c.status == "unknown" and c.missing:
         return "Not recorded: " + ", ".join(c.missing)
-    first = _clauses(c.explanation)[0] if c.explanation else ""
+    text = c.explanation or ""
+    lead = next((x for x in LEADS if text.startswith(x)), "")
+    clauses = _clauses(text[len(lead):])
+    if not clauses:
+        return text
+    answered = [x for x in clauses if x.startswith("clinician attestation")]
+    if answered:
+        return lead + answered[0]
+    first = clauses[0]
     if len(first) > SHORT:
         first = first[:SHORT].rsplit(" ", 1)[0] + " …"
-    return first
+    return lead + first
 
 
 def has_more(c: CriterionResult) -> bool:

@@ -70,6 +70,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     for name in ("eligimatch.web", "alembic.runtime.migration"):
         logging.getLogger(name).setLevel(logging.INFO)
+    logging.getLogger("pint").setLevel(logging.ERROR)   # unit redefinitions at start-up
     app = create_app(settings)
     logging.getLogger("eligimatch.web").info(
         "eligimatch serve: http://%s:%d/ (store %s, sign-in: %s)", host, port,
