@@ -125,7 +125,7 @@ def test_enzyme_iu_alias_is_per_analyte_only():
 
 def test_mass_and_substance_do_not_convert_without_molar_mass():
     with pytest.raises(UnitError):
-        analyte("hemoglobin").unit_for("mmol/L")
+        convert(Decimal(1), parse_unit("mg/dL"), parse_unit("mmol/L"))
 
 
 @pytest.mark.parametrize(("value", "text"), [

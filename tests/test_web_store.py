@@ -182,3 +182,30 @@ def test_server_log_has_no_patient_data(tmp_path, caplog):
     assert "/patients/{key}" in logged and "POST /api/patients" in logged
     for needle in ("p04", "secret-id-123", "liposarcoma", "Dr Rivera", "reviewed"):
         assert needle not in logged
+
+
+def test_upload_page_shows_errors_and_fhir_import_notes(tmp_path):
+    c = client(make_app(tmp_path / "u.db"))
+    token = csrf_of(c.get("/patients").text)
+    bad = c.post("/patients", data={"csrf": token, "text": '{"id": "x", "as_of": "2026-11-16",'
+                                                          ' "ecog": {"value": 7}}'})
+    assert bad.status_code == 422 and 'role="alert"' in bad.text and "ecog" in bad.text
+    pytest.importorskip("fhir.resources")
+    bundle = P04.parents[1] / "tests/data/fhir/mcode/mcode-extended-example-jenny-m.json"
+    r = c.post("/patients", data={"csrf": token},
+               files={"file": (bundle.name, bundle.read_bytes(), "application/fhir+json")})
+    assert r.status_code == 200, r.text          # followed the redirect to the patient page
+    assert "Import notes" in r.text and "FHIR bundle" in r.text
+
+
+def test_a_stored_profile_that_no_longer_reads_is_listed(tmp_path):
+    db = tmp_path / "b.db"
+    c = client(make_app(db))
+    key = c.post("/api/patients", content=P04.read_bytes(), headers=JSON).json()["key"]
+    engine = make_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:           # as if the patient format had become stricter
+        conn.execute(text("UPDATE patients SET profile = :p, revision = revision + 1"),
+                     {"p": '{"id": "p04", "as_of": "2026-11-16", "shoe_size": 9}'})
+    page = c.get("/patients").text
+    assert "no longer read" in page and "shoe_size" in page
+    assert c.get(f"/patients/{key}").status_code == 422

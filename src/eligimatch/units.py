@@ -10,18 +10,24 @@ would put 3 months a hair away from 91.3125 days.  Converted values are exact ra
 1.2 mg/dL after both are divided by the molar mass (with binary floats, or with rounded decimals
 for the molar step, such boundaries come out a hair off and flip a ``>=``).
 
-Units are written as clinicians write them (``10^9/L``, ``×10⁹/L``, ``/mm³``, ``µmol/L``,
-``10*3/uL`` from UCUM, ``[IU]/mL``, ``{copies}/mL``).  :func:`parse_unit` normalises such a
-spelling into a pint expression and returns a :class:`UnitSpec`: a scale (``10^9``) and a pint
-unit (``1/L``).  Anything it does not understand is a :class:`~eligimatch.errors.UnitError`;
-nothing is guessed.
+Units are written as clinicians and UCUM write them (``10^9/L``, ``×10⁹/L``, ``G/L``, ``/mm³``,
+``µmol/L``, ``10*3/uL``, ``[IU]/mL``, ``{copies}/mL``).  Every accepted spelling is listed in one
+table, ``data/unit_spellings.toml``, with the pint expression it means; :func:`parse_unit` folds
+typographic variants (µ, ×, superscripts; never case) and looks the spelling up.  Anything not
+listed is a :class:`~eligimatch.errors.UnitError` naming it; nothing is guessed, and pint never
+parses outside input (on its own it reads ``u/L`` as atomic mass units per litre).  A
+:class:`UnitSpec` is a scale (``10^9``) and a pint unit (``1/L``).
 
-Mass and substance concentrations (mg/dL versus µmol/L) are converted only for analytes with a
-molar mass in the catalogue, by dividing by that mass explicitly.
+What a unit means for one analyte is in the catalogue, ``data/analytes.toml``: aliases (IU/L of
+an enzyme is U/L; a month of life expectancy is 30 days), the only spellings a dimensionless
+analyte takes (INR: ``1``, ``{ratio}``, ``{INR}``, never ``%``).  Mass and substance
+concentrations (mg/dL versus µmol/L) are converted only for analytes with a molar mass, by
+dividing by it explicitly; equivalents (mEq/L) only for analytes with a valence.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 import tomllib
@@ -40,16 +46,18 @@ __all__ = [
     "analytes",
     "convert",
     "format_number",
+    "normalise_spelling",
     "parse_unit",
     "registry",
+    "spellings",
 ]
 
-_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
-_ANNOTATIONS = {"{copies}": "copies", "{copy}": "copies", "{cells}": "cells", "{cell}": "cells"}
-_UNITLESS_ANNOTATIONS = {"{inr}", "{ratio}", "{index}", "{score}"}
-_SAFE = re.compile(r"^[A-Za-z0-9_*/(). ]+$")
-_POWER = re.compile(r"\*\*\s*(\(?-?\d+\)?)")
+_TABLE = "unit_spellings.toml"
+_MAX_LEN = 40
 _DIGITS = 60  # working precision of the registry's definitions and of conversion factors
+_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
+_SUPER_RUN = re.compile(r"(\d?)([⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+)")
+_MC = re.compile(r"(?<![A-Za-z])mc(?=[A-Za-z])")  # mcg, mcL, /mcL: the micro prefix
 
 
 @functools.cache
@@ -82,93 +90,89 @@ class UnitSpec:
         return self.units.dimensionality
 
 
-def _normalise(text: str) -> str:
-    s = text.strip()
-    s = s.replace("µ", "u").replace("μ", "u").replace("mcL", "uL").replace("mcg", "ug")
-    for old, new in (("×", "x"), ("·", "*"), ("³", "^3"), ("²", "^2")):
-        s = s.replace(old, new)
-    # superscript exponents such as 10⁹ become 10^9 (³ and ² were handled above for mm³, m²)
-    s = re.sub(r"([⁰¹⁴⁵⁶⁷⁸⁹⁻][⁰¹²³⁴⁵⁶⁷⁸⁹]*)", lambda m: "^" + m.group(1).translate(_SUPERSCRIPTS), s)
-    low = s.lower()
-    for ann, repl in _ANNOTATIONS.items():
-        i = low.find(ann)
-        while i >= 0:
-            s = s[:i] + repl + s[i + len(ann) :]
-            low = s.lower()
-            i = low.find(ann)
-    for ann in _UNITLESS_ANNOTATIONS:
-        if low == ann:
-            return "1"
-    if "{" in s or "}" in s:
-        raise ValueError("unrecognised UCUM annotation in braces")
-    s = s.replace("[IU]", "IU").replace("[iU]", "IU").replace("mm[Hg]", "mmHg")
-    if "[" in s or "]" in s:
-        raise ValueError("unrecognised bracketed UCUM unit")
-    s = s.replace("%", "percent")
-    # powers of ten written as 10^9, 10*9 (UCUM), x10^9, 10E9
-    s = re.sub(r"(?:(?<=^)|(?<=[\s(*/x]))x?\s*10\s*(?:\^|\*\*|\*|[eE])\s*(-?\d{1,2})(?![\d.])",
-               r"(10**\1)", s)
-    s = re.sub(r"^x\s*\(", "(", s)
-    # UCUM uses '.' for multiplication between units ('g/(24.h)'); keep decimal points
-    s = re.sub(r"(?<=[A-Za-z)])\.(?=[A-Za-z(\d])|(?<=\d)\.(?=[A-Za-z(])", "*", s)
-    s = s.replace("^", "**")
-    # 'g/24h', 'g/(24.h)': a 24-hour collection is per day (exact, unlike 1/24 in decimal)
-    s = re.sub(r"/\s*\(?\s*24\s*\*?\s*(?:h|hr|hour)s?\s*\)?", "/day", s)
-    # 'mg/12h': any other number of units after a slash belongs in the divisor
-    s = re.sub(r"/\s*(\d+(?:\.\d+)?)\s*\*?\s*([A-Za-z]+)", r"/(\1*\2)", s)
-    # mm3, m2: a unit symbol directly followed by a small exponent
-    s = re.sub(r"(?<=[A-Za-z])(\d)(?![\d.])", r"**\1", s)
-    s = re.sub(r"(?<=\))(?=[A-Za-z])", "*", s)  # (10**9)L -> (10**9)*L
-    s = s.strip()
-    if s.startswith("/"):
-        s = "1" + s
-    return s
+def normalise_spelling(text: str) -> str:
+    """Fold the typographic variants of a unit spelling; nothing else (case is kept).
+
+    ``µmol/L`` → ``umol/L``, ``mcg/L`` → ``ug/L``, ``×10⁹/L`` → ``x10^9/L``, ``/mm³`` →
+    ``/mm3``, ``g/(24·h)`` → ``g/(24.h)``, surrounding whitespace off, inner runs to one space.
+    """
+    s = " ".join(text.split())
+    s = s.replace("µ", "u").replace("μ", "u")
+    s = _MC.sub("u", s)
+    s = s.replace("×", "x").replace("·", ".").replace("⋅", ".").replace("−", "-")
+
+    def exponent(m: re.Match[str]) -> str:
+        digits = m.group(2).translate(_SUPERSCRIPT)
+        return f"{m.group(1)}^{digits}" if m.group(1) else digits
+
+    return _SUPER_RUN.sub(exponent, s)
+
+
+@functools.cache
+def spellings() -> dict[str, str]:
+    """Every accepted spelling → the pint expression it means (``data/unit_spellings.toml``).
+
+    Raises ValueError for a spelling listed twice or not in normal form (it could never match).
+    """
+    text = resources.files("eligimatch.data").joinpath(_TABLE).read_text("utf-8")
+    out: dict[str, str] = {}
+    for group, entries in tomllib.loads(text).items():
+        for spelling, expr in entries.items():
+            if spelling in out:
+                raise ValueError(f"{_TABLE}: [{group}] {spelling!r} is listed twice")
+            if normalise_spelling(spelling) != spelling:
+                raise ValueError(f"{_TABLE}: [{group}] {spelling!r} is not in normal form "
+                                 f"({normalise_spelling(spelling)!r})")
+            out[spelling] = expr
+    return out
+
+
+def _did_you_mean(spelling: str) -> str:
+    table = spellings()
+    same_letters = [k for k in table if k.lower() == spelling.lower()]
+    close = same_letters or difflib.get_close_matches(spelling, list(table), n=1, cutoff=0.7)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+@functools.cache
+def _from_expression(expr: str) -> tuple[Decimal, Any]:
+    """Scale and pint unit of a table expression (trusted data, parsed once each)."""
+    reg = registry()
+    with localcontext() as ctx:
+        ctx.prec = _DIGITS
+        q = reg.parse_expression(expr)
+    if not hasattr(q, "units"):  # "1": a plain number
+        return Decimal(q), reg.dimensionless
+    return Decimal(q.magnitude), q.units
 
 
 @functools.cache
 def parse_unit(text: str) -> UnitSpec:
-    """Read a clinical unit spelling; raise :class:`UnitError` for anything not understood."""
+    """Read a unit spelling listed in ``unit_spellings.toml``; raise :class:`UnitError` else."""
     if not isinstance(text, str) or not text.strip():
         raise UnitError(str(text), "empty unit")
-    if len(text) > 40:
-        raise UnitError(text[:40] + "…", "unit text is too long")
-    try:
-        expr = _normalise(text)
-    except ValueError as exc:
-        raise UnitError(text, str(exc)) from exc
-    if not _SAFE.match(expr):
-        raise UnitError(text, "contains characters that are not part of a unit")
-    for m in _POWER.finditer(expr):
-        if abs(int(m.group(1).strip("()"))) > 12:
-            raise UnitError(text, "exponent out of range")
-    reg = registry()
-    try:
-        with localcontext() as ctx:
-            ctx.prec = _DIGITS
-            q = reg.parse_expression(expr)
-    except Exception as exc:  # pint raises many types; none may escape
-        raise UnitError(text, "not a recognised unit") from exc
-    if not hasattr(q, "units"):
-        try:
-            scale = Decimal(q)
-        except (InvalidOperation, TypeError, ValueError) as exc:
-            raise UnitError(text, "not a recognised unit") from exc
-        units = reg.dimensionless
-    else:
-        try:
-            scale = Decimal(q.magnitude)
-        except (InvalidOperation, TypeError, ValueError) as exc:
-            raise UnitError(text, "not a recognised unit") from exc
-        units = q.units
-    if not scale.is_finite() or scale <= 0:
-        raise UnitError(text, "scale factor must be a positive number")
-    if not -30 <= scale.adjusted() <= 30:  # e.g. '1e999999': a million-digit factor
-        raise UnitError(text, "scale factor out of range")
+    if len(text) > _MAX_LEN:
+        raise UnitError(text[:_MAX_LEN] + "…", "unit text is too long")
+    spelling = normalise_spelling(text)
+    expr = spellings().get(spelling)
+    if expr is None:
+        raise UnitError(text, "not a recognised unit" + _did_you_mean(spelling))
+    scale, units = _from_expression(expr)
     return UnitSpec(text=text, scale=scale, units=units, key=f"{scale.normalize()}*{units}")
+
+
+def _scaled(spec: UnitSpec, factor: Fraction, text: str) -> UnitSpec:
+    """``factor`` × ``spec``, spelt ``text`` (an analyte's own reading of a spelling)."""
+    with localcontext() as ctx:
+        ctx.prec = _DIGITS
+        scale = Decimal(factor.numerator) / Decimal(factor.denominator) * spec.scale
+    return UnitSpec(text=text, scale=scale, units=spec.units,
+                    key=f"{scale.normalize()}*{spec.units}")
 
 
 _GRAM_PER_LITRE = "g/L"
 _MOLE_PER_LITRE = "mol/L"
+_EQUIV_PER_LITRE = "eq/L"
 
 
 def _rational(d: Decimal) -> Fraction:
@@ -178,7 +182,10 @@ def _rational(d: Decimal) -> Fraction:
     1/60) fills every digit and is read back as the nearest fraction with a denominator below
     10²⁵ (the error of 60 digits is far below the gap between two such fractions).
     """
-    if d == 0 or len(d.normalize().as_tuple().digits) < _DIGITS - 10:
+    with localcontext() as ctx:  # normalize() rounds to the context's precision
+        ctx.prec = _DIGITS
+        digits = len(d.normalize().as_tuple().digits)
+    if d == 0 or digits < _DIGITS - 10:
         return Fraction(d)
     shift = Fraction(10) ** d.adjusted()
     return (Fraction(d) / shift).limit_denominator(10**25) * shift
@@ -200,25 +207,38 @@ def _plain_factor(src: UnitSpec, dst: UnitSpec) -> Fraction:
 Number = Decimal | Fraction | int
 
 
-def convert(value: Number, src: UnitSpec, dst: UnitSpec, *, molar_mass: Decimal | None = None,
+def _substance(v: Fraction, src: UnitSpec, molar_mass: Fraction | None,
+               valence: int | None) -> Fraction | None:
+    """``v`` in ``src`` as mol/L, through the molar mass or the valence; None when neither fits."""
+    mol_l, g_l, eq_l = (parse_unit(u) for u in (_MOLE_PER_LITRE, _GRAM_PER_LITRE, _EQUIV_PER_LITRE))
+    if src.dimensionality == mol_l.dimensionality:
+        return v * _plain_factor(src, mol_l)
+    if molar_mass is not None and src.dimensionality == g_l.dimensionality:
+        return v * _plain_factor(src, g_l) / molar_mass
+    if valence is not None and src.dimensionality == eq_l.dimensionality:
+        return v * _plain_factor(src, eq_l) / valence
+    return None
+
+
+def convert(value: Number, src: UnitSpec, dst: UnitSpec, *,
+            molar_mass: Fraction | Decimal | None = None, valence: int | None = None,
             quantity: str | None = None) -> Fraction:
     """Convert ``value`` from ``src`` to ``dst``; raise :class:`UnitError` across dimensions.
 
-    With ``molar_mass`` (g/mol), a mass concentration converts to a substance concentration and
-    back by dividing (multiplying) by it.
+    With ``molar_mass`` (g/mol) a mass concentration converts to a substance concentration and
+    back by dividing (multiplying) by it; with ``valence`` an equivalent concentration (mEq/L)
+    does so by dividing (multiplying) by the charge.  Both go through mol/L explicitly.
     """
     v = Fraction(value)
     if src.key == dst.key:
         return v
     if src.dimensionality == dst.dimensionality:
         return v * _plain_factor(src, dst)
-    if molar_mass is not None:
-        g_l, mol_l = parse_unit(_GRAM_PER_LITRE), parse_unit(_MOLE_PER_LITRE)
-        m = Fraction(molar_mass)
-        if src.dimensionality == g_l.dimensionality and dst.dimensionality == mol_l.dimensionality:
-            return v * _plain_factor(src, g_l) / m * _plain_factor(mol_l, dst)
-        if src.dimensionality == mol_l.dimensionality and dst.dimensionality == g_l.dimensionality:
-            return v * _plain_factor(src, mol_l) * m * _plain_factor(g_l, dst)
+    m = Fraction(molar_mass) if molar_mass is not None else None
+    moles = _substance(v, src, m, valence)
+    per_mole = _substance(Fraction(1), dst, m, valence)  # mol/L in one dst unit
+    if moles is not None and per_mole is not None:
+        return moles / per_mole
     raise UnitError(src.text, f"cannot be converted to {dst.text} (different dimension)",
                     quantity=quantity)
 
@@ -240,8 +260,13 @@ class Analyte:
     integer: bool = False
     min: Decimal | None = None
     max: Decimal | None = None
-    molar_mass: Decimal | None = None
+    molar_mass: Fraction | None = None  # g/mol, exact (a decimal or a ratio of two)
+    valence: int | None = None          # charge of the ion: mmol/L × valence = mEq/L
+    # spelling → "[factor ]spelling": what a unit means for this analyte only; matched by
+    # meaning, so "IU/L" also covers "[IU]/L" and "IU/l", "month" also "mo" and "months"
     unit_aliases: dict[str, str] = field(default_factory=dict)
+    # for a dimensionless analyte, the only spellings it accepts (normalised; INR never "%")
+    dimensionless_units: tuple[str, ...] = ()
     loinc: tuple[str, ...] = ()
     scale: tuple[str, ...] = ()
     values: tuple[str, ...] = ()
@@ -253,23 +278,43 @@ class Analyte:
         return hash(self.key)
 
     def unit_for(self, text: str) -> UnitSpec:
-        """Parse a unit given for this analyte and check its dimension; raise UnitError."""
+        """Parse a unit given for this analyte and check it is one of its units; raise UnitError.
+
+        The spelling must be in the table; the analyte's aliases then give its own reading
+        (a month of life expectancy is 30 days); a dimensionless analyte takes only its listed
+        spellings; mass and substance concentrations meet through the molar mass, equivalents
+        through the valence.
+        """
         if self.unit is None:
             raise UnitError(text, f"{self.name} has no unit", quantity=self.key)
-        spec = parse_unit(self.unit_aliases.get(text.strip(), text))
-        if spec.dimensionality == self.unit.dimensionality:
+        spec = parse_unit(text)
+        alias = _aliases(self).get(spec.key)
+        if alias is not None:
+            spec = _scaled(parse_unit(alias[1]), alias[0], text)
+        if self._accepts(spec, text):
             return spec
-        if self.molar_mass is not None:
-            g_l, mol_l = parse_unit(_GRAM_PER_LITRE), parse_unit(_MOLE_PER_LITRE)
-            if {spec.dimensionality, self.unit.dimensionality} == {
-                g_l.dimensionality, mol_l.dimensionality}:
-                return spec
-        raise UnitError(text, f"is not a unit of {self.name} (expected a unit like "
-                              f"{self.unit.text})", quantity=self.key)
+        if self.dimensionless_units:
+            expected = ", ".join(self.dimensionless_units)
+            expected = f"expected {expected}" if len(self.dimensionless_units) == 1 else \
+                f"expected one of {expected}"
+        else:
+            expected = f"expected a unit like {self.unit.text}"
+        raise UnitError(text, f"is not a unit of {self.name} ({expected})", quantity=self.key)
+
+    def _accepts(self, spec: UnitSpec, text: str) -> bool:
+        assert self.unit is not None
+        if self.dimensionless_units:
+            return normalise_spelling(text) in self.dimensionless_units
+        if spec.dimensionality == self.unit.dimensionality:
+            return True
+        one = Fraction(1)
+        return (_substance(one, spec, self.molar_mass, self.valence) is not None
+                and _substance(one, self.unit, self.molar_mass, self.valence) is not None)
 
     def to_canonical(self, value: Number, spec: UnitSpec) -> Fraction:
         assert self.unit is not None
-        return convert(value, spec, self.unit, molar_mass=self.molar_mass, quantity=self.key)
+        return convert(value, spec, self.unit, molar_mass=self.molar_mass,
+                       valence=self.valence, quantity=self.key)
 
     def show(self, value: Number) -> str:
         """``1.2 ×10⁹/L`` — a canonical value with its display unit."""
@@ -297,12 +342,42 @@ def format_number(value: Number, digits: int = 4) -> str:
     return text
 
 
+_ALIAS = re.compile(r"^(\d+(?:\.\d+)?) +(\S.*)$")
+
+
+@functools.cache
+def _aliases(a: Analyte) -> dict[str, tuple[Fraction, str]]:
+    """An analyte's aliases keyed by the meaning (UnitSpec.key) of the spelling they replace."""
+    out: dict[str, tuple[Fraction, str]] = {}
+    for source, target in a.unit_aliases.items():
+        m = _ALIAS.match(target)
+        factor, spelling = (Fraction(Decimal(m.group(1))), m.group(2)) if m else (Fraction(1),
+                                                                                  target)
+        out[parse_unit(source).key] = (factor, spelling)
+    return out
+
+
+def _molar_mass(raw: Any, where: str) -> Fraction:
+    """``"584.66"`` or an exact ratio ``"10000/0.6206"`` (g/mol)."""
+    num, _, den = str(raw).partition("/")
+    m = Fraction(_dec(num.strip(), where)) / (Fraction(_dec(den.strip(), where)) if den else 1)
+    if m <= 0:
+        raise ValueError(f"{where}: molar_mass must be positive")
+    return m
+
+
 def _dec(raw: Any, where: str) -> Decimal:
     try:
         d = Decimal(str(raw))
     except InvalidOperation as exc:
         raise ValueError(f"{where}: not a number: {raw!r}") from exc
     return d
+
+
+def _dimensionless_units(raw: dict[str, Any], unit: UnitSpec | None) -> tuple[str, ...]:
+    if unit is None or unit.dimensionality:  # not dimensionless: the dimension decides
+        return ()
+    return tuple(normalise_spelling(u) for u in raw.get("dimensionless_units", [raw["unit"]]))
 
 
 @functools.cache
@@ -324,8 +399,10 @@ def analytes() -> dict[str, Analyte]:
             integer=raw.get("integer", False),
             min=_dec(raw["min"], key) if "min" in raw else None,
             max=_dec(raw["max"], key) if "max" in raw else None,
-            molar_mass=_dec(raw["molar_mass"], key) if "molar_mass" in raw else None,
+            molar_mass=_molar_mass(raw["molar_mass"], key) if "molar_mass" in raw else None,
+            valence=raw.get("valence"),
             unit_aliases=dict(raw.get("unit_aliases", {})),
+            dimensionless_units=_dimensionless_units(raw, unit),
             loinc=tuple(raw.get("loinc", ())),
             scale=tuple(raw.get("scale", ())),
             values=tuple(raw.get("values", ())),

@@ -56,9 +56,9 @@ def home() -> Response:
 # ---------------------------------------------------------------------- patients
 def _patients_page(request: Request, ws: WS, *, error: str = "", text: str = "",
                    status: int = 200) -> Response:
-    rows = ws.all_screened()
+    rows, broken = ws.screen_all()
     return html(request, "patients.html", {
-        "rows": rows, "trials": ws.rules.trials, "error": error, "text": text,
+        "rows": rows, "broken": broken, "trials": ws.rules.trials, "error": error, "text": text,
         "record_next": present.record_next, "review_count": present.review_count,
     }, status)
 

@@ -20,7 +20,7 @@ from typing import Any
 from .. import explain
 from ..api import parse_patient, screen
 from ..compile import RuleSet, Trial, load_rules
-from ..errors import EligimatchError, PatientError
+from ..errors import EligimatchError
 from ..evaluate import TrialResult
 from ..facts import Facts
 from ..patient import Attestation, Patient
@@ -197,13 +197,18 @@ class Workspace:
         return s
 
     def all_screened(self) -> list[Screened]:
-        out = []
+        return self.screen_all()[0]
+
+    def screen_all(self) -> tuple[list[Screened], list[tuple[PatientRow, str]]]:
+        """Every stored patient screened, and those whose stored profile no longer reads (the
+        patient format or the rules changed under it), with the one-line message."""
+        out, broken = [], []
         for row in self.store.patients():
             try:
                 out.append(self.screened(row))
-            except PatientError:  # rules changed under a stored profile: shown as an error
-                continue
-        return out
+            except EligimatchError as exc:
+                broken.append((row, str(exc)))
+        return out, broken
 
     # ------------------------------------------------------------------ attestations
     def attest(self, row: PatientRow, *, trial: str, criterion: str, answer: str, reason: str,
