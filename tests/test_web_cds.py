@@ -162,3 +162,18 @@ def test_patient_view_refuses_what_it_cannot_answer(cds, body, status):
     r = cds.post(SERVICE_URL, json=body)
     assert r.status_code == status
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_patient_view_keeps_a_coordinators_profile(cds):
+    pytest.importorskip("fhir.resources")
+    profile = BUNDLE.parents[3] / "patients" / "p01_ups_metastatic_eligible.json"
+    stored = cds.post("/api/patients", content=profile.read_bytes(),
+                      headers={"content-type": "application/json"}).json()
+    r = cds.post(SERVICE_URL, json=_request(prefetch_from(json.loads(BUNDLE.read_text()))))
+    assert r.status_code == 200, r.text
+    _check(r.json(), RESPONSE)
+    for card in r.json()["cards"]:
+        assert f"/patients/{stored['key']}#" in card["links"][0]["url"]
+        assert "coordinator's profile" in card["detail"]
+    listed = cds.get("/api/patients").json()
+    assert [p["source"] for p in listed] == ["API request"]          # not replaced

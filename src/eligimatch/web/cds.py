@@ -2,7 +2,8 @@
 
 The EHR sends the prefetch (the Patient, and searchsets of Observations, Conditions,
 MedicationRequests and Procedures); the service imports it like a FHIR bundle, stores the
-patient (so the cards can link to its page), and answers one card per trial for which the
+patient (so the cards can link to its page; a profile a coordinator stored for the same
+patient id is kept, not replaced by the EHR's), and answers one card per trial for which the
 patient is eligible, or undetermined with at most ``Settings.cds_max_unknown`` open items
 (facts to record and questions for a clinician, see :func:`open_items`).
 No data is fetched from the EHR: without the prefetch the answer is 412.
@@ -17,6 +18,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from ..api import screen
 from ..evaluate import TrialResult
 from .problems import problem
 from .workspace import Workspace
@@ -24,6 +26,7 @@ from .workspace import Workspace
 router = APIRouter(tags=["cds-hooks"])
 
 SERVICE = "eligimatch-trial-eligibility"
+SOURCE = "CDS Hooks patient-view"
 PATIENT = "{{context.patientId}}"
 PREFETCH = {
     "patient": f"Patient/{PATIENT}",
@@ -66,7 +69,7 @@ def open_items(r: TrialResult) -> list[str]:
         + vague
 
 
-def _card(r: TrialResult, link: str, hook_instance: str) -> dict[str, Any]:
+def _card(r: TrialResult, link: str, hook_instance: str, kept: bool) -> dict[str, Any]:
     if r.verdict == "eligible":
         summary = f"Eligible for trial {r.trial_id}"
         detail = f"**{r.title}**\n\nAll {len(r.criteria)} eligibility criteria pass."
@@ -76,6 +79,9 @@ def _card(r: TrialResult, link: str, hook_instance: str) -> dict[str, Any]:
         summary = f"May be eligible for trial {r.trial_id}: {n} item{'s' if n != 1 else ''} open"
         detail = "\n".join([f"**{r.title}**", "", "No criterion fails. To decide:",
                             *(f"- {x}" for x in items)])
+    if kept:
+        detail += ("\n\nFrom the EHR data of this visit. eligimatch also holds a coordinator's "
+                   "profile of this patient, which the link opens.")
     return {
         "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{hook_instance}/{r.trial_id}")),
         "summary": summary[:139], "indicator": "info", "detail": detail,
@@ -108,19 +114,27 @@ async def patient_view(request: Request) -> Response:
         return problem(412, "CDS Hooks request: no prefetch.patient; this service needs the "
                             "prefetch and does not query the FHIR server")
     actor = str(context.get("userId") or request.state.user)
+    if actor != request.state.user:
+        actor = f"{request.state.user} (CDS Hooks for {actor})"
     bundle = _bundle(prefetch)
     bundle["timestamp"] = ws.settings.now().isoformat()
-    row, _notes, _created = ws.add_patient(json.dumps(bundle), "CDS Hooks patient-view",
-                                           actor=f"{request.state.user} (CDS for {actor})"
-                                           if actor != request.state.user else actor,
-                                           via="CDS Hooks")
-    s = ws.screened(row)
+    text = json.dumps(bundle)
+    patient, as_of, _kind, _notes = ws.read(text, SOURCE)
+    row = ws.store.patient_by_id(patient.id)
+    kept = row is not None and row.source != SOURCE
+    if row is None or not kept:
+        row = ws.add_patient(text, SOURCE, actor=actor, via="CDS Hooks")[0]
+        results = ws.screened(row).results
+    else:  # a coordinator's profile of this patient is kept; the cards come from the EHR data
+        results = screen(patient, ws.rules, as_of, SOURCE)[1]
+    assert row is not None
     base = (ws.settings.public_url or str(request.base_url)).rstrip("/")
     cards = []
-    for r in s.results:
+    for r in results:
         if r.verdict == "eligible" or (r.verdict == "undetermined"
                                         and len(open_items(r)) <= ws.settings.cds_max_unknown):
             cards.append(_card(r, f"{base}/patients/{row.id}#trial-{r.trial_id}",
-                               str(body["hookInstance"])))
-    ws.audit(actor, "screen", patient=row, detail=f"CDS Hooks patient-view: {len(cards)} cards")
+                               str(body["hookInstance"]), kept))
+    ws.audit(actor, "screen", patient=row, detail=f"CDS Hooks patient-view: {len(cards)} cards"
+             + ("; the stored profile was kept" if kept else ""))
     return JSONResponse({"cards": cards})
