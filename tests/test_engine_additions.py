@@ -317,12 +317,19 @@ def test_recorded_missing_names_what_to_record(tmp_path):
     assert out.value is None and out.missing == ("a single ANC result within 14 days",)
 
 
-def test_recorded_profile_quantity_has_no_default_window(tmp_path):
+def test_recorded_profile_quantity_ages_with_its_catalogue_window(tmp_path):
+    # ECOG ages (analytes.toml max_age_days = 28): undated or old is unknown, never recorded
     out = evaluate(tmp_path, '{ recorded = "ecog" }', {"ecog": {"value": 1}}, window=14)
-    assert out.value is True
-    out = evaluate(tmp_path, '{ recorded = "ecog", within_days = 14 }', {"ecog": {"value": 1}},
-                   window=14)
     assert out.value is None and out.missing == ("date of ECOG",)
+    out = evaluate(tmp_path, '{ recorded = "ecog" }', {"ecog": {"value": 1, "date": "2026-09-01"}},
+                   window=14)
+    assert out.value is None and out.missing == ("recent ECOG within 28 days",)
+    out = evaluate(tmp_path, '{ recorded = "ecog" }', {"ecog": {"value": 1, "date": "2026-11-01"}},
+                   window=14)
+    assert out.value is True
+    out = evaluate(tmp_path, '{ recorded = "ecog", recency = "none" }', {"ecog": {"value": 1}},
+                   window=14)
+    assert out.value is True
 
 
 # ---------------------------------------------------------------- any_recorded

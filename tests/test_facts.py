@@ -37,17 +37,40 @@ def test_conflicting_results_on_the_same_day_are_unknown_not_picked():
     assert f.gap("anc") == ("a single ANC result", "ANC: 2 different results on 2026-02-20")
 
 
-def test_uln_from_the_lab_or_from_the_default_with_a_note():
+def test_uln_from_the_lab_or_the_band_of_plausible_ulns():
     f = facts_of(labs=[lab("alt", 50, "U/L", "2026-02-20", reference_range={"high": 45}),
                        lab("ast", 50, "U/L", "2026-02-20")])
     assert f.quantity("alt").uln == 45
     assert "from the lab's reference range" in f.quantity("alt").uln_note
-    assert f.quantity("ast").uln == 40
-    assert "eligimatch's default" in f.quantity("ast").uln_note
+    # no range: no ULN is made up; the comparison gets the band of plausible ULNs to try
+    assert f.quantity("ast").uln is None
+    assert f.quantity("ast").uln_band == (25, 60)
+    assert f.quantity("ast").uln_note == "the lab reported no reference range"
+
+
+@pytest.mark.parametrize("rr, field, message", [
+    ({"high": 21}, "labs[0].reference_range.unit",
+     "the range gives no unit, and 21 mg/dL (the result's unit) is not a plausible upper limit of "
+     "normal of total bilirubin (5 µmol/L to 210 µmol/L): give the range's unit"),
+    ({"high": 400, "unit": "umol/L"}, "labs[0].reference_range.high",
+     "400 umol/L is not a plausible upper limit of normal of total bilirubin "
+     "(5 µmol/L to 210 µmol/L)"),
+])
+def test_an_implausible_reference_range_is_an_error(rr, field, message):
+    with pytest.raises(PatientError) as exc:
+        facts_of(labs=[lab("bilirubin", 3.0, "mg/dL", "2026-02-20", reference_range=rr)])
+    assert exc.value.problems == ((field, message),)
+
+
+def test_a_range_without_unit_is_read_in_the_results_unit_when_plausible():
+    f = facts_of(labs=[lab("bilirubin", 3.0, "mg/dL", "2026-02-20",
+                           reference_range={"high": 1.2})])
+    assert f.quantity("bilirubin").uln == Fraction(12, 10) * Fraction(1000000, 58466)
 
 
 def test_cockcroft_gault_when_crcl_not_measured():
-    f = facts_of(sex="female", birth_date="1966-03-01", weight={"value": 60, "unit": "kg"},
+    f = facts_of(sex="female", birth_date="1966-03-01",
+                 weight={"value": 60, "unit": "kg", "date": "2026-02-01"},
                  labs=[lab("creatinine", 1.0, "mg/dL", "2026-02-20")])
     # (140 - 60) × 60 / (72 × 1.0) × 0.85 = 56.67 mL/min
     assert f.quantity("crcl").value == Fraction(80 * 60 * 85, 72 * 100)

@@ -355,7 +355,7 @@ def test_mcode_extended_example(jenny):
     assert sorted(c.type for c in p.conditions or []) == [
         "hypertension", "psychiatric_disorder", "psychiatric_disorder"]
     treatments = p.treatments or []
-    anthracyclines = [t for t in treatments if "anthracycline" in t.classes]
+    anthracyclines = [t for t in treatments if "anthracycline" in (t.classes or [])]
     assert {str(t.start or t.date) for t in anthracyclines} == {"2018-04-01", "2018-04-22"}
     radio = next(t for t in treatments if t.type == "radiotherapy")
     assert radio.dose_gy is None and radio.intent == "curative"
@@ -375,7 +375,7 @@ def test_mcode_basic_example(john):
     assert [(m.site, m.status) for m in p.metastases or []] == [("brain", "active")]
     assert {(c.type, c.status) for c in p.conditions or []} == {
         ("heart_failure", "active"), ("other", "resolved")}
-    gefitinib = next(t for t in p.treatments or [] if "gefitinib" in t.agents)
+    gefitinib = next(t for t in p.treatments or [] if "gefitinib" in (t.agents or []))
     assert gefitinib.classes == ["tyrosine_kinase_inhibitor"]
     lines = unmapped(john)
     assert any("refers to another patient" in line for line in lines)       # Adam's Hb

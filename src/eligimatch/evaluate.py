@@ -23,12 +23,17 @@ from fractions import Fraction
 from typing import Any, Literal
 
 from .dates import Duration
+from .drugs import Open
 from .errors import UnitError
-from .facts import Facts, Item, QuantityFact
+from .facts import LAB_MAX_AGE_DAYS, Facts, Item, QuantityFact
 from .units import Analyte, UnitSpec, convert, format_number, parse_unit
 
-__all__ = ["CriterionResult", "Node", "Outcome", "TrialResult", "kleene_and", "kleene_not",
-           "kleene_or"]
+__all__ = ["ATTESTATION_MAX_AGE_DAYS", "CriterionResult", "Node", "Outcome", "TrialResult",
+           "kleene_and", "kleene_not", "kleene_or"]
+
+# How many days a clinician's attestation answers for, unless the trial says otherwise: older
+# ones are shown but do not answer (a judgement on "recent tests" does not outlive them).
+ATTESTATION_MAX_AGE_DAYS = 28
 
 Truth = bool | None
 Status = Literal["pass", "fail", "unknown"]
@@ -125,6 +130,7 @@ class EvalContext:
     trial_id: str
     criterion_id: str
     lab_max_age_days: int | None
+    attestation_max_age_days: int = ATTESTATION_MAX_AGE_DAYS
 
 
 def _fold(children: Sequence[Node], facts: Facts, ctx: EvalContext, decisive: bool,
@@ -195,11 +201,16 @@ NEGATION = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
 
 def _recency_limit(a: Analyte, within_days: int | None, default_recency: bool,
                    ctx: EvalContext) -> int | None:
-    """How many days old a result may be: the node's own limit, else the trial's lab window
-    (for labs, unless the node opts out with recency = "none"), else no limit."""
-    if within_days is None and default_recency and a.source == "lab":
-        return ctx.lab_max_age_days
-    return within_days
+    """How many days old a value may be: the node's own ``within_days``; else, unless the node
+    opts out with recency = "none", for a lab the trial's ``lab_max_age_days``, then the
+    analyte's ``max_age_days``, then :data:`LAB_MAX_AGE_DAYS`; for a profile value (ECOG,
+    weight, blood pressure, life expectancy) the analyte's ``max_age_days``.  Values that do
+    not age (age from the birth date, counts of metastases) have no limit."""
+    if within_days is not None or not default_recency:
+        return within_days
+    if a.source == "lab":
+        return ctx.lab_max_age_days or a.max_age_days or LAB_MAX_AGE_DAYS
+    return a.max_age_days
 
 
 def _censored(op: str, comparator: str, bound: Fraction, threshold: Fraction) -> Truth:
@@ -290,7 +301,8 @@ class Compare(Node):
                                               f"{self._need()})"), (a.short,))
         elif q.value is None:
             return Outcome(None, lambda: f"{a.short} {q.shown()} is not numeric", (a.short,))
-        elif self.uln_multiple is not None and (q.uln is None or q.uln <= 0):
+        elif self.uln_multiple is not None and (q.uln is None or q.uln <= 0) and (
+                q.uln is not None or q.uln_band is None):
             return Outcome(None, lambda: (f"{a.short} {q.shown()}: no ULN to compare with "
                                           f"(needed: {self._need()})"),
                            (f"{a.short} reference range",))
@@ -305,11 +317,18 @@ class Compare(Node):
             return bool(OPS[self.op](scale.index(q.result), scale.index(self.ordinal)))
         assert q.value is not None
         if self.uln_multiple is not None:
-            assert q.uln is not None
+            if q.uln is None:  # no range from the lab: only a verdict that every plausible ULN gives
+                assert q.uln_band is not None
+                low, high = (self._at(q, Fraction(self.uln_multiple) * u) for u in q.uln_band)
+                return low if low == high else None
             bound = Fraction(self.uln_multiple) * q.uln
         else:
             assert self.threshold is not None
             bound = self.threshold
+        return self._at(q, bound)
+
+    def _at(self, q: QuantityFact, bound: Fraction) -> Truth:
+        assert q.value is not None
         if q.comparator is not None:
             return _censored(self.op, q.comparator, q.value, bound)
         return bool(OPS[self.op](q.value, bound))
@@ -326,10 +345,27 @@ class Compare(Node):
         return Outcome(v, lambda: f"{self.analyte.short} {shown()} {rel} {limit_text()}")
 
     def _uln(self, q: QuantityFact) -> Outcome:
-        assert q.value is not None and q.uln is not None and self.uln_multiple is not None
+        assert q.value is not None and self.uln_multiple is not None
+        if q.uln is None:
+            return self._uln_band(q)
         value, uln, k = q.value, q.uln, self.uln_multiple
         return self._decide(q, lambda: f"{q.shown()} = {format_number(value / uln, 3)} × ULN",
                             lambda: f"{format_number(k)} × ULN ({q.uln_note})")
+
+    def _uln_band(self, q: QuantityFact) -> Outcome:
+        """No reference range: decided only when every plausible ULN gives the same verdict."""
+        assert q.uln_band is not None and self.uln_multiple is not None
+        a, k = self.analyte, format_number(self.uln_multiple)
+        lo, hi = (a.show(x) for x in q.uln_band)
+        v = self.holds(q)
+        if v is None:
+            return _unknown(
+                f"{a.short} {q.shown()}: the lab reported no reference range, and whether it is "
+                f"{SYMBOL[self.op]} {k} × ULN depends on the ULN (plausible ULNs {lo} to {hi}): "
+                f"record the lab's reference range", missing=[f"{a.short} reference range"])
+        rel = SYMBOL[self.op] if v else SYMBOL[NEGATION[self.op]]
+        return Outcome(v, lambda: (f"{a.short} {q.shown()} {rel} {k} × ULN for every plausible "
+                                   f"ULN ({lo} to {hi}; the lab reported no reference range)"))
 
     def _ordinal(self, q: QuantityFact) -> Outcome:
         v = self.holds(q)
@@ -344,6 +380,7 @@ class Qualitative(Node):
     analyte: Analyte
     values: tuple[str, ...]
     within_days: int | None = None
+    default_recency: bool = True
 
     def symbols(self) -> set[str]:
         return {self.analyte.key}
@@ -355,10 +392,12 @@ class Qualitative(Node):
         if q is None:
             what, why = facts.gap(a.key)
             return _unknown(f"{why} (needed: is it {want}?)", missing=[what])
-        if self.within_days is not None and (
-                q.date is None or (facts.as_of - q.date).days > self.within_days):
-            return _unknown(f"{a.short} from {q.date} is older than {self.within_days} days",
-                            missing=[f"recent {a.short} (within {self.within_days} days)"])
+        limit = _recency_limit(a, self.within_days, self.default_recency, ctx)
+        if limit is not None and (q.date is None or (facts.as_of - q.date).days > limit):
+            age = f"is {(facts.as_of - q.date).days} days old" if q.date else "has no date"
+            return _unknown(f"{a.short} {q.result} from {q.date} {age}; this criterion needs a "
+                            f"result within {limit} days",
+                            missing=[f"recent {a.short} (within {limit} days)"])
         if q.result == "indeterminate" and "indeterminate" not in self.values:
             return _unknown(f"{a.short} indeterminate ({q.date})", missing=[f"{a.short} retest"])
         v = q.result in self.values
@@ -497,6 +536,11 @@ class Match:
     def test(self, value: Any) -> Truth:
         if value is None:
             return None
+        if isinstance(value, Open):  # partly known: a hit decides, no hit cannot
+            hit = any((v.lower() if self.casefold else v) in self.values for v in value)
+            if self.kind == "in":
+                return True if hit else None
+            return False if hit else None
         if self.casefold:
             value = [v.lower() for v in value] if isinstance(value, list) else str(value).lower()
         if self.kind == "compare":
@@ -624,6 +668,12 @@ class Review(Node):
         att = facts.attestations.get((ctx.trial_id, ctx.criterion_id))
         if att is None:
             return _unknown(f"needs clinician review: {self.reason}", review=[self.reason])
+        age = (facts.as_of - att.date).days
+        if age > ctx.attestation_max_age_days:
+            return _unknown(f"needs clinician review: {self.reason} (the attestation by {att.by} "
+                            f"on {att.date}, '{att.answer}', is {age} days old; answers older "
+                            f"than {ctx.attestation_max_age_days} days do not count)",
+                            review=[self.reason])
         v = att.answer == "yes"
         note = f": {att.note}" if att.note else ""
         return Outcome(v, f"clinician attestation by {att.by} on {att.date}: "
@@ -678,7 +728,16 @@ def _match_gaps(m: Match | FieldTest, item: Item, facts: Facts) -> list[str]:
     """What would have to be recorded for ``m`` to decide on ``item``."""
     if isinstance(m, FieldTest):
         return m.gaps(item, facts) if m.test_item(item, facts) is None else []
-    return [m.name] if item.fields.get(m.name) is None else []
+    value = item.fields.get(m.name)
+    if value is not None and not (isinstance(value, Open) and m.test(value) is None):
+        return []
+    # a drug item the catalogue could not read says which words it could not
+    unread = next((v.unread for v in item.fields.values() if isinstance(v, Open) and v.unread), ())
+    if unread:
+        shown = ", ".join(repr(u) for u in unread)
+        what = "its classes" if m.name in ("classes", "anticancer") else f"its {m.name}"
+        return [f"{m.name} (the drug catalogue cannot read {shown}: classify it or record {what})"]
+    return [m.name]
 
 
 def _match_details(where: Sequence[Match | FieldTest], item: Item, facts: Facts) -> str:
@@ -956,3 +1015,24 @@ class AnyRecorded(Node):
         shown = [o for o in outs if o.value is value] if value is not False else outs
         missing, review = _merge(outs) if value is None else ((), ())
         return Outcome(value, "; ".join(o.text for o in shown), missing, review)
+
+
+@dataclass(frozen=True)
+class Evidence(Node):
+    """``{evidence = "hiv"}``: the patient has the condition, judged from every kind of evidence
+    (problem list, lab results, medications; see ``data/evidence.toml`` and
+    :func:`eligimatch.evidence.assess`).  Negative tests must lie within the trial's lab window.
+    ``rule_out = "test"``: only a recent negative test rules the condition out."""
+
+    concept: Any      # eligimatch.evidence.Concept
+    rule_out: str = "record"
+
+    def symbols(self) -> set[str]:
+        return {"conditions", "medications", *self.concept.tests()}
+
+    def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
+        from .evidence import assess
+
+        limit = ctx.lab_max_age_days or LAB_MAX_AGE_DAYS
+        f = assess(self.concept, facts, limit, rule_out=self.rule_out)
+        return Outcome(f.value, f.text, f.missing, f.review)

@@ -5,6 +5,15 @@
   impossible and rejected.
 * Derived facts: age (calendar-exact), creatinine clearance by Cockcroft–Gault when none was
   measured, metastatic lesion and organ counts, whether the patient is an amputee.
+* Items carry what all their evidence says: a drug item's classes and agents from the drug
+  catalogue (:mod:`eligimatch.drugs`; partly known ones as :class:`~eligimatch.drugs.Open`),
+  whether a medication is anticancer therapy, a condition's categories from its type
+  (:mod:`eligimatch.evidence`).
+* A × ULN needs the lab's reference range; without one the analyte's band of plausible ULNs is
+  kept for the comparison to try (``QuantityFact.uln_band``).  A range whose upper limit is not a
+  plausible ULN is an error.
+* Contradictions are errors: a pregnancy or breastfeeding recorded for a male, a condition
+  category the type does not allow.
 * A fact that cannot be established is recorded with the reason (not recorded, conflicting
   results, no reference range) so that explanations can say exactly what is missing.
 
@@ -14,6 +23,7 @@ Nothing here decides eligibility; :mod:`eligimatch.evaluate` does.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,7 +33,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from .dates import age_in_years
+from .drugs import Open, catalogue
 from .errors import PatientError, UnitError
+from .evidence import condition_types, type_from_name
 from .patient import (
     ANTICANCER_TYPES,
     Allergy,
@@ -39,7 +51,16 @@ from .patient import (
 )
 from .units import Analyte, analytes, format_number
 
-__all__ = ["COLLECTIONS", "SCALARS", "Facts", "Item", "QuantityFact", "build_facts"]
+__all__ = ["COLLECTIONS", "LAB_MAX_AGE_DAYS", "SCALARS", "Facts", "Item", "QuantityFact",
+           "build_facts"]
+
+# How many days old a lab result may be when neither the criterion, the trial nor the analyte
+# says (a usual screening window).
+LAB_MAX_AGE_DAYS = 28
+# treatment types that are drug therapy: their items are read through the drug catalogue, and
+# words of their names that the catalogue cannot read leave their classes unknown
+DRUG_TREATMENTS = frozenset({"chemotherapy", "targeted_therapy", "immunotherapy",
+                             "hormonal_therapy", "investigational", "other_anticancer"})
 
 
 @dataclass(frozen=True)
@@ -54,6 +75,7 @@ class QuantityFact:
     reported: str = ""                    # as written in the patient file
     uln: Fraction | None = None           # canonical unit, exact
     uln_note: str = ""                    # where the ULN came from
+    uln_band: tuple[Fraction, Fraction] | None = None  # plausible ULNs when the lab gave none
     derived: str = ""                     # how a derived value was computed
 
     def shown(self) -> str:
@@ -137,6 +159,7 @@ COLLECTIONS: dict[str, tuple[type[BaseModel], bool]] = {
 # Fields computed for items, usable in `where` like the model's own.
 DERIVED_ITEM_FIELDS: dict[str, dict[str, Any]] = {
     "treatments": {"anticancer": bool},
+    "medications": {"anticancer": bool, "agents": str},
 }
 # Quantity fields of items that `where` may compare with a unit (`{op, value, unit}`): the unit
 # gives the dimension a threshold must have (any unit of that dimension is accepted).
@@ -227,6 +250,7 @@ def build_facts(patient: Patient, as_of: date | None = None, source: str = "<pat
     _profile_quantities(patient, facts, problems)
     _labs(patient, facts, problems)
     _scalars(patient, facts)
+    _contradictions(patient, problems)
     _collections(patient, facts, problems)
     _derived(patient, facts)
     for i, att in enumerate(patient.attestations):
@@ -360,7 +384,7 @@ def _lab_fact(a: Analyte, lab: Any, where: str, problems: _Problems) -> Quantity
                                    date=lab.date), where, problems)
     if qf is None:
         return None
-    uln, note = None, ""
+    uln, note, band = None, "", None
     rr = lab.reference_range
     if rr is not None and rr.high is not None:
         unit_text = rr.unit or lab.unit
@@ -374,12 +398,24 @@ def _lab_fact(a: Analyte, lab: Any, where: str, problems: _Problems) -> Quantity
         if rr.low is not None and rr.low > rr.high:
             problems.add(f"{where}.reference_range", "low is above high")
             return None
-    elif a.default_high is not None:
-        uln = Fraction(a.default_high)
-        note = (f"ULN {a.show(uln)} is eligimatch's default ({a.default_range_note}); "
-                f"the lab reported no reference range")
+        if a.uln_plausible is not None and not a.uln_plausible[0] <= uln <= a.uln_plausible[1]:
+            lo, hi = (a.show(x) for x in a.uln_plausible)
+            shown = f"{format_number(rr.high, 6)} {unit_text}"
+            if rr.unit is None:
+                problems.add(f"{where}.reference_range.unit",
+                             f"the range gives no unit, and {shown} (the result's unit) is not a "
+                             f"plausible upper limit of normal of {a.name} ({lo} to {hi}): give "
+                             f"the range's unit")
+            else:
+                problems.add(f"{where}.reference_range.high",
+                             f"{shown} is not a plausible upper limit of normal of {a.name} "
+                             f"({lo} to {hi})")
+            return None
+    elif a.uln_band is not None:
+        band = a.uln_band
+        note = "the lab reported no reference range"
     return QuantityFact(a, value=qf.value, comparator=qf.comparator, date=lab.date,
-                        reported=qf.reported, uln=uln, uln_note=note)
+                        reported=qf.reported, uln=uln, uln_note=note, uln_band=band)
 
 
 def _scalars(p: Patient, facts: Facts) -> None:
@@ -406,6 +442,15 @@ def _scalars(p: Patient, facts: Facts) -> None:
     s["stage_n"] = stage.n if stage else None
     s["stage_m"] = stage.m if stage else None
     facts.histology = d.histology if d else None
+
+
+def _contradictions(p: Patient, problems: _Problems) -> None:
+    rep = p.reproductive
+    if p.sex == "male" and rep is not None:
+        for name in ("pregnant", "breastfeeding"):
+            if getattr(rep, name) is True:
+                problems.add(f"reproductive.{name}", f"{name} is recorded for a patient whose sex "
+                                                     f"is male")
 
 
 def _period(name: str, obj: Any) -> tuple[date | None, date | None, bool | None]:
@@ -458,24 +503,109 @@ def _collections(p: Patient, facts: Facts, problems: _Problems) -> None:
             for fname, value in fields.items():
                 if isinstance(value, date):
                     _check_date(value, facts.as_of, f"{name}[{i}].{fname}", problems)
+            label = _label(name, obj)
             if name == "treatments":
-                fields["anticancer"] = (obj.type in ANTICANCER_TYPES or (
-                    obj.type == "surgery" and obj.intent not in (None, "diagnostic",
-                                                                 "non_oncologic")))
-                if obj.type == "surgery" and obj.intent is None:
-                    fields["anticancer"] = None
+                _treatment_fields(obj, fields)
+            elif name == "medications":
+                _drug_fields(obj, fields, drug=True)
+            elif name == "conditions":
+                label = _condition_fields(obj, fields, f"{name}[{i}]", problems) or label
             start, end, ongoing = _period(name, obj)
-            items.append(Item(fields, start, end, ongoing, _label(name, obj)))
+            items.append(Item(fields, start, end, ongoing, label))
         facts.collections[name] = items
 
 
+def _drug_fields(obj: Any, fields: dict[str, Any], *, drug: bool) -> None:
+    """An item's classes and agents as the profile and the drug catalogue give them together;
+    partly known ones are :class:`Open`.  Medications also get ``anticancer``."""
+    r = catalogue().read(name=obj.name, agents=getattr(obj, "agents", None), classes=obj.classes,
+                         route=getattr(obj, "route", None), drug=drug)
+    fields["classes"] = list(r.classes) if r.classes_known else Open(r.classes, r.unread)
+    fields["agents"] = list(r.agents) if r.agents_known else Open(r.agents, r.unread)
+    if "route" in fields:
+        fields["anticancer"] = r.anticancer
+
+
+def _treatment_fields(obj: Treatment, fields: dict[str, Any]) -> None:
+    _drug_fields(obj, fields, drug=obj.type in DRUG_TREATMENTS)
+    # an operation on the tumour treats it, whatever intent was written down (an unplanned
+    # "presumed lipoma" excision, an excisional biopsy of the sarcoma)
+    if obj.type in ANTICANCER_TYPES:
+        anticancer: bool | None = True
+    elif obj.type in ("surgery", "procedure") and obj.involves_target_site:
+        anticancer = True if obj.type == "surgery" else _procedure_treats(obj.name)
+    elif obj.type == "surgery":
+        anticancer = None if obj.intent is None else obj.intent not in ("diagnostic",
+                                                                          "non_oncologic")
+    else:
+        anticancer = False
+    if anticancer is not True and obj.type not in ANTICANCER_TYPES:
+        drug = catalogue().read(name=obj.name, agents=obj.agents, classes=obj.classes,
+                                route=None, drug=False).anticancer
+        anticancer = True if drug else anticancer  # isolated limb perfusion with melphalan
+    fields["anticancer"] = anticancer
+
+
+_REMOVES = frozenset({"excision", "excisional", "resection", "excised", "resected", "enucleation",
+                      "debulking", "amputation", "ablation", "perfusion", "embolisation",
+                      "embolization", "chemoembolisation", "chemoembolization"})
+_SAMPLES = frozenset({"biopsy", "aspiration", "cytology", "puncture", "drainage", "imaging"})
+
+
+def _procedure_treats(name: str | None) -> bool | None:
+    """Does a procedure at the tumour site treat it?  An excision or ablation does (an
+    excisional biopsy removes the tumour); a core, incisional or needle biopsy does not; any other
+    procedure there cannot be told from its name."""
+    words = set(re.sub(r"[^a-z]+", " ", (name or "").lower()).split())
+    if words & _REMOVES:
+        return True
+    if words & _SAMPLES:
+        return False
+    return None
+
+
+def _condition_fields(obj: Condition, fields: dict[str, Any], where: str,
+                      problems: _Problems) -> str | None:
+    """Categories implied by the type (plus the one given); the type read from the name of a
+    condition of type "other".  Returns a label when the type was read from the name."""
+    types = condition_types()
+    ctype: str = obj.type
+    label = None
+    if ctype == "other":
+        named = type_from_name(obj.name)
+        if named is not None:
+            ctype = named
+            fields["type"] = named
+            label = f"{obj.name} [{named}, read from the name]"
+    spec = types[ctype]
+    if obj.category is not None and obj.category not in spec.allows and obj.type != "other":
+        problems.add(f"{where}.category",
+                     f"{obj.category!r} contradicts the type {obj.type!r} (which is "
+                     f"{', '.join(spec.implies) or 'of no fixed category'}; allowed: "
+                     f"{', '.join(sorted(spec.allows))})")
+    categories = list(spec.implies)
+    if obj.category is not None and obj.category not in categories:
+        categories.append(obj.category)
+    # a condition of type "other" without a category has categories nobody recorded
+    fields["category"] = None if ctype == "other" and obj.category is None else categories
+    return label
+
+
+_AMPUTATION = re.compile(r"\b(amputation|amputated|disarticulation|hemipelvectomy|"
+                         r"forequarter|hindquarter)\b", re.I)
+
+
 def _derived(p: Patient, facts: Facts) -> None:
-    # amputee: known True if any amputation; False only if every surgery says it was not one
+    # amputee: known True if any operation or procedure was an amputation (by its flag or its
+    # name); False only if every surgery says it was not one (a procedure says so by its name)
     tr = p.treatments
     if tr is None:
         facts.scalars["amputee"] = None
     else:
-        flags = [t.amputation for t in tr if t.type == "surgery"]
+        flags = [True if _AMPUTATION.search(t.name or "") else t.amputation
+                 for t in tr if t.type == "surgery"]
+        flags += [bool(t.amputation or _AMPUTATION.search(t.name or ""))
+                  for t in tr if t.type == "procedure"]
         facts.scalars["amputee"] = (True if any(f is True for f in flags)
                                     else None if any(f is None for f in flags) else False)
     _cockcroft_gault(p, facts)
@@ -493,6 +623,13 @@ def _cockcroft_gault(p: Patient, facts: Facts) -> None:
         need.append("age")
     if weight is None:
         need.append("weight")
+    else:
+        limit = weight.analyte.max_age_days
+        if weight.date is None:
+            need.append("a dated weight")
+        elif limit is not None and (facts.as_of - weight.date).days > limit:
+            need.append(f"a weight from the last {limit} days (the one recorded, "
+                        f"{weight.date}, is {(facts.as_of - weight.date).days} days old)")
     if p.sex is None:
         need.append("sex")
     if scr is None or scr.value is None or scr.comparator is not None:

@@ -374,7 +374,8 @@ class _Exporter:
             if c.name:
                 ccode["text"] = c.name
             cond = self._condition(f"condition-{i + 1}", "comorbidity", ccode)
-            cond["category"][0]["coding"].append(_eim("condition-category", c.category))
+            if c.category is not None:
+                cond["category"][0]["coding"].append(_eim("condition-category", c.category))
             if c.status in ("active", "resolved"):
                 cond["clinicalStatus"] = {"coding": [_coding(CLINICAL, c.status)]}
             if c.onset:
@@ -391,7 +392,7 @@ class _Exporter:
         for i, tr in enumerate(self.p.treatments or []):
             where = f"treatments[{i}]"
             if tr.type in DRUG_TREATMENTS:
-                res = self._statement(f"treatment-{i + 1}", tr.type, tr.name, tr.agents,
+                res = self._statement(f"treatment-{i + 1}", tr.type, tr.name, tr.agents or [],
                                       tr.ongoing)
                 if tr.date:
                     res["effectiveDateTime"] = tr.date.isoformat()

@@ -194,9 +194,9 @@ def _quantity_obs(obs: Any, a: Analyte, m: Mapped, when: dt.date | None) -> Resu
             v["loinc"] = loinc[0]
         rr, rr_problem, rr_note = _reference_range(obs, a, unit)
         if rr_problem:
-            if a.default_high is not None:
-                m.fatal = ("", f"{rr_problem}; without it eligimatch would fall back on a "
-                               "default ULN")
+            if a.uln_band is not None:
+                m.fatal = ("", f"{rr_problem}; without it eligimatch would decide × ULN on its "
+                               "band of plausible ULNs instead of the lab's own")
                 return Result(mapped=[m])
             m.notes.append(f"{rr_problem}; the reference range is left out")
         if rr_note:

@@ -4,7 +4,7 @@
 * ``fhir_codes.toml``: code systems, non-lab Observation codes, refused LOINC codes, ECOG and
   pregnancy answers, comorbidities, metastasis sites, primary cancers, histology → OncoTree,
   body sites, procedures, intents, severities, routes.
-* ``drug_classes.toml``: agent → drug classes and treatment type.
+* ``drug_classes.toml`` (through :mod:`eligimatch.drugs`): agent → drug classes and treatment type.
 * ``analytes.toml`` (through :mod:`eligimatch.units`): LOINC → analyte.
 * the bundled OncoTree release: its NCI Thesaurus column maps NCIt codes to OncoTree codes.
 
@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import csv
 import functools
-import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from .drugs import Agent, catalogue  # the one drug catalogue, shared with profiles
 from .units import analytes
 
 __all__ = ["EIM", "EXT_FIELDS", "MCODE", "Agent", "Tables", "tables"]
@@ -37,16 +37,6 @@ UCUM = "http://unitsofmeasure.org"
 def eim_system(name: str) -> str:
     """URI of one of eligimatch's code systems (analyte, condition-type, treatment-type, ...)."""
     return f"{EIM}/CodeSystem/{name}"
-
-
-@dataclass(frozen=True)
-class Agent:
-    name: str
-    classes: tuple[str, ...]
-    treatment: str | None
-    systemic_route_only: bool
-    rxnorm: tuple[str, ...]
-    names: tuple[str, ...]          # name and aliases, lower case
 
 
 @dataclass(frozen=True)
@@ -89,13 +79,8 @@ class Tables:
         return None
 
     def agents_in(self, text: str) -> list[str]:
-        """Agents whose name or alias appears as a whole word (or phrase) in ``text``."""
-        low = " " + re.sub(r"[^a-z0-9]+", " ", text.lower()) + " "
-        found = []
-        for agent in self.agents.values():
-            if any(f" {n} " in low for n in agent.names):
-                found.append(agent.name)
-        return found
+        """Agents whose name, alias or regimen appears as a whole word (or phrase) in ``text``."""
+        return catalogue().agents_in(text)
 
 
 def _text(name: str) -> str:
@@ -138,17 +123,8 @@ def tables() -> Tables:
     uri_alias = {uri: alias for alias, uris in systems.items() for uri in uris}
     exact, prefixes = _sections(codes, systems, SECTIONS)
     ucum = dict(tomllib.loads(_text("ucum_units.toml"))["units"])
-    agents: dict[str, Agent] = {}
-    by_rxnorm: dict[str, str] = {}
-    for name, raw in tomllib.loads(_text("drug_classes.toml")).items():
-        names = (name, *(a.lower() for a in raw.get("aliases", ())))
-        agents[name] = Agent(name=name, classes=tuple(raw["classes"]),
-                             treatment=raw.get("treatment"),
-                             systemic_route_only=bool(raw.get("systemic_route_only", False)),
-                             rxnorm=tuple(raw.get("rxnorm", ())),
-                             names=tuple(re.sub(r"[^a-z0-9]+", " ", n).strip() for n in names))
-        for code in agents[name].rxnorm:
-            by_rxnorm[code] = name
+    drugs = catalogue()
+    agents, by_rxnorm = drugs.agents, drugs.by_rxnorm
     loinc_analyte: dict[str, str] = {}
     for key, a in analytes().items():
         for code in a.loinc:

@@ -143,6 +143,10 @@ class Metastasis(_Model):
     site: MetastasisSite
     lesion_count: int | None = Field(default=None, ge=1, le=10000)
     symptomatic: bool | None = None
+    spine: Literal["none", "vertebral", "epidural", "cord"] | None = Field(
+        default=None, description="spinal involvement: none; vertebral (bone only); epidural "
+                                  "(into the epidural space or compressing the cord); cord "
+                                  "(intramedullary)")
     status: Literal["active", "treated_stable", "resolved"] | None = None
     date: dt.date | None = None
 
@@ -182,9 +186,14 @@ ConditionType = Literal[
 
 
 class Condition(_Model):
-    """A comorbidity or medical event (past or present)."""
+    """A comorbidity or medical event (past or present).
 
-    category: ConditionCategory
+    ``type`` implies its categories (multiple sclerosis is autoimmune and neurological, a
+    pulmonary embolism thromboembolic), whatever ``category`` says; ``category`` may add one the
+    type allows, and one that contradicts the type is an error (``data/condition_types.toml``).
+    """
+
+    category: ConditionCategory | None = None
     type: ConditionType
     name: str | None = None
     code: Code | None = None
@@ -204,14 +213,21 @@ DrugClass = Literal[
     "immune_checkpoint_inhibitor", "pd1_inhibitor", "pdl1_inhibitor", "ctla4_inhibitor",
     "cytokine", "immunomodulator", "hormonal", "systemic_corticosteroid", "immunosuppressant",
     "antihypertensive", "anticoagulant", "antiplatelet", "systemic_anti_infective",
-    "antiepileptic", "live_vaccine", "inactivated_vaccine", "blood_product", "other"]
+    "antiepileptic", "live_vaccine", "inactivated_vaccine", "blood_product",
+    "cytotoxic", "topoisomerase_inhibitor", "antiretroviral", "hbv_antiviral", "other"]
 
 
 class Medication(_Model):
-    """A medication the patient takes or took (not anticancer treatment: see treatments)."""
+    """A medication the patient takes or took.
+
+    ``classes`` left out means "not recorded": the drug catalogue then reads the classes from the
+    name (``data/drug_classes.toml``), and a name it cannot read leaves them unknown.  An
+    anticancer drug in this list counts as anticancer therapy too.
+    """
 
     name: str = Field(min_length=1)
-    classes: list[DrugClass] = Field(default_factory=list)
+    classes: list[DrugClass] | None = Field(
+        default=None, description="as recorded; the catalogue adds what the name implies")
     route: Literal["oral", "intravenous", "subcutaneous", "intramuscular", "topical", "inhaled",
                    "other"] | None = None
     start: dt.date | None = None
@@ -232,12 +248,15 @@ class Treatment(_Model):
     """An anticancer treatment, operation, procedure, vaccination or transfusion.
 
     Single-day events (an operation, a vaccination) may give ``date`` instead of start/end.
+    Left-out ``agents`` and ``classes`` are "not recorded", never "none".
     """
 
     type: TreatmentType
     name: str | None = None
-    agents: list[str] = Field(default_factory=list)
-    classes: list[DrugClass] = Field(default_factory=list)
+    agents: list[str] | None = Field(
+        default=None, description="as recorded; the catalogue also reads agents from the name")
+    classes: list[DrugClass] | None = Field(
+        default=None, description="as recorded; the catalogue adds what the agents imply")
     intent: Literal["neoadjuvant", "adjuvant", "curative", "palliative", "diagnostic",
                     "non_oncologic"] | None = None
     date: dt.date | None = None

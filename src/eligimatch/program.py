@@ -39,6 +39,7 @@ from .evaluate import (
     AnyRecorded,
     Compare,
     EvalContext,
+    Evidence,
     Exists,
     Expr,
     FactIs,
@@ -63,7 +64,7 @@ Slot = Callable[[Facts, list[Any]], Any]
 
 _UNSET: Any = object()
 # node kinds whose value depends on the facts alone (not on the trial or the criterion)
-_CONTEXT_FREE = (FactIs, Qualitative, Exists, Histology)
+_CONTEXT_FREE = (FactIs, Exists, Histology)
 # floats closer than this (relative) are compared exactly instead
 _FLOAT_MARGIN = 1e-9
 
@@ -167,8 +168,10 @@ def _key(node: Node, ctx: EvalContext, attested: bool) -> Any:
         return (kind, tuple(_key(c, ctx, attested) for c in node.children))
     if isinstance(node, Not):
         return (kind, _key(node.child, ctx, attested))
-    if isinstance(node, Compare | Recorded):
+    if isinstance(node, Compare | Recorded | Qualitative):
         return (node, _recency_limit(node.analyte, node.within_days, node.default_recency, ctx))
+    if isinstance(node, Evidence):  # negative tests count within the trial's lab window
+        return (node, ctx.lab_max_age_days)
     if isinstance(node, AnyRecorded):
         otherwise = None if node.otherwise is None else _key(node.otherwise, ctx, attested)
         return (kind, tuple(_key(c, ctx, attested) for c in node.children), otherwise)

@@ -33,6 +33,10 @@ class TrialMeta(_Model):
     lab_max_age_days: int | None = Field(
         default=None, ge=1, le=3650,
         description="labs older than this (days before as_of) count as stale → unknown")
+    attestation_max_age_days: int | None = Field(
+        default=None, ge=1, le=3650,
+        description="clinician attestations older than this are shown but do not answer "
+                    "(default: eligimatch.evaluate.ATTESTATION_MAX_AGE_DAYS)")
     notes: str | None = None
 
 
