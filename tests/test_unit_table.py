@@ -1,7 +1,7 @@
 """The curated unit table (data/unit_spellings.toml): only listed spellings are units, with exact
 factors; the UCUM functional test cases for units of catalogue analytes; analyte-specific
-readings (INR never %, haemoglobin in mmol/L, mEq/L through the valence); and the one-line
-error a patient file gets for a unit of the wrong kind."""
+readings (INR never %, haemoglobin in mmol/L, mEq/L through the valence, a 30-day month for
+life expectancy); and the one-line error a patient file gets for a unit of the wrong kind."""
 
 from __future__ import annotations
 
@@ -132,7 +132,8 @@ def test_ucum_conversion_cases(case):
 def test_the_ucum_cases_cover_every_analyte_kind_with_a_unit():
     covered = {c["analyte"] for c in CASES["accepted"]}
     assert {"anc", "hemoglobin", "glucose_fasting", "alt", "hbv_dna_iu", "aptt", "weight",
-            "height", "crcl", "urine_protein_24h", "bp_systolic", "lvef", "potassium"} <= covered
+            "height", "crcl", "urine_protein_24h", "bp_systolic", "lvef", "life_expectancy",
+            "potassium"} <= covered
 
 
 # ------------------------------------------------------------ analyte-specific readings
@@ -254,6 +255,31 @@ def test_egfr_is_never_a_creatinine_clearance(text):
     assert parse_unit(text).dimensionality != parse_unit("mL/min").dimensionality
     with pytest.raises(UnitError):
         analyte("crcl").unit_for(text)
+
+
+# ---------------------------------------------------------------- durations (estimates)
+
+@pytest.mark.parametrize(("value", "unit", "at_least_3_months"), [
+    ("90", "days", True), ("90", "d", True), ("13", "weeks", True), ("13", "wk", True),
+    ("12", "week", False), ("89", "day", False), ("3", "month", True), ("3", "mo", True),
+    ("0.25", "year", True), ("0.25", "a", True), ("2.9", "months", False),
+])
+def test_life_expectancy_months_are_30_days(value, unit, at_least_3_months):
+    a = analyte("life_expectancy")
+    threshold = a.to_canonical(3, a.unit_for("month"))
+    assert threshold == 90
+    assert (a.to_canonical(Decimal(value), a.unit_for(unit)) >= threshold) is at_least_3_months
+
+
+def test_a_year_of_life_expectancy_is_twelve_30_day_months():
+    a = analyte("life_expectancy")
+    assert a.to_canonical(1, a.unit_for("year")) == 12 * a.to_canonical(1, a.unit_for("months"))
+    assert a.show(a.to_canonical(3, a.unit_for("month"))) == "90 days"
+
+
+def test_the_30_day_month_is_only_for_life_expectancy():
+    # a month as a plain unit (rule thresholds of other analytes, pint) stays 1/12 of 365.25 d
+    assert convert(1, parse_unit("month"), parse_unit("day")) == Fraction(487, 16)  # 30.4375
 
 
 # -------------------------------------------------------------- through the patient file
