@@ -27,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 from .dates import parse_duration
 from .errors import DurationError, EligimatchError, RuleFileError, UnitError
 from .evaluate import (
+    ATTESTATION_MAX_AGE_DAYS,
     All,
     Any_,
     AnyOfFieldTest,
@@ -34,6 +35,7 @@ from .evaluate import (
     CriterionResult,
     DateFieldTest,
     EvalContext,
+    Evidence,
     Exists,
     Expr,
     FactIs,
@@ -68,13 +70,14 @@ from .units import analytes, parse_unit
 __all__ = ["Criterion", "RuleSet", "Trial", "default_rules_dir", "load_rule_file", "load_rules"]
 
 KIND_KEYS = ("all", "any", "not", "quantity", "fact", "expr", "histology", "exists", "review",
-             "recorded", "any_recorded")
+             "recorded", "any_recorded", "evidence")
 EXTRA_KEYS: dict[str, set[str]] = {
     "all": set(), "any": set(), "not": set(), "expr": set(), "review": set(), "histology": set(),
     "quantity": {"op", "value", "unit", "uln", "is", "within_days", "recency"},
     "fact": {"is", "in"},
     "exists": {"where", "within", "current", "label"},
     "recorded": {"within_days", "recency"}, "any_recorded": {"otherwise"},
+    "evidence": {"rule_out"},
 }
 OPS = ("<", "<=", ">", ">=", "==", "!=")
 
@@ -104,8 +107,12 @@ class Trial:
 
     def __post_init__(self) -> None:
         # one evaluation context per criterion, made once
-        object.__setattr__(self, "contexts", tuple(
-            EvalContext(self.meta.id, c.id, self.meta.lab_max_age_days) for c in self.criteria))
+        object.__setattr__(self, "contexts", tuple(self.context(c.id) for c in self.criteria))
+
+    def context(self, criterion_id: str) -> EvalContext:
+        m = self.meta
+        return EvalContext(m.id, criterion_id, m.lab_max_age_days,
+                           m.attestation_max_age_days or ATTESTATION_MAX_AGE_DAYS)
 
     def evaluate(self, facts: Facts, *, explain: bool = True) -> TrialResult:
         """Every criterion's status and the verdict.  With ``explain=False`` (batch screening)
@@ -356,11 +363,11 @@ def _build_quantity(raw: dict[str, Any], where: str, problems: list[tuple[str, s
         vals = raw.get("is")
         vals = [vals] if isinstance(vals, str) else vals
         if not vals or any(v not in a.values for v in vals) or set(raw) - {
-                "quantity", "is", "within_days"}:
+                "quantity", "is", "within_days", "recency"}:
             problems.append((f"{base}.is", f"{a.name} is qualitative: give is = one of "
                                            f"{', '.join(a.values)}"))
             return _Bad()
-        return Qualitative(a, tuple(vals), within)
+        return Qualitative(a, tuple(vals), within, recency == "default")
     op = raw.get("op")
     if op not in OPS:
         problems.append((f"{base}.op", f"expected one of {' '.join(OPS)}, got {op!r}"))
@@ -383,7 +390,7 @@ def _build_quantity(raw: dict[str, Any], where: str, problems: list[tuple[str, s
         k = _decimal(raw["uln"], f"{base}.uln", problems)
         if k is None:
             return _Bad()
-        if a.default_high is None and a.source != "lab":
+        if a.uln_band is None and a.source != "lab":
             problems.append((f"{base}.uln", f"{a.name} has no upper limit of normal"))
             return _Bad()
         return CompareNode(a, op, uln_multiple=k, within_days=within,
@@ -725,8 +732,7 @@ def check_rules(paths: Iterable[Path]) -> list[str]:
                 except EligimatchError as exc:
                     lines.append(f"{where}: {exc}")
                     continue
-                ctx = EvalContext(trial.id, c.id, trial.meta.lab_max_age_days)
-                out = c.node.evaluate(facts, ctx)
+                out = c.node.evaluate(facts, trial.context(c.id))
                 got = status_of(c.spec.kind, out.value)
                 if got != ex.expect:
                     lines.append(f"{where}: expected {ex.expect}, got {got} ({out.text})")
@@ -945,4 +951,23 @@ def _build_any_recorded(raw: dict[str, Any], where: str, problems: Problems) -> 
     return AnyRecorded(tuple(comparisons), otherwise)
 
 
-_BUILDERS.update({"recorded": _build_recorded, "any_recorded": _build_any_recorded})
+def _build_evidence(raw: dict[str, Any], where: str, problems: Problems) -> Node:
+    from .evidence import concepts
+
+    key = raw["evidence"]
+    known = concepts()
+    if not isinstance(key, str) or key not in known:
+        problems.append((where, f"unknown evidence concept {key!r}{suggest(str(key), known)} "
+                                f"(one of {', '.join(known)}; see data/evidence.toml)"))
+        return _Bad()
+    rule_out = raw.get("rule_out", "record")
+    if rule_out not in ("record", "test"):
+        problems.append((f"{where.rsplit('.', 1)[0]}.rule_out",
+                         "expected 'record' (a recorded problem list without it rules it out) or "
+                         "'test' (only a recent negative test does)"))
+        return _Bad()
+    return Evidence(known[key], rule_out)
+
+
+_BUILDERS.update({"recorded": _build_recorded, "any_recorded": _build_any_recorded,
+                  "evidence": _build_evidence})
