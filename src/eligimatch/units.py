@@ -270,9 +270,15 @@ class Analyte:
     loinc: tuple[str, ...] = ()
     scale: tuple[str, ...] = ()
     values: tuple[str, ...] = ()
-    default_low: Decimal | None = None
-    default_high: Decimal | None = None
-    default_range_note: str = ""
+    # The band of upper limits of normal that labs in use report for the analyte (canonical
+    # unit): a × ULN criterion without the lab's own range decides only when its verdict is the
+    # same at both ends of the band.  ``uln_plausible`` is wider (children, other assays): a
+    # reported ULN outside it is an error.  ``uln_source`` says where the band comes from.
+    uln_band: tuple[Fraction, Fraction] | None = None
+    uln_plausible: tuple[Fraction, Fraction] | None = None
+    uln_source: str = ""
+    # how many days a value stays current when the criterion and the trial say nothing
+    max_age_days: int | None = None
 
     def __hash__(self) -> int:   # the key is unique in the catalogue (unit_aliases is a dict)
         return hash(self.key)
@@ -374,6 +380,15 @@ def _dec(raw: Any, where: str) -> Decimal:
     return d
 
 
+def _band(raw: Any, where: str) -> tuple[Fraction, Fraction] | None:
+    if raw is None:
+        return None
+    low, high = Fraction(_dec(raw[0], where)), Fraction(_dec(raw[1], where))
+    if not 0 < low <= high:
+        raise ValueError(f"{where}: a ULN band is [low, high] with 0 < low <= high")
+    return low, high
+
+
 def _dimensionless_units(raw: dict[str, Any], unit: UnitSpec | None) -> tuple[str, ...]:
     if unit is None or unit.dimensionality:  # not dimensionless: the dimension decides
         return ()
@@ -387,7 +402,8 @@ def analytes() -> dict[str, Analyte]:
     out: dict[str, Analyte] = {}
     for key, raw in tomllib.loads(text).items():
         unit = parse_unit(raw["unit"]) if "unit" in raw else None
-        rng = raw.get("default_range", {})
+        band = _band(raw.get("uln_band"), key)
+        plausible = _band(raw.get("uln_plausible"), key) or band
         out[key] = Analyte(
             key=key,
             name=raw["name"],
@@ -406,9 +422,10 @@ def analytes() -> dict[str, Analyte]:
             loinc=tuple(raw.get("loinc", ())),
             scale=tuple(raw.get("scale", ())),
             values=tuple(raw.get("values", ())),
-            default_low=_dec(rng["low"], key) if "low" in rng else None,
-            default_high=_dec(rng["high"], key) if "high" in rng else None,
-            default_range_note=raw.get("default_range_note", ""),
+            uln_band=band,
+            uln_plausible=plausible,
+            uln_source=raw.get("uln_source", ""),
+            max_age_days=raw.get("max_age_days"),
         )
     return out
 
