@@ -36,6 +36,7 @@ import hashlib
 import io
 import json
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -98,7 +99,13 @@ class BatchInput:
         self.files: list[str] | None = None     # names only: the listing is sorted, so held
         if str(path) == "-":
             return
-        if path.is_dir():
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            raise BatchError(f"{path}: no such file or directory") from None
+        except OSError as exc:
+            raise BatchError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        if stat.S_ISDIR(st.st_mode):
             try:
                 with os.scandir(path) as entries:
                     self.files = sorted(e.name for e in entries
@@ -108,10 +115,8 @@ class BatchInput:
             if not self.files:
                 raise BatchError(f"{path}: no patient profiles (*.json) in this directory")
             self.total = len(self.files)
-        elif path.is_file():
-            self.total = path.stat().st_size
-        else:
-            raise BatchError(f"{path}: no such file or directory")
+        elif stat.S_ISREG(st.st_mode):
+            self.total = st.st_size
 
     def __iter__(self) -> Iterator[Record]:
         if self.files is not None:
@@ -410,10 +415,15 @@ def _local(plan: Plan, chunks: Iterable[list[Record]], jobs: int) -> Iterator[Ch
     method = "fork" if fork else "spawn"
     if fork:
         _compiled(plan)
+    others = set(multiprocessing.active_children())
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
                                initializer=_init_worker, initargs=(plan, os.getpid()))
     try:
         yield from _ordered(lambda c: pool.submit(_pool_chunk, c), chunks, 2 * jobs)
+    except BaseException:   # an error or an interrupt: the chunks in flight are not wanted
+        for worker in set(multiprocessing.active_children()) - others:
+            worker.terminate()
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

@@ -433,10 +433,11 @@ def main() -> None:
     import signal
 
     from .errors import EligimatchError, Interrupted
+    from .safeio import reset
 
+    reset()
     click_error, no_args = _click_errors()
-    for s in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(s, _on_signal)
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         code = app(prog_name="eligimatch", standalone_mode=False)
     except (EligimatchError, UserError) as exc:
@@ -453,4 +454,7 @@ def main() -> None:
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         _fail(f"error: {exc.format_message()}{hint}",  # type: ignore[attr-defined]
               getattr(exc, "exit_code", 2))
+    finally:    # as they were (main() also runs in-process, e.g. in the tests)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     sys.exit(code if isinstance(code, int) else 0)

@@ -11,6 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
+def one_line(text: str) -> str:
+    """``text`` with every non-printable character (newline, tab, escape, bidi controls...)
+    written as a Python escape, so that it stays one line and cannot recolour a terminal."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 class EligimatchError(Exception):
     """Root of every error this package raises on purpose."""
 
@@ -52,7 +60,7 @@ class InputError(EligimatchError, ValueError):
 
     def _message(self) -> str:
         parts = [f"{field}: {msg}" if field else msg for field, msg in self.problems]
-        return f"{self.source}: " + "; ".join(parts)
+        return one_line(f"{self.source}: " + "; ".join(parts))
 
 
 class PatientError(InputError):

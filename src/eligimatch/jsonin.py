@@ -63,8 +63,7 @@ def too_large(limit: int) -> str:
 
 
 def _size(n: int) -> str:
-    mb = n / 1_000_000
-    return f"{mb:g} MB" if mb >= 1 else f"{n} bytes"
+    return f"{n / 1_000_000:g} MB" if n >= 10_000 else f"{n} bytes"
 
 
 def max_input_bytes() -> int:

@@ -23,9 +23,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TextIO
 
-from .errors import OutputError
+from .errors import OutputError, one_line
 
-__all__ = ["AtomicFile", "discarded", "emit", "printable", "require_stdout", "write_file",
+__all__ = ["AtomicFile", "discarded", "emit", "printable", "require_stdout", "reset",
+           "write_file",
            "write_to"]
 
 STDOUT = "standard output"
@@ -33,12 +34,12 @@ _DISCARDED: list[tuple[int, str]] = []  # (opened as, target) not written: the r
 _OPENED = [0]
 
 
-def printable(text: str) -> str:
-    """``text`` with every non-printable character (newline, tab, escape, bidi controls...)
-    written as a Python escape, so a value can never start a new line or recolour a terminal."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+printable = one_line     # a value as one line of text (see eligimatch.errors.one_line)
+
+
+def reset() -> None:
+    """Forget the targets given up so far (a new command starts)."""
+    _DISCARDED.clear()
 
 
 def discarded() -> list[str]:
