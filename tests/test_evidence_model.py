@@ -94,6 +94,18 @@ CASES = [
     _case("NCT07342322", "I6", "UNKNOWN", "ECOG has no date", ecog={"value": 1}),
     _case("NCT07342322", "I7", "UNKNOWN", "life expectancy has no date",
           life_expectancy={"value": 12, "unit": "month"}),
+    _case("SFRT-SCART-BONEMET", "I8.organ_function", "UNKNOWN", "days old; answers older than 28 "
+          "days do not count",
+          labs=[{"test": t, "value": v, "unit": u, "date": LAB, "reference_range": {"high": h}}
+                for t, v, u, h in (("alt", 30, "U/L", 40), ("bilirubin", 10, "umol/L", 21),
+                                   ("creatinine", 70, "umol/L", 100))],
+          attestations=[{"trial": "SFRT-SCART-BONEMET", "criterion": "I8.organ_function",
+                         "answer": "yes", "by": "Dr A", "date": "2023-11-10"}]),
+    _case("NCT07342322", "I8.renal", "UNKNOWN", "a weight from the last 90 days",
+          sex="male", birth_date="1960-01-01", weight={"value": 80, "unit": "kg",
+                                                       "date": "2022-03-01"},
+          labs=[{"test": "creatinine", "value": 1.9, "unit": "mg/dL", "date": LAB,
+                 "reference_range": {"high": 1.2, "unit": "mg/dL"}}]),
     # durations as clinicians mean them
     _case("NCT07342322", "I7", "PASS", "life expectancy 90 days",
           life_expectancy={"value": 90, "unit": "day", "date": LAB}),
