@@ -58,6 +58,10 @@ class CriterionSpec(_Model):
     logic: dict[str, Any]
     notes: str | None = None
     examples: list[Example] = Field(default_factory=list)
+    draft: str | None = Field(
+        default=None, pattern=r"^[a-z0-9_+]+$",
+        description="drafted by `eligimatch draft`: the recogniser(s) that produced the logic, "
+                    "or 'review'; remove the field once a person has checked the criterion")
 
     @model_validator(mode="after")
     def _prefix_matches_kind(self) -> CriterionSpec:
