@@ -83,7 +83,7 @@ def test_explain_shows_every_criterion(capsys):
     assert code == 0
     assert "FAIL     I8.anc (inclusion)" in out
     assert "why: ANC 1.2 ×10⁹/L (reported 1200 /uL, 2026-11-12) < 1.5 ×10⁹/L" in out
-    assert ("why: metastases with site liver, status not resolved: liver (2026-08-01 onwards); "
+    assert ("why: liver metastasis not resolved: liver (2026-08-01 onwards); "
             "ALT 150 U/L (2026-11-12) = 3.75 × ULN ≤ 5 × ULN (ULN 40 U/L from the lab's "
             "reference range)") in out
     for cid in ("I1", "I2.histology", "I9", "E1.gist", "E6"):
@@ -115,7 +115,7 @@ def test_check_passes_on_the_project_rules(capsys):
 def test_check_reports_a_broken_copy_precisely(tmp_path, capsys):
     text = (ROOT / "rules" / "NCT07342322.toml").read_text("utf-8")
     broken = (text.replace('quantity = "anc"', 'quantity = "ancc"')
-                  .replace('value = 50, unit = "g/L" }', 'value = 50, unit = "mmol/L" }'))
+                  .replace('value = 50, unit = "g/L" }', 'value = 50, unit = "mL" }'))
     (tmp_path / "NCT07342322.toml").write_text(broken, "utf-8")
     code, out, err = run("check", str(tmp_path), capsys=capsys)
     assert code == 1
@@ -123,7 +123,7 @@ def test_check_reports_a_broken_copy_precisely(tmp_path, capsys):
     where = tmp_path / "NCT07342322.toml"
     assert f"{where}: criteria[I8.anc].logic.quantity: unknown quantity 'ancc'; did you mean " \
            f"'anc'?" in lines
-    assert any(line.startswith(f"{where}: criteria[I8.hemoglobin].logic.unit: unit 'mmol/L'")
+    assert any(line.startswith(f"{where}: criteria[I8.hemoglobin].logic.unit: unit 'mL'")
                for line in lines)
     assert "2 problems in 1 rule file" in err
 

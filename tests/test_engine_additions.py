@@ -62,7 +62,7 @@ def lesion(**fields: typing.Any) -> dict[str, typing.Any]:
     ({"value": 3.4, "unit": "cm"}, True, "[shortest_diameter 3.4 cm = 34 mm]"),
     ({"value": 31, "unit": "mm"}, True, "[shortest_diameter 31 mm]"),
     ({"value": 1.2, "unit": "in"}, True, "= 30.48 mm"),
-    ({"value": 30, "unit": "mm"}, False, "no lesions with shortest_diameter > 30 mm (1 recorded)"),
+    ({"value": 30, "unit": "mm"}, False, "no lesion with shortest diameter > 30 mm (1 recorded)"),
     ({"value": 2.9, "unit": "cm"}, False, "(1 recorded)"),
     ({"value": 25, "unit": "mm", "comparator": "<"}, False, "(1 recorded)"),
 ])
@@ -159,7 +159,7 @@ def test_date_field_after_start_plus_weeks(tmp_path):
                     ).value is False
     out = evaluate(tmp_path, logic, treatment(**base, progression_date="2026-04-05"))
     assert out.value is True
-    assert "progression_date > start + 12 weeks" in out.text
+    assert "treatment with progression date > start + 12 weeks" in out.text
     assert "[progression_date 2026-04-05, start 2026-01-10]" in out.text
 
 
@@ -176,7 +176,7 @@ def test_date_field_against_the_evaluation_date(tmp_path):
         assert evaluate(tmp_path, logic, {"conditions": [{**pe, "onset": onset}]}).value is False
     out = evaluate(tmp_path, logic, {"conditions": [pe]})
     assert out.value is None
-    assert out.missing == ("pulmonary_embolism (date not recorded): onset",)
+    assert out.missing == ("pulmonary embolism (date not recorded): onset",)
 
 
 def test_ongoing_item_shows_its_open_end(tmp_path):
@@ -260,8 +260,8 @@ def test_any_inside_where_is_kleene_or_of_kleene_ands(tmp_path, fields, expected
 
 def test_any_inside_where_describes_its_alternatives(tmp_path):
     out = evaluate(tmp_path, ANY_OF, {"treatments": []})
-    assert out.text == ("no treatments with classes anthracycline, either stopped_for_toxicity "
-                        "true or (intent adjuvant and best_response PD) (0 recorded)")
+    assert out.text == ("no treatment with anthracycline, either stopped for intolerable toxicity "
+                        "or (adjuvant and with best response PD) (0 recorded)")
 
 
 def test_any_may_nest_and_mix_item_aware_tests(tmp_path):
@@ -373,7 +373,7 @@ def test_any_recorded_without_results_uses_otherwise(tmp_path):
     logic = HBV + ", otherwise = { all = [ " + CARRIER + ', { recorded = "hbv_dna_iu" } ] } }'
     out = evaluate(tmp_path, logic, {"conditions": []}, window=14)
     assert out.value is False
-    assert out.text.startswith("no HBV DNA in IU/mL or HBV DNA in copies/mL recorded; no conditions")
+    assert out.text.startswith("no HBV DNA in IU/mL or HBV DNA in copies/mL recorded; no hepatitis B")
     carrier = {"category": "infection", "type": "hepatitis_b", "status": "controlled"}
     out = evaluate(tmp_path, logic, {"conditions": [carrier]}, window=14)
     assert out.value is None and out.missing == ("HBV DNA within 14 days",)

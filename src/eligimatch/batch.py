@@ -230,6 +230,11 @@ class _Compiled:
     program: Program
     encoded: tuple[tuple[str, tuple[str, ...]], ...]    # JSON trial id, JSON criterion ids
     attrition: tuple[Attrition, ...]                    # empty, one per trial
+    drafts: tuple[frozenset[str], ...] = ()             # per trial: criteria marked draft
+
+    @property
+    def has_drafts(self) -> bool:
+        return any(self.drafts)
 
 
 def _compiled(plan: Plan) -> _Compiled:
@@ -237,14 +242,17 @@ def _compiled(plan: Plan) -> _Compiled:
     process and plan; forked workers inherit the parent's)."""
     done = _COMPILED.get(plan.key)
     if done is None:
+        from .draft.mark import draft_ids
         from .program import Program
 
         trials = _trials(plan)
+        marked = draft_ids(trials)
         done = _Compiled(trials, Program(trials), tuple(
             (json.dumps(t.id, ensure_ascii=False),
              tuple(json.dumps(c.id, ensure_ascii=False) for c in t.criteria)) for t in trials),
             tuple(Attrition(t.id, t.meta.title, tuple((c.id, c.spec.kind) for c in t.criteria))
-                  for t in trials))
+                  for t in trials),
+            tuple(marked.get(t.id, frozenset()) for t in trials))
         _COMPILED.clear()
         _COMPILED[plan.key] = done
     return done
@@ -298,6 +306,7 @@ def _skipped(exc: EligimatchError, source: str) -> str:
 def screen_chunk(plan: Plan, records: Sequence[Record]) -> ChunkResult:
     """Screen a chunk of records against the plan's trials (in whatever process this runs)."""
     from . import api
+    from .draft.mark import resting_on
     from .facts import build_facts
 
     cpu = time.process_time()
@@ -336,18 +345,27 @@ def screen_chunk(plan: Plan, records: Sequence[Record]) -> ChunkResult:
         as_of = facts.as_of.isoformat()
         head = (f'{{"patient_id": {json.dumps(facts.patient_id, ensure_ascii=False)}, '
                 f'"source": {json.dumps(rec.source, ensure_ascii=False)}, "trial_id": ')
-        for (verdict, fail_at, unknown_at), a, t, (trial_id, ids) in zip(
-                statuses, attrition, trials, compiled.encoded, strict=True):
+        for (verdict, fail_at, unknown_at), a, t, (trial_id, ids), drafts in zip(
+                statuses, attrition, trials, compiled.encoded,
+                compiled.drafts or [frozenset()] * len(trials), strict=True):
             a.add_indices(fail_at, unknown_at, verdict)
+            crit = t.criteria
+            resting = (resting_on(verdict, [c.id for c in crit], [crit[k].id for k in fail_at],
+                                  drafts) if drafts else [])
             if writer is None:
+                # "draft" (the draft criteria the verdict rests on) only for trials with drafts
+                mark = (f', "draft": {json.dumps(resting, ensure_ascii=False)}'
+                        if drafts else "")
                 out.write(f'{head}{trial_id}, "as_of": "{as_of}", "verdict": "{verdict}", '
                           f'"failing": [{", ".join(ids[k] for k in fail_at)}], '
-                          f'"unknown": [{", ".join(ids[k] for k in unknown_at)}]}}\n')
+                          f'"unknown": [{", ".join(ids[k] for k in unknown_at)}]{mark}}}\n')
             else:
-                crit = t.criteria
-                writer.writerow((facts.patient_id, rec.source, t.id, as_of, verdict,
-                                 ";".join(crit[k].id for k in fail_at),
-                                 ";".join(crit[k].id for k in unknown_at)))
+                row = [facts.patient_id, rec.source, t.id, as_of, verdict,
+                       ";".join(crit[k].id for k in fail_at),
+                       ";".join(crit[k].id for k in unknown_at)]
+                if compiled.has_drafts:
+                    row.append(";".join(resting))
+                writer.writerow(row)
     return ChunkResult(out.getvalue(), messages, patients, failed, patients * len(trials),
                        patients * n_criteria, attrition, screened, _peak_rss_kb(),
                        time.process_time() - cpu)
@@ -559,8 +577,8 @@ def run_batch(source: BatchInput | Iterable[Record], plan: Plan, write: Callable
     compiled = _compiled(plan)
     trials = compiled.trials
     summary = Summary(attrition=[a.empty() for a in compiled.attrition])
-    if plan.fmt == "csv":
-        write(",".join(CSV_COLUMNS) + "\n")
+    if plan.fmt == "csv":     # a "draft" column only when some trial has draft criteria
+        write(",".join(CSV_COLUMNS + (("draft",) if compiled.has_drafts else ())) + "\n")
     chunks = _chunks(source, chunk_size(len(trials)))
     if engine == "dask":
         results = _dask(plan, chunks, jobs, scheduler)

@@ -74,6 +74,13 @@ def _rules(directory: Path | None) -> RuleSet:
     return load_rules(directory)
 
 
+def _drafts(trials: Any) -> dict[str, frozenset[str]]:
+    """trial id → its criteria still marked draft (marked in every output)."""
+    from .draft.mark import draft_ids
+
+    return draft_ids(trials)
+
+
 def _screen_all(patients: list[Path], as_of: str | None, rules: Path | None) -> Any:
     from . import api
 
@@ -122,12 +129,15 @@ def screen(
 
     safeio.require_stdout()
     ruleset, screened = _screen_all(patients, as_of, rules)
+    drafts = _drafts(ruleset.trials)
     if fmt is Format.json:
-        docs = [explain.document(f.patient_id, str(p), f.as_of, res, ruleset.sha256, _version())
+        docs = [explain.document(f.patient_id, str(p), f.as_of, res, ruleset.sha256, _version(),
+                                 drafts=drafts)
                 for p, f, res in screened]
         safeio.emit(explain.screen_json(docs))
         return
-    safeio.emit("\n\n".join(explain.screen_text(f.patient_id, str(p), f.as_of, res)
+    safeio.emit("\n\n".join(explain.screen_text(f.patient_id, str(p), f.as_of, res,
+                                                drafts=drafts)
                             for p, f, res in screened))
 
 
@@ -149,11 +159,13 @@ def explain_cmd(
     t = ruleset.get(trial)
     p = _read(patient)
     facts, results = api.screen(p, [t], when, str(patient))
+    drafts = _drafts([t])
     if fmt is Format.json:
         safeio.emit(explain.dumps(explain.document(facts.patient_id, str(patient), facts.as_of,
-                                                   results, ruleset.sha256, _version())))
+                                                   results, ruleset.sha256, _version(),
+                                                   drafts=drafts)))
         return
-    safeio.emit(explain.explain_text(facts.patient_id, facts.as_of, results[0]))
+    safeio.emit(explain.explain_text(facts.patient_id, facts.as_of, results[0], drafts=drafts))
 
 
 @app.command()
@@ -185,7 +197,10 @@ def check(
     missing = [f for f in files if not f.is_file()]
     if missing:
         raise UserError(f"{missing[0]}: no such rule file")
-    problems = check_rules(files)
+    warnings: list[str] = []
+    problems = check_rules(files, warnings)
+    for line in warnings:
+        _note(line)
     if problems:
         safeio.emit("\n".join(safeio.printable(p) for p in problems))
         _note(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in "
@@ -196,8 +211,34 @@ def check(
     loaded = [load_rule_file(f) for f in files]
     n_crit = sum(len(t.criteria) for t in loaded)
     n_ex = sum(len(c.spec.examples) for t in loaded for c in t.criteria)
+    n_draft = sum(c.spec.draft is not None for t in loaded for c in t.criteria)
+    drafted = f" ({n_draft} draft criteria: warnings)" if n_draft else ""
     safeio.emit(f"ok: {len(files)} rule file{'s' if len(files) != 1 else ''}, {n_crit} criteria, "
-               f"{n_ex} examples pass")
+               f"{n_ex} examples pass{drafted}")
+
+
+@app.command()
+def draft(
+    record: Annotated[Path, typer.Argument(
+        help="A ClinicalTrials.gov API v2 study (JSON) or a registry page's plain text.")],
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write the drafted rule file here instead of stdout.")] = None,
+    trial_id: Annotated[str | None, typer.Option(
+        "--id", help="Trial id (default: the record's NCT id, else one made from the file name).")
+    ] = None,
+) -> None:
+    """Draft a rule file from a registry record: every inclusion and exclusion item with its
+    verbatim text, typed where a recogniser accounts for the whole item, review otherwise; every
+    criterion marked draft.  Check it with 'eligimatch check'."""
+    from .draft import draft_file
+
+    with _Outputs(output) as out:
+        result = draft_file(record, trial_id)
+        out.write(output, result.text.rstrip("\n"))
+        out.commit()
+    typed, total = result.share()
+    _note(f"drafted {total} criteria from {record}: {typed} typed, {total - typed} to review; "
+          "all marked draft")
 
 
 class SchemaKind(StrEnum):

@@ -703,8 +703,10 @@ _BUILDERS = {
 
 # ---------------------------------------------------------------------------- check
 
-def check_rules(paths: Iterable[Path]) -> list[str]:
-    """Every problem in the given rule files, examples included, one line each."""
+def check_rules(paths: Iterable[Path], warnings: list[str] | None = None) -> list[str]:
+    """Every problem in the given rule files, examples included, one line each.  Criteria
+    still marked ``draft`` (``eligimatch draft``) are not problems: one warning line per file
+    is appended to ``warnings`` when given."""
     from .facts import build_facts
     from .patient import Patient
 
@@ -719,6 +721,10 @@ def check_rules(paths: Iterable[Path]) -> list[str]:
         if trial.id in seen:
             lines.append(f"{path}: trial.id: {trial.id!r} is also defined in {seen[trial.id]}")
         seen[trial.id] = str(path)
+        drafts = [c.id for c in trial.criteria if c.spec.draft is not None]
+        if drafts and warnings is not None:
+            warnings.append(f"{path}: warning: {len(drafts)} of {len(trial.criteria)} criteria "
+                            f"are drafts, not yet reviewed: {', '.join(drafts)}")
         for c in trial.criteria:
             for i, ex in enumerate(c.spec.examples):
                 where = f"{path}: criteria[{c.id}].examples[{i}]"

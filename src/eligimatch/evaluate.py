@@ -936,7 +936,9 @@ class AnyOfFieldTest(FieldTest):
         return list(dict.fromkeys(out))
 
     def describe(self) -> str:
-        parts = [" and ".join(m.describe() for m in alt) for alt in self.alternatives]
+        from .wording import phrase
+
+        parts = [" and ".join(phrase(m) for m in alt) for alt in self.alternatives]
         shown = [f"({p})" if len(alt) > 1 else p for p, alt in zip(parts, self.alternatives,
                                                                   strict=True)]
         return "either " + " or ".join(shown) if len(shown) > 1 else shown[0]

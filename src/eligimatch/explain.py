@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from .draft.mark import resting_on, shares
 from .evaluate import CriterionResult, TrialResult
 from .safeio import printable as _p  # text output: no value can start a line of its own
 
@@ -37,28 +38,52 @@ def ordered(results: Sequence[TrialResult]) -> list[TrialResult]:
     return sorted(results, key=lambda r: (ORDER[r.verdict], r.trial_id))
 
 
-def criterion_dict(c: CriterionResult) -> dict[str, Any]:
-    return {"id": c.id, "kind": c.kind, "status": c.status, "text": c.text,
-            "explanation": c.explanation, "missing": list(c.missing), "review": list(c.review)}
+Drafts = Mapping[str, frozenset[str]]
 
 
-def trial_dict(r: TrialResult, *, criteria: bool = True) -> dict[str, Any]:
+def criterion_dict(c: CriterionResult, drafts: frozenset[str] = frozenset()) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": c.id, "kind": c.kind, "status": c.status, "text": c.text,
+                           "explanation": c.explanation, "missing": list(c.missing),
+                           "review": list(c.review)}
+    if drafts:      # only for trials with draft criteria: other output is unchanged
+        out["draft"] = c.id in drafts
+    return out
+
+
+def draft_resting(r: TrialResult, drafts: Drafts | None) -> list[str]:
+    """The draft criteria the trial's verdict rests on (see eligimatch.draft.mark)."""
+    ids = (drafts or {}).get(r.trial_id, frozenset())
+    return resting_on(r.verdict, [c.id for c in r.criteria],
+                      [c.id for c in r.criteria if c.status == "fail"], ids)
+
+
+def _draft_note(r: TrialResult, drafts: Drafts | None) -> str:
+    resting = draft_resting(r, drafts)
+    return (f" [rests on {len(resting)} draft criteri{'on' if len(resting) == 1 else 'a'}]"
+            if resting else "")
+
+
+def trial_dict(r: TrialResult, *, criteria: bool = True,
+               drafts: Drafts | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "trial_id": r.trial_id, "title": r.title, "verdict": r.verdict, "reason": r.reason,
         "failing": [c.id for c in r.criteria if c.status == "fail"],
         "unknown": [c.id for c in r.criteria if c.status == "unknown"],
         "missing": list(r.missing), "review": list(r.review),
     }
+    mine = (drafts or {}).get(r.trial_id, frozenset())
+    if mine:
+        out["draft"] = draft_resting(r, drafts)
     if criteria:
-        out["criteria"] = [criterion_dict(c) for c in r.criteria]
+        out["criteria"] = [criterion_dict(c, mine) for c in r.criteria]
     return out
 
 
 def document(patient_id: str, source: str, as_of: date, results: Sequence[TrialResult],
-             rules_sha256: str, version: str) -> dict[str, Any]:
+             rules_sha256: str, version: str, *, drafts: Drafts | None = None) -> dict[str, Any]:
     return {"eligimatch": version, "rules_sha256": rules_sha256, "patient_id": patient_id,
             "source": source, "as_of": as_of.isoformat(),
-            "trials": [trial_dict(r) for r in ordered(results)]}
+            "trials": [trial_dict(r, drafts=drafts) for r in ordered(results)]}
 
 
 def dumps(doc: Any) -> str:
@@ -75,12 +100,14 @@ def _first_fail(r: TrialResult) -> str:
     return f"fails {head} — {fails[0].explanation}" if fails else r.reason
 
 
-def screen_text(patient_id: str, source: str, as_of: date, results: Sequence[TrialResult]) -> str:
+def screen_text(patient_id: str, source: str, as_of: date, results: Sequence[TrialResult], *,
+                drafts: Drafts | None = None) -> str:
     lines = [f"Patient {_p(patient_id)} ({_p(source)}), as of {as_of}:"]
     width = max((len(_p(r.trial_id)) for r in results), default=0)
     for r in ordered(results):
         reason = _first_fail(r) if r.verdict == "ineligible" else r.reason
-        lines.append(f"  {LABEL[r.verdict]:<12}  {_p(r.trial_id):<{width}}  {_p(reason)}")
+        lines.append(f"  {LABEL[r.verdict]:<12}  {_p(r.trial_id):<{width}}  {_p(reason)}"
+                     f"{_draft_note(r, drafts)}")
     undecided = [r for r in results if r.verdict == "undetermined"]
     if undecided:
         counts: Counter[str] = Counter(m for r in undecided for m in r.missing)
@@ -94,11 +121,15 @@ def screen_text(patient_id: str, source: str, as_of: date, results: Sequence[Tri
     return "\n".join(lines)
 
 
-def explain_text(patient_id: str, as_of: date, r: TrialResult) -> str:
+def explain_text(patient_id: str, as_of: date, r: TrialResult, *,
+                 drafts: Drafts | None = None) -> str:
     lines = [f"{_p(r.trial_id)}: {_p(r.title)}",
-             f"Patient {_p(patient_id)}, as of {as_of}: {LABEL[r.verdict]} — {_p(r.reason)}", ""]
+             f"Patient {_p(patient_id)}, as of {as_of}: {LABEL[r.verdict]} — {_p(r.reason)}"
+             f"{_draft_note(r, drafts)}", ""]
+    mine = (drafts or {}).get(r.trial_id, frozenset())
     for c in r.criteria:
-        lines.append(f"{STATUS[c.status]:<8} {_p(c.id)} ({c.kind})")
+        mark = ", draft" if c.id in mine else ""
+        lines.append(f"{STATUS[c.status]:<8} {_p(c.id)} ({c.kind}{mark})")
         lines.append(f"         criterion: {_p(c.text)}")
         lines.append(f"         why: {_p(c.explanation)}")
     return "\n".join(lines)
@@ -109,6 +140,8 @@ def trials_dicts(trials: Sequence[Any]) -> list[dict[str, Any]]:
              "phase": t.meta.phase, "status": t.meta.status, "seed": t.meta.seed,
              "criteria": len(t.criteria),
              "needs_review": [c.id for c in t.criteria if c.needs_review],
+             "draft": [c.id for c in t.criteria if c.spec.draft is not None],
+             "shares": {k: round(v, 4) for k, v in shares(t).items()},
              "sha256": t.sha256} for t in trials]
 
 
@@ -122,6 +155,8 @@ def trials_text(trials: Sequence[Any]) -> str:
     for t in sorted(trials, key=lambda t: t.id):
         n_inc = sum(c.spec.kind == "inclusion" for c in t.criteria)
         n_exc = len(t.criteria) - n_inc
+        sh = shares(t)
         lines.append(f"{t.id:<{width}}  {_p(t.meta.phase):<8} {_p(t.meta.status):<20} {n_inc:>2} "
-                     f"inclusion / {n_exc:>2} exclusion criteria  {_p(t.meta.title)}")
+                     f"inclusion / {n_exc:>2} exclusion criteria  typed {sh['typed']:>4.0%} "
+                     f"review {sh['review']:>4.0%} draft {sh['draft']:>4.0%}  {_p(t.meta.title)}")
     return "\n".join(lines)

@@ -56,7 +56,7 @@ def _criteria_of(items: list[Item], kind: str, positional: bool
         if item.children:
             kids = [unescape(c.text).strip() for c in item.children]
             if _ALTERNATIVES.search(text) or any(k.lower().endswith(" or") for k in kids):
-                whole = "\n".join([text, *kids])     # alternatives: one criterion
+                whole = f"{text} {'; '.join(kids)}"    # alternatives: one criterion
                 out.append((f"{prefix}{item.number}", whole,
                             note(item) + " Its sub-items are alternatives, drafted as one "
                                          "criterion.", compose(whole, kind)))

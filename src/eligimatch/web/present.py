@@ -23,7 +23,7 @@ SHORT = 180
 _MARKS = re.compile(
     r"(?P<reported>reported [^,;()]+)"
     r"|(?P<uln>ULN [^;()]*? from the lab's reference range)"
-    r"|(?P<default>ULN [^;()]*? is eligimatch's default)"
+    r"|(?P<default>the lab reported no reference range)"
     r"|(?P<review>needs clinician review)"
     r"|(?P<date>\b\d{4}-\d{2}-\d{2}\b)")
 

@@ -200,9 +200,9 @@ ULN = Recogniser(
     passes=("Total bilirubin ≤1.5× upper limit of normal (ULN)",
             "ALT and AST ≤2.5× ULN (≤5× ULN for patients with liver metastasis)",
             "AST/ALT ≤ 3 x ULN", "serum transaminases ≤ 2.5 times ULN",
-            "total bilirubin ≤1.5×ULN; In case of liver metastasis, AST and ALT≤5×ULN, "
-            "ALT ≤2.5×ULN, AST ≤2.5×ULN"),
+            "ALT ≤2.5×ULN, AST ≤2.5×ULN; In case of liver metastasis, AST and ALT≤5×ULN"),
     fails=("ALT ≤ 2.5 × ULN (≤ 5 × ULN with liver or bone metastases)",
+           "In case of liver metastasis, AST ≤ 5 × ULN; ALT ≤ 2.5 × ULN",
            "bilirubin ≤ 1.5 × ULN (≤ 3 × ULN in Gilbert's syndrome)"),
 )
 

@@ -63,7 +63,8 @@ _LVEF = re.compile(r"(?:left ventricular ejection fraction|lvef|ejection fractio
                    r"(?:\s*\((?:lvef|left ventricular ejection fraction)\))?"
                    r"(?:\s*(?:by|on|as measured by|assessed by)\s+(?:echocardiogra(?:m|phy)|echo|"
                    r"muga(?: scan)?)(?:\s+or\s+(?:muga(?: scan)?|echocardiogra(?:m|phy)|echo))?)?"
-                   rf"\s*(?:of\s*|:\s*|is\s*)?{COMP}\s*{NUM}\s*%", re.I)
+                   rf"\s*(?:of\s*|:\s*|is\s*)?{COMP}\s*{NUM}\s*%"
+                   r"(?:\s+(?:by|on)\s+(?:echocardiogra(?:m|phy)|echo|muga(?: scan)?))?", re.I)
 
 
 def _find_lvef(text: str, kind: str) -> Iterator[Clause]:

@@ -23,7 +23,7 @@ _SINCE = re.compile(rf"(?:at least|≥|>=|a minimum of|minimum of)\s*{COUNT}\s*{
                     rf"any|most recent)\s+(?:dose of\s+)?(?:any\s+)?{_WHAT}", re.I)
 _WITHIN = re.compile(
     r"(?:(?:received|receiving|had|undergone|underwent|prior|previous|treatment with|"
-    r"treated with)\s+)?(?:any\s+)?(?:prior\s+)?" + _WHAT +
+    r"treated with)\s+)*(?:any\s+)?(?:prior\s+)?" + _WHAT +
     rf"\s+within\s+(?:the\s+)?(?:past\s+|last\s+|preceding\s+|prior\s+)?{COUNT}\s*{_UNIT}"
     r"(?:\s+(?:before|prior to|of|preceding)\s+(?:the\s+)?(?:enrol?lment|registration|"
     r"randomi[sz]ation|study (?:entry|treatment|start)|treatment start|start of (?:the\s+)?"
