@@ -50,6 +50,7 @@ from .patient import (
     Treatment,
 )
 from .units import Analyte, analytes, format_number
+from .wording import display
 
 __all__ = ["COLLECTIONS", "LAB_MAX_AGE_DAYS", "SCALARS", "Facts", "Item", "QuantityFact",
            "build_facts"]
@@ -480,14 +481,14 @@ def _label(name: str, obj: Any) -> str:
     for attr in ("name", "term", "substance", "description", "type", "site", "kind"):
         v = getattr(obj, attr, None)
         if v:
-            label = str(v)
+            label = str(v) if attr in ("name", "term", "substance", "description") else display(v)
             break
     else:
         label = name.rstrip("s")
     if name == "treatments" and getattr(obj, "name", None) and obj.type not in label:
         label = f"{obj.type} ({obj.name})"
     if name == "conditions" and getattr(obj, "name", None):
-        label = f"{obj.name} [{obj.type}]"
+        label = f"{obj.name} [{display(obj.type)}]"
     return label
 
 
@@ -576,7 +577,7 @@ def _condition_fields(obj: Condition, fields: dict[str, Any], where: str,
         if named is not None:
             ctype = named
             fields["type"] = named
-            label = f"{obj.name} [{named}, read from the name]"
+            label = f"{obj.name} [{display(named)}, read from the name]"
     spec = types[ctype]
     if obj.category is not None and obj.category not in spec.allows and obj.type != "other":
         problems.add(f"{where}.category",
