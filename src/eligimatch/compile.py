@@ -66,6 +66,7 @@ from .facts import (
 from .patient import Quantity
 from .trial import CriterionSpec, RuleFile, TrialMeta
 from .units import analytes, parse_unit
+from .wording import describe_items
 
 __all__ = ["Criterion", "RuleSet", "Trial", "default_rules_dir", "load_rule_file", "load_rules"]
 
@@ -648,9 +649,7 @@ def _build_exists(raw: dict[str, Any], where: str, problems: list[tuple[str, str
     if label is not None and (not isinstance(label, str) or not label.strip()):
         problems.append((f"{base}.label", "expected a short description of what is looked for"))
         return _Bad()
-    desc_parts = [m.describe() for m in matches]
-    desc = label.strip() if label else (
-        f"{name.replace('_', ' ')}" + (f" with {', '.join(desc_parts)}" if desc_parts else ""))
+    desc = label.strip() if label else describe_items(name, matches)
     return Exists(name, tuple(matches), window, desc, current)
 
 
@@ -707,8 +706,9 @@ def check_rules(paths: Iterable[Path], warnings: list[str] | None = None) -> lis
     """Every problem in the given rule files, examples included, one line each.  Criteria
     still marked ``draft`` (``eligimatch draft``) are not problems: one warning line per file
     is appended to ``warnings`` when given."""
+    from .api import parse_patient
     from .facts import build_facts
-    from .patient import Patient
+    from .jsonin import exact_json
 
     lines: list[str] = []
     seen: dict[str, str] = {}
@@ -729,14 +729,17 @@ def check_rules(paths: Iterable[Path], warnings: list[str] | None = None) -> lis
             for i, ex in enumerate(c.spec.examples):
                 where = f"{path}: criteria[{c.id}].examples[{i}]"
                 try:
-                    patient = Patient.model_validate({"id": f"example-{c.id}-{i}", **ex.patient})
-                    facts = build_facts(patient, ex.as_of, where)
-                except ValidationError as exc:
-                    e = exc.errors()[0]
-                    lines.append(f"{where}.patient.{'.'.join(map(str, e['loc']))}: {e['msg']}")
-                    continue
+                    # read strictly, as a patient file is: no "1200" for a number, no 0
+                    # for false
+                    patient = parse_patient(exact_json({"id": f"example-{c.id}-{i}",
+                                                        **ex.patient}), f"{where}.patient")
                 except EligimatchError as exc:
-                    lines.append(f"{where}: {exc}")
+                    lines.append(str(exc))
+                    continue
+                try:
+                    facts = build_facts(patient, ex.as_of, where)
+                except EligimatchError as exc:
+                    lines.append(str(exc))
                     continue
                 out = c.node.evaluate(facts, trial.context(c.id))
                 got = status_of(c.spec.kind, out.value)

@@ -53,11 +53,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -135,31 +133,9 @@ def profile_json(patient: Patient) -> str:
     """The profile as JSON text for ``eligimatch screen``: unrecorded fields left out, numbers
     written exactly as JSON numbers (a profile is read strictly: a number in a string would be
     refused)."""
-    exact: dict[str, str] = {}
-    marker = f"\0eligimatch-number-{uuid.uuid4().hex}-"
+    from .jsonin import exact_json
 
-    def plain(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items() if v is not None}
-        if isinstance(value, list):
-            return [plain(v) for v in value]
-        if isinstance(value, Decimal):
-            if value == value.to_integral_value() and abs(value) < 10**15:
-                return int(value)
-            f = float(value)
-            if Decimal(repr(f)) == value:
-                return f
-            key = f"{marker}{len(exact)}"       # written as the exact literal below
-            exact[json.dumps(key)] = str(value)
-            return key
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        return value
-
-    text = json.dumps(plain(patient.model_dump()), indent=2, ensure_ascii=False)
-    for quoted, literal in exact.items():
-        text = text.replace(quoted, literal)
-    return text
+    return exact_json(patient.model_dump(), indent=2)
 
 
 def is_fhir(raw: Any) -> bool:

@@ -318,3 +318,35 @@ def _child(v: Any, g: Any, key: str | int, path: list[str | int], out: Problems)
     path.append(key)
     _walk(v, g, path, out)
     path.pop()
+
+
+def exact_json(value: Any, *, indent: int | None = None) -> str:
+    """``value`` (dicts, lists, dates, Decimals, ...) as JSON text that strict input reads back
+    unchanged: dates as ISO strings, every Decimal written as its exact literal (never through a
+    float, never in a string), ``None`` members left out."""
+    import datetime as dt
+    import json
+    import uuid
+
+    exact: dict[str, str] = {}
+    marker = f"\0eligimatch-number-{uuid.uuid4().hex}-"
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items() if x is not None}
+        if isinstance(v, list | tuple):
+            return [plain(x) for x in v]
+        if isinstance(v, Decimal):
+            if v == v.to_integral_value() and abs(v) < 10**15:
+                return int(v)
+            key = f"{marker}{len(exact)}"       # written as the exact literal below
+            exact[json.dumps(key)] = str(v)
+            return key
+        if isinstance(v, dt.date):
+            return v.isoformat()
+        return v
+
+    text = json.dumps(plain(value), indent=indent, ensure_ascii=False)
+    for quoted, literal in exact.items():
+        text = text.replace(quoted, literal)
+    return text
