@@ -70,7 +70,8 @@ def test_screen_json_is_stable_and_documented(capsys):
     assert trial["verdict"] == "undetermined"
     assert trial["unknown"] == ["I8.lvef"] and trial["missing"] == ["LVEF"]
     crit = {c["id"]: c for c in trial["criteria"]}
-    assert set(crit["I8.lvef"]) == {"id", "kind", "status", "text", "explanation", "missing",
+    assert set(crit["I8.lvef"]) == {"id", "kind", "status", "text", "summary", "explanation",
+                                    "missing",
                                     "review"}
     assert crit["I8.lvef"]["status"] == "unknown"
     assert crit["I8.lvef"]["explanation"].startswith("LVEF not recorded")
@@ -83,7 +84,10 @@ def test_explain_shows_every_criterion(capsys):
     assert code == 0
     assert "FAIL     I8.anc (inclusion)" in out
     assert "why: ANC 1.2 ×10⁹/L (reported 1200 /uL, 2026-11-12) < 1.5 ×10⁹/L" in out
-    assert ("why: liver metastasis not resolved: liver (2026-08-01 onwards); "
+    # one short sentence first (the deciding clause), then the full evidence
+    assert ("why: ALT 150 U/L (2026-11-12) = 3.75 × ULN ≤ 5 × ULN (ULN 40 U/L from the lab's "
+            "reference range)\n") in out
+    assert ("evidence: liver metastasis not resolved: liver (2026-08-01 onwards); "
             "ALT 150 U/L (2026-11-12) = 3.75 × ULN ≤ 5 × ULN (ULN 40 U/L from the lab's "
             "reference range)") in out
     for cid in ("I1", "I2.histology", "I9", "E1.gist", "E6"):

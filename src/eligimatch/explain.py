@@ -8,11 +8,15 @@ The JSON document (``--format json``) is stable and documented in the README::
       "trials": [
         {"trial_id": "...", "title": "...", "verdict": "eligible|ineligible|undetermined",
          "reason": "...", "failing": [ids], "unknown": [ids], "missing": [...], "review": [...],
-         "criteria": [{"id", "kind", "status", "text", "explanation", "missing", "review"}]}
+         "criteria": [{"id", "kind", "status", "text", "summary", "explanation", "missing",
+                       "review"}]}
       ]
     }
 
 Keys are sorted and output is byte-identical for the same patient, rules and as-of date.
+
+A criterion reads as one short sentence first (:func:`summary`: what is missing, the question for
+a clinician, or the clause of the explanation that decided it) and then the full evidence.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from .draft.mark import resting_on, shares
 from .evaluate import CriterionResult, TrialResult
 from .safeio import printable as _p  # text output: no value can start a line of its own
 
-__all__ = ["explain_text", "screen_json", "screen_text", "trials_json", "trials_text"]
+__all__ = ["explain_text", "has_more", "screen_json", "screen_text", "summary", "trials_json",
+           "trials_text"]
 
 ORDER = {"eligible": 0, "undetermined": 1, "ineligible": 2}
 LABEL = {"eligible": "ELIGIBLE", "undetermined": "UNDETERMINED", "ineligible": "INELIGIBLE"}
@@ -41,8 +46,55 @@ def ordered(results: Sequence[TrialResult]) -> list[TrialResult]:
 Drafts = Mapping[str, frozenset[str]]
 
 
+SHORT = 180  # characters of a summary clause before it is cut
+_LEADS = ("exclusion does not apply: ", "exclusion applies: ")
+
+
+def _clauses(text: str) -> list[str]:
+    """The explanation split at '; ' outside parentheses and brackets."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth = max(0, depth - 1)
+        elif ch == ";" and depth == 0 and text[i + 1:i + 2] == " ":
+            parts.append(text[start:i])
+            start = i + 2
+    parts.append(text[start:])
+    return [p for p in parts if p]
+
+
+def summary(c: CriterionResult) -> str:
+    """One short sentence: the question for a clinician, what is missing, or the deciding clause
+    of the explanation: a clinician's answer when one decided it, else the first value compared
+    with its threshold, else the first clause."""
+    if c.status == "unknown" and c.review:
+        return "needs clinician review: " + "; ".join(c.review)
+    if c.status == "unknown" and c.missing:
+        return "not recorded: " + ", ".join(c.missing)
+    text = c.explanation or ""
+    lead = next((x for x in _LEADS if text.startswith(x)), "")
+    clauses = _clauses(text[len(lead):])
+    if not clauses:
+        return text
+    answered = [x for x in clauses if x.startswith("clinician attestation")]
+    # the deciding value against its threshold, when a clause compares one
+    compared = [x for x in clauses if any(f" {op} " in x for op in ("≤", "≥", "<", ">", "≠"))]
+    first = (answered or compared or clauses)[0]
+    if len(first) > SHORT:
+        first = first[:SHORT].rsplit(" ", 1)[0] + " …"
+    return lead + first
+
+
+def has_more(c: CriterionResult) -> bool:
+    """Does the full explanation say more than the summary?"""
+    return bool(c.explanation) and c.explanation.strip() != summary(c).strip()
+
+
 def criterion_dict(c: CriterionResult, drafts: frozenset[str] = frozenset()) -> dict[str, Any]:
     out: dict[str, Any] = {"id": c.id, "kind": c.kind, "status": c.status, "text": c.text,
+                           "summary": summary(c) if c.explanation else "",
                            "explanation": c.explanation, "missing": list(c.missing),
                            "review": list(c.review)}
     if drafts:      # only for trials with draft criteria: other output is unchanged
@@ -131,7 +183,9 @@ def explain_text(patient_id: str, as_of: date, r: TrialResult, *,
         mark = ", draft" if c.id in mine else ""
         lines.append(f"{STATUS[c.status]:<8} {_p(c.id)} ({c.kind}{mark})")
         lines.append(f"         criterion: {_p(c.text)}")
-        lines.append(f"         why: {_p(c.explanation)}")
+        lines.append(f"         why: {_p(summary(c))}")
+        if has_more(c):
+            lines.append(f"         evidence: {_p(c.explanation)}")
     return "\n".join(lines)
 
 

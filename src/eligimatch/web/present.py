@@ -13,12 +13,13 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from ..evaluate import CriterionResult, TrialResult
+from ..explain import has_more
+from ..explain import summary as _summary
 
 __all__ = ["evidence", "record_next", "summary"]
 
 LABEL = {"eligible": "Eligible", "undetermined": "Undetermined", "ineligible": "Ineligible"}
 STATUS = {"pass": "Pass", "fail": "Fail", "unknown": "Unknown"}
-SHORT = 180
 
 _MARKS = re.compile(
     r"(?P<reported>reported [^,;()]+)"
@@ -48,47 +49,13 @@ def evidence(text: str) -> Markup:
     return Markup("".join(out))
 
 
-def _clauses(text: str) -> list[str]:
-    """Split at '; ' outside parentheses."""
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        if ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth = max(0, depth - 1)
-        elif ch == ";" and depth == 0 and text[i + 1:i + 2] == " ":
-            parts.append(text[start:i])
-            start = i + 2
-    parts.append(text[start:])
-    return [p for p in parts if p]
-
-
-LEADS = ("exclusion does not apply: ", "exclusion applies: ")
-
-
 def summary(c: CriterionResult) -> str:
-    """One short sentence: what is missing, the question for a clinician, or the deciding
-    clause of the explanation (a clinician's answer, when one decided it)."""
-    if c.status == "unknown" and c.review:
-        return "Needs clinician review: " + "; ".join(c.review)
-    if c.status == "unknown" and c.missing:
-        return "Not recorded: " + ", ".join(c.missing)
-    text = c.explanation or ""
-    lead = next((x for x in LEADS if text.startswith(x)), "")
-    clauses = _clauses(text[len(lead):])
-    if not clauses:
-        return text
-    answered = [x for x in clauses if x.startswith("clinician attestation")]
-    if answered:
-        return lead + answered[0]
-    first = clauses[0]
-    if len(first) > SHORT:
-        first = first[:SHORT].rsplit(" ", 1)[0] + " …"
-    return lead + first
-
-
-def has_more(c: CriterionResult) -> bool:
-    return c.explanation.strip() != summary(c).strip()
+    """The CLI's one-sentence summary (eligimatch.explain.summary); what is missing or to review
+    starts a sentence on the page."""
+    text = _summary(c)
+    if text.startswith(("needs clinician review: ", "not recorded: ")):
+        return text[:1].upper() + text[1:]
+    return text
 
 
 def deciding(r: TrialResult) -> list[CriterionResult]:
