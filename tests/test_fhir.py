@@ -22,6 +22,7 @@ from fhir.resources.R4B.bundle import Bundle
 from eligimatch import fhir as fhir_mod
 from eligimatch.api import parse_patient, read_patient, screen
 from eligimatch.compile import load_rules
+from eligimatch.drugs import Open
 from eligimatch.errors import PatientError
 from eligimatch.facts import build_facts
 from eligimatch.fhir import import_bundle, profile_json
@@ -179,8 +180,11 @@ def test_unmappable_resources_are_listed_not_dropped(us_core):
                                "2345-7 is not in eligimatch's analyte catalogue") for line in lines)
     assert any(line.startswith("Condition/encounter-diagnosis-example1 "
                                "[http://snomed.info/sct|39065001]") for line in lines)
-    # an unclassifiable condition leaves the conditions unrecorded rather than "none"
-    assert us_core.patient.conditions is None
+    # an unclassifiable condition stays on the list as an unclassified item (not "none", and
+    # not the whole list lost)
+    (cond,) = us_core.patient.conditions or []
+    assert cond.type is None and cond.name == "Burnt Ear"
+    assert cond.code is not None and cond.code.code == "39065001"
     assert us_core.report()["unmapped"] == [f.__dict__ for f in us_core.of_kind("unmapped")]
 
 
@@ -301,9 +305,13 @@ def _statement(text: str, route: str | None = None, status: str = "active") -> d
     return res
 
 
-def test_an_unknown_drug_leaves_medications_and_treatments_unrecorded():
+def test_an_unknown_drug_stays_in_both_lists_as_an_unclassified_item():
     result = import_bundle(bundle(_statement("prednisolone 5 mg"), _statement("zorbatinib")), "t")
-    assert result.patient.medications is None and result.patient.treatments is None
+    meds = result.patient.medications or []
+    assert [m.name for m in meds] == ["prednisolone 5 mg", "zorbatinib"]
+    assert meds[1].classes is None                  # not stated: the catalogue reads what it can
+    (tr,) = result.patient.treatments or []         # it may be an anticancer drug
+    assert tr.type is None and tr.agents == ["zorbatinib"]
     assert any("'zorbatinib' is not in drug_classes.toml" in line for line in unmapped(result))
 
 
@@ -314,11 +322,13 @@ def test_an_unknown_drug_leaves_medications_and_treatments_unrecorded():
 ])
 def test_corticosteroid_classes_depend_on_a_systemic_route(route, expected):
     result = import_bundle(bundle(_statement("dexamethasone 4 mg", route)), "t")
-    meds = result.patient.medications
-    if expected is None:
-        assert meds is None
-    else:
-        assert meds is not None and meds[0].classes == expected
+    (med,) = result.patient.medications or []
+    assert med.classes == expected
+    assert result.patient.treatments is None        # a known drug: not anticancer therapy
+    if expected is None:                            # the catalogue leaves the classes open
+        facts = build_facts(result.patient)
+        (item,) = facts.collections["medications"] or []
+        assert item.fields["classes"] == Open((), ("dexamethasone (route not recorded)",))
 
 
 def test_anticancer_drugs_become_treatments_with_classes():
@@ -485,8 +495,8 @@ def test_a_profile_using_every_part_of_the_format_survives_the_trip(rules):
 
 def test_export_refuses_a_unit_it_cannot_write_in_ucum():
     p = Patient.model_validate({"id": "x", "labs": [
-        {"test": "platelets", "value": 0.2, "unit": "10^12/L", "date": "2026-01-01"}]})
-    with pytest.raises(PatientError, match=r"labs\[0\]: unit '10\^12/L' has no UCUM code"):
+        {"test": "platelets", "value": 0.0002, "unit": "10^9/mL", "date": "2026-01-01"}]})
+    with pytest.raises(PatientError, match=r"labs\[0\]: unit '10\^9/mL' has no UCUM code"):
         export_bundle(p, "x.json")
 
 

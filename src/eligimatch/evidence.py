@@ -228,6 +228,14 @@ def assess(c: Concept, facts: Facts, lab_limit: int | None, *, rule_out: str = "
     tests = " or ".join(dict.fromkeys(facts_short(t.test) for t in c.negative))
     window = f" within {lab_limit} days" if lab_limit is not None else ""
     stale = _stale_negatives(c, facts, lab_limit)
+    # an unclassified condition (no type: a code eligimatch cannot place) may be this one, so
+    # a problem list that holds one cannot rule the concept out
+    unclassified = [i.label for i in conditions or () if i.fields.get("type") is None]
+    if rule_out == "record" and unclassified:
+        why = (f"{c.label}: not among the classified conditions, but "
+               f"{'; '.join(sorted(unclassified))}, and no {tests} result{window}{stale}")
+        return Finding(None, why, missing=(f"the type of the unclassified conditions or a "
+                                           f"{tests} result{window}",))
     if rule_out == "record" and conditions is not None:
         return Finding(False, f"no {c.label}: not on the problem list ({len(conditions)} "
                               f"conditions recorded), no positive test")

@@ -299,7 +299,8 @@ def _profile_quantities(p: Patient, facts: Facts, problems: _Problems) -> None:
     if p.metastases is not None:
         # a metastasis without a status may or may not be resolved: it makes the counts unknown
         # (counting it, or not, would let forgetting the status change a known count)
-        unsure = sorted({m.site for m in p.metastases if m.status is None})
+        unsure = sorted({m.site or "an unclassified site" for m in p.metastases
+                         if m.status is None})
         live = [m for m in p.metastases if m.status not in (None, "resolved")]
         counts = [m.lesion_count for m in live]
         organs = {m.site for m in live}
@@ -316,14 +317,18 @@ def _profile_quantities(p: Patient, facts: Facts, problems: _Problems) -> None:
                 "number of lesions at every metastatic site",
                 "number of lesions not recorded for every metastatic site")
         maybe = sorted(set(unsure) - organs)
-        if maybe:
+        if None in organs:  # a metastasis whose site was not classified may be a new organ
+            facts.quantity_gaps["metastatic_organ_count"] = (
+                "the site of every metastasis",
+                "the site of a metastasis could not be classified")
+        elif maybe:
             facts.quantity_gaps["metastatic_organ_count"] = (
                 f"status (resolved or not) of the metastases at {', '.join(maybe)}",
                 f"not recorded whether the metastases at {', '.join(maybe)} are resolved")
         else:
             facts.quantities["metastatic_organ_count"] = QuantityFact(
                 analytes()["metastatic_organ_count"], value=Fraction(len(organs)),
-                derived=f"organs: {', '.join(sorted(organs)) or 'none'}")
+                derived=f"organs: {', '.join(sorted(o for o in organs if o)) or 'none'}")
 
 
 def _bp_order(b: Any) -> tuple[Any, ...]:
@@ -477,7 +482,26 @@ def _period(name: str, obj: Any) -> tuple[date | None, date | None, bool | None]
     return None, None, None
 
 
+def unclassified_label(name: str, obj: Any) -> str | None:
+    """How an unclassified item (a condition or treatment without ``type``, a metastasis
+    without ``site``) is named in explanations, or None for a classified one."""
+    if name == "conditions" and obj.type is None:
+        code = obj.code.code if obj.code is not None else ""
+        text = obj.name or (obj.code.display if obj.code is not None else None) or ""
+        shown = " ".join(dict.fromkeys(x for x in (code, text) if x))
+        return f"Condition '{shown}' could not be classified"
+    if name == "treatments" and obj.type is None:
+        shown = obj.name or ", ".join(obj.agents or ())
+        return f"Treatment '{shown}' could not be classified"
+    if name == "metastases" and obj.site is None:
+        return "a metastasis whose site could not be classified"
+    return None
+
+
 def _label(name: str, obj: Any) -> str:
+    unclassified = unclassified_label(name, obj)
+    if unclassified is not None:
+        return unclassified
     for attr in ("name", "term", "substance", "description", "type", "site", "kind"):
         v = getattr(obj, attr, None)
         if v:
@@ -528,6 +552,15 @@ def _drug_fields(obj: Any, fields: dict[str, Any], *, drug: bool) -> None:
 
 
 def _treatment_fields(obj: Treatment, fields: dict[str, Any]) -> None:
+    if obj.type is None:
+        # unclassified: its classes and agents are at least what the catalogue reads in it, and
+        # it is anticancer therapy only if one of those says so; otherwise nothing is known
+        r = catalogue().read(name=obj.name, agents=obj.agents, classes=obj.classes, route=None,
+                             drug=True)
+        fields["classes"] = Open(r.classes)
+        fields["agents"] = Open(r.agents)
+        fields["anticancer"] = True if r.anticancer else None
+        return
     _drug_fields(obj, fields, drug=obj.type in DRUG_TREATMENTS)
     # an operation on the tumour treats it, whatever intent was written down (an unplanned
     # "presumed lipoma" excision, an excisional biopsy of the sarcoma)
@@ -570,6 +603,11 @@ def _condition_fields(obj: Condition, fields: dict[str, Any], where: str,
     """Categories implied by the type (plus the one given); the type read from the name of a
     condition of type "other".  Returns a label when the type was read from the name."""
     types = condition_types()
+    if obj.type is None:
+        # unclassified: its type is unknown, and so are its categories unless one was given
+        # (a given category is one it has; it may have others)
+        fields["category"] = None if obj.category is None else Open([obj.category])
+        return None
     ctype: str = obj.type
     label = None
     if ctype == "other":
@@ -607,6 +645,9 @@ def _derived(p: Patient, facts: Facts) -> None:
                  for t in tr if t.type == "surgery"]
         flags += [bool(t.amputation or _AMPUTATION.search(t.name or ""))
                   for t in tr if t.type == "procedure"]
+        # an unclassified item that is not a drug (it records no agents) may be an amputation
+        flags += [True if _AMPUTATION.search(t.name or "") else t.amputation
+                  for t in tr if t.type is None and not t.agents]
         facts.scalars["amputee"] = (True if any(f is True for f in flags)
                                     else None if any(f is None for f in flags) else False)
     _cockcroft_gault(p, facts)

@@ -17,6 +17,7 @@ from .fhir_common import (
     Result,
     body_site,
     clinical_status,
+    code_label,
     codings,
     eim_codes,
     extensions,
@@ -82,21 +83,23 @@ def _abatement(cond: Any) -> tuple[dt.date | None, list[str]]:
 
 def _metastasis(cond: Any) -> Mapped:
     m = Mapped(target="metastases", value={})
-    _, info = body_site(cond.bodySite)
+    site_text, info = body_site(cond.bodySite)
     site = info.get("metastasis_site")
     if site is None:
         sites = set(lookup("metastasis_codes", codings(cond.code)))
         site = sites.pop() if len(sites) == 1 else None
     if site is None:
-        m.fatal = ("", "the site of the metastasis cannot be read from its body site or code")
-        return m
+        where = site_text or code_label(cond.code) or "no body site"
+        m.gaps["site"] = (f"the site of the metastasis ({where}) cannot be read from its body "
+                          "site or code: kept as a metastasis of unclassified site")
     onset, notes = _onset(cond)
     m.notes += notes
     status = {"active": "active", "recurrence": "active", "relapse": "active",
               "resolved": "resolved"}.get(clinical_status(cond) or "")
     if status is None and clinical_status(cond):
         m.notes.append(f"clinical status {clinical_status(cond)!r} has no equivalent metastasis status")
-    m.value = {"site": site, "status": status, "date": onset}
+    m.value = {k: v for k, v in {"site": site, "status": status, "date": onset}.items()
+               if v is not None}
     return m
 
 
@@ -180,6 +183,9 @@ def _cancer(cond: Any, role: str) -> Mapped:
 
 
 def _comorbidity(cond: Any) -> Mapped:
+    """A comorbidity.  One whose codes eligimatch cannot classify stays on the problem list as an
+    unclassified condition (no type; its code and text kept), so that only the criteria that could
+    match it become unknown, and they name it."""
     m = Mapped(target="conditions", value={})
     ccs = codings(cond.code)
     cats = eim_codes(codings(cond.category) + ccs, "condition-category")
@@ -192,29 +198,52 @@ def _comorbidity(cond: Any) -> Mapped:
             c2, t2 = hits.pop()
             category, ctype = category or c2, ctype or t2
         elif len(hits) > 1:
-            m.fatal = ("", "its codes name different conditions: "
-                           + ", ".join(sorted(f"{c}/{ty}" for c, ty in hits)))
-            return m
-    if category is None or ctype is None:
-        m.fatal = ("", "condition code not in eligimatch's condition table")
-        return m
+            ctype = None
+            m.gaps["type"] = ("its codes name different conditions ("
+                              + ", ".join(sorted(f"{c}/{ty}" for c, ty in hits))
+                              + "): kept as an unclassified condition")
+    if ctype is None and "type" not in m.gaps:
+        m.gaps["type"] = ("condition code not in eligimatch's condition table: kept as an "
+                          "unclassified condition")
     first = next((c for c in ccs if c.code and not str(c.system or "").startswith(
         eim_system(""))), None)
     onset, notes = _onset(cond)
     resolved, more = _abatement(cond)
     m.notes += notes + more
-    clinical = clinical_status(cond)
-    status = {"active": "active", "recurrence": "active", "relapse": "active",
-              "resolved": "resolved"}.get(clinical or "")
-    if status is None and clinical:
-        m.notes.append(f"clinical status {clinical!r} has no equivalent condition status")
+    status, note = condition_status(cond)
+    if note:
+        m.notes.append(note)
     severity = lookup("severities", codings(cond.severity))
-    m.value = {"category": category, "type": ctype, "name": cond.code.text if cond.code else None,
+    name = text_of(cond.code) if ctype is None else (cond.code.text if cond.code else None)
+    m.value = {"category": category, "type": ctype, "name": name,
                "code": ({"system": first.system, "code": first.code, "display": first.display}
                         if first is not None else None),
                "status": status, "onset": onset, "resolved": resolved,
                "severity": severity[0] if len(set(severity)) == 1 else None}
     if m.value["code"] is not None:
         m.value["code"] = {k: v for k, v in m.value["code"].items() if v is not None}
+    if ctype is None and m.value["code"] is None and not name:
+        m.value["name"] = "a condition with no code or text"
     m.value = {k: v for k, v in m.value.items() if v is not None}
     return m
+
+
+# FHIR Condition.clinicalStatus -> profile status.  "inactive" is the parent of "remission"
+# and "resolved" in the FHIR code system: it does not say the condition is gone, so inactive and
+# remission are read as "controlled" (present, quiescent) -- never as resolved.
+_CLINICAL_STATUS = {"active": "active", "recurrence": "active", "relapse": "active",
+                    "inactive": "controlled", "remission": "controlled", "resolved": "resolved"}
+
+
+def condition_status(cond: Any) -> tuple[str | None, str | None]:
+    """(profile status, note) from Condition.clinicalStatus."""
+    clinical = clinical_status(cond)
+    if clinical is None:
+        return None, None
+    status = _CLINICAL_STATUS.get(clinical)
+    if status is None:
+        return None, f"clinical status {clinical!r} has no equivalent condition status"
+    if clinical in ("inactive", "remission"):
+        return status, (f"clinical status {clinical!r} read as 'controlled' (not resolved: the "
+                        "condition may return)")
+    return status, None

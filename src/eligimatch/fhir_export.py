@@ -342,9 +342,11 @@ class _Exporter:
         for i, met in enumerate(p.metastases or []):
             ref = tables().reverse("metastasis_codes", met.site, "snomed")
             code: dict[str, Any] = {"coding": [_coding(*ref)]} if ref else {}
-            code["text"] = f"Secondary malignant neoplasm ({met.site.replace('_', ' ')})"
+            where_text = met.site.replace('_', ' ') if met.site else "site not classified"
+            code["text"] = f"Secondary malignant neoplasm ({where_text})"
             cond = self._condition(f"metastasis-{i + 1}", "metastasis", code)
-            cond["bodySite"] = [{"coding": [_eim("metastasis-site", met.site)]}]
+            if met.site is not None:
+                cond["bodySite"] = [{"coding": [_eim("metastasis-site", met.site)]}]
             if met.status in ("active", "resolved"):
                 cond["clinicalStatus"] = {"coding": [_coding(CLINICAL, met.status)]}
             if met.date:
@@ -369,8 +371,9 @@ class _Exporter:
             codings = []
             if c.code is not None:
                 codings.append(_coding(c.code.system, c.code.code, c.code.display))
-            codings.append(_eim("condition-type", c.type))
-            ccode: dict[str, Any] = {"coding": codings}
+            if c.type is not None:      # an unclassified condition keeps only its own code
+                codings.append(_eim("condition-type", c.type))
+            ccode: dict[str, Any] = {"coding": codings} if codings else {}
             if c.name:
                 ccode["text"] = c.name
             cond = self._condition(f"condition-{i + 1}", "comorbidity", ccode)
@@ -391,7 +394,7 @@ class _Exporter:
         t = tables()
         for i, tr in enumerate(self.p.treatments or []):
             where = f"treatments[{i}]"
-            if tr.type in DRUG_TREATMENTS:
+            if tr.type is not None and tr.type in DRUG_TREATMENTS:
                 res = self._statement(f"treatment-{i + 1}", tr.type, tr.name, tr.agents or [],
                                       tr.ongoing)
                 if tr.date:
@@ -403,11 +406,12 @@ class _Exporter:
                 res = {"resourceType": "Procedure", "id": f"treatment-{i + 1}",
                        "status": "in-progress" if tr.ongoing else "completed",
                        "subject": self._subject()}
-                cat = [_eim("treatment-type", tr.type)]
-                std = t.reverse("procedures", {"type": tr.type}, "snomed")
-                if std:
-                    cat.append(_coding(*std))
-                res["category"] = {"coding": cat}
+                if tr.type is not None:  # an unclassified item is written without a type
+                    cat = [_eim("treatment-type", tr.type)]
+                    std = t.reverse("procedures", {"type": tr.type}, "snomed")
+                    if std:
+                        cat.append(_coding(*std))
+                    res["category"] = {"coding": cat}
                 if tr.name:
                     res["code"] = {"text": tr.name}
                 if tr.date:

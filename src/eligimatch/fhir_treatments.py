@@ -60,10 +60,16 @@ def map_procedure(proc: Any, ctx: Ctx) -> Result:
             ttype = kinds.pop()
     m = Mapped(target="treatments", value={})
     if ttype is None:
-        m.fatal = ("type", "procedure code not in eligimatch's procedure table")
+        # kept as an unclassified treatment: only criteria that could match it become unknown
+        m.gaps["type"] = ("procedure code not in eligimatch's procedure table: kept as an "
+                          "unclassified treatment")
+    if proc.status == "preparation":
+        return Result(skipped="status preparation: not yet done")
     if proc.status not in ("completed", "in-progress", "stopped"):
-        m.fatal = ("", f"status {proc.status!r}: not known to have taken place")
-    v: dict[str, Any] = {"type": ttype, "name": text_of(proc.code)}
+        m.fatal = ("", f"status {proc.status!r}: not known whether it took place")
+    v: dict[str, Any] = {"type": ttype, "name": text_of(proc.code) or (
+        code_label(proc.code) if ttype is None else None) or (
+        "a procedure with no code or text" if ttype is None else None)}
     d, partial = fhir_date(proc.performedDateTime)
     if d:
         v["date"] = d
@@ -235,24 +241,16 @@ def map_medication(res: Any, ctx: Ctx) -> Result:
     if route_unclear:
         notes.append("route not recognised")
     ttype = types[0] if len(types) == 1 else None
+    mixed = None
     if ttype is None and treatment_types:
         distinct = sorted(set(treatment_types))
         ttype = distinct[0] if len(distinct) == 1 else None
         if ttype is None:
-            m = Mapped(target="treatments", value={}, notes=notes)
-            m.fatal = ("type", f"agents of different treatment types ({', '.join(distinct)})")
-            return Result(mapped=[m])
-    problem = ("classes", "not classified: " + "; ".join(
-        f"{u!r} is not in drug_classes.toml" if "route" not in u else u for u in unclassified)
-        ) if unclassified else None
-    if ttype is None and problem is not None:
-        # unknown drug: it could be an anticancer treatment or another medication
-        both = []
-        for target in ("medications", "treatments"):
-            mm = Mapped(target=target, value={}, notes=list(notes))
-            mm.fatal = ("", problem[1] + "; it may be an anticancer drug or another medication")
-            both.append(mm)
-        return Result(mapped=both)
+            mixed = f"agents of different treatment types ({', '.join(distinct)})"
+    unread = [u for u in unclassified if "route not recorded" not in u]
+    if unclassified or mixed:
+        return Result(mapped=_unclassified_drug(name, agents, unread, unclassified, mixed, ttype,
+                                                route, dates, ongoing, notes))
     if ttype in (None, "medication"):
         start, end = dates.get("start", dates.get("date")), dates.get("end", dates.get("date"))
         value = {"name": name or "unnamed medication", "classes": classes, "route": route,
@@ -260,18 +258,51 @@ def map_medication(res: Any, ctx: Ctx) -> Result:
         m = Mapped(target="medications", value={k: v for k, v in value.items()
                                                 if v is not None}, notes=notes)
     else:
-        value = {"type": ttype, "name": name, "agents": agents + [
-            u for u in unclassified if "route not recorded" not in u], "classes": classes,
-            **dates, "ongoing": ongoing}
-        intents = set(lookup("intents", codings([e.valueCodeableConcept for e in extensions(
-            res, MCODE + "mcode-procedure-intent") if e.valueCodeableConcept])))
-        if len(intents) == 1:
-            value["intent"] = intents.pop()
+        value = {"type": ttype, "name": name, "agents": agents, "classes": classes,
+                 **dates, "ongoing": ongoing}
+        value.update(_intent(res))
         m = Mapped(target="treatments", value={k: v for k, v in value.items() if v is not None},
                    notes=notes)
-    if problem is not None:
-        m.fatal = problem
     return Result(mapped=[m])
+
+
+def _intent(res: Any) -> dict[str, Any]:
+    intents = set(lookup("intents", codings([e.valueCodeableConcept for e in extensions(
+        res, MCODE + "mcode-procedure-intent") if e.valueCodeableConcept])))
+    return {"intent": intents.pop()} if len(intents) == 1 else {}
+
+
+def _unclassified_drug(name: str | None, agents: list[str], unread: list[str],
+                       unclassified: list[str], mixed: str | None, ttype: str | None,
+                       route: str | None, dates: dict[str, Any], ongoing: Any,
+                       notes: list[str]) -> list[Mapped]:
+    """A drug eligimatch cannot fully classify stays in its list(s) with its name and agents and
+    no stated classes: the drug catalogue then reads what it can, and its classes are only partly
+    known (so class tests on it are unknown, and name it).  A drug of unknown kind may be an
+    anticancer treatment or another medication, so it is kept in both lists (in ``treatments``
+    without a type)."""
+    why = "; ".join([*(f"{u!r} is not in drug_classes.toml" if "route" not in u else u
+                       for u in unclassified), *([mixed] if mixed else [])])
+    shown = name or ", ".join([*agents, *unread]) or "unnamed medication"
+    out = []
+    if ttype in (None, "medication") and not mixed:
+        start, end = dates.get("start", dates.get("date")), dates.get("end", dates.get("date"))
+        value = {"name": shown, "route": route, "start": start, "end": end, "ongoing": ongoing}
+        m = Mapped(target="medications", value={k: v for k, v in value.items() if v is not None},
+                   notes=list(notes))
+        m.gaps["classes"] = f"not classified: {why}; kept with its classes partly known"
+        out.append(m)
+    # in treatments too when it is drug therapy, or a drug of unknown kind (not one whose only
+    # doubt is the route of a known agent)
+    if mixed or ttype not in (None, "medication") or (ttype is None and unread):
+        value = {"type": None if mixed else ttype, "name": shown, "agents": [*agents, *unread],
+                 **dates, "ongoing": ongoing}
+        m = Mapped(target="treatments", value={k: v for k, v in value.items() if v is not None},
+                   notes=list(notes))
+        m.gaps["classes"] = f"not classified: {why}; kept with its classes partly known" + (
+            "" if ttype else " and its treatment type unknown (it may be an anticancer drug)")
+        out.append(m)
+    return out
 
 
 # ------------------------------------------------------------------------------- others

@@ -140,7 +140,10 @@ MetastasisSite = Literal["lung", "liver", "bone", "brain", "spinal_cord", "lepto
 
 
 class Metastasis(_Model):
-    site: MetastasisSite
+    """A metastatic site.  ``site`` left out: a metastasis whose site was not classified (a
+    FHIR body site eligimatch cannot read): criteria that ask about a site are unknown for it."""
+
+    site: MetastasisSite | None = None
     lesion_count: int | None = Field(default=None, ge=1, le=10000)
     symptomatic: bool | None = None
     spine: Literal["none", "vertebral", "epidural", "cord"] | None = Field(
@@ -191,10 +194,14 @@ class Condition(_Model):
     ``type`` implies its categories (multiple sclerosis is autoimmune and neurological, a
     pulmonary embolism thromboembolic), whatever ``category`` says; ``category`` may add one the
     type allows, and one that contradicts the type is an error (``data/condition_types.toml``).
+
+    ``type`` left out: an **unclassified** condition (a FHIR code eligimatch cannot place).  It
+    stays on the problem list with its ``name`` and ``code``; its type and categories are unknown,
+    so only the criteria that could match it become unknown, and they name it.
     """
 
     category: ConditionCategory | None = None
-    type: ConditionType
+    type: ConditionType | None = None
     name: str | None = None
     code: Code | None = None
     status: Literal["active", "controlled", "resolved"] | None = None
@@ -205,6 +212,12 @@ class Condition(_Model):
     requires_systemic_treatment: bool | None = None
     symptomatic: bool | None = None
     volume: Quantity | None = Field(default=None, description="e.g. the volume of a bleed")
+
+    @model_validator(mode="after")
+    def _named(self) -> Condition:
+        if self.type is None and not self.name and self.code is None:
+            raise ValueError("an unclassified condition (no 'type') needs a 'name' or a 'code'")
+        return self
 
 
 DrugClass = Literal[
@@ -248,10 +261,12 @@ class Treatment(_Model):
     """An anticancer treatment, operation, procedure, vaccination or transfusion.
 
     Single-day events (an operation, a vaccination) may give ``date`` instead of start/end.
-    Left-out ``agents`` and ``classes`` are "not recorded", never "none".
+    Left-out ``agents`` and ``classes`` are "not recorded", never "none".  ``type`` left out: an
+    **unclassified** item (a FHIR procedure or drug eligimatch cannot place), kept with its
+    ``name``: every criterion that asks about a type, class or purpose is unknown for it.
     """
 
-    type: TreatmentType
+    type: TreatmentType | None = None
     name: str | None = None
     agents: list[str] | None = Field(
         default=None, description="as recorded; the catalogue also reads agents from the name")
@@ -278,6 +293,8 @@ class Treatment(_Model):
 
     @model_validator(mode="after")
     def _dates(self) -> Treatment:
+        if self.type is None and not self.name and not self.agents:
+            raise ValueError("an unclassified treatment (no 'type') needs a 'name' or 'agents'")
         if self.date is not None and (self.start is not None or self.end is not None):
             raise ValueError("give either 'date' (single-day event) or 'start'/'end', not both")
         if self.start and self.end and self.end < self.start:

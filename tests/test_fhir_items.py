@@ -1,0 +1,232 @@
+"""FHIR import keeps unknowns per item (issue 12, item 1): an item eligimatch cannot classify stays
+in its collection, unclassified, so only the criteria that could match it are unknown, they name
+it, and every other criterion still decides.  Adversarial cases: a deleted coding, text only, a
+code under the wrong system, an entered-in-error duplicate, an unknown drug, an unknown site.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eligimatch.api import parse_patient
+from eligimatch.compile import EvalContext, load_rule_file
+from eligimatch.evaluate import Outcome
+from eligimatch.facts import build_facts
+from eligimatch.fhir import import_bundle, profile_json
+from eligimatch.fhir_export import export_bundle
+from eligimatch.patient import Patient
+from rulefiles import criterion, header
+
+pytest.importorskip("fhir.resources")
+
+AS_OF = date(2026, 11, 16)
+SNOMED = "http://snomed.info/sct"
+ICD10 = "http://hl7.org/fhir/sid/icd-10-cm"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+SUBJECT = {"reference": "Patient/p1"}
+
+
+def bundle(*resources: dict[str, Any]) -> dict[str, Any]:
+    patient = {"resourceType": "Patient", "id": "p1", "gender": "female",
+               "birthDate": "1970-01-01"}
+    return {"resourceType": "Bundle", "type": "collection", "timestamp": "2026-11-16T09:00:00Z",
+            "entry": [{"fullUrl": f"urn:uuid:{i}", "resource": r}
+                      for i, r in enumerate([patient, *resources])]}
+
+
+def condition(*codings: tuple[str, str, str], text: str | None = None, **extra: Any
+              ) -> dict[str, Any]:
+    code: dict[str, Any] = {"coding": [{"system": s, "code": c, "display": d}
+                                       for s, c, d in codings]}
+    if text:
+        code["text"] = text
+    if not codings:
+        del code["coding"]
+    return {"resourceType": "Condition", "subject": SUBJECT, "code": code,
+            "clinicalStatus": {"coding": [{
+                "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                "code": extra.pop("clinical", "active")}]},
+            "onsetDateTime": extra.pop("onset", "2020-01-01"), **extra}
+
+
+OBESITY = condition((ICD10, "E66.9", "Obesity, unspecified"), text="Obesity")
+HYPERTENSION = condition((SNOMED, "38341003", "Hypertensive disorder"))
+
+
+def procedure(code: str, display: str, performed: str) -> dict[str, Any]:
+    return {"resourceType": "Procedure", "status": "completed", "subject": SUBJECT,
+            "code": {"coding": [{"system": SNOMED, "code": code, "display": display}],
+                     "text": display}, "performedDateTime": performed}
+
+
+def statement(text: str, start: str = "2025-01-01", rxnorm: str | None = None
+              ) -> dict[str, Any]:
+    concept: dict[str, Any] = {"text": text}
+    if rxnorm:
+        concept["coding"] = [{"system": RXNORM, "code": rxnorm, "display": text}]
+    return {"resourceType": "MedicationStatement", "status": "active", "subject": SUBJECT,
+            "medicationCodeableConcept": concept, "effectivePeriod": {"start": start}}
+
+
+def facts_of(*resources: dict[str, Any]) -> Any:
+    return build_facts(import_bundle(bundle(*resources), "t").patient, AS_OF)
+
+
+def evaluate(tmp_path: Path, logic: str, *resources: dict[str, Any],
+             kind: str = "inclusion") -> Outcome:
+    path = tmp_path / "t.toml"
+    path.write_text(header() + criterion(logic, "I1" if kind == "inclusion" else "E1", kind),
+                    encoding="utf-8")
+    trial = load_rule_file(path)
+    crit = trial.criteria[0]
+    return crit.node.evaluate(facts_of(*resources),
+                              EvalContext(trial.id, crit.id, trial.meta.lab_max_age_days))
+
+
+AUTOIMMUNE = '{ exists = "conditions", where = { category = "autoimmune" } }'
+HYPERTENSIVE = '{ exists = "conditions", where = { type = "hypertension" } }'
+
+
+# ---------------------------------------------------------------- conditions
+
+def test_an_unclassified_condition_stays_on_the_list_with_its_code_and_text():
+    result = import_bundle(bundle(OBESITY, HYPERTENSION), "t")
+    conditions = result.patient.conditions or []
+    assert [c.type for c in conditions] == [None, "hypertension"]
+    assert conditions[0].name == "Obesity" and conditions[0].code is not None
+    assert conditions[0].code.code == "E66.9"
+    assert any("type left unrecorded: condition code not in eligimatch's condition table" in
+               f.line() for f in result.of_kind("unmapped"))
+    assert not any("conditions left unrecorded" in f.line() for f in result.findings)
+
+
+def test_only_criteria_it_could_match_are_unknown_and_they_name_it(tmp_path):
+    out = evaluate(tmp_path, AUTOIMMUNE, OBESITY, HYPERTENSION)
+    assert out.value is None
+    assert "Condition 'E66.9 Obesity' could not be classified" in out.text
+    # a criterion the classified item answers still decides
+    assert evaluate(tmp_path, HYPERTENSIVE, OBESITY, HYPERTENSION).value is True
+
+
+def test_an_unclassified_item_never_lets_an_exclusion_pass(tmp_path):
+    out = evaluate(tmp_path, AUTOIMMUNE, OBESITY, kind="exclusion")
+    assert out.value is None        # not False: "no autoimmune disease" is not shown
+
+
+def test_an_unclassified_condition_outside_the_window_does_not_matter(tmp_path):
+    old = condition((ICD10, "E66.9", "Obesity"), clinical="resolved", onset="2010-01-01",
+                    abatementDateTime="2012-01-01")
+    logic = '{ exists = "conditions", where = { category = "autoimmune" }, current = true }'
+    assert evaluate(tmp_path, logic, old, HYPERTENSION).value is False
+
+
+@pytest.mark.parametrize("cond", [
+    condition(text="Obesity"),                                           # the coding deleted
+    condition((SNOMED, "I10", "Essential hypertension")),                # ICD code, wrong system
+    condition(("http://example.org/local-codes", "38341003", "Hypertension")),  # local system
+    condition(),                                                         # nothing at all
+], ids=["text-only", "icd-code-as-snomed", "snomed-code-in-local-system", "empty"])
+def test_text_only_wrong_system_or_no_code_stays_unclassified(tmp_path, cond):
+    (item,) = import_bundle(bundle(cond), "t").patient.conditions or []
+    assert item.type is None
+    assert evaluate(tmp_path, HYPERTENSIVE, cond).value is None
+
+
+def test_an_entered_in_error_duplicate_is_ignored_and_listed(tmp_path):
+    wrong = condition((SNOMED, "24700007", "Multiple sclerosis"), verificationStatus={
+        "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                    "code": "entered-in-error"}]})
+    result = import_bundle(bundle(HYPERTENSION, wrong), "t")
+    assert [c.type for c in result.patient.conditions or []] == ["hypertension"]
+    assert any("entered-in-error" in f.line() for f in result.of_kind("skipped"))
+    assert evaluate(tmp_path, AUTOIMMUNE, HYPERTENSION, wrong).value is False
+
+
+def test_an_unclassified_condition_keeps_hiv_from_being_ruled_out_by_the_problem_list(tmp_path):
+    logic = '{ evidence = "hiv" }'
+    assert evaluate(tmp_path, logic, HYPERTENSION).value is False   # a classified list
+    out = evaluate(tmp_path, logic, HYPERTENSION, OBESITY)
+    assert out.value is None and "Condition 'E66.9 Obesity' could not be classified" in out.text
+
+
+def test_inactive_and_remission_are_never_read_as_resolved():
+    for status in ("inactive", "remission"):
+        (item,) = import_bundle(bundle(condition((SNOMED, "24700007", "MS"), clinical=status)),
+                                "t").patient.conditions or []
+        assert item.status == "controlled"
+
+
+# ---------------------------------------------------------------- treatments and medications
+
+SURGERY_4W = '{ exists = "treatments", where = { type = "surgery" }, within = "P4W" }'
+
+
+def test_an_unknown_procedure_is_an_unclassified_treatment(tmp_path):
+    lp = procedure("277762005", "Lumbar puncture", "2026-11-01")
+    result = import_bundle(bundle(lp), "t")
+    (tr,) = result.patient.treatments or []
+    assert tr.type is None and tr.name == "Lumbar puncture"
+    out = evaluate(tmp_path, SURGERY_4W, lp)
+    assert out.value is None and "Treatment 'Lumbar puncture' could not be classified" in out.text
+    # long ago: outside the window, the criterion decides
+    assert evaluate(tmp_path, SURGERY_4W, procedure("277762005", "Lumbar puncture",
+                                                    "2020-03-01")).value is False
+    assert facts_of(lp).scalars["amputee"] is None   # it might have been one
+
+
+def test_an_unknown_drug_leaves_class_questions_unknown_and_names_it(tmp_path):
+    logic = '{ exists = "medications", where = { classes = "antihypertensive" }, current = true }'
+    out = evaluate(tmp_path, logic, statement("zorbatinib 10 mg"))
+    assert out.value is None and "zorbatinib" in out.text
+    # a known drug beside it still answers
+    assert evaluate(tmp_path, logic, statement("zorbatinib 10 mg"),
+                    statement("amlodipine 5 mg")).value is True
+    anticancer = '{ exists = "treatments", where = { type = "chemotherapy" } }'
+    assert evaluate(tmp_path, anticancer, statement("zorbatinib 10 mg"),
+                    kind="exclusion").value is None
+
+
+def test_a_known_non_anticancer_drug_is_not_put_among_the_treatments():
+    result = import_bundle(bundle(statement("amlodipine 5 mg")), "t")
+    assert result.patient.treatments is None
+    assert [m.name for m in result.patient.medications or []] == ["amlodipine 5 mg"]
+
+
+# ---------------------------------------------------------------- metastases
+
+def test_a_metastasis_at_a_site_eligimatch_cannot_read_is_kept_with_its_site_unknown(tmp_path):
+    met = condition((SNOMED, "128462008", "Secondary malignant neoplastic disease"),
+                    bodySite=[{"coding": [{"system": SNOMED, "code": "71854001",
+                                           "display": "Colon structure"}]}],
+                    meta={"profile": ["http://hl7.org/fhir/us/mcode/StructureDefinition/"
+                                      "mcode-secondary-cancer-condition"]})
+    (item,) = import_bundle(bundle(met), "t").patient.metastases or []
+    assert item.site is None and item.status == "active"
+    out = evaluate(tmp_path, '{ exists = "metastases", where = { site = "liver" } }', met)
+    assert out.value is None and "site could not be classified" in out.text
+    assert "metastatic_organ_count" in facts_of(met).quantity_gaps
+
+
+# ---------------------------------------------------------------- the profile and the trip back
+
+def test_unclassified_items_survive_profile_json_and_export():
+    result = import_bundle(bundle(OBESITY, HYPERTENSION, statement("zorbatinib"),
+                                  procedure("277762005", "Lumbar puncture", "2026-11-01")), "t")
+    again = parse_patient(profile_json(result.patient), "again")
+    assert again == result.patient
+    back = import_bundle(json.loads(json.dumps(export_bundle(result.patient))), "back").patient
+    assert [c.type for c in back.conditions or []] == [None, "hypertension"]
+    assert [t.type for t in back.treatments or []] == [None, None]
+
+
+def test_an_unclassified_profile_item_needs_something_to_name_it():
+    with pytest.raises(ValueError, match="needs a 'name' or a 'code'"):
+        Patient.model_validate({"id": "x", "conditions": [{"status": "active"}]})
+    with pytest.raises(ValueError, match="needs a 'name' or 'agents'"):
+        Patient.model_validate({"id": "x", "treatments": [{"date": "2026-01-01"}]})
+
