@@ -314,10 +314,7 @@ def import_fhir(
         "--report", help="Also write the import report (unmapped, notes, skipped) as JSON.")
     ] = None,
 ) -> None:
-    """Read a FHIR R4 Bundle into a patient profile; list on stderr what could not be mapped.
-
-    Needs the optional dependency: pip install 'eligimatch[fhir]'.
-    """
+    """Read a FHIR R4 Bundle into a patient profile; list on stderr what could not be mapped."""
     import json
 
     from .fhir import profile_json, read_fhir
@@ -338,7 +335,7 @@ def export_fhir(
     output: OutputOpt = None,
 ) -> None:
     """Write a patient profile as a FHIR R4 Bundle (facts FHIR cannot express travel in an
-    eligimatch extension).  Needs: pip install 'eligimatch[fhir]'."""
+    eligimatch extension)."""
     import json
 
     from .fhir_export import export_bundle
@@ -411,16 +408,13 @@ def serve(
         help="Base URL of links in CDS Hooks cards (default: as requested).")] = None,
     rules: RulesOpt = None,
 ) -> None:
-    """Run the coordinator's web workspace, REST API and CDS Hooks service.
-
-    Needs the optional dependencies: pip install 'eligimatch[web]'.
-    """
+    """Run the coordinator's web workspace, REST API and CDS Hooks service."""
     try:
         from .web.server import make_settings
         from .web.server import serve as run
     except ImportError as exc:
-        raise UserError(f"eligimatch serve needs the optional dependencies ({exc.name} is "
-                        "missing): pip install 'eligimatch[web]'") from None
+        raise UserError(f"eligimatch serve cannot start: {exc.name} is missing from this "
+                        "installation (reinstall eligimatch: pip install eligimatch)") from None
     settings = make_settings(host=host, db=db, rules=rules, users=users,
                              proxy_header=proxy_header, user=user, public_url=public_url)
     run(settings, host, port)

@@ -1,7 +1,7 @@
 """The coordinator's workspace: web pages, a REST API and a CDS Hooks service over a store.
 
 ``eligimatch serve`` runs :func:`eligimatch.web.app.create_app` under uvicorn.  Needs the
-optional dependencies: ``pip install 'eligimatch[web]'``.
+dependencies installed with eligimatch.
 
 Modules: ``config`` (settings and the user list), ``store`` (SQLAlchemy tables and the
 append-only audit log), ``migrate`` (Alembic), ``workspace`` (screening stored patients with
