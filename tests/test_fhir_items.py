@@ -230,3 +230,46 @@ def test_an_unclassified_profile_item_needs_something_to_name_it():
     with pytest.raises(ValueError, match="needs a 'name' or 'agents'"):
         Patient.model_validate({"id": "x", "treatments": [{"date": "2026-01-01"}]})
 
+
+
+# ---------------------------------------------------------------- robust bundles (item 4)
+
+def test_every_us_core_example_imports_together():
+    data = Path(__file__).parent / "data" / "fhir" / "us_core"
+    resources = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(data.glob("*.json"))]
+    raw = {"resourceType": "Bundle", "type": "collection", "timestamp": "2026-01-01T00:00:00Z",
+           "entry": [{"resource": r} for r in resources]}
+    result = import_bundle(raw, "us-core")
+    assert not any("not valid FHIR" in f.line() for f in result.findings)
+    assert len(result.patient.labs or []) == 5
+
+
+def test_a_searchset_with_include_entries_and_references_resolved_in_the_bundle():
+    base = "https://ehr.example/fhir"
+    med = {"resourceType": "Medication", "id": "m1",
+           "code": {"coding": [{"system": RXNORM, "code": "17767", "display": "amlodipine"}],
+                    "text": "amlodipine 5 mg tablet"}}
+    request = {"resourceType": "MedicationRequest", "id": "r1", "status": "active",
+               "intent": "order", "subject": {"reference": f"{base}/Patient/p1"},
+               "medicationReference": {"reference": "Medication/m1"},
+               "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {
+                   "start": "2026-01-01"}}}}]}
+    raw = {"resourceType": "Bundle", "type": "searchset", "total": 1, "entry": [
+        {"fullUrl": f"{base}/MedicationRequest/r1", "resource": request,
+         "search": {"mode": "match"}},
+        {"fullUrl": f"{base}/Medication/m1", "resource": med, "search": {"mode": "include"}},
+        {"fullUrl": f"{base}/Patient/p1", "resource": {"resourceType": "Patient", "id": "p1"},
+         "search": {"mode": "include"}}]}
+    result = import_bundle(raw, "search")
+    (m,) = result.patient.medications or []
+    assert m.name == "amlodipine 5 mg tablet"
+    facts = build_facts(result.patient, AS_OF)
+    (item,) = facts.collections["medications"] or []
+    assert "antihypertensive" in item.fields["classes"]
+
+
+def test_a_resource_of_another_patient_is_listed_not_read():
+    other = dict(HYPERTENSION, subject={"reference": "Patient/someone-else"})
+    result = import_bundle(bundle(other), "t")
+    assert result.patient.conditions is None
+    assert any("refers to another patient" in f.line() for f in result.of_kind("unmapped"))

@@ -645,9 +645,11 @@ def _derived(p: Patient, facts: Facts) -> None:
                  for t in tr if t.type == "surgery"]
         flags += [bool(t.amputation or _AMPUTATION.search(t.name or ""))
                   for t in tr if t.type == "procedure"]
-        # an unclassified item that is not a drug (it records no agents) may be an amputation
-        flags += [True if _AMPUTATION.search(t.name or "") else t.amputation
-                  for t in tr if t.type is None and not t.agents]
+        # an unclassified item (no type) is an amputation by its flag or its name; otherwise it
+        # may be one, unless it is a drug (it records agents)
+        flags += [True if t.amputation or _AMPUTATION.search(t.name or "") else
+                  t.amputation if t.amputation is not None or not t.agents else False
+                  for t in tr if t.type is None]
         facts.scalars["amputee"] = (True if any(f is True for f in flags)
                                     else None if any(f is None for f in flags) else False)
     _cockcroft_gault(p, facts)

@@ -67,8 +67,8 @@ from .fhir_tables import eim_system
 from .patient import Patient
 from .units import analytes
 
-__all__ = ["FhirImport", "Finding", "import_bundle", "is_fhir", "load_bundle", "profile_json",
-           "read_fhir"]
+__all__ = ["FhirImport", "Finding", "import_bundle", "is_fhir", "load_bundle", "load_entries",
+           "profile_json", "read_fhir"]
 
 INSTALL_HINT = ("this is a FHIR resource; reading FHIR needs the optional dependency "
                 "fhir.resources: pip install 'eligimatch[fhir]'")
@@ -170,7 +170,26 @@ def _fhir_models() -> Any:
 
 
 def load_bundle(raw: Any, source: str) -> Any:
-    """Validate ``raw`` as an R4 Bundle; raise :class:`PatientError` with every problem found."""
+    """Validate ``raw`` as an R4 Bundle; raise :class:`PatientError` with every problem found.
+
+    Strict: every resource must be valid (see :func:`load_entries` for the import's lenient
+    reading, which skips an invalid resource and reads the rest)."""
+    bundle, invalid = load_entries(raw, source)
+    if invalid:
+        raise PatientError(source, [("", "not a valid FHIR R4 Bundle"),
+                                    *((where, why) for where, _, why in invalid)])
+    return bundle
+
+
+def load_entries(raw: Any, source: str) -> tuple[Any, list[tuple[str, str, str]]]:
+    """Validate the Bundle and each of its resources on its own.
+
+    Returns the Bundle holding the valid resources and, for each resource that fails validation,
+    (where, label, why): the import reports it and reads the rest.  The narrative (``text``) of a
+    resource is dropped before validation: it is for people, eligimatch never reads it, and the
+    official US Core diagnosticreport-cbc.json has one without its required ``div``.  Raises
+    :class:`PatientError` for what is not a Bundle at all (not a JSON object, another resource
+    type, an unknown resource type, an invalid envelope)."""
     r4b = _fhir_models()
     if r4b is None:
         raise PatientError(source, [("", INSTALL_HINT)])
@@ -194,11 +213,37 @@ def load_bundle(raw: Any, source: str) -> Any:
         raise PatientError(source, problems)
     from fhir.resources.R4B.bundle import Bundle
 
+    invalid: list[tuple[str, str, str]] = []
+    kept = dict(raw)
+    if isinstance(entries, list):
+        kept["entry"] = []
+        for i, entry in enumerate(entries):
+            res = entry.get("resource") if isinstance(entry, dict) else None
+            if not isinstance(res, dict):
+                kept["entry"].append(entry)
+                continue
+            res = {k: v for k, v in res.items() if k != "text"}
+            try:
+                r4b.get_fhir_model_class(res["resourceType"]).model_validate(res)
+            except ValidationError as exc:
+                label = f"{res['resourceType']}/{res['id']}" if isinstance(
+                    res.get("id"), str) else f"{res['resourceType']} (entry {i})"
+                errors = exc.errors(include_url=False)
+                why = "; ".join(f"{_where(err['loc'], res) or '(resource)'}: {_short(err['msg'])}"
+                                for err in errors[:3])
+                if len(errors) > 3:
+                    why += f"; and {len(errors) - 3} more problems"
+                invalid.append((f"entry[{i}].resource({res['resourceType']})", label, why))
+                continue
+            except (KeyError, TypeError, ValueError) as exc:
+                invalid.append((f"entry[{i}].resource", f"entry {i}", str(exc)))
+                continue
+            kept["entry"].append({**entry, "resource": res})
     try:
-        return Bundle.model_validate(raw)
+        return Bundle.model_validate(kept), invalid
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-        problems = [(_where(err["loc"], raw), _short(err["msg"])) for err in errors[:8]]
+        problems = [(_where(err["loc"], kept), _short(err["msg"])) for err in errors[:8]]
         if len(errors) > 8:
             problems.append(("", f"and {len(errors) - 8} more problems"))
         raise PatientError(source, [("", "not a valid FHIR R4 Bundle"), *problems]) from exc
@@ -484,5 +529,12 @@ def _code_of(res: Any) -> str:
 
 def import_bundle(raw: Any, source: str) -> FhirImport:
     """Validate a FHIR R4 Bundle and map it to a patient profile (see the module docstring)."""
-    bundle = load_bundle(raw, source)
-    return _Importer(bundle, source).run()
+    bundle, invalid = load_entries(raw, source)
+    patients = [(where, why) for where, _, why in invalid if where.endswith("(Patient)")]
+    if patients:    # whose data this is cannot be skipped
+        raise PatientError(source, [("", "the Patient resource is not valid FHIR R4"),
+                                    *patients])
+    importer = _Importer(bundle, source)
+    for where, label, why in invalid:
+        importer.add("unmapped", label, "", f"not valid FHIR R4, skipped ({where}: {why})")
+    return importer.run()
