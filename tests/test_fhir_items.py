@@ -273,3 +273,96 @@ def test_a_resource_of_another_patient_is_listed_not_read():
     result = import_bundle(bundle(other), "t")
     assert result.patient.conditions is None
     assert any("refers to another patient" in f.line() for f in result.of_kind("unmapped"))
+
+
+# ---------------------------------------------------------------- statuses and dates (item 3)
+
+def anc(value: float, when: str | None, status: str = "final", **extra: Any) -> dict[str, Any]:
+    res: dict[str, Any] = {
+        "resourceType": "Observation", "status": status, "subject": SUBJECT,
+        "code": {"coding": [{"system": "http://loinc.org", "code": "751-8"}]},
+        "valueQuantity": {"value": value, "system": "http://unitsofmeasure.org",
+                          "code": "10*9/L", "unit": "10*9/L"}, **extra}
+    if when is not None:
+        res["effectiveDateTime"] = when
+    return res
+
+
+ANC_14D = '{ quantity = "anc", op = ">=", value = 1.5, unit = "10^9/L", within_days = 14 }'
+
+
+@pytest.mark.parametrize("status", ["entered-in-error", "cancelled"])
+def test_an_observation_entered_in_error_or_cancelled_is_ignored_and_listed(tmp_path, status):
+    resources = (anc(2.0, "2026-11-10"), anc(0.5, "2026-11-12", status))
+    result = import_bundle(bundle(*resources), "t")
+    assert [str(x.value) for x in result.patient.labs or []] == ["2.0"]
+    assert any(f"status {status}" in f.line() for f in result.of_kind("skipped"))
+    assert evaluate(tmp_path, ANC_14D, *resources).value is True
+
+
+def test_a_preliminary_result_is_used_and_marked():
+    result = import_bundle(bundle(anc(2.0, "2026-11-10", "preliminary")), "t")
+    assert len(result.patient.labs or []) == 1
+    assert any("preliminary" in f.line() for f in result.of_kind("note"))
+
+
+def test_data_absent_reason_gives_unknown_even_beside_an_older_result(tmp_path):
+    absent = anc(2.0, "2026-11-12", dataAbsentReason={"text": "sample haemolysed"})
+    del absent["valueQuantity"]
+    out = evaluate(tmp_path, ANC_14D, anc(2.0, "2026-10-01"), absent)
+    assert out.value is None
+
+
+def test_effective_period_dates_the_result_by_its_end():
+    res = anc(2.0, None, effectivePeriod={"start": "2026-11-01", "end": "2026-11-03"})
+    (lab,) = import_bundle(bundle(res), "t").patient.labs or []
+    assert lab.date == date(2026, 11, 3)
+
+
+def test_a_result_dated_only_to_the_month_keeps_that_precision(tmp_path):
+    # "2026-11" may be the newest result, or not: it cannot be shown to lie within 14 days
+    out = evaluate(tmp_path, ANC_14D, anc(2.0, "2026-11"))
+    assert out.value is None
+    out = evaluate(tmp_path, ANC_14D, anc(2.0, "2026-10-30"), anc(0.5, "2026-11"))
+    assert out.value is None        # the low November result may be the newer one
+    # a fully dated result after every day of the partial one decides; the partial is listed
+    result = import_bundle(bundle(anc(0.5, "2026-10"), anc(2.0, "2026-11-10")), "t")
+    assert [str(x.value) for x in result.patient.labs or []] == ["2.0"]
+    assert any("dated only to 2026-10-01 .. 2026-10-31" in f.line()
+               for f in result.of_kind("note"))
+
+
+@pytest.mark.parametrize("status", ["provisional", "unconfirmed", "differential"])
+def test_an_unconfirmed_condition_stays_as_an_unclassified_item(tmp_path, status):
+    ms = condition((SNOMED, "24700007", "Multiple sclerosis"), verificationStatus={
+        "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                    "code": status}]})
+    conditions = import_bundle(bundle(ms, HYPERTENSION), "t").patient.conditions or []
+    assert [c.type for c in conditions] == [None, "hypertension"]
+    assert evaluate(tmp_path, AUTOIMMUNE, ms, HYPERTENSION, kind="exclusion").value is None
+    assert evaluate(tmp_path, HYPERTENSIVE, ms, HYPERTENSION).value is True
+
+
+def test_a_refuted_condition_is_ignored(tmp_path):
+    ms = condition((SNOMED, "24700007", "Multiple sclerosis"), verificationStatus={
+        "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                    "code": "refuted"}]})
+    assert evaluate(tmp_path, AUTOIMMUNE, ms, HYPERTENSION).value is False
+
+
+@pytest.mark.parametrize(("status", "period", "current"), [
+    ("active", {"start": "2026-01-01"}, True),
+    ("stopped", {"start": "2026-01-01", "end": "2026-03-01"}, False),
+    ("completed", {"start": "2026-01-01", "end": "2026-03-01"}, False),
+])
+def test_medication_statement_status_and_period(tmp_path, status, period, current):
+    res = dict(statement("amlodipine 5 mg"), status=status, effectivePeriod=period)
+    logic = '{ exists = "medications", where = { classes = "antihypertensive" }, current = true }'
+    assert evaluate(tmp_path, logic, res).value is current
+
+
+def test_an_entered_in_error_medication_is_ignored():
+    res = dict(statement("amlodipine 5 mg"), status="entered-in-error")
+    result = import_bundle(bundle(res), "t")
+    assert result.patient.medications is None
+    assert any("entered-in-error" in f.line() for f in result.of_kind("skipped"))

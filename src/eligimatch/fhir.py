@@ -303,6 +303,8 @@ class _Importer:
                 self.index[f"{kind}/{res.id}"] = res
         self.mapped: list[Mapped] = []
         self.failed: dict[tuple[str, str], list[str]] = {}
+        # results dated only to the month or year: analyte → (label, first and last day)
+        self.partial: dict[str, list[tuple[str, tuple[dt.date, dt.date]]]] = {}
         self.lists: set[str] = set()        # collections a completeness List asserts
         self.patient_refs: set[str] = set()
         self.subject: str | None = None
@@ -423,6 +425,8 @@ class _Importer:
                 self.add("unmapped", label, code, f"{name} left unrecorded: {why}")
             what = _describe(m)
             if m.fatal is not None:
+                if m.target == "labs" and m.span is not None:
+                    self.partial.setdefault(m.key, []).append((label, m.span))
                 self.failed.setdefault((m.target, m.key), []).append(label)
                 self.add("unmapped", label, code, f"{m.fatal[1]} ({what} left unrecorded)")
                 continue
@@ -432,6 +436,7 @@ class _Importer:
         by_target: dict[str, list[Mapped]] = {}
         for m in self.mapped:
             by_target.setdefault(m.target, []).append(m)
+        self._older_partial_results(by_target.get("labs", []))
         failed_targets = {t for t, _ in self.failed}
         # labs: per analyte
         labs = []
@@ -453,6 +458,24 @@ class _Importer:
             self._collection(profile, name, items, name in failed_targets)
         for name in SINGLES:
             self._single(profile, name, by_target.get(name, []), name in failed_targets)
+
+    def _older_partial_results(self, labs: list[Mapped]) -> None:
+        """A result dated only "2026-11" keeps that precision: it cannot be placed on a day, so
+        it leaves its analyte unrecorded -- unless a fully dated result of the same analyte is
+        later than every day it may be, in which case it is surely not the newest and is only
+        listed."""
+        for key, spans in self.partial.items():
+            labels = self.failed.get(("labs", key), [])
+            if len(spans) != len(labels):
+                continue        # another result of it failed for another reason
+            dated = [m.when for m in labs if m.key == key and m.when is not None]
+            newest = max(dated, default=None)
+            if newest is None or any(hi >= newest for _, (_, hi) in spans):
+                continue
+            del self.failed[("labs", key)]
+            for label, (lo, hi) in spans:
+                self.add("note", label, "", f"dated only to {lo} .. {hi}: older than the "
+                         f"{analytes()[key].short} result of {newest}, which is used")
 
     def _collection(self, profile: dict[str, Any], name: str, items: list[dict[str, Any]],
                     failed: bool) -> None:

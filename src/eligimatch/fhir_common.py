@@ -15,7 +15,7 @@ from typing import Any
 from .fhir_tables import EXT_FIELDS, eim_system, tables
 
 __all__ = ["LOINC", "Ctx", "Mapped", "Result", "body_site", "clinical_status", "code_label",
-           "codings", "eim_codes", "extensions", "fhir_date", "lookup", "partial_date",
+           "codings", "date_span", "eim_codes", "extensions", "fhir_date", "lookup", "partial_date",
            "profiles", "residual", "text_of"]
 
 LOINC = "http://loinc.org"
@@ -33,6 +33,7 @@ class Mapped:
     fatal: tuple[str, str] | None = None  # (field that would resolve it or "", why)
     notes: list[str] = field(default_factory=list)
     explicit_role: bool = False     # a primary cancer marked index/other by eligimatch
+    span: tuple[dt.date, dt.date] | None = None  # the days a partial date (2026-11) may be
 
 
 @dataclass
@@ -103,6 +104,23 @@ def fhir_date(value: Any) -> tuple[dt.date | None, str | None]:
     if isinstance(value, dt.date):
         return value, None
     return None, str(value)
+
+
+def date_span(text: str) -> tuple[dt.date, dt.date] | None:
+    """The first and last day a partial FHIR date ("2026", "2026-11") may be, or None."""
+    import calendar
+    import re
+
+    m = re.fullmatch(r"(\d{4})(?:-(\d{2}))?", text.strip())
+    if m is None:
+        return None
+    year = int(m.group(1))
+    if m.group(2) is None:
+        return dt.date(year, 1, 1), dt.date(year, 12, 31)
+    month = int(m.group(2))
+    if not 1 <= month <= 12:
+        return None
+    return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
 def partial_date(what: str, text: str) -> str:

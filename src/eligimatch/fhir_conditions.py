@@ -59,8 +59,19 @@ def map_condition(cond: Any, ctx: Ctx) -> Result:
         m = _cancer(cond, role)
     else:
         m = _comorbidity(cond)
-    if ver & {"unconfirmed", "provisional", "differential"} and m.fatal is None:
-        m.fatal = ("", f"verification status {', '.join(sorted(ver))}: not a confirmed condition")
+    doubt = ver & {"unconfirmed", "provisional", "differential"}
+    if doubt and m.fatal is None:
+        why = f"verification status {', '.join(sorted(doubt))}: not a confirmed condition"
+        if role == "comorbidity":   # kept, but as what it may be: unclassified
+            m.value = {k: v for k, v in m.value.items() if k not in ("type", "category")}
+            if not m.value.get("name") and not m.value.get("code"):
+                m.value["name"] = text_of(cond.code) or "an unconfirmed condition"
+            m.gaps["type"] = f"{why}: kept as an unclassified condition"
+        elif role == "metastasis":  # a metastasis that may be there: its site is not known
+            m.value.pop("site", None)
+            m.gaps["site"] = f"{why}: kept as a metastasis of unclassified site"
+        else:
+            m.fatal = ("", why)
     return Result(mapped=[m])
 
 

@@ -21,6 +21,7 @@ from .fhir_common import (
     Result,
     code_label,
     codings,
+    date_span,
     fhir_date,
     lookup,
     partial_date,
@@ -92,16 +93,25 @@ _COMPARATORS = {"<": "<", "<=": "<=", ">": ">", ">=": ">="}
 # ------------------------------------------------------------------------------- Observation
 
 def _effective(res: Any) -> tuple[dt.date | None, str | None]:
+    d, problem, _ = _effective_span(res)
+    return d, problem
+
+
+def _effective_span(res: Any) -> tuple[dt.date | None, str | None,
+                                      tuple[dt.date, dt.date] | None]:
+    """(date, problem, span of a partial date).  A period counts by its end (else its start)."""
     for attr in ("effectiveDateTime", "effectiveInstant"):
         v = getattr(res, attr, None)
         if v is not None:
             d, partial = fhir_date(v)
-            return d, (partial_date("effective date", partial) if partial else None)
+            return d, (partial_date("effective date", partial) if partial else None), (
+                date_span(partial) if partial else None)
     period = getattr(res, "effectivePeriod", None)
     if period is not None:
         d, partial = fhir_date(period.end or period.start)
-        return d, (partial_date("effective period", partial) if partial else None)
-    return None, "no effective date"
+        return d, (partial_date("effective period", partial) if partial else None), (
+            date_span(partial) if partial else None)
+    return None, "no effective date", None
 
 
 def map_observation(obs: Any, ctx: Ctx) -> Result:
@@ -144,11 +154,15 @@ def map_observation(obs: Any, ctx: Ctx) -> Result:
                                "(systolic and diastolic are read together from the panel)")
     target = key if a.source == "profile" else "labs"
     m = Mapped(target=target, value={}, key=key)
-    if obs.status not in OK_OBS_STATUS:
-        m.fatal = ("", f"status {obs.status!r} (only final, amended and corrected results "
-                       "are used)")
+    if obs.status == "registered":
+        return Result(skipped="status registered: no result yet")
+    if obs.status not in OK_OBS_STATUS and obs.status != "preliminary":
+        m.fatal = ("", f"status {obs.status!r} (final, amended, corrected and preliminary "
+                       "results are used)")
         return Result(mapped=[m])
-    when, date_problem = _effective(obs)
+    if obs.status == "preliminary":
+        m.notes.append("a preliminary result: used, and it may still change")
+    when, date_problem, m.span = _effective_span(obs)
     m.when = when
     if obs.dataAbsentReason is not None:
         m.fatal = ("", f"no value ({text_of(obs.dataAbsentReason) or 'data absent'})")
