@@ -121,6 +121,7 @@ def test_code_tables_only_use_the_profiles_vocabularies():
     codes = list(t.sections["cancer_codes"].values()) + [v for *_, v in t.prefixes["cancer_codes"]]
     for entry in t.sections["histology"].values():
         codes += [entry["oncotree"]] if "oncotree" in entry else list(entry["by_organ"].values())
+        codes += [entry["default"]] if "default" in entry else []
         assert all(organ in tree for organ in entry.get("by_organ", {}))
     for entry in t.sections["body_sites"].values():
         if "organ" in entry:

@@ -241,7 +241,8 @@ def test_every_us_core_example_imports_together():
            "entry": [{"resource": r} for r in resources]}
     result = import_bundle(raw, "us-core")
     assert not any("not valid FHIR" in f.line() for f in result.findings)
-    assert len(result.patient.labs or []) == 5
+    assert {x.test for x in result.patient.labs or []} >= {"hemoglobin", "platelets", "wbc"}
+    assert "DiagnosticReport/cbc" in [f.resource for f in result.of_kind("skipped")]
 
 
 def test_a_searchset_with_include_entries_and_references_resolved_in_the_bundle():
@@ -366,3 +367,56 @@ def test_an_entered_in_error_medication_is_ignored():
     result = import_bundle(bundle(res), "t")
     assert result.patient.medications is None
     assert any("entered-in-error" in f.line() for f in result.of_kind("skipped"))
+
+
+# ---------------------------------------------------------------- histology from morphology and site (6)
+
+ICDO3 = "http://terminology.hl7.org/CodeSystem/icd-o-3"
+
+
+def primary(*codes: tuple[str, str], morphology: str | None = None,
+            site: str | None = None) -> dict[str, Any]:
+    res: dict[str, Any] = {
+        "resourceType": "Condition", "subject": SUBJECT, "onsetDateTime": "2026-06-01",
+        "meta": {"profile": ["http://hl7.org/fhir/us/mcode/StructureDefinition/"
+                             "mcode-primary-cancer-condition"]},
+        "code": {"coding": [{"system": s, "code": c} for s, c in codes]}}
+    if morphology:
+        res["extension"] = [{"url": "http://hl7.org/fhir/us/mcode/StructureDefinition/"
+                                    "mcode-histology-morphology-behavior",
+                             "valueCodeableConcept": {"coding": [{"system": ICDO3,
+                                                                  "code": morphology}]}}]
+    if site:
+        res["bodySite"] = [{"coding": [{"system": SNOMED, "code": site}]}]
+    return res
+
+
+THIGH, UTERUS_SITE, BONE_SITE = "68367000", "35039007", "272673000"
+
+
+@pytest.mark.parametrize(("cond", "histology"), [
+    (primary((ICD10, "C49.22"), morphology="9260/3", site=THIGH), "ESST"),
+    (primary(morphology="9260/3", site=THIGH), "ESST"),
+    (primary((ICD10, "C40.20"), morphology="9260/3"), "ES"),
+    (primary(morphology="9260/3", site=BONE_SITE), "ES"),
+    (primary((ICD10, "C54.2"), morphology="8890/3"), "ULMS"),
+    (primary(morphology="8890/3", site=UTERUS_SITE), "ULMS"),
+    (primary((ICD10, "C49.22"), morphology="8890/3", site=THIGH), "LMS"),
+], ids=["ewing-thigh-c49", "ewing-thigh", "ewing-bone-c40", "ewing-bone-site", "lms-c54.2",
+        "lms-uterine-site", "lms-thigh"])
+def test_histology_from_morphology_and_site(cond, histology):
+    d = import_bundle(bundle(cond), "t").patient.diagnosis
+    assert d is not None and d.histology == histology
+
+
+@pytest.mark.parametrize(("cond", "why"), [
+    (primary((ICD10, "C49.22"), morphology="8890/3", site=UTERUS_SITE), "different branches"),
+    (primary(morphology="9260/3"), "morphology 9260/3 needs its organ (BONE or SOFT_TISSUE)"),
+    (primary((SNOMED, "372137005"), morphology="9260/3"), "the site gives BREAST"),
+], ids=["soft-tissue-code-uterine-site", "ewing-no-site", "ewing-breast"])
+def test_disagreeing_or_incomplete_codes_leave_the_histology_unrecorded_with_a_note(cond, why):
+    result = import_bundle(bundle(cond), "t")
+    d = result.patient.diagnosis
+    assert d is not None and d.histology is None
+    assert any(why in f.line() for f in result.of_kind("unmapped")), [
+        f.line() for f in result.findings]

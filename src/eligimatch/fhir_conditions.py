@@ -135,7 +135,7 @@ def _oncotree_candidates(ccs: list[Any]) -> tuple[list[str], list[dict[str, Any]
             if "oncotree" in hist:
                 codes.append(hist["oncotree"])
             else:
-                by_organ.append(hist["by_organ"])
+                by_organ.append({**hist, "code": f"{c.code}"})
     return codes, by_organ, unknown
 
 
@@ -163,10 +163,23 @@ def _cancer(cond: Any, role: str) -> Mapped:
     tree = oncotree()
     for c in codes:
         organs.update(x for x in tree.lineage(c) if tree.nodes[x].parent == "TISSUE")
+    unresolved = []
     for entry in by_organ:
-        hits = [entry[o] for o in organs if o in entry]
+        # a morphology whose OncoTree code depends on the organ: the organ decides; without a
+        # listed organ its default (if any) does; otherwise it cannot be placed, and the
+        # histology stays unrecorded rather than follow the other codes alone
+        hits = [entry["by_organ"][o] for o in sorted(organs) if o in entry["by_organ"]]
+        if not hits and "default" in entry:
+            hits = [entry["default"]]
+        if not hits:
+            unresolved.append(f"morphology {entry['code']} needs its organ ("
+                              + " or ".join(sorted(entry["by_organ"])) + "), and "
+                              + (f"the site gives {', '.join(sorted(organs))}" if organs
+                                 else "no site is given"))
         codes.extend(hits)
     histology, conflict = _deepest(codes)
+    if unresolved:
+        histology, conflict = None, "; ".join(unresolved)
     if unknown:
         m.notes.append(f"OncoTree code(s) {', '.join(unknown)} are not in OncoTree "
                        f"{tree.release}")
