@@ -12,11 +12,21 @@ internally consistent (an item with an end date is not also marked ongoing; a re
 has no resolved date on or after ``as_of``), values inside the analyte's possible range.
 
 Units: :data:`UNIT_FACTORS` is an oracle written out by hand (exact rationals from the unit
-definitions: 1 lb = 0.45359237 kg, 1 mmHg = 133.322387415 Pa, 1 month = 30.4375 days, 1 U =
-1 µmol/min, molar masses from the catalogue), independent of pint, so that a property comparing
-the engine against it cannot be fooled by a conversion bug shared with the engine.  Values are
+definitions: 1 lb = 0.45359237 kg, 1 mmHg = 133.322387415 Pa, 1 U = 1 µmol/min, molar masses from
+the catalogue; for a life expectancy, an estimate, a month is 30 days and a year 360 days, while
+age keeps the calendar's 365.25-day year), independent of pint, so that a property comparing the
+engine against it cannot be fooled by a conversion bug shared with the engine.  Values are
 re-expressed exactly: a value moves to another unit only when its exact value there is a finite
 decimal.
+
+Evidence (issue 10): drug items are generated with and without ``classes`` (treatments with and
+without ``agents``), named by the drug catalogue's own names, aliases, brand and regimen names
+(with doses and routes, in any case) or by words it cannot read; stated classes agree with what
+the catalogue derives for the drugs it knows; conditions with and without ``category`` (one the
+type allows); labs with and without the lab's reference range (upper limits at the ends and in
+the middle of the analyte's band of plausible ULNs: one outside is an error); profile quantities (ECOG,
+weight, height, life expectancy) dated near their window or undated.  :func:`removals` lists
+every way of forgetting one fact, :func:`additions` ways of adding one piece of evidence.
 """
 
 from __future__ import annotations
@@ -35,7 +45,10 @@ from pydantic import BaseModel
 
 from eligimatch.compile import Trial, default_rules_dir, load_rule_file, rule_files
 from eligimatch.dates import Duration
+from eligimatch.drugs import catalogue
 from eligimatch.evaluate import Compare, Exists, Histology, Node, Review
+from eligimatch.evidence import condition_types
+from eligimatch.facts import DRUG_TREATMENTS
 from eligimatch.ontology import oncotree
 from eligimatch.patient import (
     Administrative,
@@ -121,8 +134,8 @@ _GROUPS: tuple[dict[str, Fraction], ...] = (
      "µkat/L": F(60), "nkat/L": _d("0.06")},                      # 1 U = 1 µmol/min
     {"mL/min": F(1), "ml/min": F(1), "mL/s": F(60), "L/h": F(50, 3), "L/day": F(25, 36)},
     {"s": F(1), "sec": F(1), "min": F(60), "ms": F(1, 1000)},
-    {"month": F(1), "year": F(12), "a": F(12), "day": F(16, 487), "d": F(16, 487),
-     "week": F(112, 487)},                                        # 1 month = 30.4375 days
+    {"year": F(1), "a": F(1), "month": F(1, 12), "day": F(4, 1461), "d": F(4, 1461),
+     "week": F(28, 1461)},                                        # age: 1 year = 365.25 days
     {"kg": F(1), "g": F(1, 1000), "lb": _d("0.45359237")},
     {"cm": F(1), "mm": F(1, 10), "m": F(100), "in": _d("2.54")},
     {"mmHg": F(1), "mm[Hg]": F(1), "kPa": 1000 / _d("133.322387415")},
@@ -130,6 +143,13 @@ _GROUPS: tuple[dict[str, Fraction], ...] = (
     {"g/day": F(1), "g/24h": F(1), "g/(24.h)": F(1), "mg/24h": F(1, 1000), "mg/day": F(1, 1000)},
     {"%": F(1), "percent": F(1)},
 )
+
+
+# A life expectancy is an estimate: a month of it is 30 days, a year 12 such months (analytes.toml;
+# 90 days and 13 weeks are "at least 3 months", 12 weeks is not).  Date windows stay calendar ones.
+_ESTIMATE = {"day": F(1), "d": F(1), "days": F(1), "week": F(7), "weeks": F(7), "month": F(30),
+             "months": F(30), "mo": F(30), "year": F(360), "years": F(360), "a": F(360)}
+_BY_ANALYTE: dict[str, dict[str, Fraction]] = {"life_expectancy": _ESTIMATE}
 
 
 @functools.cache
@@ -143,6 +163,9 @@ def unit_factors(key: str) -> dict[str, Fraction]:
     if a.unit is None:
         return {}
     canonical = a.unit.text
+    if key in _BY_ANALYTE:
+        own = _BY_ANALYTE[key]
+        return {u: f / own[canonical] for u, f in own.items()}
     for group in _GROUPS:
         if canonical in group:
             base = group[canonical]
@@ -297,6 +320,12 @@ def vocabulary() -> Vocabulary:
     )
 
 
+def _is_list(ann: Any) -> bool:
+    """``list[X]`` or ``list[X] | None``."""
+    return typing.get_origin(ann) is list or any(
+        typing.get_origin(a) is list for a in typing.get_args(ann))
+
+
 def _matching(draw: st.DrawFn, collection: str, model: type[BaseModel], fields: dict[str, Any]
               ) -> dict[str, Any]:
     """Two times in three, ``fields`` overridden to satisfy one of the rules' `where` tables for
@@ -309,8 +338,7 @@ def _matching(draw: st.DrawFn, collection: str, model: type[BaseModel], fields: 
         if name not in model.model_fields:
             continue  # a derived field (a treatment's `anticancer`)
         v = draw(st.sampled_from(values))
-        is_list = typing.get_origin(model.model_fields[name].annotation) is list
-        out[name] = [v] if is_list else v
+        out[name] = [v] if _is_list(model.model_fields[name].annotation) else v
     return out
 
 
@@ -411,8 +439,7 @@ def auto(model: type[BaseModel], collection: str = "", skip: tuple[str, ...] = (
     """The model's Literal / bool fields (but ``skip``): each drawn, or (when optional) absent."""
     kwargs: dict[str, st.SearchStrategy[Any]] = {}
     for name, f in model.model_fields.items():
-        if (name in skip or _literal_choices(model, name) is None
-                or typing.get_origin(f.annotation) is list):
+        if name in skip or _literal_choices(model, name) is None or _is_list(f.annotation):
             continue
         s = choice(collection, model, name)
         kwargs[name] = s if f.is_required() else optional(s)
@@ -455,9 +482,12 @@ def _range(a: Analyte) -> tuple[Fraction, Fraction]:
 
 
 def _default_points(a: Analyte) -> tuple[Fraction, ...]:
-    pts = [Fraction(x) for x in (a.default_low, a.default_high) if x is not None]
+    """Where to put values of an analyte no rule compares with a number: around its band of
+    ULNs, or its lowest value (0: an undetectable viral load) and a quarter of the way up."""
+    if a.uln_band is not None:
+        return a.uln_band
     lo, hi = _range(a)
-    return tuple(pts or [lo + (min(hi, lo + 1000) - lo) / 4])
+    return (lo, lo + (min(hi, lo + 1000) - lo) / 4)
 
 
 _NEAR_MODE = st.sampled_from(("exact", "hair", "hair", "around"))
@@ -507,18 +537,32 @@ def quantity_values(draw: st.DrawFn, key: str, ulns: tuple[Fraction, ...] = ()
     return _quantity_value(draw, key, ulns)
 
 
-_ULN_FACTOR = st.sampled_from((F(1, 2), F(3, 4), F(1), F(1), F(6, 5), F(3, 2), F(2)))
 _COMPARATOR = st.sampled_from((None,) * 8 + ("<", "<=", ">", ">="))
 _EXTRA = st.sampled_from(("none", "none", "older", "same_other_unit", "conflict"))
+
+
+def uln_points(key: str) -> tuple[Fraction, ...]:
+    """Upper limits of normal a lab may report for ``key`` (canonical unit): the ends and the
+    middle of the analyte's band of plausible ULNs (a ULN outside it is an input error)."""
+    a = analytes()[key]
+    if a.uln_band is None:
+        return tuple(F(10) * f for f in (F(1, 2), F(3, 4), F(1), F(6, 5), F(3, 2), F(2)))
+    lo, hi = a.uln_band
+    return tuple(sorted({lo, hi, (lo + hi) / 2}))
+
+
+def in_band(key: str, uln: Fraction) -> bool:
+    """Is ``uln`` one of the analyte's adult ULNs (inside its band)?"""
+    band = analytes()[key].uln_band
+    return band is None or band[0] <= uln <= band[1]
 
 
 def _reference_range(draw: st.DrawFn, key: str, unit: str) -> ReferenceRange | None:
     """A lab's reference range: absent, in the lab's unit, or in another unit (given)."""
     a = analytes()[key]
-    if a.default_high is None and key not in vocabulary().uln:
+    if a.uln_band is None and key not in vocabulary().uln:
         return None
-    base = Fraction(a.default_high) if a.default_high is not None else F(10)
-    opts = exact_units(key, base * draw(_ULN_FACTOR))
+    opts = exact_units(key, draw(st.sampled_from(uln_points(key))))
     if not opts or draw(_COIN):
         return None
     u, h = draw(st.sampled_from(tuple(opts)))
@@ -527,10 +571,10 @@ def _reference_range(draw: st.DrawFn, key: str, unit: str) -> ReferenceRange | N
 
 
 def uln_of(key: str, unit: str, rr: ReferenceRange | None) -> Fraction | None:
-    a = analytes()[key]
+    """The lab's ULN in the canonical unit (None without a range: no default is assumed)."""
     if rr is not None and rr.high is not None:
         return canonical(key, rr.high, rr.unit or unit)
-    return Fraction(a.default_high) if a.default_high is not None else None
+    return None
 
 
 def _in_unit(rr: ReferenceRange | None, unit: str) -> ReferenceRange | None:
@@ -555,7 +599,8 @@ def _labs_of(draw: st.DrawFn, key: str, as_of: dt.date) -> list[Lab]:
     unit = draw(st.sampled_from(tuple(sorted(unit_factors(key)))))
     rr = _reference_range(draw, key, unit)
     uln = uln_of(key, unit, rr)
-    ulns = (uln,) if uln else ()
+    # near k × the lab's ULN, or (no range) near k × either end of the band, where it flips
+    ulns = (uln,) if uln else (a.uln_band or ())
     value, unit2 = _quantity_value(draw, key, ulns)
     if unit2 != unit:
         rr = _in_unit(rr, unit)
@@ -599,11 +644,23 @@ def labs(draw: st.DrawFn, as_of: dt.date) -> list[Lab]:
     return draw(st.permutations(out))
 
 
+def profile_date(draw: st.DrawFn, key: str, as_of: dt.date) -> dt.date | None:
+    """The date of a profile value (ECOG, weight, life expectancy ...): none (undated), fresh,
+    a day either side of the analyte's own window or a rule's, or anywhere in two years."""
+    kind = draw(st.integers(0, 3))
+    if kind == 0:
+        return None
+    ages = tuple(x for x in (analytes()[key].max_age_days,) if x) + vocabulary().max_ages
+    if kind == 1 and ages:
+        return _before(as_of, max(draw(st.sampled_from(ages)) + draw(_SHIFT), 0))
+    return _before(as_of, draw(_FRESH if kind == 2 else st.integers(0, 730)))
+
+
 def _profile_quantity(draw: st.DrawFn, key: str, as_of: dt.date, comparators: bool = False
                       ) -> Quantity:
     value, unit = _quantity_value(draw, key)
     return Quantity(value=value, unit=unit, comparator=draw(_COMPARATOR) if comparators else None,
-                    date=_before(as_of, draw(st.integers(0, 90))) if draw(_COIN) else None)
+                    date=profile_date(draw, key, as_of))
 
 
 def shift_years(d: dt.date, years: int) -> dt.date:
@@ -655,25 +712,120 @@ def _period(draw: st.DrawFn, as_of: dt.date, single_day: bool = False) -> dict[s
     return {"start": start, "end": end, "ongoing": ongoing}
 
 
+@functools.cache
+def drug_names() -> tuple[str, ...]:
+    """Every name the drug catalogue reads: agents, aliases and brands, regimen names."""
+    c = catalogue()
+    return tuple(sorted({n for a in c.agents.values() for n in a.names}
+                        | {n for r in c.regimens.values() for n in r.names}))
+
+
+_DOSES = st.sampled_from(("", " 5 mg daily", " 300 mg qd", " 4 mg oral", " iv infusion",
+                          " cream", " 75 mg/m2 q3w"))
+# words no catalogue knows: a trial code, a misspelling, a brand from elsewhere
+_UNREAD = st.sampled_from(("XY-101", "doxorubicine", "study drug", "Zentriva"))
+
+
+@st.composite
+def drug_texts(draw: st.DrawFn) -> str:
+    """A drug as a chart writes it: a catalogue name (any case, with a dose, a route, another
+    drug), a word the catalogue cannot read, or any text."""
+    kind = draw(st.integers(0, 5))
+    if kind == 0:
+        return draw(_UNREAD)
+    if kind == 1:
+        return draw(st.text(st.characters(codec="utf-8", categories=("L", "N")), min_size=1,
+                            max_size=8))
+    case = draw(st.sampled_from((str, str.upper, str.title)))
+    text = case(draw(st.sampled_from(drug_names()))) + draw(_DOSES)
+    if kind == 2:
+        text += " + " + draw(st.one_of(st.sampled_from(drug_names()), _UNREAD))
+    return text
+
+
+_UNSET: Any = object()
+
+
+def _classes(draw: st.DrawFn, fields: dict[str, Any], collection: str, model: type[BaseModel],
+             drug: bool) -> dict[str, Any]:
+    """``fields`` with stated classes: not recorded (None), recorded as none ([]), or some.
+
+    Stated classes agree with the catalogue: for an item the catalogue reads completely (every
+    agent and word of its name known, the route where it matters), they are some of the classes
+    it derives; otherwise any (the rules' first).  A rule's `where` template that asks for a
+    class the named drug does not have gets a drug the catalogue cannot read instead (or, for an
+    operation, which names no drug, no stated classes).
+    """
+    out = dict(fields)
+    r = catalogue().read(name=out.get("name"), agents=out.get("agents"), classes=None,
+                         route=out.get("route"), drug=drug)
+    stated = out.get("classes", _UNSET)
+    if stated is _UNSET:
+        kind = draw(st.integers(0, 3))
+        if kind == 0:
+            out["classes"] = None
+        elif kind == 1:
+            out["classes"] = []
+        elif r.classes_known:
+            out["classes"] = draw(st.lists(st.sampled_from(r.classes), max_size=3, unique=True)
+                                  ) if r.classes else []
+        else:
+            out["classes"] = draw(listed(collection, model, "classes"))
+    elif stated and r.classes_known and not set(stated) <= set(r.classes):
+        if not drug:
+            out["classes"] = None
+        else:
+            out["name"] = draw(_UNREAD)
+            if "agents" in out:
+                out["agents"] = None
+    return out
+
+
 def _treatment(draw: st.DrawFn, as_of: dt.date) -> Treatment:
     fields = draw(auto(Treatment, "treatments", ("ongoing",)))
     fields |= {
-        "classes": draw(listed("treatments", Treatment, "classes")),
-        "agents": draw(st.lists(free_text("treatments", "agents", ("doxorubicin", "ifosfamide")),
-                                max_size=2)),
-        "name": draw(optional(free_text("treatments", "name", ("wide excision",)))),
+        "agents": draw(optional(st.lists(st.one_of(
+            free_text("treatments", "agents", ("doxorubicin", "ifosfamide")), drug_texts()),
+            max_size=2))),
+        "name": draw(optional(st.one_of(free_text("treatments", "name", ("wide excision",)),
+                                        drug_texts()))),
         "dose_gy": draw(optional(st.integers(0, 80).map(Decimal))),
         "progression_date": _maybe(draw, lambda: _event_date(draw, as_of))}
     fields = _matching(draw, "treatments", Treatment, fields)
+    if fields["type"] is None and not fields.get("name") and not fields.get("agents"):
+        fields["name"] = draw(drug_texts())  # unclassified: named
+    fields = _classes(draw, fields, "treatments", Treatment, fields["type"] in DRUG_TREATMENTS)
     single = fields["type"] in ("surgery", "vaccine", "transfusion", "procedure")
     return Treatment(**fields, **_period(draw, as_of, single_day=single))
 
 
+@functools.cache
+def condition_names() -> tuple[str, ...]:
+    """Names by which a condition of type "other" is recognised (condition_types.toml)."""
+    return tuple(sorted({n.strip() for t in condition_types().values() for n in t.names}))
+
+
+def _category(draw: st.DrawFn, ctype: str | None) -> str | None:
+    """Not recorded, or a category the type allows (any one, for type "other" and for an
+    unclassified condition, which has no type)."""
+    allowed = (_literal_choices(Condition, "category") if ctype in ("other", None)
+               else sorted(condition_types()[ctype].allows))
+    return draw(optional(st.sampled_from(tuple(allowed or ("other",)))))
+
+
 def _condition(draw: st.DrawFn, as_of: dt.date) -> Condition:
-    fields = draw(auto(Condition, "conditions"))
+    fields = draw(auto(Condition, "conditions", ("category",)))
     fields |= {"nyha_class": draw(optional(st.integers(1, 4))),
-               "name": draw(optional(free_text("conditions", "name", ("hypertension",))))}
+               "name": draw(optional(st.one_of(
+                   free_text("conditions", "name", ("hypertension",)),
+                   st.sampled_from(condition_names()))))}
+    fields["category"] = _category(draw, fields["type"])
     fields = _matching(draw, "conditions", Condition, fields)
+    if fields.get("category") is not None and fields["type"] not in ("other", None) and (
+            fields["category"] not in condition_types()[fields["type"]].allows):
+        fields["category"] = _category(draw, fields["type"])  # a template's category: re-drawn
+    if fields["type"] is None and not fields.get("name"):  # unclassified: named
+        fields["name"] = draw(st.sampled_from(condition_names()))
     status = fields.pop("status")
     onset = _maybe(draw, lambda: _event_date(draw, as_of))
     resolved = None
@@ -688,10 +840,11 @@ def _condition(draw: st.DrawFn, as_of: dt.date) -> Condition:
 
 
 def _medication(draw: st.DrawFn, as_of: dt.date) -> Medication:
-    fields = draw(auto(Medication, "medications", ("ongoing",))) | {
-        "name": draw(free_text("medications", "name", ("prednisone", "amlodipine"))),
-        "classes": draw(listed("medications", Medication, "classes"))}
+    name = draw(st.one_of(free_text("medications", "name", ("prednisone", "amlodipine")),
+                          drug_texts()))
+    fields = draw(auto(Medication, "medications", ("ongoing",))) | {"name": name}
     fields = _matching(draw, "medications", Medication, fields)
+    fields = _classes(draw, fields, "medications", Medication, True)
     return Medication(**fields, **_period(draw, as_of))
 
 
@@ -778,12 +931,17 @@ def patients(draw: st.DrawFn, as_of: dt.date | None = None) -> Patient:
     """A valid patient profile whose facts are present or absent independently."""
     when = as_of or draw(AS_OF)
     ecog = draw(optional(SCORES))
-    if ecog is not None and draw(_COIN):
-        ecog = Score(value=ecog.value, date=_before(when, draw(st.integers(0, 60))))
+    if ecog is not None:
+        ecog = Score(value=ecog.value, date=profile_date(draw, "ecog", when))
+    sex = draw(optional(st.sampled_from(("female", "male"))))
+    reproductive = draw(optional(REPRODUCTIVE))
+    if sex == "male" and reproductive is not None:  # a pregnancy of a male is an error
+        reproductive = reproductive.model_copy(update={
+            k: None for k in ("pregnant", "breastfeeding") if getattr(reproductive, k)})
     return Patient(
         id=draw(st.sampled_from(("p", "patient-1", "Ünïcode"))),
         as_of=when,
-        sex=draw(optional(st.sampled_from(("female", "male")))),
+        sex=sex,
         birth_date=_maybe(draw, lambda: _birth_date(draw, when)),
         weight=_maybe(draw, lambda: _profile_quantity(draw, "weight", when)),
         height=_maybe(draw, lambda: _profile_quantity(draw, "height", when)),
@@ -802,7 +960,7 @@ def patients(draw: st.DrawFn, as_of: dt.date | None = None) -> Patient:
         toxicities=_items(draw, _toxicity, when, 2),
         allergies=_items(draw, _allergy, when, 2),
         other_malignancies=_items(draw, _other_malignancy, when, 2),
-        reproductive=draw(optional(REPRODUCTIVE)),
+        reproductive=reproductive,
         administrative=draw(optional(ADMINISTRATIVE)),
         attestations=[a for a in {(x.trial, x.criterion): x for x in
                                   _items(draw, _attestation, when) or []}.values()],
@@ -875,10 +1033,10 @@ def re_express(d: dict[str, Any], pick: Callable[[list[Any]], Any]) -> dict[str,
     return out
 
 
-# Keys whose absence is not "not recorded": required fields, lists that default to empty, and
-# changes of meaning (a censored value's comparator; a lab's reference range, whose absence lets a
-# documented default decide and is a removal of its own kind, see below).
-_KEEP = {"id", "as_of", "value", "unit", "classes", "agents", "comparator", "reference_range"}
+# Keys whose absence is not "not recorded": required fields and changes of meaning (a censored
+# value's comparator).  A lab's reference range is a removal of its own kind (see below).  An
+# item's `classes` and `agents` left out are "not recorded" (issue 10), so they are removals.
+_KEEP = {"id", "as_of", "value", "unit", "comparator", "reference_range"}
 _ITEM_MODELS: dict[str, type[BaseModel]] = {
     "metastases": Metastasis, "lesions": Lesion, "conditions": Condition,
     "medications": Medication, "treatments": Treatment, "toxicities": Toxicity,
@@ -888,6 +1046,16 @@ _ITEM_MODELS: dict[str, type[BaseModel]] = {
 
 def _required(model: type[BaseModel]) -> set[str]:
     return {n for n, f in model.model_fields.items() if f.is_required()}
+
+
+def _valid_without(collection: str, item: dict[str, Any], name: str) -> bool:
+    """Is the item still valid without field ``name``?  (An unclassified item, without `type`,
+    needs a name, a code or agents: those are then required.)"""
+    try:
+        _ITEM_MODELS[collection].model_validate({k: v for k, v in item.items() if k != name})
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -919,8 +1087,9 @@ def removals(d: dict[str, Any]) -> list[Removal]:
     A field (top level, nested, or of one item), a whole list, every result of one lab test, one
     attestation.  Not "removals": deleting an item from a recorded list (a recorded list is
     complete, so that changes what it says), a censored value's comparator, a required field.
-    Removing a measured CrCl or a lab's reference range lets a documented fallback decide
-    (Cockcroft–Gault; the catalogue's default range): ``substitute`` names it.
+    Removing a measured CrCl lets a documented fallback decide (Cockcroft–Gault):
+    ``substitute`` names it.  Removing a lab's reference range leaves × ULN to the analyte's
+    band of plausible ULNs, which decides only where every ULN in it agrees.
     """
     out: list[Removal] = []
     for k, v in d.items():
@@ -938,7 +1107,7 @@ def removals(d: dict[str, Any]) -> list[Removal]:
             keep = _KEEP | _required(_ITEM_MODELS[k])
             for i, item in enumerate(v):
                 out.extend(Removal(f"{k}[{i}].{f}", _drop(d, (k, i, f)))
-                           for f in item if f not in keep)
+                           for f in item if f not in keep and _valid_without(k, item, f))
     for i in range(len(d.get("attestations", []))):
         out.append(Removal(f"attestations[{i}]", {
             **d, "attestations": [a for j, a in enumerate(d["attestations"]) if j != i]}))
@@ -947,10 +1116,79 @@ def removals(d: dict[str, Any]) -> list[Removal]:
             **d, "labs": [lab for lab in d["labs"] if lab["test"] != test]},
             substitute="Cockcroft–Gault" if test == "crcl" else ""))
     for i, lab in enumerate(d.get("labs", [])):
-        if "reference_range" in lab:
+        if lab.get("reference_range") is not None:
             out.append(Removal(f"labs[{i}].reference_range",
-                               _drop(d, ("labs", i, "reference_range")), substitute="default"))
+                               _drop(d, ("labs", i, "reference_range"))))
     return out
+
+
+# ---------------------------------------------------------------------------- added evidence
+
+# (test, qualitative result) and (test, canonical value well above every threshold of the rules)
+# that establish or raise HIV, hepatitis B or hepatitis C (data/evidence.toml)
+EVIDENCE_RESULTS = ("hiv_antibody", "hiv_ag_ab", "hbsag", "anti_hbc", "anti_hcv")
+EVIDENCE_LOADS = ("hiv_rna", "hbv_dna_iu", "hbv_dna_copies", "hcv_rna_iu", "hcv_rna_copies")
+# drug classes whose medications the rules exclude or send to review
+EVIDENCE_CLASSES = ("antiretroviral", "hbv_antiviral", "immunosuppressant",
+                    "systemic_corticosteroid")
+
+
+@functools.cache
+def evidence_drugs() -> tuple[str, ...]:
+    """Catalogue agents that are evidence: antiretrovirals, HBV antivirals, immunosuppressants,
+    systemic corticosteroids, and every anticancer drug."""
+    return tuple(sorted(a.name for a in catalogue().agents.values()
+                        if a.treatment is not None or set(a.classes) & set(EVIDENCE_CLASSES)))
+
+
+@dataclass(frozen=True)
+class Addition:
+    label: str
+    profile: dict[str, Any]
+
+
+def _high_load(key: str) -> tuple[Decimal, str]:
+    a = analytes()[key]
+    top = max(vocabulary().anchors.get(key, (F(1000),)))
+    value = exact_decimal(max(top * 100, F(10**6)))
+    assert value is not None and a.unit is not None
+    return value, a.unit.text
+
+
+@st.composite
+def additions(draw: st.DrawFn, d: dict[str, Any]) -> Addition:
+    """One more piece of evidence in profile ``d``: a positive HIV / HBsAg / anti-HBc / anti-HCV
+    result or a high viral load (dated the evaluation date, the newest result, for a test with
+    no result on that day: one there would make a conflict, not evidence), a medication from the
+    catalogue (an antiretroviral, an immunosuppressant, a corticosteroid, an anticancer drug), or
+    a condition."""
+    as_of = d["as_of"]
+    kind = draw(st.sampled_from(("result", "load", "medication", "condition")))
+    if kind in ("result", "load"):
+        busy = {lab["test"] for lab in d.get("labs", []) if lab["date"] == as_of}
+        tests = [t for t in (EVIDENCE_RESULTS if kind == "result" else EVIDENCE_LOADS)
+                 if t not in busy]
+        if tests:
+            test = draw(st.sampled_from(tests))
+            lab: dict[str, Any] = {"test": test, "date": as_of}
+            if kind == "result":
+                lab["result"] = "positive"
+            else:
+                lab["value"], lab["unit"] = _high_load(test)
+            return Addition(f"labs += {test} {lab.get('result') or lab['value']}",
+                            {**d, "labs": [*d.get("labs", []), lab]})
+        kind = "condition"
+    if kind == "medication":
+        fields: dict[str, Any] = {
+            "name": draw(st.sampled_from(evidence_drugs())) + draw(_DOSES),
+            "route": draw(optional(st.sampled_from(("oral", "intravenous", "subcutaneous"))))}
+        fields = _classes(draw, fields, "medications", Medication, True)
+        med = Medication(**fields, **_period(draw, as_of))
+        return Addition(f"medications += {med.name}", {
+            **d, "medications": [*d.get("medications", []), med.model_dump(exclude_none=True)]})
+    cond = _condition(draw, as_of)
+    return Addition(f"conditions += {cond.type} {cond.name or ''}", {
+        **d, "conditions": [*d.get("conditions", []), cond.model_dump(exclude_none=True)]})
 
 
 def place(d: dict[str, Any], key: str, value: Decimal, unit: str | None, when: dt.date,
@@ -958,7 +1196,8 @@ def place(d: dict[str, Any], key: str, value: Decimal, unit: str | None, when: d
     """Profile ``d`` with ``key`` set to ``value unit`` (replacing what was there).
 
     Labs replace every result of the test; age sets the birth date (``value`` whole years on
-    ``when``); ECOG is a score; blood pressure keeps the other number of the reading.
+    ``when``); ECOG is a score; blood pressure keeps the other number of the reading.  Every
+    value is dated ``when`` (an undated ECOG, weight or life expectancy is unknown).
     """
     out = dict(d)
     a = analytes()[key]
@@ -967,7 +1206,7 @@ def place(d: dict[str, Any], key: str, value: Decimal, unit: str | None, when: d
     elif key == "ecog":
         out["ecog"] = {"value": int(value), "date": when}
     elif key in QUANTITY_FIELDS:
-        out[key] = {"value": value, "unit": unit}
+        out[key] = {"value": value, "unit": unit, "date": when}
     elif key == "tumour_size":
         out["diagnosis"] = {**out.get("diagnosis", {}), "size": {"value": value, "unit": unit}}
     elif key in ("bp_systolic", "bp_diastolic"):
@@ -1097,5 +1336,5 @@ UNIT_TEXT = st.one_of(
     st.text(max_size=20),
     st.text(st.sampled_from(list("0123456789^*/.()x×⁹³²µuLmgdlIU[]{}%eE- kKsSmolhcp")),
             max_size=16),
-    st.sampled_from(sorted({u for g in _GROUPS for u in g})),
+    st.sampled_from(sorted({u for g in (*_GROUPS, _ESTIMATE) for u in g})),
 )

@@ -164,19 +164,20 @@ BOUNDARY = header("B1", "boundaries") + "".join(criterion(*c) for c in (
      "bilirubin <= 1.5 x ULN"),
     ('{ quantity = "anc", op = ">", value = 1.5, unit = "10^9/L" }', "E1", "exclusion",
      "ANC > 1.5 x 10^9/L (an exclusion on the same reading)"),
-    # in U/L, the canonical unit: 1.5 x 1.2 is 1.7999999999999998 in floats
+    # in U/L, the canonical unit: 1.5 x 20.2 is 30.299999999999997 in floats (a ULN of 1.2 U/L,
+    # whose 1.5 x is 1.7999999999999998, is no plausible ALT ULN: an error since issue 10)
     ('{ quantity = "alt", op = "<=", uln = 1.5 }', "I3", "inclusion", "ALT <= 1.5 x ULN"),
 ))
 
 
 @pytest.mark.parametrize(("anc", "bili", "alt", "expect"), [
-    ("1500", "1.8", "1.8", ("eligible", [], [])),               # all exactly on the limit
-    ("1499.999999999999999999", "1.8", "1.8", ("ineligible", [0], [])),
-    ("1500.000000000000000001", "1.8", "1.8", ("ineligible", [2], [])),
-    ("1500", "1.800000000000000000001", "1.8", ("ineligible", [1], [])),
-    ("1500", "1.799999999999999999999", "1.8000000000000001", ("ineligible", [3], [])),
-    ("3000", "0.3", "0.3", ("ineligible", [2], [])),             # far apart: floats decide
-    ("1000", "9", "90", ("ineligible", [0, 1, 3], [])),
+    ("1500", "1.8", "30.3", ("eligible", [], [])),              # all exactly on the limit
+    ("1499.999999999999999999", "1.8", "30.3", ("ineligible", [0], [])),
+    ("1500.000000000000000001", "1.8", "30.3", ("ineligible", [2], [])),
+    ("1500", "1.800000000000000000001", "30.3", ("ineligible", [1], [])),
+    ("1500", "1.799999999999999999999", "30.3000000000000001", ("ineligible", [3], [])),
+    ("3000", "0.3", "3", ("ineligible", [2], [])),               # far apart: floats decide
+    ("1000", "9", "900", ("ineligible", [0, 1, 3], [])),
 ])
 def test_boundaries_closer_than_floats_are_decided_exactly(tmp_path, anc, bili, alt, expect):
     path = tmp_path / "b1.toml"
@@ -188,7 +189,7 @@ def test_boundaries_closer_than_floats_are_decided_exactly(tmp_path, anc, bili, 
         {"test": "bilirubin", "value": bili, "unit": "mg/dL", "date": "2026-10-30",
          "reference_range": {"high": "1.2", "unit": "mg/dL"}},
         {"test": "alt", "value": alt, "unit": "U/L", "date": "2026-10-30",
-         "reference_range": {"high": "1.2", "unit": "U/L"}}]})
+         "reference_range": {"high": "20.2", "unit": "U/L"}}]})
     facts = build_facts(patient)
     got = Program([trial]).run(facts)
     assert got == reference([trial], facts)

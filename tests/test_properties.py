@@ -15,10 +15,17 @@ statements, precisely:
    profile is.  At the level of facts: every canonical value and scalar either stays or
    disappears.  The exceptions are the documented fallbacks, and a status they change shows
    the fallback in its explanation: a measured CrCl gives way to the Cockcroft–Gault estimate;
-   a lab's own reference range to eligimatch's default one; and ``any_recorded`` (one
-   measurement in units that do not convert, HBV DNA in IU/mL or copies/mL) sets aside a test
-   with no result at all, or lets ``otherwise`` decide when none has one, so forgetting every
-   result of one of its tests can let the others decide.
+   an ``evidence`` node's positive result, forgotten, lets a negative test or the problem list
+   rule the condition out; and ``any_recorded`` (one measurement in units that do not convert,
+   HBV DNA in IU/mL or copies/mL) sets aside a test with no result at all, or lets
+   ``otherwise`` decide when none has one, so forgetting every result of one of its tests can
+   let the others decide.  Forgetting covers an item's ``classes``, ``agents`` and ``name``
+   (read through the drug catalogue), a condition's ``category``, a lab's reference range
+   (× ULN is then decided only where every ULN of the analyte's band agrees; a range outside the
+   band is an input error) and every date.  Adding evidence (a positive HIV or
+   hepatitis result, a high viral load, an antiretroviral, immunosuppressant, corticosteroid or
+   anticancer medication, a condition) never lifts an exclusion that applies.  The engine gaps
+   this found are pinned as regression tests below.
 3. Threshold monotonicity.  For a lower bound (``>``, ``>=``), raising the value never lowers
    the comparison in the order false < unknown < true (mirrored for upper bounds); a criterion
    in which every comparison of the quantity pulls the same way (through ``not`` and exclusion)
@@ -82,6 +89,7 @@ from eligimatch.evaluate import (
     Any_,
     Compare,
     EvalContext,
+    Evidence,
     Expr,
     Node,
     Not,
@@ -127,7 +135,7 @@ def json_bytes(facts: Facts, results: list[Any], rules: RuleSet = RULES) -> str:
 
 
 def context(trial: Trial, criterion: Any) -> EvalContext:
-    return EvalContext(trial.id, criterion.id, trial.meta.lab_max_age_days)
+    return trial.context(criterion.id)  # the trial's lab and attestation windows
 
 
 def canonical_facts(f: Facts) -> dict[str, Any]:
@@ -187,13 +195,24 @@ def fallbacks_taken(trial: Trial, criterion: Any, facts: Facts, removal: S.Remov
 
     * ``otherwise`` decides when none of its quantities has a result;
     * a comparison whose quantity has no result at all is set aside while another has one, so
-      forgetting every result of one of the tests lets the others decide alone.
+      forgetting every result of one of the tests lets the others decide alone;
+    * an ``evidence`` node: a positive result wins over a negative test or a problem list that
+      does not record the condition, so forgetting every result of a positive test lets those
+      rule the condition out.
 
     Returns the texts the explanation must contain (empty: no such rule applied).
     """
     out = []
     forgotten = removal.label.removeprefix("labs[test=").removesuffix("]")
     for n in S.walk(criterion.node):
+        gone = set(analytes()) if removal.label == "labs" else {forgotten}
+        if isinstance(n, Evidence) and gone & {t.test for t in n.concept.positive}:
+            # a positive result wins over a negative test or a problem list without the
+            # condition; forgotten, those rule the condition out (data/evidence.toml)
+            now = n.evaluate(facts, context(trial, criterion))
+            if now.value is False:
+                out.append(now.text)
+            continue
         kids = [k for k in S.children(n) if isinstance(k, Compare)]
         if not hasattr(n, "otherwise") or not kids:
             continue
@@ -206,12 +225,18 @@ def fallbacks_taken(trial: Trial, criterion: Any, facts: Facts, removal: S.Remov
     return out
 
 
+
+
 @given(p=S.patients(), data=st.data())
 def test_forgetting_a_fact_only_moves_statuses_towards_unknown(p, data):
     rems = S.removals(S.to_dict(p))
     assume(rems)
     picked = data.draw(st.lists(st.sampled_from(rems), min_size=1, max_size=8,
                                 unique_by=lambda r: r.label))
+    check_forgetting(p, picked)
+
+
+def check_forgetting(p: Patient, picked: list[S.Removal]) -> None:
     f1, r1 = run(p)
     before, verdict = statuses(r1), verdicts(r1)
     criteria = {(t.id, c.id): (t, c) for t in TRIALS for c in t.criteria}
@@ -232,6 +257,80 @@ def test_forgetting_a_fact_only_moves_statuses_towards_unknown(p, data):
         if not substituted:
             for t, v in verdicts(r2).items():
                 assert v in (verdict[t], "undetermined"), (rem.label, t, verdict[t], v)
+
+
+@given(p=S.patients(), data=st.data())
+def test_adding_evidence_never_lifts_an_exclusion_that_applies(p, data):
+    """A positive HIV / HBsAg / anti-HBc / anti-HCV result or a high viral load (the newest
+    result), a medication (an antiretroviral, an HBV antiviral, an immunosuppressant, a systemic
+    corticosteroid, an anticancer drug) or a condition: an exclusion that applied (fail) still
+    applies, and so no ineligible patient becomes eligible or undetermined through it."""
+    d = S.to_dict(p)
+    added = data.draw(S.additions(d))
+    note(added.label)
+    _, r1 = run(p)
+    _, r2 = run(Patient.model_validate(added.profile))
+    before, after, why = statuses(r1), statuses(r2), explanations(r2)
+    kinds = {(r.trial_id, c.id): c.kind for r in r1 for c in r.criteria}
+    for (trial, cid), was in before.items():
+        if was == "fail" and kinds[(trial, cid)] == "exclusion":
+            assert after[(trial, cid)] == "fail", (
+                f"{added.label} turned {trial} {cid} from fail into {after[(trial, cid)]}: "
+                f"{why[(trial, cid)]}")
+
+
+def _alt(rr: dict[str, Any] | None) -> Facts:
+    lab: dict[str, Any] = {"test": "alt", "value": 40, "unit": "U/L", "date": "2026-03-01"}
+    if rr is not None:
+        lab["reference_range"] = rr
+    return build_facts(Patient.model_validate({"id": "u", "as_of": "2026-03-01", "labs": [lab]}))
+
+
+def test_pinned_forgetting_a_range_inside_the_band_never_decides_differently():
+    """The band decides only where every adult ULN agrees, so for a lab whose ULN lies in the
+    band, forgetting the range keeps the verdict or makes it unknown."""
+    node = Compare(analytes()["alt"], "<=", uln_multiple=Decimal("2.5"))
+    ctx = EvalContext("T", "I1", None)
+    for high, value in ((19, True), (70, True), (20, True)):   # 40 U/L ≤ 2.5 × ULN?
+        with_range = node.evaluate(_alt({"high": high}), ctx).value
+        assert with_range is value
+        without = node.evaluate(_alt(None), ctx)
+        if S.in_band("alt", Fraction(high)):
+            assert without.value in (with_range, None), without.text
+
+
+def test_pinned_a_range_outside_the_band_is_an_error_not_a_fail_that_forgetting_passes():
+    """Found here: ALT 40 U/L with a lab ULN of 12 U/L was accepted (3.33 × ULN, fails "≤ 2.5 ×
+    ULN") while without the range the band (19-70 U/L) passed it.  One band now serves both: a
+    ULN outside it is an input error, so the range cannot be forgotten into a pass."""
+    with pytest.raises(PatientError, match="is not a plausible upper limit of normal of alanine"):
+        _alt({"high": 12})
+
+
+def _screened(profile: dict[str, Any], trial: str, criterion: str) -> str:
+    _, results = run(Patient.model_validate({"id": "g", "as_of": "2026-03-01", **profile}))
+    r = next(r for r in results if r.trial_id == trial)
+    return next(c.status for c in r.criteria if c.id == criterion)
+
+
+def test_pinned_forgetting_where_a_procedure_was_never_turns_unknown_into_pass():
+    """A procedure at the tumour site whose name cannot tell whether it removed the tumour
+    leaves NCT06593899 E1.unplanned_excision unknown; with the site forgotten it passed."""
+    at_site = {"type": "procedure", "name": "lesion injection", "involves_target_site": True,
+               "date": "2026-01-01"}
+    assert _screened({"treatments": [at_site]}, "NCT06593899", "E1.unplanned_excision") == (
+        "unknown")
+    forgotten = {k: v for k, v in at_site.items() if k != "involves_target_site"}
+    assert _screened({"treatments": [forgotten]}, "NCT06593899",
+                     "E1.unplanned_excision") != "pass"
+
+
+def test_pinned_forgetting_a_treatment_type_keeps_its_amputation():
+    done = {"type": "procedure", "agents": ["x"], "amputation": True, "date": "2026-01-01"}
+    untyped = {k: v for k, v in done.items() if k != "type"}
+    for t in (done, untyped):
+        p = Patient.model_validate({"id": "a", "as_of": "2026-03-01", "treatments": [t]})
+        assert build_facts(p).scalars["amputee"] is True, t
 
 
 def test_pinned_forgetting_a_metastasis_status_makes_the_counts_unknown():
@@ -277,7 +376,7 @@ def _boundary_profile(node: Compare, as_of: dt.date, side: int, hair: int, pick:
     key = a.key
     rr = None
     if node.uln_multiple is not None:
-        base = Fraction(a.default_high) if a.default_high is not None else Fraction(40)
+        base = a.uln_band[0] if a.uln_band is not None else Fraction(40)
         highs = S.exact_units(key, base)
         ru, high = highs[pick % len(highs)]
         rr = ReferenceRange(high=high, unit=ru)
@@ -328,8 +427,10 @@ PINNED_BOUNDARIES = [  # value, unit, threshold, unit: all equal, so >= and <= b
     ("anc", "1500", "/uL", "1.5", "10^9/L"),
     ("platelets", "60", "10*3/uL", "60000", "/mm3"),
     ("hemoglobin", "5", "g/dL", "50", "g/L"),
-    ("life_expectancy", "91.3125", "day", "3", "month"),        # 1 day = 16/487 month
+    ("life_expectancy", "90", "day", "3", "month"),             # an estimate: 1 month = 30 d
     ("life_expectancy", "84", "day", "12", "week"),
+    ("life_expectancy", "1", "year", "12", "month"),            # 1 year = 12 × 30 days
+    ("life_expectancy", "360", "d", "1", "a"),
     ("bp_systolic", "21.3315819864", "kPa", "160", "mmHg"),     # 1 mmHg = 133.322387415 Pa
     ("bp_systolic", "160", "mmHg", "21.3315819864", "kPa"),
     ("alt", "144", "U/L", "2.4", "ukat/L"),                     # 1 U = 1/60 µkat
@@ -389,10 +490,12 @@ def test_raising_a_value_moves_comparisons_and_criteria_one_way(p, data):
     when = data.draw(st.sampled_from([p.as_of, p.as_of - dt.timedelta(days=3)]))
     rr = None
     ulns: tuple[Fraction, ...] = ()
-    if node.uln_multiple is not None and a.default_high is not None:
-        high = Fraction(a.default_high) * data.draw(st.sampled_from([1, 2]))
+    if node.uln_multiple is not None and a.uln_band is not None and data.draw(st.booleans()):
+        high = data.draw(st.sampled_from(S.uln_points(key)))
         ru, h = data.draw(st.sampled_from(S.exact_units(key, high)))
         rr, ulns = ReferenceRange(high=h, unit=ru), (high,)
+    elif node.uln_multiple is not None and a.uln_band is not None:
+        ulns = a.uln_band  # no range: the band decides, or leaves it unknown
     v1 = data.draw(S.quantity_values(key, ulns))
     v2 = data.draw(S.quantity_values(key, ulns))
     c1, c2 = S.canonical(key, *v1), S.canonical(key, *v2)
@@ -669,9 +772,41 @@ def test_profile_json_profile_round_trip(p):
 RULE_FILES = sorted({Path(t.path) for t in TRIALS})
 
 
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def inline_toml(value: Any) -> str:
+    """``value`` as one TOML inline value, keys in their order.  (A writer of standard tables
+    must put a table's plain keys before its sub-tables, which reorders a `where` such as
+    ``{ symptomatic = true, status = { not = "resolved" }, spine = "vertebral" }`` and with it the
+    explanation; the rule files write logic inline, and so does this.)"""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | dt.date):
+        return str(value) if isinstance(value, int) else value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(inline_toml(v) for v in value) + "]"
+    assert isinstance(value, dict), value
+    keys = (k if _BARE_KEY.match(k) else json.dumps(k, ensure_ascii=False) for k in value)
+    return "{ " + ", ".join(f"{k} = {inline_toml(v)}"
+                            for k, v in zip(keys, value.values(), strict=True)) + " }"
+
+
 def dump_rules(model: RuleFile) -> str:
     tomli_w = pytest.importorskip("tomli_w")  # the `test` extra installs it
-    return str(tomli_w.dumps(model.model_dump(by_alias=True, exclude_none=True)))
+    raw = model.model_dump(by_alias=True, exclude_none=True)
+    logic = {}
+    for i, c in enumerate(raw.get("criteria", [])):
+        logic[f'"@@logic {i}@@"'] = inline_toml(c["logic"])
+        c["logic"] = f"@@logic {i}@@"
+    text = str(tomli_w.dumps(raw))
+    for placeholder, inline in logic.items():
+        text = text.replace(placeholder, inline, 1)
+    return text
 
 
 def rewrite(path: Path) -> tuple[RuleFile, str]:

@@ -19,7 +19,7 @@ def _c(status, explanation, *, kind="inclusion", missing=(), review=()):
 
 def test_summary_says_what_is_missing_or_what_to_review():
     assert summary(_c("unknown", "LVEF not recorded (needed: LVEF ≥ 40 %)",
-                      missing=["LVEF"])) == "Not recorded: LVEF"
+                      missing=["LVEF"])) == "Missing: LVEF"
     assert summary(_c("unknown", "x; needs clinician review: whether y",
                       review=["whether y"])) == "Needs clinician review: whether y"
 

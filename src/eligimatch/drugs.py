@@ -98,23 +98,31 @@ class Regimen:
 class Open(tuple):  # type: ignore[type-arg]
     """Values of a list field that are only partly known: at least these, maybe more.
 
-    A test for membership can be True on it, never False: ``in`` finds or is unknown, ``not``
-    excludes or is unknown.  ``unread`` names what could not be read (shown in explanations).
+    A test for membership can be True on it, and False only for values outside ``possible``
+    (the categories a condition type allows): ``in`` finds or is unknown, ``not`` excludes or is
+    unknown.  ``unread`` names what could not be read (shown in explanations).
     """
 
     unread: tuple[str, ...]
+    possible: frozenset[Any] | None   # the values it may have at most (None: any)
 
-    def __new__(cls, values: Iterable[Any], unread: Iterable[str] = ()) -> Open:
+    def __new__(cls, values: Iterable[Any], unread: Iterable[str] = (),
+                possible: Iterable[Any] | None = None) -> Open:
         obj = super().__new__(cls, values)
         obj.unread = tuple(unread)
+        obj.possible = None if possible is None else frozenset(possible) | frozenset(obj)
         return obj
+
+    def may_have(self, values: Iterable[Any]) -> bool:
+        """Could any of ``values`` be among the values not known?"""
+        return self.possible is None or any(v in self.possible for v in values)
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, Open) and tuple(self) == tuple(other)
-                and self.unread == other.unread)
+                and self.unread == other.unread and self.possible == other.possible)
 
     def __hash__(self) -> int:
-        return hash((tuple(self), self.unread))
+        return hash((tuple(self), self.unread, self.possible))
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from typing import Any, Literal
 from .dates import Duration
 from .drugs import Open
 from .errors import UnitError
-from .facts import LAB_MAX_AGE_DAYS, Facts, Item, QuantityFact
+from .facts import DERIVED_FROM, LAB_MAX_AGE_DAYS, Facts, Item, QuantityFact
 from .units import Analyte, UnitSpec, convert, format_number, parse_unit
 
 __all__ = ["ATTESTATION_MAX_AGE_DAYS", "CriterionResult", "Node", "Outcome", "TrialResult",
@@ -536,11 +536,11 @@ class Match:
     def test(self, value: Any) -> Truth:
         if value is None:
             return None
-        if isinstance(value, Open):  # partly known: a hit decides, no hit cannot
+        if isinstance(value, Open):  # partly known: a hit decides, no hit only if impossible
             hit = any((v.lower() if self.casefold else v) in self.values for v in value)
-            if self.kind == "in":
-                return True if hit else None
-            return False if hit else None
+            if hit:
+                return self.kind == "in"
+            return None if value.may_have(self.values) else self.kind != "in"
         if self.casefold:
             value = [v.lower() for v in value] if isinstance(value, list) else str(value).lower()
         if self.kind == "compare":
@@ -621,7 +621,8 @@ class Exists(Node):
         if unsure:
             gaps = sorted(dict.fromkeys(
                 f"{_show_item(i)}: {self._unknown_fields(i, facts)}" for i in unsure))
-            text = "; ".join(f"{g} not recorded" for g in gaps)
+            # a gap is a field to record, or a question ("whether ...") to answer
+            text = "; ".join(g if ": whether " in g else f"{g} not recorded" for g in gaps)
             return _unknown(f"{what}{span()}: cannot tell, {text}", missing=gaps)
         return Outcome(False, lambda: f"no {what}{span()} ({len(items)} recorded)")
 
@@ -737,6 +738,15 @@ def _match_gaps(m: Match | FieldTest, item: Item, facts: Facts) -> list[str]:
         shown = ", ".join(repr(u) for u in unread)
         what = "its classes" if m.name in ("classes", "anticancer") else f"its {m.name}"
         return [f"{m.name} (the drug catalogue cannot read {shown}: classify it or record {what})"]
+    if isinstance(value, Open) and value.possible is not None:  # a category the type may have
+        from .wording import display
+
+        asked = " or ".join(display(v) for v in m.values)
+        return [f"whether its {m.name} includes {asked} (it is {', '.join(value) or 'none'})"]
+    sources = [f for f in DERIVED_FROM.get(m.name, ()) if f in item.fields
+               and item.fields[f] is None]
+    if value is None and sources:  # a derived field: what it is computed from
+        return [f"{m.name} ({' or '.join(sources)})"]
     return [m.name]
 
 

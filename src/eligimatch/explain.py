@@ -72,7 +72,7 @@ def summary(c: CriterionResult) -> str:
     if c.status == "unknown" and c.review:
         return "needs clinician review: " + "; ".join(c.review)
     if c.status == "unknown" and c.missing:
-        return "not recorded: " + ", ".join(c.missing)
+        return "missing: " + "; ".join(c.missing)
     text = c.explanation or ""
     lead = next((x for x in _LEADS if text.startswith(x)), "")
     clauses = _clauses(text[len(lead):])

@@ -158,6 +158,8 @@ COLLECTIONS: dict[str, tuple[type[BaseModel], bool]] = {
     "lesions": (Lesion, True),
 }
 # Fields computed for items, usable in `where` like the model's own.
+# the recorded fields a derived field is computed from: what to record when it is unknown
+DERIVED_FROM: dict[str, tuple[str, ...]] = {"anticancer": ("involves_target_site", "intent")}
 DERIVED_ITEM_FIELDS: dict[str, dict[str, Any]] = {
     "treatments": {"anticancer": bool},
     "medications": {"anticancer": bool, "agents": str},
@@ -404,8 +406,8 @@ def _lab_fact(a: Analyte, lab: Any, where: str, problems: _Problems) -> Quantity
         if rr.low is not None and rr.low > rr.high:
             problems.add(f"{where}.reference_range", "low is above high")
             return None
-        if a.uln_plausible is not None and not a.uln_plausible[0] <= uln <= a.uln_plausible[1]:
-            lo, hi = (a.show(x) for x in a.uln_plausible)
+        if a.uln_band is not None and not a.uln_band[0] <= uln <= a.uln_band[1]:
+            lo, hi = (a.show(x) for x in a.uln_band)
             shown = f"{format_number(rr.high, 6)} {unit_text}"
             if rr.unit is None:
                 problems.add(f"{where}.reference_range.unit",
@@ -564,13 +566,20 @@ def _treatment_fields(obj: Treatment, fields: dict[str, Any]) -> None:
     _drug_fields(obj, fields, drug=obj.type in DRUG_TREATMENTS)
     # an operation on the tumour treats it, whatever intent was written down (an unplanned
     # "presumed lipoma" excision, an excisional biopsy of the sarcoma)
+    site = obj.involves_target_site
+    oncologic = None if obj.intent is None else obj.intent not in ("diagnostic", "non_oncologic")
     if obj.type in ANTICANCER_TYPES:
         anticancer: bool | None = True
-    elif obj.type in ("surgery", "procedure") and obj.involves_target_site:
-        anticancer = True if obj.type == "surgery" else _procedure_treats(obj.name)
     elif obj.type == "surgery":
-        anticancer = None if obj.intent is None else obj.intent not in ("diagnostic",
-                                                                          "non_oncologic")
+        # at the tumour: it treated it; elsewhere: its intent says; where unrecorded, only an
+        # oncological intent decides (a "non-oncological" operation may have been on the tumour)
+        anticancer = True if site or oncologic else oncologic if site is False else None
+    elif obj.type == "procedure":
+        # at the tumour: what it did decides (an excision treats, a biopsy samples); where
+        # unrecorded, a procedure that samples does not treat and any other may have
+        treats = _procedure_treats(obj.name)
+        anticancer = (False if site is False else treats if site else
+                      False if treats is False else None)
     else:
         anticancer = False
     if anticancer is not True and obj.type not in ANTICANCER_TYPES:
@@ -625,8 +634,15 @@ def _condition_fields(obj: Condition, fields: dict[str, Any], where: str,
     categories = list(spec.implies)
     if obj.category is not None and obj.category not in categories:
         categories.append(obj.category)
-    # a condition of type "other" without a category has categories nobody recorded
-    fields["category"] = None if ctype == "other" and obj.category is None else categories
+    if ctype == "other":
+        # no taxonomy to go on: the category given is all there is, and without one nothing
+        fields["category"] = None if obj.category is None else categories
+    elif spec.allows - {*categories, "other"}:
+        # a category the type may or may not have (a pulmonary embolism filed as cardiovascular
+        # disease): leaving it out must not rule it out
+        fields["category"] = Open(categories, (), possible=spec.allows - {"other"})
+    else:
+        fields["category"] = categories
     return label
 
 
@@ -646,9 +662,8 @@ def _derived(p: Patient, facts: Facts) -> None:
         flags += [bool(t.amputation or _AMPUTATION.search(t.name or ""))
                   for t in tr if t.type == "procedure"]
         # an unclassified item (no type) is an amputation by its flag or its name; otherwise it
-        # may be one, unless it is a drug (it records agents)
-        flags += [True if t.amputation or _AMPUTATION.search(t.name or "") else
-                  t.amputation if t.amputation is not None or not t.agents else False
+        # may be one unless its flag says not
+        flags += [True if t.amputation or _AMPUTATION.search(t.name or "") else t.amputation
                   for t in tr if t.type is None]
         facts.scalars["amputee"] = (True if any(f is True for f in flags)
                                     else None if any(f is None for f in flags) else False)

@@ -262,6 +262,12 @@ def _reference_range(obs: Any, a: Analyte, unit: str
     u = units.pop()
     if u != unit:
         out["unit"] = u
+    if "high" in out and a.uln_band is not None:
+        uln, bad = _canonical(a, out["high"], u)
+        if uln is not None and not bad and not a.uln_band[0] <= uln <= a.uln_band[1]:
+            lo, hi = (a.show(x) for x in a.uln_band)
+            return None, (f"reference range upper limit {out['high']} {u} is not a plausible "
+                          f"upper limit of normal of {a.name} ({lo} to {hi})"), None
     return out, None, "; ".join(notes) or None
 
 

@@ -270,12 +270,10 @@ class Analyte:
     loinc: tuple[str, ...] = ()
     scale: tuple[str, ...] = ()
     values: tuple[str, ...] = ()
-    # The band of upper limits of normal that labs in use report for the analyte (canonical
-    # unit): a × ULN criterion without the lab's own range decides only when its verdict is the
-    # same at both ends of the band.  ``uln_plausible`` is wider (children, other assays): a
-    # reported ULN outside it is an error.  ``uln_source`` says where the band comes from.
+    # The plausible upper limits of normal of the analyte (canonical unit): a × ULN criterion
+    # without the lab's own range decides only when its verdict is the same at both ends of the
+    # band, and a reported ULN outside it is an error.  ``uln_source`` says where it comes from.
     uln_band: tuple[Fraction, Fraction] | None = None
-    uln_plausible: tuple[Fraction, Fraction] | None = None
     uln_source: str = ""
     # how many days a value stays current when the criterion and the trial say nothing
     max_age_days: int | None = None
@@ -403,7 +401,6 @@ def analytes() -> dict[str, Analyte]:
     for key, raw in tomllib.loads(text).items():
         unit = parse_unit(raw["unit"]) if "unit" in raw else None
         band = _band(raw.get("uln_band"), key)
-        plausible = _band(raw.get("uln_plausible"), key) or band
         out[key] = Analyte(
             key=key,
             name=raw["name"],
@@ -423,7 +420,6 @@ def analytes() -> dict[str, Analyte]:
             scale=tuple(raw.get("scale", ())),
             values=tuple(raw.get("values", ())),
             uln_band=band,
-            uln_plausible=plausible,
             uln_source=raw.get("uln_source", ""),
             max_age_days=raw.get("max_age_days"),
         )

@@ -53,7 +53,7 @@ def summary(c: CriterionResult) -> str:
     """The CLI's one-sentence summary (eligimatch.explain.summary); what is missing or to review
     starts a sentence on the page."""
     text = _summary(c)
-    if text.startswith(("needs clinician review: ", "not recorded: ")):
+    if text.startswith(("needs clinician review: ", "missing: ")):
         return text[:1].upper() + text[1:]
     return text
 
