@@ -209,3 +209,23 @@ def test_contradictions_and_implausible_input_are_one_line_errors(
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     assert "patient.json" in lines[0] and field in lines[0] and message in lines[0], lines[0]
+
+
+def test_a_review_node_may_set_how_long_an_answer_counts(tmp_path: Path) -> None:
+    from eligimatch.compile import load_rule_file
+    from eligimatch.facts import build_facts
+    from eligimatch.patient import Patient
+    from rulefiles import criterion, header
+
+    path = tmp_path / "t.toml"
+    path.write_text(header() + criterion('{ review = "whether the tumour is resectable", '
+                                         'within_days = 7 }'), "utf-8")
+    trial = load_rule_file(path)
+    c = trial.criteria[0]
+    for answered, value in (("2026-11-10", True), ("2026-11-08", None)):
+        patient = Patient.model_validate({"id": "r", "as_of": AS_OF, "attestations": [
+            {"trial": trial.id, "criterion": c.id, "answer": "yes", "by": "Dr A",
+             "date": answered}]})
+        out = c.node.evaluate(build_facts(patient), trial.context(c.id))
+        assert out.value is value, out.text
+    assert "answers older than 7 days do not count" in out.text

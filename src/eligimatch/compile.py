@@ -73,7 +73,8 @@ __all__ = ["Criterion", "RuleSet", "Trial", "default_rules_dir", "load_rule_file
 KIND_KEYS = ("all", "any", "not", "quantity", "fact", "expr", "histology", "exists", "review",
              "recorded", "any_recorded", "evidence")
 EXTRA_KEYS: dict[str, set[str]] = {
-    "all": set(), "any": set(), "not": set(), "expr": set(), "review": set(), "histology": set(),
+    "all": set(), "any": set(), "not": set(), "expr": set(), "review": {"within_days"},
+    "histology": set(),
     "quantity": {"op", "value", "unit", "uln", "is", "within_days", "recency"},
     "fact": {"is", "in"},
     "exists": {"where", "within", "current", "label"},
@@ -533,7 +534,13 @@ def _build_review(raw: dict[str, Any], where: str, problems: list[tuple[str, str
     if not isinstance(reason, str) or not reason.strip():
         problems.append((where, "expected the question the clinician must answer"))
         return _Bad()
-    return Review(reason.strip())
+    within = raw.get("within_days")
+    if within is not None and (isinstance(within, bool) or not isinstance(within, int)
+                               or not 0 <= within <= 3650):
+        problems.append((f"{where.rsplit('.', 1)[0]}.within_days",
+                         "expected a whole number of days (how old an answer may be)"))
+        return _Bad()
+    return Review(reason.strip(), within)
 
 
 def _build_histology(raw: dict[str, Any], where: str, problems: list[tuple[str, str]]) -> Node:

@@ -661,20 +661,24 @@ def _show_item(item: Item) -> str:
 
 @dataclass(frozen=True)
 class Review(Node):
-    """A judgement only a clinician can make; unknown unless an attestation answers it."""
+    """A judgement only a clinician can make; unknown unless an attestation answers it.
+
+    An answer counts for ``within_days`` days, else the trial's ``attestation_max_age_days``,
+    else :data:`ATTESTATION_MAX_AGE_DAYS`; an older one is shown but does not answer."""
 
     reason: str
+    within_days: int | None = None
 
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
         att = facts.attestations.get((ctx.trial_id, ctx.criterion_id))
         if att is None:
             return _unknown(f"needs clinician review: {self.reason}", review=[self.reason])
         age = (facts.as_of - att.date).days
-        if age > ctx.attestation_max_age_days:
+        limit = ctx.attestation_max_age_days if self.within_days is None else self.within_days
+        if age > limit:
             return _unknown(f"needs clinician review: {self.reason} (the attestation by {att.by} "
                             f"on {att.date}, '{att.answer}', is {age} days old; answers older "
-                            f"than {ctx.attestation_max_age_days} days do not count)",
-                            review=[self.reason])
+                            f"than {limit} days do not count)", review=[self.reason])
         v = att.answer == "yes"
         note = f": {att.note}" if att.note else ""
         return Outcome(v, f"clinician attestation by {att.by} on {att.date}: "
