@@ -373,7 +373,8 @@ def test_any_recorded_without_results_uses_otherwise(tmp_path):
     logic = HBV + ", otherwise = { all = [ " + CARRIER + ', { recorded = "hbv_dna_iu" } ] } }'
     out = evaluate(tmp_path, logic, {"conditions": []}, window=14)
     assert out.value is False
-    assert out.text.startswith("no HBV DNA in IU/mL or HBV DNA in copies/mL recorded; no hepatitis B")
+    assert out.text.startswith("no HBV DNA in IU/mL or HBV DNA in copies/mL recorded; no unresolved "
+                               "hepatitis B")
     carrier = {"category": "infection", "type": "hepatitis_b", "status": "controlled"}
     out = evaluate(tmp_path, logic, {"conditions": [carrier]}, window=14)
     assert out.value is None and out.missing == ("HBV DNA within 14 days",)

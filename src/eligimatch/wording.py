@@ -130,6 +130,9 @@ def describe_items(collection: str, tests: Sequence[Any]) -> str:
         if kind == "in" and name == "classes":
             after.append(f"with {_alternatives(values)}")
             continue
+        if kind == "not_in" and name == "status" and values == ("resolved",):
+            before.insert(0, "unresolved")
+            continue
         if kind == "in" and (name in ADJECTIVES or (name in BOOLEANS
                              and BOOLEANS[name][0] == "before")):
             before.append(phrase(m))
