@@ -29,7 +29,7 @@ def _loc(loc: tuple[Any, ...]) -> str:
 
 
 def parse_patient(text: str | bytes, source: str, *, notes: list[str] | None = None,
-                  max_bytes: int | None = None) -> Patient:
+                  max_bytes: int | None = None, as_of: date | None = None) -> Patient:
     """Validate a patient profile given as JSON text; raise :class:`PatientError`.
 
     The JSON is read strictly (:mod:`eligimatch.jsonin`): at most ``max_bytes`` (default: the
@@ -37,6 +37,10 @@ def parse_patient(text: str | bytes, source: str, *, notes: list[str] | None = N
     value of its field's JSON type (no ``"1200"`` for a number, no ``0`` or ``"n"`` for false,
     no number for a date).  A FHIR R4 Bundle (a JSON object with ``resourceType``) is imported
     through :mod:`eligimatch.fhir`; what it could not map is appended to ``notes`` when given.
+
+    ``as_of`` (an explicit evaluation date, ``--as-of``) earlier than the data screens
+    retrospectively: the data after it is left out and listed in ``notes``
+    (:mod:`eligimatch.retro`); data after the file's own ``as_of`` stays an error.
     """
     raw = jsonin.load(text, source, PatientError, limit=max_bytes)
     if not isinstance(raw, dict):
@@ -45,7 +49,7 @@ def parse_patient(text: str | bytes, source: str, *, notes: list[str] | None = N
         from .fhir import import_bundle
 
         jsonin.check_depth(raw, source, PatientError)
-        imported = import_bundle(raw, source)
+        imported = import_bundle(raw, source, as_of=as_of)
         if notes is not None:
             notes.extend(f"{source}: {line}" for line in imported.warning_lines(notes=False))
         return imported.patient
@@ -62,11 +66,17 @@ def parse_patient(text: str | bytes, source: str, *, notes: list[str] | None = N
     wrong = jsonin.type_problems(patient, raw)
     if wrong:
         raise PatientError(source, wrong)
+    if as_of is not None:
+        from .retro import as_of_earlier
+
+        patient, left_out = as_of_earlier(patient, as_of)
+        if notes is not None:
+            notes.extend(f"{source}: note: {line}" for line in left_out)
     return patient
 
 
 def read_patient(path: Path, *, notes: list[str] | None = None,
-                 max_bytes: int | None = None) -> Patient:
+                 max_bytes: int | None = None, as_of: date | None = None) -> Patient:
     """Read and validate a profile (or a FHIR bundle) from a file; see :func:`parse_patient`."""
     limit = jsonin.max_input_bytes() if max_bytes is None else max_bytes
     try:
@@ -75,7 +85,7 @@ def read_patient(path: Path, *, notes: list[str] | None = None,
         raise PatientError(str(path), [("", str(exc))]) from None
     except OSError as exc:
         raise PatientError(str(path), [("", f"cannot read: {exc.strerror or exc}")]) from None
-    return parse_patient(data, str(path), notes=notes, max_bytes=limit)
+    return parse_patient(data, str(path), notes=notes, max_bytes=limit, as_of=as_of)
 
 
 def screen(patient: Patient, rules: RuleSet | list[Trial], as_of: date | None = None,

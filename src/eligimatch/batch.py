@@ -328,10 +328,10 @@ def screen_chunk(plan: Plan, records: Sequence[Record]) -> ChunkResult:
         try:
             if rec.text is None:
                 patient = api.read_patient(Path(rec.source), notes=notes,
-                                           max_bytes=plan.max_bytes)
+                                           max_bytes=plan.max_bytes, as_of=plan.as_of)
             else:
                 patient = api.parse_patient(rec.text, rec.source, notes=notes,
-                                            max_bytes=plan.max_bytes)
+                                            max_bytes=plan.max_bytes, as_of=plan.as_of)
             facts = build_facts(patient, plan.as_of, rec.source)
             statuses = program.run(facts)
         except EligimatchError as exc:

@@ -88,7 +88,7 @@ def _screen_all(patients: list[Path], as_of: str | None, rules: Path | None) -> 
     ruleset = _rules(rules)
     out = []
     for path in patients:
-        patient = _read(path)
+        patient = _read(path, when)
         facts, results = api.screen(patient, ruleset, when, str(path))
         out.append((path, facts, results))
     return ruleset, out
@@ -105,12 +105,13 @@ def _note(line: str) -> None:
             err.flush()
 
 
-def _read(path: Path) -> Any:
-    """Read a profile (or a FHIR bundle, whose unmapped items are listed on stderr)."""
+def _read(path: Path, as_of: date | None = None) -> Any:
+    """Read a profile (or a FHIR bundle, whose unmapped items are listed on stderr); with an
+    explicit ``--as-of``, what is later than it is left out and listed (see ``api``)."""
     from . import api
 
     notes: list[str] = []
-    patient = api.read_patient(path, notes=notes)
+    patient = api.read_patient(path, notes=notes, as_of=as_of)
     for line in notes:
         _note(line)
     return patient
@@ -157,7 +158,7 @@ def explain_cmd(
     when = _as_of(as_of)
     ruleset = _rules(rules)
     t = ruleset.get(trial)
-    p = _read(patient)
+    p = _read(patient, when)
     facts, results = api.screen(p, [t], when, str(patient))
     drafts = _drafts([t])
     if fmt is Format.json:

@@ -85,7 +85,7 @@ SOURCES = {"conditions": "Condition", "medications": "Medication*", "treatments"
 class Finding:
     """Something the import reports: an unmapped resource or field, a skipped one, or a note."""
 
-    kind: Literal["unmapped", "skipped", "note"]
+    kind: Literal["unmapped", "skipped", "note", "left_out"]
     resource: str
     code: str
     why: str
@@ -112,11 +112,14 @@ class FhirImport:
             "unmapped": [f.__dict__ for f in self.of_kind("unmapped")],
             "notes": [f.__dict__ for f in self.of_kind("note")],
             "skipped": [f.__dict__ for f in self.of_kind("skipped")],
+            "left_out": [f.__dict__ for f in self.of_kind("left_out")],
         }
 
     def warning_lines(self, notes: bool = True) -> list[str]:
-        """One line per unmapped item (and note); skipped resources summarised on one line."""
+        """One line per unmapped item (and note); skipped resources summarised on one line.
+        What a retrospective ``as_of`` left out is always listed."""
         lines = [f"unmapped: {f.line()}" for f in self.of_kind("unmapped")]
+        lines += [f"note: {f.why}" for f in self.of_kind("left_out")]
         if notes:
             lines += [f"note: {f.line()}" for f in self.of_kind("note")]
         elif self.of_kind("note"):
@@ -284,8 +287,10 @@ def _short(msg: str) -> str:
 # ------------------------------------------------------------------------------- import
 
 class _Importer:
-    def __init__(self, bundle: Any, source: str) -> None:
+    def __init__(self, bundle: Any, source: str, as_of: dt.date | None = None) -> None:
         self.source = source
+        self.as_of = as_of          # a retrospective evaluation date (see eligimatch.retro)
+        self.later: Counter[str] = Counter()
         self.bundle = bundle
         self.findings: list[Finding] = []
         self.entries: list[tuple[str, str | None, Any]] = []  # label, fullUrl, resource
@@ -309,7 +314,7 @@ class _Importer:
         self.patient_refs: set[str] = set()
         self.subject: str | None = None
 
-    def add(self, kind: Literal["unmapped", "skipped", "note"], label: str, code: str,
+    def add(self, kind: Literal["unmapped", "skipped", "note", "left_out"], label: str, code: str,
             why: str) -> None:
         self.findings.append(Finding(kind, label, code, why))
 
@@ -354,6 +359,8 @@ class _Importer:
                         for err in exc.errors(include_url=False)]
             raise PatientError(self.source, [("", "the imported profile is not valid"),
                                              *problems]) from exc
+        if self.as_of is not None:
+            patient = self._earlier(patient, self.as_of)
         return FhirImport(patient=patient, findings=tuple(self.findings), source=self.source)
 
     # -- pieces
@@ -419,6 +426,8 @@ class _Importer:
             self.add("unmapped", label, code, result.unmapped)
             return
         for m in result.mapped:
+            if self._after_as_of(m):
+                continue
             for note in m.notes:
                 self.add("note", label, code, note)
             for name, why in sorted(m.gaps.items()):
@@ -431,6 +440,30 @@ class _Importer:
                 self.add("unmapped", label, code, f"{m.fatal[1]} ({what} left unrecorded)")
                 continue
             self.mapped.append(m)
+
+    def _after_as_of(self, m: Mapped) -> bool:
+        """Is this dated result later than a retrospective evaluation date (and not later than
+        the bundle's own date, which stays an error)?  Then it is counted and left out."""
+        if self.as_of is None:
+            return False
+        first = m.when if m.when is not None else m.span[0] if m.span is not None else None
+        own = self.bundle.timestamp.date() if self.bundle.timestamp is not None else None
+        if first is None or first <= self.as_of or (own is not None and first > own):
+            return False
+        self.later[_LATER.get(m.target, m.target.replace("_", " "))] += 1
+        return True
+
+    def _earlier(self, patient: Patient, when: dt.date) -> Patient:
+        from .retro import as_of_earlier
+
+        if patient.as_of is not None and when >= patient.as_of:
+            return patient
+        lines = [f"{n} {label if n == 1 else _LATER_PLURAL.get(label, label + 's')} after "
+                 f"{when} not used" for label, n in sorted(self.later.items())]
+        patient, notes = as_of_earlier(patient, when)
+        for line in lines + notes:
+            self.add("left_out", "Bundle", "", line)
+        return patient
 
     def _assemble(self, profile: dict[str, Any]) -> None:
         by_target: dict[str, list[Mapped]] = {}
@@ -529,6 +562,10 @@ class _Importer:
             profile[name] = value
 
 
+_LATER = {"labs": "lab result", "ecog": "ECOG score", "pregnant": "pregnancy status"}
+_LATER_PLURAL = {"pregnancy status": "pregnancy statuses"}
+
+
 def _describe(m: Mapped) -> str:
     if m.target == "labs":
         return f"{analytes()[m.key].short} (every result)" if m.key in analytes() else "the lab"
@@ -550,14 +587,19 @@ def _code_of(res: Any) -> str:
     return code_label(getattr(res, "code", None))
 
 
-def import_bundle(raw: Any, source: str) -> FhirImport:
-    """Validate a FHIR R4 Bundle and map it to a patient profile (see the module docstring)."""
+def import_bundle(raw: Any, source: str, *, as_of: dt.date | None = None) -> FhirImport:
+    """Validate a FHIR R4 Bundle and map it to a patient profile (see the module docstring).
+
+    ``as_of``, earlier than the bundle's date, screens retrospectively: results dated after it
+    are left out before the newest of each is chosen, then :func:`eligimatch.retro.as_of_earlier`
+    trims the profile; what was left out is listed (``left_out`` findings).  Data after the
+    bundle's own date is left in, so that it is reported as an error."""
     bundle, invalid = load_entries(raw, source)
     patients = [(where, why) for where, _, why in invalid if where.endswith("(Patient)")]
     if patients:    # whose data this is cannot be skipped
         raise PatientError(source, [("", "the Patient resource is not valid FHIR R4"),
                                     *patients])
-    importer = _Importer(bundle, source)
+    importer = _Importer(bundle, source, as_of)
     for where, label, why in invalid:
         importer.add("unmapped", label, "", f"not valid FHIR R4, skipped ({where}: {why})")
     return importer.run()
