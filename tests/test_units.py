@@ -134,3 +134,36 @@ def test_mass_and_substance_do_not_convert_without_molar_mass():
 ])
 def test_format_number(value, text):
     assert format_number(value) == text
+
+
+def test_stored_unit_table_is_what_pint_computes():
+    """data/unit_table.json is current (its key matches the sources) and holds, value by value,
+    what pint computes; after editing units.txt or unit_spellings.toml, or upgrading pint, run
+    ``python scripts/update_unit_table.py``."""
+    import json
+    from importlib import resources
+
+    from eligimatch.units import build_table
+
+    stored = json.loads(resources.files("eligimatch.data").joinpath("unit_table.json")
+                        .read_text("utf-8"))
+    fresh = build_table()
+    assert stored["sources_sha256"] == fresh["sources_sha256"], \
+        "unit_table.json is stale: run python scripts/update_unit_table.py"
+    assert stored == fresh
+
+
+def test_screening_does_not_import_pint():
+    """With the stored unit table, loading the rules and screening never import pint (nor dask,
+    which pint imports when it is installed)."""
+    import subprocess
+    import sys
+
+    profile = Path(__file__).resolve().parents[1] / "patients" / "p01_ups_metastatic_eligible.json"
+    code = ("import sys; from pathlib import Path; from eligimatch import api; "
+            "from eligimatch.compile import load_rules; "
+            f"api.screen(api.read_patient(Path({str(profile)!r})), load_rules()); "
+            "print(sorted(m for m in ('pint', 'dask') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
