@@ -14,11 +14,15 @@ What is read (the tables are data: ``data/fhir_codes.toml``, ``data/ucum_units.t
   refused as ANC), with the UCUM ``code`` read through the UCUM table, ``comparator`` as a
   censored value, the normal ``referenceRange`` as the lab's range (its high is the ULN) and the
   effective date; ECOG 89247-1 (integer or coded answer); body weight and height; blood pressure
-  panels 85354-9 (components 8480-6 / 8462-4); LVEF; pregnancy status 82810-3.
+  panels 85354-9 (components 8480-6 / 8462-4); LVEF; pregnancy status 82810-3; mCODE TNM
+  categories, tumour size and Karnofsky (:mod:`eligimatch.fhir_mcode`; stage groups and
+  cancer disease status are recognised and listed as skipped).
 * Condition: primary cancers (mCODE profile or a cancer code) → ``diagnosis`` with an OncoTree
   code derived from OncoTree, NCIt, ICD-O-3 or SNOMED CT codings and the body site; secondary
-  cancers → ``metastases`` by site; other conditions → ``conditions`` through the table.
-* Procedure → surgery / radiotherapy / procedure treatments; MedicationStatement, -Administration
+  cancers → ``metastases`` by site (from the code, or from ``bodySite`` for mCODE's generic
+  128462008); other conditions → ``conditions`` through the table.
+* Procedure → surgery / radiotherapy / procedure treatments (an mCODE radiotherapy course over
+  several volumes: one item per volume with its site and dose); MedicationStatement, -Administration
   and -Request → ``medications`` or drug ``treatments`` with agents classified by the agent
   table; AllergyIntolerance → ``allergies``; Immunization → vaccine treatments.
 
@@ -75,6 +79,7 @@ INSTALL_HINT = ("this is a FHIR resource; reading FHIR needs the optional depend
 COLLECTIONS = ("conditions", "medications", "treatments", "metastases", "other_malignancies",
                "allergies")
 SINGLES = ("weight", "height", "ecog", "pregnant", "diagnosis")
+STAGING = ("stage_t", "stage_n", "stage_m", "tumour_size")   # parts of the index diagnosis
 SOURCES = {"conditions": "Condition", "medications": "Medication*", "treatments":
            "Procedure/Medication*/Immunization", "metastases": "secondary cancer Condition",
            "other_malignancies": "primary cancer Condition", "allergies": "AllergyIntolerance",
@@ -312,6 +317,7 @@ class _Importer:
         self.partial: dict[str, list[tuple[str, tuple[dt.date, dt.date]]]] = {}
         self.lists: set[str] = set()        # collections a completeness List asserts
         self.patient_refs: set[str] = set()
+        self.diagnosis_source: Any = None   # the Condition read as the index diagnosis
         self.subject: str | None = None
 
     def add(self, kind: Literal["unmapped", "skipped", "note", "left_out"], label: str, code: str,
@@ -341,7 +347,7 @@ class _Importer:
             code = _code_of(res)
             if not self._same_patient(label, code, res):
                 continue
-            self._take(label, code, map_resource(res, ctx))
+            self._take(label, code, map_resource(res, ctx), res)
         self._assemble(profile)
         profile.setdefault("id", self._fallback_id())
         timestamp = self.bundle.timestamp
@@ -416,7 +422,7 @@ class _Importer:
             return
         self.lists.add(str(codes[0]))
 
-    def _take(self, label: str, code: str, result: Result) -> None:
+    def _take(self, label: str, code: str, result: Result, res: Any = None) -> None:
         for note in result.notes:
             self.add("note", label, code, note)
         if result.skipped:
@@ -426,6 +432,7 @@ class _Importer:
             self.add("unmapped", label, code, result.unmapped)
             return
         for m in result.mapped:
+            m.source = res
             if self._after_as_of(m):
                 continue
             for note in m.notes:
@@ -491,6 +498,73 @@ class _Importer:
             self._collection(profile, name, items, name in failed_targets)
         for name in SINGLES:
             self._single(profile, name, by_target.get(name, []), name in failed_targets)
+        for name in STAGING:
+            self._staging(profile, name, by_target.get(name, []), name in failed_targets)
+
+    def _newest(self, name: str, items: list[Mapped]) -> dict[str, Any] | None:
+        """The value of the newest dated item (else of the undated ones); None, listed, when the
+        newest disagree.  ECOG grades derived from a Karnofsky score may be a set of grades
+        (``options``): the newest decide only when they leave exactly one grade."""
+        dated = [m for m in items if m.when is not None]
+        pool = dated or items
+        if dated:
+            newest = max(m.when for m in dated if m.when is not None)
+            pool = [m for m in dated if m.when == newest]
+        if any("options" in m.value for m in pool):
+            sets = [set(m.value["options"]) if "options" in m.value else {m.value["value"]}
+                    for m in pool]
+            common = set.intersection(*sets)
+            if len(common) != 1:
+                shown = " or ".join(str(g) for g in sorted(set().union(*sets)))
+                self.add("unmapped", "Bundle", "", f"{name} left unrecorded: the newest "
+                         f"performance status ({pool[0].when or 'undated'}) is a Karnofsky "
+                         f"score that may be ECOG {shown}")
+                return None
+            direct = [m for m in pool if "options" not in m.value]
+            if direct:
+                return direct[0].value
+            value: dict[str, Any] = {"value": common.pop()}
+            if pool[0].when is not None:
+                value["date"] = pool[0].when
+            return value
+        values = {json.dumps(m.value, sort_keys=True, default=str) for m in pool}
+        if len(values) > 1:
+            self.add("unmapped", "Bundle", "", f"{name} left unrecorded: {len(pool)} different "
+                     "values on the same date")
+            return None
+        return pool[0].value
+
+    def _staging(self, profile: dict[str, Any], name: str, items: list[Mapped],
+                 failed: bool) -> None:
+        """A TNM category or the tumour size, attached to the index diagnosis when it is about
+        it (no focus, or the focus is the index diagnosis's Condition)."""
+        what = _STAGING_LABELS[name]
+        if failed:
+            labels = [lbl for (t, _), lbls in self.failed.items() if t == name for lbl in lbls]
+            self.add("note", "Bundle", "", f"{what} left unrecorded because "
+                     f"{', '.join(labels)} could not be mapped")
+            return
+        if not items:
+            return
+        dx = profile.get("diagnosis")
+        if dx is None:
+            self.add("note", "Bundle", "", f"{what} read but not used: no index diagnosis to "
+                     "attach it to")
+            return
+        mine = [m for m in items if not m.refs or any(
+            self.index.get(r) is not None and self.index.get(r) is self.diagnosis_source
+            for r in m.refs)]
+        if len(mine) < len(items):
+            self.add("note", "Bundle", "", f"{len(items) - len(mine)} {what} Observation(s) "
+                     "about another focus than the index diagnosis not used")
+        value = self._newest(what, mine) if mine else None
+        if value is None:
+            return
+        if name == "tumour_size":
+            dx.setdefault("size", value)
+        else:
+            # fields carried in the eligimatch extension of the diagnosis win
+            dx["stage"] = {**value, **(dx.get("stage") or {})}
 
     def _older_partial_results(self, labs: list[Mapped]) -> None:
         """A result dated only "2026-11" keeps that precision: it cannot be placed on a day, so
@@ -543,19 +617,12 @@ class _Importer:
                 self.add("unmapped", "Bundle", "", f"diagnosis left unrecorded: {len(pool)} "
                          "primary cancer Conditions and none marked as the index diagnosis")
                 return
-            profile["diagnosis"] = pool[0].value
+            profile["diagnosis"] = dict(pool[0].value)
+            self.diagnosis_source = pool[0].source
             return
-        dated = [m for m in items if m.when is not None]
-        pool = dated or items
-        if dated:
-            newest = max(m.when for m in dated if m.when is not None)
-            pool = [m for m in dated if m.when == newest]
-        values = {json.dumps(m.value, sort_keys=True, default=str) for m in pool}
-        if len(values) > 1:
-            self.add("unmapped", "Bundle", "", f"{name} left unrecorded: {len(pool)} different "
-                     "values on the same date")
+        value = self._newest(name, items)
+        if value is None:
             return
-        value = pool[0].value
         if name == "pregnant":
             profile["reproductive"] = {"pregnant": value["pregnant"]}
         else:
@@ -566,11 +633,17 @@ _LATER = {"labs": "lab result", "ecog": "ECOG score", "pregnant": "pregnancy sta
 _LATER_PLURAL = {"pregnancy status": "pregnancy statuses"}
 
 
+_STAGING_LABELS = {"stage_t": "T category", "stage_n": "N category", "stage_m": "M category",
+                   "tumour_size": "tumour size"}
+
+
 def _describe(m: Mapped) -> str:
     if m.target == "labs":
         return f"{analytes()[m.key].short} (every result)" if m.key in analytes() else "the lab"
-    if m.target in ("weight", "height", "ecog"):
+    if m.target in ("weight", "height", "ecog", "tumour_size"):
         return analytes()[m.target].name
+    if m.target in _STAGING_LABELS:
+        return _STAGING_LABELS[m.target]
     return {"pregnant": "pregnancy status", "blood_pressure": "blood pressure"}.get(
         m.target, m.target.replace("_", " "))
 

@@ -34,6 +34,8 @@ class Mapped:
     notes: list[str] = field(default_factory=list)
     explicit_role: bool = False     # a primary cancer marked index/other by eligimatch
     span: tuple[dt.date, dt.date] | None = None  # the days a partial date (2026-11) may be
+    refs: tuple[str, ...] = ()      # what an observation is about (Observation.focus)
+    source: Any = None              # the resource it was read from (set by the importer)
 
 
 @dataclass

@@ -1,9 +1,10 @@
 """FHIR Conditions → diagnosis (primary cancer), metastases, other malignancies, comorbidities.
 
 A Condition's role comes from eligimatch's condition-role coding, else from the mCODE primary /
-secondary cancer profiles, else from its codes (``[metastasis_codes]``, ``[cancer_codes]`` and
-OncoTree / NCIt / ICD-O-3 codings); anything else is a comorbidity, classified through
-``[conditions]`` of ``data/fhir_codes.toml`` or not at all.
+secondary cancer profiles, else from its codes (``[metastasis_codes]``, ``[metastasis_generic]``
+-- SNOMED 128462008 "secondary malignant neoplastic disease" with the site in ``bodySite``, as
+mCODE writes it --, ``[cancer_codes]`` and OncoTree / NCIt / ICD-O-3 codings); anything else is
+a comorbidity, classified through ``[conditions]`` of ``data/fhir_codes.toml`` or not at all.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def map_condition(cond: Any, ctx: Ctx) -> Result:
     role = roles[0] if len(roles) == 1 else None
     if role is None:
         if MCODE + "mcode-secondary-cancer-condition" in profs or lookup(
-                "metastasis_codes", ccs):
+                "metastasis_codes", ccs) or lookup("metastasis_generic", ccs):
             role = "metastasis"
         elif MCODE + "mcode-primary-cancer-condition" in profs or lookup(
                 "cancer_codes", ccs) or any(

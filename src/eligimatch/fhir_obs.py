@@ -27,6 +27,7 @@ from .fhir_common import (
     partial_date,
     text_of,
 )
+from .fhir_mcode import MCODE_KINDS, map_mcode_observation
 from .fhir_tables import UCUM, eim_system, tables
 from .units import Analyte, analytes, format_number
 
@@ -132,6 +133,9 @@ def map_observation(obs: Any, ctx: Ctx) -> Result:
                 refused.append(f"LOINC {c.code} is {why}")
         elif c.system == eim_system("analyte") and c.code in analytes():
             targets.add(("analyte", str(c.code)))
+        elif t.lookup("observations", c.system, c.code) is not None:   # mCODE's SNOMED codes
+            hit = t.lookup("observations", c.system, c.code)
+            targets.add((hit, hit))
     if not targets:
         if refused:
             return Result(unmapped="; ".join(refused))
@@ -144,6 +148,10 @@ def map_observation(obs: Any, ctx: Ctx) -> Result:
         return Result(unmapped="its codes name different things: "
                                + ", ".join(sorted(k for _, k in targets)))
     kind, key = targets.pop()
+    if kind in MCODE_KINDS:
+        when, _, _ = _effective_span(obs)
+        return map_mcode_observation(obs, kind, when, obs.status in OK_OBS_STATUS
+                                     or obs.status == "preliminary")
     if kind == "blood_pressure":
         return _blood_pressure(obs)
     if kind == "pregnancy":

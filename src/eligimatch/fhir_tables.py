@@ -2,8 +2,9 @@
 
 * ``ucum_units.toml``: UCUM code → unit spelling understood by :func:`eligimatch.units.parse_unit`.
 * ``fhir_codes.toml``: code systems, non-lab Observation codes, refused LOINC codes, ECOG and
-  pregnancy answers, comorbidities, metastasis sites, primary cancers, histology → OncoTree,
-  body sites, procedures, intents, severities, routes.
+  pregnancy answers, comorbidities, metastasis sites (and generic secondary-cancer codes),
+  primary cancers, histology → OncoTree, body sites, procedures, intents, severities, routes,
+  TNM category answers, Karnofsky → ECOG.
 * ``drug_classes.toml`` (through :mod:`eligimatch.drugs`): agent → drug classes and treatment type.
 * ``analytes.toml`` (through :mod:`eligimatch.units`): LOINC → analyte.
 * the bundled OncoTree release: its NCI Thesaurus column maps NCIt codes to OncoTree codes.
@@ -50,6 +51,7 @@ class Tables:
     agent_by_rxnorm: dict[str, str]
     ncit_oncotree: dict[str, str]
     loinc_analyte: dict[str, str] = field(default_factory=dict)
+    karnofsky_ecog: dict[int, tuple[int, ...]] = field(default_factory=dict)
 
     def alias(self, system: str | None) -> str | None:
         return self.uri_alias.get(system or "")
@@ -111,8 +113,8 @@ def _sections(raw: dict[str, Any], systems: dict[str, tuple[str, ...]], names: I
 
 
 SECTIONS = ("observations", "loinc_refused", "ecog_values", "pregnancy_values", "conditions",
-            "metastasis_codes", "cancer_codes", "histology", "body_sites", "procedures", "intents",
-            "severities", "routes")
+            "metastasis_codes", "metastasis_generic", "cancer_codes", "histology", "body_sites",
+            "procedures", "intents", "severities", "routes", "tnm_values")
 
 
 @functools.cache
@@ -134,7 +136,9 @@ def tables() -> Tables:
             loinc_analyte[code] = key
     return Tables(systems=systems, uri_alias=uri_alias, ucum=ucum, sections=exact,
                   prefixes=prefixes, agents=agents, agent_by_rxnorm=by_rxnorm,
-                  ncit_oncotree=_ncit_oncotree(), loinc_analyte=loinc_analyte)
+                  ncit_oncotree=_ncit_oncotree(), loinc_analyte=loinc_analyte,
+                  karnofsky_ecog={int(k): tuple(v) for k, v in
+                                  codes.get("karnofsky_ecog", {}).items()})
 
 
 def _ncit_oncotree() -> dict[str, str]:

@@ -92,18 +92,54 @@ def map_procedure(proc: Any, ctx: Ctx) -> Result:
         v["intent"] = intents.pop()
     site, _ = body_site(proc.bodySite)
     v["site"] = site
-    doses = []
-    for ext in extensions(proc, MCODE + "mcode-radiotherapy-dose-delivered-to-volume"):
-        for sub in ext.extension or []:
-            if sub.url == "totalDoseDelivered" and sub.valueQuantity is not None:
-                doses.append(sub.valueQuantity)
-    if len(doses) == 1 and doses[0].value is not None and doses[0].code in ("cGy", "Gy"):
-        q = doses[0]
-        v["dose_gy"] = Decimal(q.value) / (100 if q.code == "cGy" else 1)
-    elif doses:
-        m.gaps["dose_gy"] = f"dose delivered to {len(doses)} volumes (the profile has one dose)"
+    volumes = _volumes(proc, ctx)
+    if len(volumes) > 1:
+        # one course over several volumes: one radiotherapy item per volume, each with the
+        # volume's site and its dose (a cumulative dose to "the same site" is per volume)
+        out = []
+        for vsite, dose, why in volumes:
+            mv = Mapped(target="treatments", value={}, gaps=dict(m.gaps), fatal=m.fatal,
+                        notes=list(m.notes))
+            vv = {**v, "site": vsite or site, "dose_gy": dose}
+            if why:
+                mv.gaps["dose_gy"] = why
+            mv.notes.append(f"a radiotherapy course over {len(volumes)} volumes: one treatment "
+                            "item per volume, with its site and dose")
+            mv.value = {k: val for k, val in vv.items() if val is not None}
+            out.append(mv)
+        return Result(mapped=out)
+    if volumes:
+        vsite, v["dose_gy"], why = volumes[0]
+        v["site"] = site or vsite
+        if why:
+            m.gaps["dose_gy"] = why
     m.value = {k: val for k, val in v.items() if val is not None}
     return Result(mapped=[m])
+
+
+def _volumes(proc: Any, ctx: Ctx) -> list[tuple[str | None, Decimal | None, str | None]]:
+    """(site, dose in Gy, why the dose is unrecorded) of each mCODE dose-delivered-to-volume
+    extension.  The site is the volume's BodyStructure location (or description)."""
+    out = []
+    for ext in extensions(proc, MCODE + "mcode-radiotherapy-dose-delivered-to-volume"):
+        site = None
+        dose: Decimal | None = None
+        why: str | None = "no total dose delivered to the volume"
+        for sub in ext.extension or []:
+            if sub.url == "volume" and sub.valueReference is not None:
+                vol = ctx.resolve(str(sub.valueReference.reference or ""))
+                if vol is not None and vol.get_resource_type() == "BodyStructure":
+                    site = text_of(vol.location) or (str(vol.description)
+                                                     if vol.description else None)
+            elif sub.url == "totalDoseDelivered" and sub.valueQuantity is not None:
+                q = sub.valueQuantity
+                if q.value is not None and q.code in ("cGy", "Gy") and (
+                        q.system in (None, "http://unitsofmeasure.org")):
+                    dose, why = Decimal(q.value) / (100 if q.code == "cGy" else 1), None
+                else:
+                    why = f"dose {q.value} {q.code or q.unit or ''} is not in Gy or cGy"
+        out.append((site, dose, why))
+    return out
 
 
 # ------------------------------------------------------------------------------- medications
