@@ -229,3 +229,17 @@ def test_a_review_node_may_set_how_long_an_answer_counts(tmp_path: Path) -> None
         out = c.node.evaluate(build_facts(patient), trial.context(c.id))
         assert out.value is value, out.text
     assert "answers older than 7 days do not count" in out.text
+
+
+def test_the_evidence_reads_the_same_whatever_the_order_of_the_lists(tmp_path: Path,
+                                                                    capsys: Any) -> None:
+    """Found by the ci profile: the review question listed medications in file order."""
+    meds = [{"name": "tenofovir 245 mg", **MED}, {"name": "lamivudine 100 mg", **MED}]
+    outs = []
+    for order in (meds, meds[::-1]):
+        code, out, err = _explain(tmp_path, {"conditions": [], "medications": order},
+                                  "NCT06760221", capsys)
+        assert code == 0, err
+        outs.append(_block(out, "E11"))
+    assert outs[0] == outs[1]
+    assert "lamivudine 100 mg (also given for other reasons); tenofovir 245 mg" in outs[0]

@@ -1089,3 +1089,27 @@ def test_no_comparison_is_implied_by_a_sibling(trial):
                     f"{k._threshold_text()} on {k.analyte.short} in one "
                     f"{'any' if isinstance(n, Any_) else 'all'}: one of them is redundant")
                 seen[basis] = k
+
+
+def test_pinned_an_amputation_flag_counts_whatever_the_treatment_type():
+    """Found by the ci profile: an amputation flag on a treatment of another type was ignored,
+    and counted once the type was forgotten (False → True)."""
+    for t in ({"type": "vaccine", "amputation": True, "date": "2009-01-01"},
+              {"amputation": True, "name": "x", "date": "2009-01-01"}):
+        p = Patient.model_validate({"id": "a", "as_of": "2009-03-07", "treatments": [t]})
+        assert build_facts(p).scalars["amputee"] is True, t
+    nameless = Patient.model_validate({"id": "a", "as_of": "2009-03-07", "treatments": [
+        {"type": "procedure", "date": "2009-01-01"}]})
+    assert build_facts(nameless).scalars["amputee"] is None   # which procedure, nobody said
+
+
+def test_pinned_forgetting_an_operations_name_never_forgets_its_drug():
+    """Found by the ci profile: a surgery named after a cytotoxic drug failed NCT06593899 E9;
+    with the name forgotten the surgery carried no drug and E9 passed."""
+    named = {"type": "surgery", "name": "isolated limb perfusion with melphalan",
+             "involves_target_site": True, "date": "2000-01-01"}
+    profile = {"treatments": [named], "medications": []}
+    assert _screened(profile, "NCT06593899", "E9") == "fail"
+    forgotten = {k: v for k, v in named.items() if k != "name"}
+    assert _screened({"treatments": [forgotten], "medications": []}, "NCT06593899",
+                     "E9") != "pass"

@@ -189,8 +189,8 @@ def assess(c: Concept, facts: Facts, lab_limit: int | None, *, rule_out: str = "
     # 1. positive evidence, whatever its age
     found: list[str] = []
     listed = _condition_hits(c, conditions) if conditions is not None else []
-    for item in listed:
-        found.append(f"{item.label} on the problem list")
+    # items are named in a fixed order, whatever the order of the patient's lists
+    found.extend(sorted(dict.fromkeys(f"{item.label} on the problem list" for item in listed)))
     for t in c.positive:
         q = facts.quantity(t.test)
         if q is not None and t.matches(q):
@@ -213,10 +213,10 @@ def assess(c: Concept, facts: Facts, lab_limit: int | None, *, rule_out: str = "
         if q is not None and t.matches(q):
             reasons.append(_result_text(q))
     meds = facts.collections.get("medications") or []
-    for item in meds:
-        classes = item.fields.get("classes") or ()
-        if set(classes) & set(c.review_classes) and _current(item, facts.as_of) is not False:
-            reasons.append(f"{item.label} (also given for other reasons)")
+    reasons.extend(sorted(dict.fromkeys(
+        f"{item.label} (also given for other reasons)" for item in meds
+        if set(item.fields.get("classes") or ()) & set(c.review_classes)
+        and _current(item, facts.as_of) is not False)))
     if negatives:
         shown = "; ".join(negatives)
         extra = f" (despite {'; '.join(reasons)})" if reasons else ""
@@ -234,17 +234,18 @@ def assess(c: Concept, facts: Facts, lab_limit: int | None, *, rule_out: str = "
     if rule_out == "record" and unclassified:
         why = (f"{c.label}: not among the classified conditions, but "
                f"{'; '.join(sorted(unclassified))}, and no {tests} result{window}{stale}")
-        return Finding(None, why, missing=(f"the type of the unclassified conditions or a "
+        return Finding(None, why, missing=(f"the type of the unclassified conditions or an "
                                            f"{tests} result{window}",))
     if rule_out == "record" and conditions is not None:
         return Finding(False, f"no {c.label}: not on the problem list ({len(conditions)} "
                               f"conditions recorded), no positive test")
-    if conditions is None:
-        why = f"{c.label}: conditions not recorded and no {tests} result{window}{stale}"
-        return Finding(None, why, missing=(f"conditions (problem list) or a {tests} result"
-                                           f"{window}",))
-    why = f"{c.label}: not on the problem list, but a negative {tests}{window} is needed{stale}"
-    return Finding(None, why, missing=(f"{tests} result{window}",))
+    if rule_out == "test":
+        where = "not on the problem list" if conditions is not None else "conditions not recorded"
+        why = f"{c.label}: {where}, but a negative {tests}{window} is needed{stale}"
+        return Finding(None, why, missing=(f"{tests} result{window}",))
+    why = f"{c.label}: conditions not recorded and no {tests} result{window}{stale}"
+    return Finding(None, why, missing=(f"conditions (problem list) or an {tests} result"
+                                       f"{window}",))
 
 
 def _stale_negatives(c: Concept, facts: Facts, lab_limit: int | None) -> str:

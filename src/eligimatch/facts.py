@@ -564,6 +564,12 @@ def _treatment_fields(obj: Treatment, fields: dict[str, Any]) -> None:
         fields["anticancer"] = True if r.anticancer else None
         return
     _drug_fields(obj, fields, drug=obj.type in DRUG_TREATMENTS)
+    if (obj.type in ("surgery", "procedure") and obj.name is None and obj.agents is None
+            and obj.classes is None):
+        # an operation or procedure nobody named may have been given with a drug (an isolated
+        # limb perfusion with melphalan): its drug classes and agents are not known
+        fields["classes"] = Open(fields["classes"])
+        fields["agents"] = Open(fields["agents"])
     # an operation on the tumour treats it, whatever intent was written down (an unplanned
     # "presumed lipoma" excision, an excisional biopsy of the sarcoma)
     site = obj.involves_target_site
@@ -646,25 +652,32 @@ def _condition_fields(obj: Condition, fields: dict[str, Any], where: str,
     return label
 
 
+def _amputation(t: Treatment) -> bool | None:
+    """Was the treatment an amputation?  Its flag or its name says so, whatever its type; an
+    operation, or an item of unrecorded type, whose flag does not say is unknown; a procedure
+    says it by its name (one without a name or a flag is unknown); a drug, radiotherapy,
+    transfusion or vaccination is none."""
+    if t.amputation or _AMPUTATION.search(t.name or ""):
+        return True
+    if t.type in ("surgery", None):
+        return t.amputation
+    if t.type == "procedure":
+        return False if t.amputation is False or t.name else None
+    return False
+
+
 _AMPUTATION = re.compile(r"\b(amputation|amputated|disarticulation|hemipelvectomy|"
                          r"forequarter|hindquarter)\b", re.I)
 
 
 def _derived(p: Patient, facts: Facts) -> None:
-    # amputee: known True if any operation or procedure was an amputation (by its flag or its
-    # name); False only if every surgery says it was not one (a procedure says so by its name)
+    # amputee: known True if any treatment was an amputation; False only if every one says it was
+    # not (see _amputation)
     tr = p.treatments
     if tr is None:
         facts.scalars["amputee"] = None
     else:
-        flags = [True if _AMPUTATION.search(t.name or "") else t.amputation
-                 for t in tr if t.type == "surgery"]
-        flags += [bool(t.amputation or _AMPUTATION.search(t.name or ""))
-                  for t in tr if t.type == "procedure"]
-        # an unclassified item (no type) is an amputation by its flag or its name; otherwise it
-        # may be one unless its flag says not
-        flags += [True if t.amputation or _AMPUTATION.search(t.name or "") else t.amputation
-                  for t in tr if t.type is None]
+        flags = [_amputation(t) for t in tr]
         facts.scalars["amputee"] = (True if any(f is True for f in flags)
                                     else None if any(f is None for f in flags) else False)
     _cockcroft_gault(p, facts)
