@@ -54,7 +54,8 @@ def condition(*codings: tuple[str, str, str], text: str | None = None, **extra: 
             "onsetDateTime": extra.pop("onset", "2020-01-01"), **extra}
 
 
-OBESITY = condition((ICD10, "E66.9", "Obesity, unspecified"), text="Obesity")
+# a code in no value set (obesity, E66.9, the example, is classified since item 2)
+OBESITY = condition((ICD10, "L70.0", "Acne vulgaris"), text="Acne")
 HYPERTENSION = condition((SNOMED, "38341003", "Hypertensive disorder"))
 
 
@@ -98,8 +99,8 @@ def test_an_unclassified_condition_stays_on_the_list_with_its_code_and_text():
     result = import_bundle(bundle(OBESITY, HYPERTENSION), "t")
     conditions = result.patient.conditions or []
     assert [c.type for c in conditions] == [None, "hypertension"]
-    assert conditions[0].name == "Obesity" and conditions[0].code is not None
-    assert conditions[0].code.code == "E66.9"
+    assert conditions[0].name == "Acne" and conditions[0].code is not None
+    assert conditions[0].code.code == "L70.0"
     assert any("type left unrecorded: condition code not in eligimatch's condition table" in
                f.line() for f in result.of_kind("unmapped"))
     assert not any("conditions left unrecorded" in f.line() for f in result.findings)
@@ -108,7 +109,7 @@ def test_an_unclassified_condition_stays_on_the_list_with_its_code_and_text():
 def test_only_criteria_it_could_match_are_unknown_and_they_name_it(tmp_path):
     out = evaluate(tmp_path, AUTOIMMUNE, OBESITY, HYPERTENSION)
     assert out.value is None
-    assert "Condition 'E66.9 Obesity' could not be classified" in out.text
+    assert "Condition 'L70.0 Acne' could not be classified" in out.text
     # a criterion the classified item answers still decides
     assert evaluate(tmp_path, HYPERTENSIVE, OBESITY, HYPERTENSION).value is True
 
@@ -119,7 +120,7 @@ def test_an_unclassified_item_never_lets_an_exclusion_pass(tmp_path):
 
 
 def test_an_unclassified_condition_outside_the_window_does_not_matter(tmp_path):
-    old = condition((ICD10, "E66.9", "Obesity"), clinical="resolved", onset="2010-01-01",
+    old = condition((ICD10, "L70.0", "Acne"), clinical="resolved", onset="2010-01-01",
                     abatementDateTime="2012-01-01")
     logic = '{ exists = "conditions", where = { category = "autoimmune" }, current = true }'
     assert evaluate(tmp_path, logic, old, HYPERTENSION).value is False
@@ -151,7 +152,7 @@ def test_an_unclassified_condition_keeps_hiv_from_being_ruled_out_by_the_problem
     logic = '{ evidence = "hiv" }'
     assert evaluate(tmp_path, logic, HYPERTENSION).value is False   # a classified list
     out = evaluate(tmp_path, logic, HYPERTENSION, OBESITY)
-    assert out.value is None and "Condition 'E66.9 Obesity' could not be classified" in out.text
+    assert out.value is None and "Condition 'L70.0 Acne' could not be classified" in out.text
 
 
 def test_inactive_and_remission_are_never_read_as_resolved():

@@ -227,6 +227,16 @@ def _comorbidity(cond: Any) -> Mapped:
             m.gaps["type"] = ("its codes name different conditions ("
                               + ", ".join(sorted(f"{c}/{ty}" for c, ty in hits))
                               + "): kept as an unclassified condition")
+    if ctype is not None and not types:
+        t = tables()
+        outside = [c for c in ccs if t.outside_complete_set(ctype, c.system, c.code)]
+        if outside:
+            # a code of a system whose value set lists every code of that type says it is not
+            c = outside[0]
+            m.gaps["type"] = (f"its codes disagree: {c.code} is outside the complete "
+                              f"{t.alias(c.system)} value set of {ctype}: kept as an "
+                              "unclassified condition")
+            category = ctype = None
     if ctype is None and "type" not in m.gaps:
         m.gaps["type"] = ("condition code not in eligimatch's condition table: kept as an "
                           "unclassified condition")

@@ -148,6 +148,8 @@ def map_observation(obs: Any, ctx: Ctx) -> Result:
         return Result(unmapped="its codes name different things: "
                                + ", ".join(sorted(k for _, k in targets)))
     kind, key = targets.pop()
+    if kind == "not_used":
+        return Result(skipped="an Observation code no criterion uses (fhir_value_sets.toml)")
     if kind in MCODE_KINDS:
         when, _, _ = _effective_span(obs)
         return map_mcode_observation(obs, kind, when, obs.status in OK_OBS_STATUS

@@ -1,6 +1,9 @@
 """The code tables behind FHIR import and export, read once from ``data/``.
 
 * ``ucum_units.toml``: UCUM code → unit spelling understood by :func:`eligimatch.units.parse_unit`.
+* ``fhir_value_sets.toml``: coded value sets (ICD-10 ranges, SNOMED CT codes) for condition
+  types, procedure kinds and Observation codes no criterion uses, with their sources; merged
+  into the sections of ``fhir_codes.toml``.
 * ``fhir_codes.toml``: code systems, non-lab Observation codes, refused LOINC codes, ECOG and
   pregnancy answers, comorbidities, metastasis sites (and generic secondary-cancer codes),
   primary cancers, histology → OncoTree, body sites, procedures, intents, severities, routes,
@@ -52,6 +55,10 @@ class Tables:
     ncit_oncotree: dict[str, str]
     loinc_analyte: dict[str, str] = field(default_factory=dict)
     karnofsky_ecog: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    # ICD-10 ranges from fhir_value_sets.toml: section -> [(alias, low, high, value)]
+    ranges: dict[str, list[tuple[str, str, str, Any]]] = field(default_factory=dict)
+    # (condition type, alias) -> the code patterns of a value set complete in that system
+    complete: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
     def alias(self, system: str | None) -> str | None:
         return self.uri_alias.get(system or "")
@@ -71,7 +78,22 @@ class Tables:
         for a, prefix, value in self.prefixes[section]:
             if a == alias and code.startswith(prefix) and (best is None or len(prefix) > best[0]):
                 best = (len(prefix), value)
-        return best[1] if best else None
+        if best:
+            return best[1]
+        for a, low, high, value in self.ranges.get(section, ()):
+            if a == alias and in_range(code, low, high):
+                return value
+        return None
+
+    def outside_complete_set(self, ctype: str, system: str | None, code: str | None
+                             ) -> bool:
+        """Is (system, code) provably not of condition type ``ctype``: outside a value set that
+        lists every code of that type in its system?"""
+        alias = self.alias(system)
+        patterns = self.complete.get((ctype, alias or ""))
+        if patterns is None or not code:
+            return False
+        return not any(_matches(code, p) for p in patterns)
 
     def reverse(self, section: str, value: Any, alias: str | None = None) -> tuple[str, str] | None:
         """The first exact (system URI, code) whose entry is ``value`` (for export)."""
@@ -83,6 +105,61 @@ class Tables:
     def agents_in(self, text: str) -> list[str]:
         """Agents whose name, alias or regimen appears as a whole word (or phrase) in ``text``."""
         return catalogue().agents_in(text)
+
+
+def in_range(code: str, low: str, high: str) -> bool:
+    """Is an ICD-10 code within low-high (inclusive, each bound with everything below it)?"""
+    c, lo, hi = (x.replace(".", "").upper() for x in (code, low, high))
+    return c[:len(lo)] >= lo and c[:len(hi)] <= hi
+
+
+def _matches(code: str, pattern: str) -> bool:
+    if "-" in pattern:
+        low, high = pattern.split("-", 1)
+        return in_range(code, low, high)
+    return code.replace(".", "").upper().startswith(pattern.replace(".", "").upper())
+
+
+def _value_sets(exact: dict[str, dict[tuple[str, str], Any]],
+                prefixes: dict[str, list[tuple[str, str, Any]]]
+                ) -> tuple[dict[str, list[tuple[str, str, str, Any]]],
+                           dict[tuple[str, str], list[str]]]:
+    """Merge ``fhir_value_sets.toml`` into the sections; return its ranges and complete sets."""
+    raw = tomllib.loads(_text("fhir_value_sets.toml"))
+    ranges: dict[str, list[tuple[str, str, str, Any]]] = {"conditions": []}
+    complete: dict[tuple[str, str], list[str]] = {}
+
+    def put(section: str, alias: str, code: str, value: Any, where: str) -> None:
+        old = exact[section].get((alias, code))
+        same = old == value or (section == "conditions" and old is not None
+                                and list(old[:2]) == list(value[:2]))
+        if old is not None and not same:
+            raise ValueError(f"fhir_value_sets.toml {where}: {alias}:{code} is already "
+                             f"{old!r} in fhir_codes.toml")
+        exact[section].setdefault((alias, code), value)
+
+    for i, vs in enumerate(raw.get("condition", [])):
+        where = f"[[condition]] {i + 1} ({vs['type']})"
+        value = [vs["category"], vs["type"], vs["display"]]
+        for code in vs.get("snomed", []):
+            put("conditions", "snomed", str(code), value, where)
+        for code in vs.get("icd10", []):
+            if "-" in code:
+                low, high = code.split("-", 1)
+                ranges["conditions"].append(("icd10", low, high, value))
+            else:
+                prefixes["conditions"].append(("icd10", code, value))
+        for alias in vs.get("complete", []):
+            if alias != "icd10":
+                raise ValueError(f"fhir_value_sets.toml {where}: only ICD-10 sets can be complete")
+            complete[(vs["type"], alias)] = list(vs["icd10"])
+    for i, vs in enumerate(raw.get("procedure", [])):
+        for code in vs.get("snomed", []):
+            put("procedures", "snomed", str(code), {"type": vs["type"]},
+                f"[[procedure]] {i + 1}")
+    for code in raw.get("observations_not_used", {}).get("loinc", []):
+        put("observations", "loinc", str(code), "not_used", "[observations_not_used]")
+    return ranges, complete
 
 
 def _text(name: str) -> str:
@@ -124,6 +201,7 @@ def tables() -> Tables:
     systems = {k: tuple(v) for k, v in codes["systems"].items()}
     uri_alias = {uri: alias for alias, uris in systems.items() for uri in uris}
     exact, prefixes = _sections(codes, systems, SECTIONS)
+    ranges, complete = _value_sets(exact, prefixes)
     ucum = dict(tomllib.loads(_text("ucum_units.toml"))["units"])
     drugs = catalogue()
     agents, by_rxnorm = drugs.agents, drugs.by_rxnorm
@@ -138,7 +216,8 @@ def tables() -> Tables:
                   prefixes=prefixes, agents=agents, agent_by_rxnorm=by_rxnorm,
                   ncit_oncotree=_ncit_oncotree(), loinc_analyte=loinc_analyte,
                   karnofsky_ecog={int(k): tuple(v) for k, v in
-                                  codes.get("karnofsky_ecog", {}).items()})
+                                  codes.get("karnofsky_ecog", {}).items()},
+                  ranges=ranges, complete=complete)
 
 
 def _ncit_oncotree() -> dict[str, str]:
