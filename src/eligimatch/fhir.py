@@ -100,11 +100,25 @@ class Finding:
         return f"{self.resource}{code}: {self.why}"
 
 
+Status = Literal["mapped", "partial", "skipped", "unmapped"]
+
+
 @dataclass(frozen=True)
 class FhirImport:
     patient: Patient
     findings: tuple[Finding, ...]
     source: str
+    # per resource (label): mapped (read whole), partial (kept with fields or a classification
+    # left unrecorded), skipped (nothing eligimatch uses), unmapped (not read, or not usable)
+    statuses: tuple[tuple[str, Status], ...] = ()
+
+    def coverage(self) -> dict[str, int]:
+        """How many resources were mapped, partly mapped, skipped and not mapped."""
+        counts = {"resources": len(self.statuses), "mapped": 0, "partial": 0, "skipped": 0,
+                  "unmapped": 0}
+        for _, status in self.statuses:
+            counts[status] += 1
+        return counts
 
     def of_kind(self, kind: str) -> list[Finding]:
         return [f for f in self.findings if f.kind == kind]
@@ -312,6 +326,7 @@ class _Importer:
             if res.id:
                 self.index[f"{kind}/{res.id}"] = res
         self.mapped: list[Mapped] = []
+        self.status: dict[str, Status] = {}
         self.failed: dict[tuple[str, str], list[str]] = {}
         # results dated only to the month or year: analyte → (label, first and last day)
         self.partial: dict[str, list[tuple[str, tuple[dt.date, dt.date]]]] = {}
@@ -334,6 +349,7 @@ class _Importer:
         patient_fields: dict[str, Any] = {}
         if patients:
             label, url, p = patients[0]
+            self.status[label] = "mapped"
             self.patient_refs = {f"Patient/{p.id}"} | ({str(url)} if url else set())
             patient_fields = self._patient(label, p, profile)
         ctx = Ctx(resolve=lambda ref: self.index.get(ref))
@@ -346,6 +362,7 @@ class _Importer:
                 continue
             code = _code_of(res)
             if not self._same_patient(label, code, res):
+                self.status[label] = "unmapped"
                 continue
             self._take(label, code, map_resource(res, ctx), res)
         self._assemble(profile)
@@ -367,7 +384,8 @@ class _Importer:
                                              *problems]) from exc
         if self.as_of is not None:
             patient = self._earlier(patient, self.as_of)
-        return FhirImport(patient=patient, findings=tuple(self.findings), source=self.source)
+        return FhirImport(patient=patient, findings=tuple(self.findings), source=self.source,
+                          statuses=tuple(self.status.items()))
 
     # -- pieces
 
@@ -419,18 +437,25 @@ class _Importer:
         if not codes or res.mode != "snapshot" or res.status != "current":
             self.add("skipped", label, code_label(res.code),
                      "only eligimatch completeness Lists are read")
+            self.status[label] = "skipped"
             return
         self.lists.add(str(codes[0]))
+        self.status[label] = "mapped"
 
     def _take(self, label: str, code: str, result: Result, res: Any = None) -> None:
         for note in result.notes:
             self.add("note", label, code, note)
         if result.skipped:
             self.add("skipped", label, code, result.skipped)
+            self.status[label] = "skipped"
             return
         if result.unmapped:
             self.add("unmapped", label, code, result.unmapped)
+            self.status[label] = "unmapped"
             return
+        fatal = any(m.fatal is not None for m in result.mapped)
+        self.status[label] = ("unmapped" if fatal else "partial" if any(
+            m.gaps for m in result.mapped) else "mapped")
         for m in result.mapped:
             m.source = res
             if self._after_as_of(m):
@@ -675,4 +700,5 @@ def import_bundle(raw: Any, source: str, *, as_of: dt.date | None = None) -> Fhi
     importer = _Importer(bundle, source, as_of)
     for where, label, why in invalid:
         importer.add("unmapped", label, "", f"not valid FHIR R4, skipped ({where}: {why})")
+        importer.status[label] = "unmapped"
     return importer.run()

@@ -34,6 +34,21 @@ NO_PATIENT_FACTS = frozenset({
     "Encounter", "Provenance", "Medication", "BodyStructure", "Coverage", "OperationOutcome",
     "HealthcareService", "Endpoint", "RelatedPerson", "Substance"})
 
+# Resources whose content the profile has no place for (or reads from other resources), with why.
+SKIPPED_KINDS = {
+    "Claim": "billing: its diagnoses and procedures are read from their own Condition and "
+             "Procedure resources",
+    "ExplanationOfBenefit": "billing: its diagnoses and procedures are read from their own "
+                            "Condition and Procedure resources",
+    "DocumentReference": "a document: eligimatch reads no free text or attachments",
+    "ImagingStudy": "imaging metadata: findings are read from Observations and Conditions",
+    "FamilyMemberHistory": "family history: the profile records the patient's own history",
+    "CarePlan": "a care plan holds no patient facts eligimatch uses",
+    "CareTeam": "a care team holds no patient facts eligimatch uses",
+    "Goal": "a goal holds no patient facts eligimatch uses",
+    "SupplyDelivery": "a supply delivery holds no patient facts eligimatch uses",
+}
+
 MAPPERS: dict[str, Callable[[Any, Ctx], Result]] = {
     "Observation": map_observation,
     "Condition": map_condition,
@@ -53,6 +68,8 @@ def map_resource(res: Any, ctx: Ctx) -> Result:
     if mapper is None:
         if kind in NO_PATIENT_FACTS:
             return Result(skipped=f"a {kind} holds no patient facts eligimatch uses")
+        if kind in SKIPPED_KINDS:
+            return Result(skipped=SKIPPED_KINDS[kind])
         if kind == "DiagnosticReport":
             return Result(skipped="a report: its results are read from their own Observations")
         return Result(unmapped=f"eligimatch does not read {kind} resources")
