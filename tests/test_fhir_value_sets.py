@@ -156,3 +156,42 @@ def test_an_assessment_procedure_is_not_a_treatment_and_a_vital_sign_is_not_used
     assert [f.why for f in result.of_kind("skipped")] == [
         "a procedure that is not a treatment (procedures table)",
         "an Observation code no criterion uses (fhir_value_sets.toml)"]
+
+
+# ------------------------------------------------------------------ drugs
+
+def test_drug_sets_use_the_profiles_classes_and_do_not_shadow_the_catalogue():
+    from eligimatch.patient import DrugClass
+
+    known = set(get_args(DrugClass))
+    by_rxnorm = tables().agent_by_rxnorm
+    for vs in RAW["drug"]:
+        assert set(vs["classes"]) <= known and vs["source"]
+        assert not set(vs["rxnorm"]) & set(by_rxnorm), "the catalogue already reads it"
+
+
+def statement(rxnorm: str, text: str) -> dict[str, Any]:
+    return {"resourceType": "MedicationStatement", "status": "active",
+            "subject": {"reference": "Patient/p1"}, "effectivePeriod": {"start": "2026-10-01"},
+            "medicationCodeableConcept": {"text": text, "coding": [{
+                "system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": rxnorm}]}}
+
+
+@pytest.mark.parametrize(("rxnorm", "text", "classes", "immunosuppressed"), [
+    ("313161", "sumatriptan 50 MG Oral Tablet", [], False),          # of none of the classes
+    ("807283", "Mirena 52 MG Intrauterine System", ["hormonal"], False),
+    ("999999", "sumatriptan 50 MG Oral Tablet", None, None),         # code in no set: unread
+])
+def test_rxnorm_coded_drugs_get_their_classes(tmp_path: Path, rxnorm, text, classes,
+                                              immunosuppressed):
+    result = import_bundle(bundle(statement(rxnorm, text)), "t")
+    (med,) = result.patient.medications or []
+    assert med.classes == classes
+    logic = '{ exists = "medications", where = { classes = "immunosuppressant" } }'
+    path = tmp_path / "T.toml"
+    path.write_text(header() + criterion(logic, "E1", "exclusion"), encoding="utf-8")
+    trial = load_rule_file(path)
+    crit = trial.criteria[0]
+    out = crit.node.evaluate(build_facts(result.patient),
+                             EvalContext(trial.id, crit.id, trial.meta.lab_max_age_days))
+    assert out.value is immunosuppressed

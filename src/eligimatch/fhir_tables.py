@@ -157,6 +157,11 @@ def _value_sets(exact: dict[str, dict[tuple[str, str], Any]],
         for code in vs.get("snomed", []):
             put("procedures", "snomed", str(code), {"type": vs["type"]},
                 f"[[procedure]] {i + 1}")
+    exact["drugs"] = {}
+    for i, vs in enumerate(raw.get("drug", [])):
+        for code in vs.get("rxnorm", []):
+            put("drugs", "rxnorm", str(code), {"classes": list(vs["classes"]),
+                                               "display": vs["display"]}, f"[[drug]] {i + 1}")
     for code in raw.get("observations_not_used", {}).get("loinc", []):
         put("observations", "loinc", str(code), "not_used", "[observations_not_used]")
     return ranges, complete
@@ -202,6 +207,7 @@ def tables() -> Tables:
     uri_alias = {uri: alias for alias, uris in systems.items() for uri in uris}
     exact, prefixes = _sections(codes, systems, SECTIONS)
     ranges, complete = _value_sets(exact, prefixes)
+    prefixes.setdefault("drugs", [])
     ucum = dict(tomllib.loads(_text("ucum_units.toml"))["units"])
     drugs = catalogue()
     agents, by_rxnorm = drugs.agents, drugs.by_rxnorm

@@ -253,13 +253,16 @@ def map_medication(res: Any, ctx: Ctx) -> Result:
     route, route_unclear = _route(res)
     agents: list[str] = []
     unclassified: list[str] = []
+    classes: list[str] = []
     for concept in ingredients or ([code] if code is not None else []):
         hits = _agent(concept)
+        coded = lookup("drugs", codings(concept))     # an RxNorm value set (its classes)
         if hits:
             agents.extend(h for h in hits if h not in agents)
+        elif len(coded) == 1:
+            classes.extend(c for c in coded[0]["classes"] if c not in classes)
         else:
             unclassified.append(text_of(concept) or code_label(concept) or "unnamed medication")
-    classes: list[str] = []
     treatment_types = []
     for a in agents:
         agent = t.agents[a]
