@@ -795,6 +795,8 @@ def _treatment(draw: st.DrawFn, as_of: dt.date) -> Treatment:
     if fields["type"] is None and not fields.get("name") and not fields.get("agents"):
         fields["name"] = draw(drug_texts())  # unclassified: named
     fields = _classes(draw, fields, "treatments", Treatment, fields["type"] in DRUG_TREATMENTS)
+    if fields["type"] not in ("surgery", "procedure", None):
+        fields["amputation"] = None   # only an operation or procedure can be one (else an error)
     single = fields["type"] in ("surgery", "vaccine", "transfusion", "procedure")
     return Treatment(**fields, **_period(draw, as_of, single_day=single))
 

@@ -453,6 +453,10 @@ def _scalars(p: Patient, facts: Facts) -> None:
 
 
 def _contradictions(p: Patient, problems: _Problems) -> None:
+    for i, t in enumerate(p.treatments or ()):
+        if t.amputation is not None and t.type not in ("surgery", "procedure", None):
+            problems.add(f"treatments[{i}].amputation",
+                         f"only an operation or procedure can be an amputation, not a {t.type}")
     rep = p.reproductive
     if p.sex == "male" and rep is not None:
         for name in ("pregnant", "breastfeeding"):
