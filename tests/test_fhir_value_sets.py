@@ -58,7 +58,7 @@ def test_every_set_has_a_vocabulary_type_a_display_and_a_source():
         assert vs["type"] in types and vs["category"] in categories, vs["type"]
         assert vs["display"] and vs["source"]
         assert set(vs) <= {"type", "category", "display", "icd10", "snomed", "complete",
-                           "source"}
+                           "except", "source"}
     for vs in RAW["procedure"]:
         assert vs["type"] in {"not_a_treatment", "procedure", "surgery", "radiotherapy"}
         assert vs["source"]
@@ -104,6 +104,9 @@ def test_icd10_ranges_cover_everything_below_their_bounds(code, low, high, insid
     ([(ICD10, "B181")], ("infection", "hepatitis_b")),       # sent without its dot
     ([(ICD10, "B18.2")], ("infection", "hepatitis_c")),
     ([(ICD10, "E11.9")], ("metabolic", "diabetes")),
+    ([(ICD10, "E11.22")], (None, None)),                     # diabetes with kidney disease
+    ([(ICD10, "I10")], ("cardiovascular", "hypertension")),
+    ([(ICD10, "I13.0")], (None, None)),                      # with heart failure and CKD
     ([(ICD10, "E66.9")], ("metabolic", "other")),            # the obesity example
     ([(ICD10, "Z59.00")], ("other", "other")),               # homelessness: of no category
     ([(SNOMED, "314529007")], ("other", "other")),           # medication review due
@@ -113,6 +116,12 @@ def test_icd10_ranges_cover_everything_below_their_bounds(code, low, high, insid
 ])
 def test_codes_classify_and_text_never_does(codings, expected):
     assert classified(*codings, text="HIV infection, hepatitis B") == expected
+
+
+def test_a_combination_code_is_named_as_such():
+    result = import_bundle(bundle(cond((ICD10, "E11.22"))), "t")
+    assert any("E11.22 is a combination code naming more than one condition" in f.line()
+               for f in result.of_kind("unmapped"))
 
 
 def test_a_code_outside_a_complete_set_contradicts_a_code_inside_it():

@@ -238,8 +238,12 @@ def _comorbidity(cond: Any) -> Mapped:
                               "unclassified condition")
             category = ctype = None
     if ctype is None and "type" not in m.gaps:
-        m.gaps["type"] = ("condition code not in eligimatch's condition table: kept as an "
-                          "unclassified condition")
+        combined = [c for c in ccs if tables().is_combination(c.system, c.code)]
+        m.gaps["type"] = (
+            f"{combined[0].code} is a combination code naming more than one condition: kept as "
+            "an unclassified condition" if combined else
+            "condition code not in eligimatch's condition table: kept as an unclassified "
+            "condition")
     first = next((c for c in ccs if c.code and not str(c.system or "").startswith(
         eim_system(""))), None)
     onset, notes = _onset(cond)

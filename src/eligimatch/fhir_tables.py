@@ -59,6 +59,8 @@ class Tables:
     ranges: dict[str, list[tuple[str, str, str, Any]]] = field(default_factory=dict)
     # (condition type, alias) -> the code patterns of a value set complete in that system
     complete: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    # ICD-10 combination codes under a condition value set: (alias, prefix)
+    combination: list[tuple[str, str]] = field(default_factory=list)
 
     def alias(self, system: str | None) -> str | None:
         return self.uri_alias.get(system or "")
@@ -74,6 +76,8 @@ class Tables:
         hit = self.sections[section].get((alias, code))
         if hit is not None:
             return hit
+        if section == "conditions" and self.is_combination(system, code):
+            return None
         best: tuple[int, Any] | None = None
         for a, prefix, value in self.prefixes[section]:
             if a == alias and code.startswith(prefix) and (best is None or len(prefix) > best[0]):
@@ -84,6 +88,12 @@ class Tables:
             if a == alias and in_range(code, low, high):
                 return value
         return None
+
+    def is_combination(self, system: str | None, code: str | None) -> bool:
+        """Is (system, code) an ICD-10 combination code a condition value set leaves out?"""
+        alias = self.alias(system)
+        return bool(code) and any(a == alias and _matches(str(code), p)
+                                  for a, p in self.combination)
 
     def outside_complete_set(self, ctype: str, system: str | None, code: str | None
                              ) -> bool:
@@ -123,11 +133,12 @@ def _matches(code: str, pattern: str) -> bool:
 def _value_sets(exact: dict[str, dict[tuple[str, str], Any]],
                 prefixes: dict[str, list[tuple[str, str, Any]]]
                 ) -> tuple[dict[str, list[tuple[str, str, str, Any]]],
-                           dict[tuple[str, str], list[str]]]:
+                           dict[tuple[str, str], list[str]], list[tuple[str, str]]]:
     """Merge ``fhir_value_sets.toml`` into the sections; return its ranges and complete sets."""
     raw = tomllib.loads(_text("fhir_value_sets.toml"))
     ranges: dict[str, list[tuple[str, str, str, Any]]] = {"conditions": []}
     complete: dict[tuple[str, str], list[str]] = {}
+    combination: list[tuple[str, str]] = []
 
     def put(section: str, alias: str, code: str, value: Any, where: str) -> None:
         old = exact[section].get((alias, code))
@@ -149,6 +160,7 @@ def _value_sets(exact: dict[str, dict[tuple[str, str], Any]],
                 ranges["conditions"].append(("icd10", low, high, value))
             else:
                 prefixes["conditions"].append(("icd10", code, value))
+        combination.extend(("icd10", code) for code in vs.get("except", []))
         for alias in vs.get("complete", []):
             if alias != "icd10":
                 raise ValueError(f"fhir_value_sets.toml {where}: only ICD-10 sets can be complete")
@@ -164,7 +176,7 @@ def _value_sets(exact: dict[str, dict[tuple[str, str], Any]],
                                                "display": vs["display"]}, f"[[drug]] {i + 1}")
     for code in raw.get("observations_not_used", {}).get("loinc", []):
         put("observations", "loinc", str(code), "not_used", "[observations_not_used]")
-    return ranges, complete
+    return ranges, complete, combination
 
 
 def _text(name: str) -> str:
@@ -206,7 +218,7 @@ def tables() -> Tables:
     systems = {k: tuple(v) for k, v in codes["systems"].items()}
     uri_alias = {uri: alias for alias, uris in systems.items() for uri in uris}
     exact, prefixes = _sections(codes, systems, SECTIONS)
-    ranges, complete = _value_sets(exact, prefixes)
+    ranges, complete, combination = _value_sets(exact, prefixes)
     prefixes.setdefault("drugs", [])
     ucum = dict(tomllib.loads(_text("ucum_units.toml"))["units"])
     drugs = catalogue()
@@ -223,7 +235,7 @@ def tables() -> Tables:
                   ncit_oncotree=_ncit_oncotree(), loinc_analyte=loinc_analyte,
                   karnofsky_ecog={int(k): tuple(v) for k, v in
                                   codes.get("karnofsky_ecog", {}).items()},
-                  ranges=ranges, complete=complete)
+                  ranges=ranges, complete=complete, combination=combination)
 
 
 def _ncit_oncotree() -> dict[str, str]:
