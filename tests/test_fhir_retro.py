@@ -76,7 +76,11 @@ def test_profile_data_after_the_date_is_left_out_and_listed():
         "p02.json: note: 1 weight after 2026-10-01 not used",
         "p02.json: note: 1 treatment ended after 2026-10-01 read as ongoing then"]
     assert notes[5].startswith("p02.json: note: screened as of 2026-10-01, earlier than the "
-                               "profile's date 2026-11-16: undated facts")
+                               "profile's date 2026-11-16: undated states (pregnancy")
+    # undated states may have been different then: not carried back
+    assert p.reproductive is None and p.administrative is None and p.measurable_disease is None
+    assert p.diagnosis is not None and p.diagnosis.status is None
+    assert p.diagnosis.histology == "LMS"
 
 
 def test_nothing_changes_on_or_after_the_profiles_date():

@@ -16,9 +16,13 @@ for each kind of data it left out ("3 lab results after 2026-10-01 not used"):
   or controlled, a cancer in remission or cured, a medication stopped, with no date that puts
   the change on or before the date.
 
+* The same holds for the undated states of the profile itself: pregnancy, breastfeeding,
+  contraception and the other reproductive facts, the administrative ones (consent, ability to
+  take oral medication, ...), measurable disease, and the diagnosis's disease status, stage,
+  resectability and local extent become unrecorded (the histology, grade and site stay).
+
 Data dated after the profile's own ``as_of`` is not touched: it is impossible (recorded after
-the extract was made) and :func:`eligimatch.facts.build_facts` reports it as an error.  Other
-undated facts (diagnosis status, pregnancy, consent, ...) are read as recorded; a note says so.
+the extract was made) and :func:`eligimatch.facts.build_facts` reports it as an error.
 """
 
 from __future__ import annotations
@@ -53,9 +57,18 @@ def as_of_earlier(patient: Patient, when: dt.date) -> tuple[Patient, list[str]]:
         if cut.later(d.date):
             update["diagnosis"] = None
             cut.left("diagnosis")
-        elif d.size is not None and cut.later(d.size.date):
-            update["diagnosis"] = d.model_copy(update={"size": None})
-            cut.left("tumour size")
+        else:
+            # its histology, grade and site do not change; its status and extent may have
+            states = {"status": None, "resectable": None, "locally_advanced": None,
+                      "stage": None}
+            if d.size is not None and cut.later(d.size.date):
+                states["size"] = None
+                cut.left("tumour size")
+            update["diagnosis"] = d.model_copy(update=states)
+    undated = [name for name in ("reproductive", "administrative", "measurable_disease")
+               if getattr(patient, name) is not None]
+    for name in undated:
+        update[name] = None
     for name, label in (("labs", "lab result"), ("blood_pressure", "blood pressure"),
                         ("attestations", "attestation"), ("lesions", "lesion")):
         items = getattr(patient, name)
@@ -78,8 +91,10 @@ def as_of_earlier(patient: Patient, when: dt.date) -> tuple[Patient, list[str]]:
             update[name] = out
     notes = cut.notes()
     notes.append(f"screened as of {when}, earlier than the profile's date "
-                 f"{own if own is not None else '(not given)'}: undated facts (diagnosis "
-                 "status, pregnancy, consent, ...) are read as recorded")
+                 f"{own if own is not None else '(not given)'}: undated states (pregnancy and "
+                 "the other reproductive facts, consent and the other administrative facts, "
+                 "measurable disease, the disease status and stage) are not used, since they may "
+                 "have been different then")
     return patient.model_copy(update=update), notes
 
 
