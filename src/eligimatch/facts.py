@@ -516,7 +516,7 @@ def _label(name: str, obj: Any) -> str:
     else:
         label = name.rstrip("s")
     if name == "treatments" and getattr(obj, "name", None) and obj.type not in label:
-        label = f"{obj.type} ({obj.name})"
+        label = f"{display(obj.type)} ({obj.name})"
     if name == "conditions" and getattr(obj, "name", None):
         label = f"{obj.name} [{display(obj.type)}]"
     return label
