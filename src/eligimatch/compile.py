@@ -32,6 +32,7 @@ from .evaluate import (
     Any_,
     AnyOfFieldTest,
     AnyRecorded,
+    Constant,
     CriterionResult,
     DateFieldTest,
     EvalContext,
@@ -491,12 +492,14 @@ def _regex_operator(text: str) -> str | None:
 
 
 def _build_expr(raw: dict[str, Any], where: str, problems: list[tuple[str, str]]) -> Node:
-    import rule_engine
-
     text = raw["expr"]
     if not isinstance(text, str) or not text.strip():
         problems.append((where, "expected a rule-engine expression string"))
         return _Bad()
+    if text.strip() in ("true", "false"):  # a constant needs no rule-engine (nor its import)
+        return Constant(text.strip() == "true")
+    import rule_engine
+
     regex = _regex_operator(text)
     if regex is not None:   # rule-engine evaluates constant parts while parsing: a
         # catastrophic pattern ('aaaa…!' =~ '^(a+)+$') would hang loading

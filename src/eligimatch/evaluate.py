@@ -426,6 +426,17 @@ class FactIs(Node):
 
 
 @dataclass(frozen=True)
+class Constant(Node):
+    """``{ expr = "true" }`` / ``{ expr = "false" }``: a fixed answer (e.g. the ``otherwise`` of
+    an ``any_recorded`` whose absence of a result should decide nothing)."""
+
+    value: bool
+
+    def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
+        return Outcome(self.value, "")
+
+
+@dataclass(frozen=True)
 class Expr(Node):
     """A rule-engine expression over scalar facts and quantities (canonical units).
 
