@@ -38,6 +38,7 @@ from .evaluate import (
     Any_,
     AnyRecorded,
     Compare,
+    Constant,
     EvalContext,
     Evidence,
     Exists,
@@ -64,7 +65,7 @@ Slot = Callable[[Facts, list[Any]], Any]
 
 _UNSET: Any = object()
 # node kinds whose value depends on the facts alone (not on the trial or the criterion)
-_CONTEXT_FREE = (FactIs, Exists, Histology)
+_CONTEXT_FREE = (FactIs, Exists, Histology, Constant)
 # floats closer than this (relative) are compared exactly instead
 _FLOAT_MARGIN = 1e-9
 
