@@ -235,14 +235,14 @@ class Catalogue:
         # transfusion names no drug unless one of its words is one
         agents_known = not gaps and (bool(found) or not drug)
         classes_known = stated is not None or (agents_known and not route_unread)
-        anticancer = self._anticancer(found, all_classes, classes_known, stated is not None)
+        anticancer = self._anticancer(found, all_classes, classes_known)
         return DrugReading(agents=tuple(found) + tuple(unread), classes=all_classes,
                            unread=tuple(gaps) + tuple(route_unread),
                            classes_known=classes_known, agents_known=agents_known,
                            anticancer=anticancer)
 
-    def _anticancer(self, found: Sequence[str], classes: Sequence[str], known: bool,
-                    stated: bool) -> bool | None:
+    def _anticancer(self, found: Sequence[str], classes: Sequence[str], known: bool
+                    ) -> bool | None:
         dual = False
         for n in found:
             a = self.agents[n]

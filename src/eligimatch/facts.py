@@ -538,7 +538,7 @@ def _collections(p: Patient, facts: Facts, problems: _Problems) -> None:
             if name == "treatments":
                 _treatment_fields(obj, fields)
             elif name == "medications":
-                _drug_fields(obj, fields, drug=True)
+                _drug_fields(obj, fields, drug=True, medication=True)
             elif name == "conditions":
                 label = _condition_fields(obj, fields, f"{name}[{i}]", problems) or label
             start, end, ongoing = _period(name, obj)
@@ -546,14 +546,15 @@ def _collections(p: Patient, facts: Facts, problems: _Problems) -> None:
         facts.collections[name] = items
 
 
-def _drug_fields(obj: Any, fields: dict[str, Any], *, drug: bool) -> None:
+def _drug_fields(obj: Any, fields: dict[str, Any], *, drug: bool,
+                 medication: bool = False) -> None:
     """An item's classes and agents as the profile and the drug catalogue give them together;
     partly known ones are :class:`Open`.  Medications also get ``anticancer``."""
     r = catalogue().read(name=obj.name, agents=getattr(obj, "agents", None), classes=obj.classes,
                          route=getattr(obj, "route", None), drug=drug)
     fields["classes"] = list(r.classes) if r.classes_known else Open(r.classes, r.unread)
     fields["agents"] = list(r.agents) if r.agents_known else Open(r.agents, r.unread)
-    if "route" in fields:
+    if medication:  # a treatment's anticancer also depends on its type (_treatment_fields)
         fields["anticancer"] = r.anticancer
 
 
