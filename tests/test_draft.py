@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,8 @@ from eligimatch.draft.text import unescape
 
 ROOT = Path(__file__).resolve().parents[1]
 CTGOV = sorted((ROOT / "tests" / "data" / "ctgov").glob("*.json"))
+# oncology records chosen for intake (soft-tissue sarcoma; two cut off in their source)
+ONCOLOGY = sorted((ROOT / "tests" / "data" / "ctgov_oncology").glob("*.json"))
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
 _MARKER = re.compile(r"^\s*(?:\(?\d{1,3}\\?[.)]|[*\-•·▪◦‣o]|\(?(?:[a-h]|i{1,3}|iv|v|vi{1,3})\\?\))"
                      r"(?=\s|$)", re.M)
@@ -35,9 +38,25 @@ def _canon(text: str) -> str:
 def test_ctgov_corpus_is_complete() -> None:
     assert len(CTGOV) == 101
     assert (ROOT / "tests" / "data" / "ctgov" / "PROVENANCE.md").is_file()
+    assert [p.stem for p in ONCOLOGY] == ["NCT00091351", "NCT00718484", "NCT03621332"]
+    assert (ROOT / "tests" / "data" / "ctgov_oncology" / "PROVENANCE.md").is_file()
 
 
-@pytest.mark.parametrize("path", CTGOV + SEEDS, ids=lambda p: p.name)
+def test_typed_drafts_of_an_oncology_record_read_as_its_text() -> None:
+    """NCT00718484 (not in seeds/): the items typed are exactly the ones a reader can check."""
+    import tomllib
+
+    result = draft_file(ROOT / "tests" / "data" / "ctgov_oncology" / "NCT00718484.json")
+    typed = {c["id"]: c["logic"] for c in tomllib.loads(result.text)["criteria"]
+             if "review" not in c["logic"]}
+    assert typed == {
+        "I1": {"quantity": "age", "op": ">=", "value": 18, "unit": "year"},
+        "I6": {"quantity": "life_expectancy", "op": ">=", "value": 12, "unit": "week"},
+        "I7.1": {"quantity": "hemoglobin", "op": ">=", "value": Decimal("9.0"), "unit": "g/dL"},
+        "I7.2": {"quantity": "anc", "op": ">=", "value": 1500, "unit": "/mm3"}}
+
+
+@pytest.mark.parametrize("path", CTGOV + ONCOLOGY + SEEDS, ids=lambda p: p.name)
 def test_split_loses_and_duplicates_nothing(path: Path) -> None:
     record = read_record(path)
     for block in (record.inclusion, record.exclusion):
@@ -48,7 +67,7 @@ def test_split_loses_and_duplicates_nothing(path: Path) -> None:
 
 def test_every_ctgov_record_drafts_into_a_file_check_accepts(tmp_path: Path) -> None:
     files = []
-    for path in CTGOV:
+    for path in CTGOV + ONCOLOGY:
         result = draft_file(path)
         out = tmp_path / f"{path.stem}.toml"
         out.write_text(result.text, encoding="utf-8")
