@@ -1,7 +1,8 @@
 """Safety property of the drafter: for eligibility texts generated from the recognisers' own
 phrase grammar (blood-count thresholds with units, comparators, "and" / "or" / lists, headings
-and parentheses), a typed draft agrees with the generated truth on generated patients; a text
-with a clause the grammar does not cover (an exception, a condition) is never typed."""
+and parentheses; age limits and ranges; ECOG ranges; × ULN limits), a typed draft agrees with the
+generated truth on generated patients; a text with a clause the grammar does not cover (an
+exception, a condition, an alternative) is never typed."""
 
 from __future__ import annotations
 
@@ -101,3 +102,90 @@ def test_typed_drafts_agree_with_the_generated_truth(
         facts = build_facts(Patient.model_validate({"id": "g", "labs": labs}), AS_OF, "g")
         got = status_of("inclusion", crit.node.evaluate(facts, loaded.context("I1")).value)
         assert got == status_of("inclusion", truth), (text, labs, got, truth)
+
+
+# ---------------------------------------------------------------- age, ECOG and × ULN phrases
+# Items drawn from the age, performance-status and × ULN recognisers' phrase shapes, with and
+# without a clause the grammar does not cover.  Whatever the drafter types must decide like the
+# generated truth; an item with an uncovered clause is never typed.
+
+AGE_FORMS = ["Age ≥ {lo} years", "Aged ≥{lo} years;", "Patients {lo} years of age or older",
+             "Age: {lo}-{hi} years old", "aged {lo} years or above and {hi} years or below"]
+ECOG_FORMS = ["ECOG performance status 0-{hi}", "ECOG PS 0-{hi};",
+              "Eastern Cooperative Oncology Group (ECOG) performance status 0 - {hi}."]
+ULN_FORMS = [("Total bilirubin ≤{k}× upper limit of normal (ULN)", "bilirubin", "umol/L"),
+             ("ALT ≤ {k} x ULN", "alt", "U/L"), ("AST/ALT ≤ {k} x ULN", "ast", "U/L")]
+UNCOVERED = [", or ≥ 16 years with parental consent", " (≤ 3 × ULN in Gilbert's syndrome)",
+             ", or 2 if due to the tumour", " at diagnosis"]
+
+
+@st.composite
+def simple_item(draw: st.DrawFn) -> tuple[str, str, dict[str, Decimal], bool]:
+    kind = draw(st.sampled_from(["age", "ecog", "uln"]))
+    if kind == "age":
+        lo = draw(st.integers(12, 40))
+        form = draw(st.sampled_from(AGE_FORMS))
+        params = {"lo": Decimal(lo), "hi": Decimal(draw(st.integers(lo + 10, 90)))}
+        text = form.format(lo=lo, hi=params["hi"])
+        if "{hi}" not in form:
+            params.pop("hi")
+    elif kind == "ecog":
+        hi = draw(st.integers(1, 3))
+        text, params = draw(st.sampled_from(ECOG_FORMS)).format(hi=hi), {"hi": Decimal(hi)}
+    else:
+        form, analyte, _ = draw(st.sampled_from(ULN_FORMS))
+        k = draw(st.sampled_from(["1.5", "2", "2.5", "3"]))
+        text, params = form.format(k=k), {"k": Decimal(k)}
+        kind = f"uln:{analyte}"
+    extra = draw(st.booleans())
+    if extra:
+        text = text.rstrip(";.") + draw(st.sampled_from(UNCOVERED))
+    return text, kind, params, extra
+
+
+def _age_on(birth: dt.date, when: dt.date) -> int:
+    return when.year - birth.year - ((when.month, when.day) < (birth.month, birth.day))
+
+
+@settings(max_examples=60, deadline=None)
+@given(simple_item(), st.data())
+def test_typed_age_ecog_and_uln_drafts_agree_with_the_generated_truth(
+        tmp_path_factory: pytest.TempPathFactory, spec: tuple[str, str, dict[str, Decimal], bool],
+        data: st.DataObject) -> None:
+    text, kind, params, extra = spec
+    d = compose(text, "inclusion")
+    if extra:
+        assert not d.typed, (text, d.logic)
+        return
+    assert d.typed, (text, d.reason, d.leftover)   # every covered form is typed
+    path = tmp_path_factory.mktemp("prop") / "t.toml"
+    trial = {"id": "T", "title": "t", "phase": "NA", "status": "X", "seed": "s"}
+    path.write_text(render(trial, [{"id": "I1", "kind": "inclusion", "text": text,
+                                    "logic": d.logic}]), encoding="utf-8")
+    loaded = load_rule_file(path)
+    crit = loaded.criteria[0]
+    for _ in range(4):
+        profile: dict[str, object] = {"id": "g"}
+        if kind == "age":
+            birth = AS_OF - dt.timedelta(days=data.draw(st.integers(8 * 365, 95 * 365)))
+            profile["birth_date"] = birth
+            age = _age_on(birth, AS_OF)
+            truth: bool | None = age >= params["lo"] and ("hi" not in params
+                                                          or age <= params["hi"])
+        elif kind == "ecog":
+            score = data.draw(st.integers(0, 5))
+            profile["ecog"] = {"value": score, "date": AS_OF - dt.timedelta(days=1)}
+            truth = score <= params["hi"]
+        else:
+            analyte = kind.split(":")[1]
+            unit = "umol/L" if analyte == "bilirubin" else "U/L"
+            uln = Decimal(20 if analyte == "bilirubin" else 40)
+            value = uln * params["k"] + Decimal(data.draw(st.integers(-3, 3)))
+            tests = ["alt", "ast"] if "AST/ALT" in text else [analyte]
+            profile["labs"] = [{"test": t, "value": value, "unit": unit,
+                                "date": AS_OF - dt.timedelta(days=1),
+                                "reference_range": {"high": uln, "unit": unit}} for t in tests]
+            truth = value <= uln * params["k"]
+        facts = build_facts(Patient.model_validate(profile), AS_OF, "g")
+        got = status_of("inclusion", crit.node.evaluate(facts, loaded.context("I1")).value)
+        assert got == status_of("inclusion", truth), (text, profile, got, truth)
