@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eligimatch.compile import load_rule_file
+from eligimatch.compile import Trial, load_rule_file
 from eligimatch.draft.clause import AS_OF
 from eligimatch.draft.compose import compose
 from eligimatch.draft.write import render
@@ -61,6 +61,16 @@ def item(draw: st.DrawFn) -> tuple[str, list[tuple[str, str, str, Decimal, str]]
     return text, parts, join.strip() or "list", extra
 
 
+def _drafted_trial(tmp_path_factory: pytest.TempPathFactory, text: str,
+                   logic: dict[str, object]) -> Trial:
+    """A rule file of one inclusion drafted from ``text``, loaded as screening loads it."""
+    path = tmp_path_factory.mktemp("prop") / "t.toml"
+    trial = {"id": "T", "title": "t", "phase": "NA", "status": "X", "seed": "s"}
+    path.write_text(render(trial, [{"id": "I1", "kind": "inclusion", "text": text,
+                                    "logic": logic}]), encoding="utf-8")
+    return load_rule_file(path)
+
+
 def _holds(value: Decimal, op: str, threshold: Decimal) -> bool:
     return {">=": value >= threshold, ">": value > threshold, "<=": value <= threshold,
             "<": value < threshold}[op]
@@ -78,11 +88,7 @@ def test_typed_drafts_agree_with_the_generated_truth(
         assert not d.typed, text
         return
     assert d.typed, (text, d.reason, d.leftover)
-    path = tmp_path_factory.mktemp("prop") / "t.toml"
-    trial = {"id": "T", "title": "t", "phase": "NA", "status": "X", "seed": "s"}
-    path.write_text(render(trial, [{"id": "I1", "kind": "inclusion", "text": text,
-                                    "logic": d.logic}]), encoding="utf-8")
-    loaded = load_rule_file(path)
+    loaded = _drafted_trial(tmp_path_factory, text, d.logic)
     crit = loaded.criteria[0]
     for _ in range(4):
         labs, truths = [], []
@@ -158,11 +164,7 @@ def test_typed_age_ecog_and_uln_drafts_agree_with_the_generated_truth(
         assert not d.typed, (text, d.logic)
         return
     assert d.typed, (text, d.reason, d.leftover)   # every covered form is typed
-    path = tmp_path_factory.mktemp("prop") / "t.toml"
-    trial = {"id": "T", "title": "t", "phase": "NA", "status": "X", "seed": "s"}
-    path.write_text(render(trial, [{"id": "I1", "kind": "inclusion", "text": text,
-                                    "logic": d.logic}]), encoding="utf-8")
-    loaded = load_rule_file(path)
+    loaded = _drafted_trial(tmp_path_factory, text, d.logic)
     crit = loaded.criteria[0]
     for _ in range(4):
         profile: dict[str, object] = {"id": "g"}

@@ -20,23 +20,15 @@ from eligimatch.facts import build_facts
 from eligimatch.fhir import import_bundle, profile_json
 from eligimatch.fhir_export import export_bundle
 from eligimatch.patient import Patient
+from fhir_bundles import SNOMED, SUBJECT, bundle
 from rulefiles import criterion, header
 
 pytest.importorskip("fhir.resources")
 
 AS_OF = date(2026, 11, 16)
-SNOMED = "http://snomed.info/sct"
 ICD10 = "http://hl7.org/fhir/sid/icd-10-cm"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
-SUBJECT = {"reference": "Patient/p1"}
 
-
-def bundle(*resources: dict[str, Any]) -> dict[str, Any]:
-    patient = {"resourceType": "Patient", "id": "p1", "gender": "female",
-               "birthDate": "1970-01-01"}
-    return {"resourceType": "Bundle", "type": "collection", "timestamp": "2026-11-16T09:00:00Z",
-            "entry": [{"fullUrl": f"urn:uuid:{i}", "resource": r}
-                      for i, r in enumerate([patient, *resources])]}
 
 
 def condition(*codings: tuple[str, str, str], text: str | None = None, **extra: Any

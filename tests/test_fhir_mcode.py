@@ -13,23 +13,15 @@ from typing import Any
 import pytest
 
 from eligimatch.fhir import FhirImport, import_bundle
+from fhir_bundles import SNOMED, SUBJECT, bundle
 
 pytest.importorskip("fhir.resources")
 
 MCODE = Path(__file__).parent / "data" / "fhir" / "mcode"
-SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
 AJCC = "http://cancerstaging.org"
 SD = "http://hl7.org/fhir/us/mcode/StructureDefinition/"
-SUBJECT = {"reference": "Patient/p1"}
 
-
-def bundle(*resources: dict[str, Any]) -> dict[str, Any]:
-    patient = {"resourceType": "Patient", "id": "p1", "gender": "female",
-               "birthDate": "1970-01-01"}
-    return {"resourceType": "Bundle", "type": "collection", "timestamp": "2026-11-16T09:00:00Z",
-            "entry": [{"fullUrl": f"urn:uuid:{i}", "resource": r}
-                      for i, r in enumerate([patient, *resources])]}
 
 
 PRIMARY = {"resourceType": "Condition", "id": "primary", "subject": SUBJECT,

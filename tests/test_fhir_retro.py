@@ -18,6 +18,7 @@ from eligimatch.facts import build_facts
 from eligimatch.fhir import import_bundle
 from eligimatch.patient import Patient
 from eligimatch.retro import as_of_earlier
+from fhir_bundles import bundle
 
 pytest.importorskip("fhir.resources")
 
@@ -28,13 +29,6 @@ UCUM = "http://unitsofmeasure.org"
 SUBJECT = {"reference": "Patient/p1"}
 OCT1 = date(2026, 10, 1)
 
-
-def bundle(*resources: dict[str, Any], timestamp: str = "2026-11-16T09:00:00Z") -> dict[str, Any]:
-    patient = {"resourceType": "Patient", "id": "p1", "gender": "female",
-               "birthDate": "1970-01-01"}
-    return {"resourceType": "Bundle", "type": "collection", "timestamp": timestamp,
-            "entry": [{"fullUrl": f"urn:uuid:{i}", "resource": r}
-                      for i, r in enumerate([patient, *resources])]}
 
 
 def anc(value: Any, when: str, unit: str = "10*9/L") -> dict[str, Any]:
