@@ -3,7 +3,7 @@
 The JSON document (``--format json``) is stable and documented in the README::
 
     {
-      "eligimatch": "<version>", "rules_sha256": "<hash of the rule files>",
+      "format_version": "1", "eligimatch": "<version>", "rules_sha256": "<hash of the rule files>",
       "patient_id": "...", "source": "<file>", "as_of": "YYYY-MM-DD",
       "trials": [
         {"trial_id": "...", "title": "...", "verdict": "eligible|ineligible|undetermined",
@@ -14,6 +14,8 @@ The JSON document (``--format json``) is stable and documented in the README::
     }
 
 Keys are sorted and output is byte-identical for the same patient, rules and as-of date.
+``format_version`` (:data:`FORMAT_VERSION`) changes when a key is removed, renamed or changes
+meaning; keys may be added within a version, so a reader should ignore keys it does not know.
 
 A criterion reads as one short sentence first (:func:`summary`: what is missing, the question for
 a clinician, or the clause of the explanation that decided it) and then the full evidence.
@@ -28,7 +30,7 @@ from datetime import date
 from typing import Any
 
 from .draft.mark import resting_on, shares
-from .evaluate import CriterionResult, TrialResult
+from .engine import CriterionResult, TrialResult
 from .safeio import printable as _p  # text output: no value can start a line of its own
 
 __all__ = ["explain_text", "has_more", "screen_json", "screen_text", "summary", "trials_json",
@@ -37,6 +39,8 @@ __all__ = ["explain_text", "has_more", "screen_json", "screen_text", "summary", 
 ORDER = {"eligible": 0, "undetermined": 1, "ineligible": 2}
 LABEL = {"eligible": "ELIGIBLE", "undetermined": "UNDETERMINED", "ineligible": "INELIGIBLE"}
 STATUS = {"pass": "PASS", "fail": "FAIL", "unknown": "UNKNOWN"}
+#: Version of the JSON document of ``screen`` / ``explain --format json`` (see the module doc).
+FORMAT_VERSION = "1"
 
 
 def ordered(results: Sequence[TrialResult]) -> list[TrialResult]:
@@ -133,8 +137,8 @@ def trial_dict(r: TrialResult, *, criteria: bool = True,
 
 def document(patient_id: str, source: str, as_of: date, results: Sequence[TrialResult],
              rules_sha256: str, version: str, *, drafts: Drafts | None = None) -> dict[str, Any]:
-    return {"eligimatch": version, "rules_sha256": rules_sha256, "patient_id": patient_id,
-            "source": source, "as_of": as_of.isoformat(),
+    return {"format_version": FORMAT_VERSION, "eligimatch": version, "rules_sha256": rules_sha256,
+            "patient_id": patient_id, "source": source, "as_of": as_of.isoformat(),
             "trials": [trial_dict(r, drafts=drafts) for r in ordered(results)]}
 
 

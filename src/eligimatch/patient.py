@@ -17,10 +17,14 @@ Conventions that matter for safety:
 from __future__ import annotations
 
 import datetime as dt
+import typing
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from .jsonin import exact_json
 
 __all__ = ["Patient"]
 
@@ -29,6 +33,11 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True,
                               str_strip_whitespace=True)
 
+
+#: Versions of the profile format read here (``format_version``; absent means the last).
+FormatVersion = Literal["1"]
+FORMAT_VERSIONS: tuple[str, ...] = typing.get_args(FormatVersion)
+FORMAT_VERSION = FORMAT_VERSIONS[-1]
 
 Comparator = Literal["<", "<=", ">", ">="]
 # Digits are bounded (30 before and 30 after the point): exact arithmetic on 1e-999999999
@@ -364,6 +373,8 @@ class Attestation(_Model):
 class Patient(_Model):
     """A patient profile.  Absent = not recorded (unknown); empty list = none."""
 
+    format_version: FormatVersion | None = Field(
+        default=None, description="version of the profile format; absent means the current one")
     id: str = Field(min_length=1, max_length=200)
     as_of: dt.date | None = Field(default=None, description="evaluation date; --as-of overrides")
     sex: Literal["female", "male"] | None = None
@@ -388,3 +399,14 @@ class Patient(_Model):
     reproductive: Reproductive | None = None
     administrative: Administrative | None = None
     attestations: list[Attestation] = Field(default_factory=list)
+
+    @field_validator("format_version", mode="before")
+    @classmethod
+    def _known_version(cls, v: object) -> object:
+        if v is not None and v not in FORMAT_VERSIONS:
+            got = str(v) if isinstance(v, Decimal) else exact_json(v)   # as written: "2", 2, 1.0
+            raise PydanticCustomError(
+                "format_version", "unknown profile format version {got}; this eligimatch reads "
+                "{known} (leave format_version out for the current version)",
+                {"got": got[:40], "known": " or ".join(f'"{x}"' for x in FORMAT_VERSIONS)})
+        return v
