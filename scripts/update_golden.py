@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from eligimatch.api import read_patient, screen  # noqa: E402
-from eligimatch.compile import load_rules  # noqa: E402
+from eligimatch.engine import load_rules  # noqa: E402
 
 
 def outcomes() -> dict[str, dict[str, dict[str, object]]]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from eligimatch.compile import check_rules, default_rules_dir, load_rule_file, load_rules
+from eligimatch.engine import check_rules, default_rules_dir, load_rule_file, load_rules
 from eligimatch.errors import RuleFileError
 from rulefiles import criterion, header
 
@@ -116,7 +116,7 @@ def test_duplicate_trial_ids_across_files(tmp_path):
 def test_expr_reads_scalar_facts_and_converted_quantities(tmp_path):
     from datetime import date
 
-    from eligimatch.evaluate import EvalContext
+    from eligimatch.engine import EvalContext
     from eligimatch.facts import build_facts
     from eligimatch.patient import Patient
 

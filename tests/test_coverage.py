@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from eligimatch.compile import load_rule_file
+from eligimatch.engine import load_rule_file
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = {load_rule_file(p).meta.seed: load_rule_file(p) for p in sorted((ROOT / "rules").glob("*.toml"))}

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from cli_runner import run_main
-from eligimatch.compile import check_rules, load_rule_file
+from eligimatch.engine import check_rules, load_rule_file
 from eligimatch.draft import draft_file, read_record
 from eligimatch.draft.compare import compare_seed
 from eligimatch.draft.split import split_block

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eligimatch.compile import Trial, load_rule_file
+from eligimatch.engine import Trial, load_rule_file
 from eligimatch.draft.clause import AS_OF
 from eligimatch.draft.compose import compose
 from eligimatch.draft.write import render
-from eligimatch.evaluate import status_of
+from eligimatch.engine import status_of
 from eligimatch.facts import build_facts
 from eligimatch.patient import Patient
 

@@ -10,22 +10,10 @@ from fractions import Fraction
 import pytest
 
 from eligimatch.dates import parse_duration
-from eligimatch.evaluate import (
-    All,
-    Any_,
-    EvalContext,
-    Exists,
-    Match,
-    Node,
-    Not,
-    Outcome,
-    _censored,
-    kleene_and,
-    kleene_not,
-    kleene_or,
-    status_of,
-)
-from eligimatch.facts import Facts, Item
+from eligimatch.engine.core import Outcome, kleene_and, kleene_not, kleene_or, status_of
+from eligimatch.engine.nodes import All, Any_, EvalContext, Exists, Match, Node, Not, censored as _censored
+from eligimatch.facts import Facts
+from eligimatch.items import Item
 
 T, F, U = True, False, None
 VALUES = (T, F, U)

@@ -212,7 +212,7 @@ def test_contradictions_and_implausible_input_are_one_line_errors(
 
 
 def test_a_review_node_may_set_how_long_an_answer_counts(tmp_path: Path) -> None:
-    from eligimatch.compile import load_rule_file
+    from eligimatch.engine import load_rule_file
     from eligimatch.facts import build_facts
     from eligimatch.patient import Patient
     from rulefiles import criterion, header

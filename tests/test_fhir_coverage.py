@@ -46,7 +46,7 @@ def bundles() -> dict[str, Any]:
 @cache
 def measure(name: str) -> dict[str, Any]:
     from eligimatch import api
-    from eligimatch.compile import load_rules
+    from eligimatch.engine import load_rules
     from eligimatch.fhir import import_bundle
 
     imported = import_bundle(bundles()[name](), name)

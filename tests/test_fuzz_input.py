@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from cli_runner import run_main
 from eligimatch.api import parse_patient, screen
-from eligimatch.compile import RuleSet, load_rules
+from eligimatch.engine import RuleSet, load_rules
 from eligimatch.errors import EligimatchError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -34,7 +34,7 @@ def test_there_are_eligible_ineligible_and_undetermined_examples():
 @pytest.mark.parametrize("name", sorted(GOLDEN))
 def test_batch_path_without_explanations_gives_the_same_statuses(name):
     from eligimatch.api import read_patient, screen
-    from eligimatch.compile import load_rules
+    from eligimatch.engine import load_rules
 
     rules = load_rules(ROOT / "rules")
     patient = read_patient(ROOT / "patients" / name)

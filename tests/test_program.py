@@ -1,4 +1,4 @@
-"""The batch engine (:class:`eligimatch.program.Program`) decides exactly as ``Trial.evaluate``.
+"""The batch engine (:class:`eligimatch.engine.graph.Program`) decides exactly as ``Trial.evaluate``.
 
 ``Trial.evaluate`` is the reference (it also explains); the program shares identical nodes across
 trials, shares a quantity's reading between comparisons and compares floats when they are
@@ -21,10 +21,10 @@ from hypothesis import given, settings
 
 import strategies as S
 from eligimatch.api import read_patient
-from eligimatch.compile import Trial, load_rule_file, load_rules
+from eligimatch.engine import Trial, load_rule_file, load_rules
 from eligimatch.facts import Facts, build_facts
 from eligimatch.patient import Patient
-from eligimatch.program import Program
+from eligimatch.engine import Program
 from rulefiles import criterion, header
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -81,27 +81,14 @@ from hypothesis import strategies as st
 import strategies as S
 from eligimatch import cli, explain
 from eligimatch.api import parse_patient, screen
-from eligimatch.compile import RuleSet, Trial, load_rule_file
+from eligimatch.engine import RuleSet, Trial, load_rule_file
+
 from eligimatch.errors import EligimatchError, PatientError, RuleFileError, UnitError
-from eligimatch.evaluate import (
-    OPS,
-    All,
-    Any_,
-    Compare,
-    EvalContext,
-    Evidence,
-    Expr,
-    Node,
-    Not,
-    Outcome,
-    kleene_and,
-    kleene_not,
-    kleene_or,
-    status_of,
-)
+from eligimatch.engine.core import Outcome, kleene_and, kleene_not, kleene_or, status_of
+from eligimatch.engine.nodes import All, Any_, Compare, EvalContext, Evidence, Expr, Node, Not, OPS
 from eligimatch.facts import Facts, build_facts
 from eligimatch.patient import Patient, ReferenceRange
-from eligimatch.trial import RuleFile
+from eligimatch.rulefile import RuleFile
 from eligimatch.units import analytes, parse_unit
 
 TRIALS: tuple[Trial, ...] = S.load_trials()

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from eligimatch.compile import EvalContext, default_rules_dir, load_rule_file, rule_files
-from eligimatch.evaluate import status_of
+from eligimatch.engine import EvalContext, default_rules_dir, load_rule_file, rule_files
+from eligimatch.engine import status_of
 from eligimatch.facts import build_facts
 from eligimatch.patient import Patient
 

@@ -9,7 +9,7 @@ import pytest
 
 from eligimatch import explain
 from eligimatch.api import read_patient, screen
-from eligimatch.compile import load_rules
+from eligimatch.engine import load_rules
 from eligimatch.web.workspace import version
 from web_support import (
     P04,

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from eligimatch.api import parse_patient, screen
-from eligimatch.compile import load_rules
+from eligimatch.engine import load_rules
 from eligimatch.web.cds import open_items
 from web_support import client, make_app
 

@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("markupsafe")
 
-from eligimatch.evaluate import CriterionResult
+from eligimatch.engine import CriterionResult
 from eligimatch.web.present import evidence, has_more, summary
 
 

@@ -30,7 +30,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from .api import parse_patient, read_patient, screen
-    from .compile import load_rules
+    from .engine import load_rules
     from .errors import EligimatchError, PatientError, RuleFileError, UnitError
 
 _WHERE = {

@@ -9,9 +9,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from . import jsonin
-from .compile import RuleSet, Trial
+from .engine import RuleSet, Trial
 from .errors import PatientError
-from .evaluate import TrialResult
+from .engine import TrialResult
 from .facts import Facts, build_facts
 from .patient import Patient
 

@@ -8,7 +8,7 @@ concepts (HIV, hepatitis B, hepatitis C) that rules ask about by name.
   classes that establish it, rule it out, or send it to review.  :func:`assess` weighs them
   (positive evidence wins; disagreement is never resolved towards "absent").
 
-Nothing here knows about trials; :class:`eligimatch.evaluate.Evidence` is the rule node.
+Nothing here knows about trials; :class:`eligimatch.engine.nodes.evidence.Evidence` is the rule node.
 """
 
 from __future__ import annotations

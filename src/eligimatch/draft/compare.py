@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from .text import unescape
 
 if TYPE_CHECKING:
-    from ..compile import Criterion, Trial
+    from ..engine import Criterion, Trial
     from ..facts import Facts
 
 __all__ = ["Comparison", "compare_seed"]
@@ -65,7 +65,7 @@ def counterparts(draft: Criterion, hand: Trial) -> list[Criterion]:
 
 
 def _status(c: Criterion, trial: Trial, facts: Facts) -> str:
-    from ..evaluate import status_of
+    from ..engine import status_of
 
     return status_of(c.spec.kind, c.node.evaluate(facts, trial.context(c.id)).value)
 
@@ -98,7 +98,7 @@ def example_patients(directory: Path) -> list[tuple[str, Facts]]:
 
 
 def compare_seed(seed: Path, hand_file: Path, patients: Path) -> Comparison:
-    from ..compile import load_rule_file
+    from ..engine import load_rule_file
     from .build import draft_file
 
     hand = load_rule_file(hand_file)

@@ -49,9 +49,9 @@ def candidates(samples: list[tuple[Sample, ...]]) -> list[dict[str, Any]]:
 def choose_examples(trial: dict[str, Any], criteria: list[dict[str, Any]],
                     samples: dict[str, list[tuple[Sample, ...]]]) -> None:
     """Add ``examples`` to each criterion dict (in place)."""
-    from ..compile import load_rule_file
+    from ..engine import load_rule_file
     from ..errors import EligimatchError
-    from ..evaluate import status_of
+    from ..engine import status_of
     from ..facts import build_facts
     from ..patient import Patient
     from .write import render

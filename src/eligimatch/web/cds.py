@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from ..api import screen
-from ..evaluate import TrialResult
+from ..engine import TrialResult
 from .problems import problem
 from .workspace import Workspace
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from ..evaluate import CriterionResult, TrialResult
+from ..engine import CriterionResult, TrialResult
 from ..explain import has_more
 from ..explain import summary as _summary
 

@@ -3,7 +3,7 @@
 A rule file has a ``schema`` number, a ``[trial]`` table and ``[[criteria]]``.  Each criterion
 carries an id that starts with its registry number (``I8``, ``I8.anc``, ``E3.autoimmune``), its
 kind, the verbatim text from the seed, its ``logic`` (checked and compiled by
-:mod:`eligimatch.compile`), notes on interpretation and its own examples.  See the README for
+:mod:`eligimatch.engine.compile`), notes on interpretation and its own examples.  See the README for
 the logic vocabulary.
 """
 
@@ -36,7 +36,7 @@ class TrialMeta(_Model):
     attestation_max_age_days: int | None = Field(
         default=None, ge=1, le=3650,
         description="clinician attestations older than this are shown but do not answer "
-                    "(default: eligimatch.evaluate.ATTESTATION_MAX_AGE_DAYS)")
+                    "(default: eligimatch.engine.core.ATTESTATION_MAX_AGE_DAYS)")
     notes: str | None = None
 
 

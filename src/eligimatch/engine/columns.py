@@ -1,0 +1,262 @@
+"""The facts of a chunk of patients as columns, for the graph runner's columnar path.
+
+A batch screens patients in chunks.  Instead of evaluating every node once per patient, the
+graph runner (:mod:`.graph`) asks each node for its values over the whole chunk at once:
+``node.columns(chunk, ctx)`` gives an array of truth *codes*, one per patient.  Nodes that can
+compute on arrays (comparisons, ``recorded``, ``exists``) do so from the columns below, built once
+per chunk on first use; nodes whose value depends on one fact value (``fact``, ``histology``)
+decide once per distinct value in the chunk (:meth:`Chunk.by_value`); any other node is decided
+patient by patient by its status-only ``status`` (:meth:`Chunk.rows`).
+
+Truth codes: :data:`FALSE` 0 < :data:`UNKNOWN` 1 < :data:`TRUE` 2, so that on a set of values
+Kleene's AND is the minimum and OR the maximum (``tests/test_columns.py`` checks this against
+:func:`.core.junction` on every combination).  Logic nodes do not rely on it: their columns
+come from their own ``combine``, once per distinct combination of their children's codes.
+
+Numbers are compared as float64 only where the two sides are clearly apart (more than
+:data:`~.nodes.quantity.FLOAT_MARGIN` relative); a value within that margin of its threshold,
+censored, without a float form, or with only a band of plausible ULNs is decided exactly by the
+node's own ``holds``, as the scalar runner does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .core import Truth
+
+if TYPE_CHECKING:
+    from ..dates import Duration
+    from ..facts import Facts, Item, QuantityFact
+
+__all__ = ["FALSE", "TRUE", "UNKNOWN", "Chunk", "Codes", "code", "value_of"]
+
+Codes = npt.NDArray[np.uint8]
+Mask = npt.NDArray[np.bool_]
+FALSE, UNKNOWN, TRUE = 0, 1, 2
+_CODE: dict[Truth, int] = {False: FALSE, None: UNKNOWN, True: TRUE}
+_VALUE: tuple[Truth, Truth, Truth] = (False, None, True)
+_UNDATED = np.iinfo(np.int64).max // 4       # the age of an undated fact: stale for any limit
+# window starts (Duration.before) already computed, by duration and as-of date
+_WINDOW_STARTS: dict[tuple[Duration, int], int] = {}
+
+
+def code(value: Truth) -> int:
+    return _CODE[value]
+
+
+def value_of(c: int) -> Truth:
+    return _VALUE[c]
+
+
+class Quantities:
+    """One quantity over the chunk: each patient's fact and what its readings depend on."""
+
+    __slots__ = ("age", "facts", "float_uln", "float_value", "has_result", "has_value",
+                 "present", "uln_ok")
+
+    def __init__(self, chunk: Chunk, key: str) -> None:
+        qs: list[QuantityFact | None] = [f.quantities.get(key) for f in chunk.facts]
+        n = len(qs)
+        self.facts = qs
+        self.present = np.fromiter((q is not None for q in qs), np.bool_, n)
+        dated = [q.date.toordinal() if q is not None and q.date is not None else None for q in qs]
+        when = np.fromiter((0 if d is None else d for d in dated), np.int64, n)
+        undated = np.fromiter((d is None for d in dated), np.bool_, n)
+        self.age = np.where(undated, _UNDATED, chunk.as_of - when)
+        self.has_value = np.fromiter((q is not None and q.value is not None for q in qs),
+                                     np.bool_, n)
+        self.has_result = np.fromiter((q is not None and q.result is not None for q in qs),
+                                      np.bool_, n)
+        # what Compare.reading asks of a x ULN comparison: a positive ULN, or a band of them
+        self.uln_ok = np.fromiter((q is not None and (q.uln > 0 if q.uln is not None
+                                                      else q.uln_band is not None) for q in qs),
+                                  np.bool_, n)
+        self.float_value = np.fromiter((_float(q.value) if q is not None and q.comparator is None
+                                        else np.nan for q in qs), np.float64, n)
+        self.float_uln = np.fromiter((_float(q.uln) if q is not None else np.nan for q in qs),
+                                     np.float64, n)
+
+    def fresh(self, limit: int | None) -> Mask:
+        """Present and not stale (:func:`.core.stale`: undated, or older than ``limit``)."""
+        if limit is None:
+            return self.present
+        return self.present & (self.age <= limit)
+
+
+def _float(x: Any) -> float:
+    if x is None:
+        return float("nan")
+    try:
+        return float(x)
+    except OverflowError:
+        return float("nan")
+
+
+class Items:
+    """One collection over the chunk: every item of every patient, in one flat list."""
+
+    __slots__ = ("end", "has_end", "has_start", "items", "ongoing", "owner", "recorded",
+                 "start")
+
+    def __init__(self, chunk: Chunk, name: str) -> None:
+        lists = [f.collections.get(name) for f in chunk.facts]
+        n = len(lists)
+        self.recorded = np.fromiter((x is not None for x in lists), np.bool_, n)
+        items: list[Item] = []
+        owner: list[int] = []
+        for row, got in enumerate(lists):
+            if got:
+                items.extend(got)
+                owner.extend([row] * len(got))
+        m = len(items)
+        self.items = items
+        self.owner = np.array(owner, dtype=np.intp)
+        self.has_start = np.fromiter((i.start is not None for i in items), np.bool_, m)
+        self.has_end = np.fromiter((i.end is not None for i in items), np.bool_, m)
+        self.start = np.fromiter((_ordinal(i.start) for i in items), np.int64, m)
+        self.end = np.fromiter((_ordinal(i.end) for i in items), np.int64, m)
+        self.ongoing = np.fromiter((code(i.ongoing) for i in items), np.uint8, m)
+
+
+def _ordinal(d: date | None) -> int:
+    return 0 if d is None else d.toordinal()
+
+
+class Chunk:
+    """The facts of a chunk of patients, and the columns built from them on first use."""
+
+    def __init__(self, facts: Sequence[Facts]) -> None:
+        self.facts = tuple(facts)
+        self.n = len(self.facts)
+        self.as_of = np.fromiter((f.as_of.toordinal() for f in self.facts), np.int64, self.n)
+        self._cache: dict[Hashable, Any] = {}
+
+    def cached(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        """What ``make`` gives, made once per chunk for ``key`` (readings shared by nodes)."""
+        try:
+            return self._cache[key]
+        except KeyError:
+            got = self._cache[key] = make()
+            return got
+
+    def quantity(self, key: str) -> Quantities:
+        q: Quantities = self.cached(("quantity", key), lambda: Quantities(self, key))
+        return q
+
+    def collection(self, name: str) -> Items:
+        c: Items = self.cached(("collection", name), lambda: Items(self, name))
+        return c
+
+    def rows(self, status: Callable[[Facts], Truth]) -> Codes:
+        """Codes of ``status`` patient by patient."""
+        return np.fromiter((_CODE[status(f)] for f in self.facts), np.uint8, self.n)
+
+    def by_value(self, value: Callable[[Facts], Hashable], status: Callable[[Facts], Truth]
+                 ) -> Codes:
+        """Codes of a ``status`` that depends on ``value(facts)`` alone: decided once for each
+        distinct value in the chunk."""
+        seen: dict[Hashable, int] = {}
+        out = np.empty(self.n, np.uint8)
+        for i, f in enumerate(self.facts):
+            v = value(f)
+            c = seen.get(v)
+            if c is None:
+                c = seen[v] = _CODE[status(f)]
+            out[i] = c
+        return out
+
+    def window_start(self, window: Duration) -> npt.NDArray[np.int64]:
+        """Per patient, the ordinal of ``window`` before the as-of date (calendar arithmetic
+        done once per duration and date, for the whole run)."""
+        def make() -> npt.NDArray[np.int64]:
+            out = np.empty(self.n, np.int64)
+            for i, d in enumerate(self.as_of.tolist()):
+                s = _WINDOW_STARTS.get((window, d))
+                if s is None:
+                    s = _WINDOW_STARTS[(window, d)] = window.before(
+                        date.fromordinal(d)).toordinal()
+                out[i] = s
+            return out
+        got: npt.NDArray[np.int64] = self.cached(("window", window), make)
+        return got
+
+
+# ---------------------------------------------------------------------------- node helpers
+
+def compare(node: Any, chunk: Chunk, limit: int | None) -> Codes:
+    """A comparison (:class:`~.nodes.quantity.Compare`) over the chunk, as its ``decide``:
+    unknown where there is no reading; floats where clearly apart; else exactly."""
+    from .nodes.base import OPS
+    from .nodes.quantity import FLOAT_MARGIN
+
+    a = chunk.quantity(node.analyte.key)
+    mode = node.mode()
+    readable = a.fresh(limit) & (a.has_result if mode == "ordinal" else
+                                 a.has_value & a.uln_ok if mode == "uln" else a.has_value)
+    out = np.full(chunk.n, UNKNOWN, np.uint8)
+    bound: float | None = node._bound
+    exact = readable
+    if mode != "ordinal" and bound is not None:
+        x = a.float_value
+        y = bound * a.float_uln if mode == "uln" else np.full(chunk.n, bound)
+        with np.errstate(invalid="ignore", over="ignore"):
+            clear = readable & (np.abs(x - y) > FLOAT_MARGIN * np.maximum(np.abs(x), np.abs(y)))
+            holds = OPS[node.op](x, y)
+        out[clear] = np.where(holds[clear], TRUE, FALSE)
+        exact = readable & ~clear
+    for i in np.flatnonzero(exact).tolist():
+        q = a.facts[i]
+        assert q is not None
+        out[i] = _CODE[node.holds(q)]
+    return out
+
+
+def recorded(chunk: Chunk, key: str, limit: int | None) -> Codes:
+    """``recorded``: true where a result is present and recent enough, else unknown."""
+    return np.where(chunk.quantity(key).fresh(limit), TRUE, UNKNOWN).astype(np.uint8)
+
+
+def exists(node: Any, windowless: Any, chunk: Chunk) -> Codes:
+    """``exists`` over the chunk: each item's ``where`` value (shared by the nodes that differ
+    only in their window) Kleene-AND its window, Kleene-OR over each patient's items."""
+    c = chunk.collection(node.collection)
+    facts = chunk.facts
+
+    def where_codes() -> Codes:
+        items, owner = c.items, c.owner.tolist()
+        return np.fromiter((_CODE[windowless.match(item, facts[r], None)]
+                            for item, r in zip(items, owner, strict=True)), np.uint8, len(items))
+
+    try:
+        key: Hashable = ("where", node.collection, windowless)
+        hash(key)
+    except TypeError:
+        key = ("where", id(windowless))
+    match = np.minimum(chunk.cached(key, where_codes), _window_codes(node, c, chunk))
+    out = np.where(c.recorded, FALSE, UNKNOWN).astype(np.uint8)
+    if len(match):
+        np.maximum.at(out, c.owner, match)
+    return out
+
+
+def _window_codes(node: Any, c: Items, chunk: Chunk) -> Codes:
+    """Per item, :meth:`~.nodes.exists.Exists._in_window` as codes."""
+    m = len(c.items)
+    if node.current:
+        as_of = chunk.as_of[c.owner]
+        return np.where(c.has_end, np.where(c.end >= as_of, TRUE, FALSE),
+                        c.ongoing).astype(np.uint8)
+    if node.window is None:
+        return np.full(m, TRUE, np.uint8)
+    start = chunk.window_start(node.window)[c.owner]
+    out = np.full(m, UNKNOWN, np.uint8)
+    out[c.has_start & (c.start > start)] = TRUE
+    out[c.has_end] = np.where(c.end[c.has_end] > start[c.has_end], TRUE, FALSE)
+    out[~c.has_end & (c.ongoing == TRUE)] = TRUE
+    return out

@@ -1,0 +1,106 @@
+"""``histology``: the index diagnosis's OncoTree code against include / exclude / review lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ...facts import Facts, suggest
+from ..core import Outcome, unknown
+from .base import Bad, EvalContext, Node, NodeKind, Problems
+
+
+@dataclass(frozen=True)
+class Histology(Node):
+    """The index diagnosis's OncoTree code against include / exclude / review lists."""
+
+    listed: dict[str, str]   # code → include / exclude / review
+    notes: str = ""
+    # codes that go to review only when they ARE the patient's code (an organ or family code that
+    # does not say the histological type); their descendants are classified by `listed`
+    review_exact: frozenset[str] = frozenset()
+
+    def __hash__(self) -> int:   # equal lists, equal hash (`listed` is a dict)
+        return hash((tuple(sorted(self.listed.items())), self.notes, self.review_exact))
+
+    context_free = True
+
+    def symbols(self) -> set[str]:
+        return {"histology"}
+
+    def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
+        from ...ontology import oncotree
+
+        code = facts.histology
+        if code is None:
+            return unknown("histology (OncoTree code) not recorded",
+                            missing=["histology (OncoTree code)"])
+        tree = oncotree()
+        if code not in tree:
+            gap = f"histology code {code!r} is not an OncoTree code"
+            return unknown(gap, missing=["a recognised OncoTree histology code"])
+        def name() -> str:
+            return f"{tree.name(code)} ({code})"
+
+        if code in self.review_exact:
+            reason = f"whether histology {name()} counts for this criterion"
+            return unknown(f"histology {name()} does not say the histological type: needs "
+                            f"clinician review", review=[reason])
+        verdict, via = tree.classify(code, self.listed)  # type: ignore[arg-type]
+        if verdict is None:
+            return Outcome(False, lambda: f"histology {name()} is not among the listed types")
+
+        def subject() -> str:
+            return (f"histology {name()} is" if via == code else
+                    f"histology {name()} is under {tree.name(via or '')} ({via}), which is")
+
+        if verdict == "review":
+            reason = f"whether histology {name()} counts for this criterion"
+            return unknown(f"{subject()} listed for review: needs clinician review",
+                            review=[reason])
+        if verdict == "include":
+            return Outcome(True, lambda: f"{subject()} listed")
+        return Outcome(False, lambda: f"{subject()} listed as an exception")
+
+
+def build_histology(raw: dict[str, Any], where: str, problems: Problems) -> Node:
+    from ...ontology import oncotree
+
+    spec = raw["histology"]
+    if (not isinstance(spec, dict) or set(spec) - {"include", "exclude", "review", "review_exact"}
+            or not set(spec) - {"review_exact"}):
+        problems.append((where, "expected a table with include, exclude and/or review lists "
+                                "(and optionally review_exact)"))
+        return Bad()
+    tree = oncotree()
+
+    def codes_of(key: str) -> list[str] | None:
+        """The list under ``key``, every entry an OncoTree code; None after a problem."""
+        codes = spec.get(key, [])
+        if not isinstance(codes, list):
+            problems.append((f"{where}.{key}", "expected a list of OncoTree codes"))
+            return None
+        for code in codes:
+            if code not in tree:
+                problems.append((f"{where}.{key}", f"{code!r} is not an OncoTree code"
+                                                   f"{suggest(str(code), tree.nodes)}"))
+                return None
+        return codes
+
+    listed: dict[str, str] = {}
+    for verdict in ("include", "exclude", "review"):
+        codes = codes_of(verdict)
+        if codes is None:
+            return Bad()
+        for code in codes:
+            if code in listed:
+                problems.append((f"{where}.{verdict}", f"{code!r} is listed twice"))
+                return Bad()
+            listed[code] = verdict
+    exact = codes_of("review_exact")
+    if exact is None:
+        return Bad()
+    return Histology(listed, review_exact=frozenset(exact))
+
+
+KINDS = (NodeKind("histology", build_histology),)

@@ -1,0 +1,60 @@
+"""``review``: a judgement only a clinician can make, answered by an attestation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ...facts import Facts
+from ..core import Outcome, stale, unknown
+from .base import Bad, EvalContext, Node, NodeKind, Problems
+
+
+@dataclass(frozen=True)
+class Review(Node):
+    """A judgement only a clinician can make; unknown unless an attestation answers it.
+
+    An answer counts for ``within_days`` days, else the trial's ``attestation_max_age_days``,
+    else :data:`ATTESTATION_MAX_AGE_DAYS`; an older one is shown but does not answer."""
+
+    reason: str
+    within_days: int | None = None
+
+    def asks_review(self) -> bool:
+        return True
+
+    def share_key(self, ctx: EvalContext, attested: bool) -> Any:
+        # without attestations every review node is unknown, whatever its criterion
+        return (self, ctx) if attested else (self,)
+
+    def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
+        att = facts.attestations.get((ctx.trial_id, ctx.criterion_id))
+        if att is None:
+            return unknown(f"needs clinician review: {self.reason}", review=[self.reason])
+        age = (facts.as_of - att.date).days
+        limit = ctx.attestation_max_age_days if self.within_days is None else self.within_days
+        if stale(att.date, facts.as_of, limit):
+            return unknown(f"needs clinician review: {self.reason} (the attestation by {att.by} "
+                            f"on {att.date}, '{att.answer}', is {age} days old; answers older "
+                            f"than {limit} days do not count)", review=[self.reason])
+        v = att.answer == "yes"
+        note = f": {att.note}" if att.note else ""
+        return Outcome(v, f"clinician attestation by {att.by} on {att.date}: "
+                          f"'{att.answer}' to {self.reason}{note}")
+
+
+def build_review(raw: dict[str, Any], where: str, problems: Problems) -> Node:
+    reason = raw["review"]
+    if not isinstance(reason, str) or not reason.strip():
+        problems.append((where, "expected the question the clinician must answer"))
+        return Bad()
+    within = raw.get("within_days")
+    if within is not None and (isinstance(within, bool) or not isinstance(within, int)
+                               or not 0 <= within <= 3650):
+        problems.append((f"{where.rsplit('.', 1)[0]}.within_days",
+                         "expected a whole number of days (how old an answer may be)"))
+        return Bad()
+    return Review(reason.strip(), within)
+
+
+KINDS = (NodeKind("review", build_review, frozenset({"within_days"})),)

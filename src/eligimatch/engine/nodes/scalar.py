@@ -1,0 +1,210 @@
+"""Scalar facts and expressions: ``fact``, ``expr`` (rule-engine), constants."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from ...facts import SCALAR_VALUES, SCALARS, Facts, suggest
+from ...units import analytes, format_number
+from ..core import Outcome, unknown
+from .base import Bad, EvalContext, Node, NodeKind, Problems
+
+
+@dataclass(frozen=True)
+class FactIs(Node):
+    """A recorded scalar fact is one of the given values."""
+
+    name: str
+    description: str
+    values: tuple[Any, ...]
+
+    context_free = True
+
+    def symbols(self) -> set[str]:
+        return {self.name}
+
+    def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
+        v = facts.scalars.get(self.name)
+        if v is None:
+            return unknown(f"{self.description} not recorded", missing=[self.description])
+        shown = {True: "yes", False: "no"}.get(v, v) if isinstance(v, bool) else v
+        return Outcome(v in self.values, lambda: f"{self.description}: {shown}")
+
+
+@dataclass(frozen=True)
+class Constant(Node):
+    """``{ expr = "true" }`` / ``{ expr = "false" }``: a fixed answer (e.g. the ``otherwise`` of
+    an ``any_recorded`` whose absence of a result should decide nothing)."""
+
+    value: bool
+
+    context_free = True
+
+    def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
+        return Outcome(self.value, "")
+
+
+@dataclass(frozen=True)
+class Expr(Node):
+    """A rule-engine expression over scalar facts and quantities (canonical units).
+
+    Unknown when any symbol it reads is not recorded; rule-engine itself has no unknown.
+    """
+
+    source: str
+    rule: Any
+    names: tuple[str, ...]
+
+    def symbols(self) -> set[str]:
+        return set(self.names)
+
+    def share_key(self, ctx: EvalContext, attested: bool) -> Any:
+        return (type(self), self.source, self.names)  # the compiled rule compares by identity
+
+    def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
+        values: dict[str, Any] = {}
+        missing = []
+        for n in self.names:
+            if n in facts.scalars:
+                v = facts.scalars[n]
+            else:
+                q = facts.quantity(n)
+                v = None if q is None or q.comparator is not None else q.value
+                if v is not None:  # rule-engine numbers are Decimals
+                    v = Decimal(v.numerator) / Decimal(v.denominator)
+            if v is None:
+                missing.append(n)
+            values[n] = v
+        if missing:
+            return unknown(f"`{self.source}` needs {', '.join(missing)}", missing=missing)
+        import rule_engine  # already loaded: the rule was compiled with it
+
+        try:
+            v = bool(self.rule.matches(values))
+        except (rule_engine.EngineError, ArithmeticError) as exc:  # e.g. x / 0, "a".to_flt
+            why = f"`{self.source}` cannot be evaluated for these values ({exc})"
+            return unknown(why, review=[why])
+        shown = ", ".join(f"{k}={format_number(x) if isinstance(x, Decimal) else x}"
+                          for k, x in values.items())
+        return Outcome(v, f"`{self.source}` is {'true' if v else 'false'} ({shown})")
+
+
+def build_fact(raw: dict[str, Any], where: str, problems: Problems) -> Node:
+    name = raw["fact"]
+    if not isinstance(name, str) or name not in SCALARS:
+        problems.append((where, f"unknown fact {name!r}{suggest(str(name), SCALARS)}"))
+        return Bad()
+    typ, desc = SCALARS[name]
+    base = where.rsplit(".", 1)[0]
+    if ("is" in raw) == ("in" in raw):
+        problems.append((base, "a fact node needs exactly one of is = value or in = [values]"))
+        return Bad()
+    vals = [raw["is"]] if "is" in raw else raw["in"]
+    if not isinstance(vals, list) or not vals:
+        problems.append((f"{base}.in", "expected a non-empty list"))
+        return Bad()
+    for v in vals:
+        if typ == "boolean" and not isinstance(v, bool):
+            problems.append((base, f"{name} is true or false, got {v!r}"))
+            return Bad()
+        if typ == "string" and name in SCALAR_VALUES and v not in SCALAR_VALUES[name]:
+            allowed = SCALAR_VALUES[name]
+            problems.append((base, f"{v!r} is not a value of {name} (one of "
+                                   f"{', '.join(allowed)}){suggest(str(v), allowed)}"))
+            return Bad()
+    return FactIs(name, desc, tuple(vals))
+
+
+@cache
+def _rule_context() -> Any:
+    import rule_engine
+
+    types: dict[str, Any] = {}
+    for name, (typ, _) in SCALARS.items():
+        types[name] = rule_engine.DataType.BOOLEAN if typ == "boolean" else rule_engine.DataType.STRING
+    for key, a in analytes().items():
+        if a.kind == "quantity":
+            types[key] = rule_engine.DataType.FLOAT
+    # mapping_attribute_lookup=False: `{...}.name` is an error now, as it will be in rule-engine 6
+    return rule_engine.Context(type_resolver=rule_engine.type_resolver_from_dict(types),
+                               mapping_attribute_lookup=False)
+
+
+def _symbols_of(node: Any, out: set[str], builtins: set[str]) -> None:
+    import rule_engine.ast as ast
+
+    if isinstance(node, ast.SymbolExpression):
+        (builtins if node.scope else out).add(node.name)
+    for attr in ("left", "right", "expression", "condition", "case_true", "case_false",
+                 "container", "member", "context", "statement", "resolve_object", "value"):
+        child = getattr(node, attr, None)
+        if isinstance(child, ast.ExpressionBase | ast.Statement):
+            _symbols_of(child, out, builtins)
+    value = getattr(node, "value", None)
+    if isinstance(value, tuple | list):
+        for v in value:
+            if isinstance(v, ast.ExpressionBase):
+                _symbols_of(v, out, builtins)
+
+
+# rule-engine's string literals (optionally prefixed), comments, and its regex operators
+_EXPR_TOKENS = re.compile(r"""[a-z]?(["'])(?:[^\\\n]|\\.)*?\1|\#.*$|(=~~?|!~~?)""", re.M)
+
+
+def _regex_operator(text: str) -> str | None:
+    """The first of ``=~ =~~ !~ !~~`` in an expression (outside strings and comments)."""
+    for m in _EXPR_TOKENS.finditer(text):
+        if m.group(2):
+            return m.group(2)
+    return None
+
+
+def build_expr(raw: dict[str, Any], where: str, problems: Problems) -> Node:
+    text = raw["expr"]
+    if not isinstance(text, str) or not text.strip():
+        problems.append((where, "expected a rule-engine expression string"))
+        return Bad()
+    if text.strip() in ("true", "false"):  # a constant needs no rule-engine (nor its import)
+        return Constant(text.strip() == "true")
+    import rule_engine
+
+    regex = _regex_operator(text)
+    if regex is not None:   # rule-engine evaluates constant parts while parsing: a
+        # catastrophic pattern ('aaaa…!' =~ '^(a+)+$') would hang loading
+        problems.append((where, f"the regular-expression operator {regex!r} is not allowed "
+                                f"(no criterion needs one; a pattern can take unbounded time) "
+                                f"in {text!r}"))
+        return Bad()
+    try:
+        rule = rule_engine.Rule(text, context=_rule_context())
+    except rule_engine.SymbolResolutionError as exc:
+        hint = f"; did you mean {exc.suggestion!r}?" if getattr(exc, "suggestion", None) else ""
+        problems.append((where, f"unknown symbol {exc.symbol_name!r}{hint}"))
+        return Bad()
+    except rule_engine.RuleSyntaxError as exc:
+        tok = getattr(exc, "token", None)
+        pos = getattr(tok, "lexpos", None)
+        caret = f" at column {pos + 1}: {text!r}" if pos is not None else f" in {text!r}"
+        problems.append((where, f"syntax error{caret}"))
+        return Bad()
+    except rule_engine.EngineError as exc:
+        problems.append((where, f"{exc.message if hasattr(exc, 'message') else exc} in {text!r}"))
+        return Bad()
+    names: set[str] = set()
+    builtins: set[str] = set()
+    _symbols_of(rule.statement, names, builtins)
+    if builtins:
+        problems.append((where, f"built-in symbols ({', '.join(sorted('$' + b for b in builtins))})"
+                                " are not allowed: rules never read the clock"))
+        return Bad()
+    return Expr(text, rule, tuple(sorted(names)))
+
+
+KINDS = (
+    NodeKind("fact", build_fact, frozenset({"is", "in"})),
+    NodeKind("expr", build_expr),
+)
