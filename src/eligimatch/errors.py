@@ -4,11 +4,16 @@ One root, :class:`EligimatchError`; every subclass also derives from the matchin
 callers can catch ``ValueError`` as usual.  Each error keeps structured attributes (the file, the
 field, the unit, the criterion) and builds its one-line message from them, so the CLI can print
 ``str(error)`` and nothing else.
+
+Every error pickles (a batch worker's error reaches the parent as itself, not as a broken
+process pool): the root's ``__reduce__`` rebuilds an error from its message and attributes
+without calling ``__init__``, so a subclass needs nothing of its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, Self
 
 
 def one_line(text: str) -> str:
@@ -19,7 +24,31 @@ def one_line(text: str) -> str:
     return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
-class EligimatchError(Exception):
+def _rebuilt(cls: type[BaseException], args: tuple[Any, ...]) -> BaseException:
+    """An exception of ``cls`` with ``args`` (its message), ``__init__`` not called: unpickling
+    then restores its attributes."""
+    error = cls.__new__(cls)
+    error.args = args
+    return error
+
+
+class _Picklable(BaseException):
+    """Pickles by message and attributes, whatever ``__init__`` takes (the default pickling
+    calls ``cls(*args)``, which fails for an ``__init__`` that builds its message)."""
+
+    def __reduce__(self) -> tuple[Any, tuple[type[Self], tuple[Any, ...]], dict[str, Any]]:
+        return _rebuilt, (type(self), self.args), dict(self.__dict__)
+
+
+class Problems(list[tuple[str, str]]):
+    """Every problem found in one input, each as ``(field, message)``, collected to be raised
+    together (an :class:`InputError` takes them)."""
+
+    def add(self, where: str, message: str) -> None:
+        self.append((where, message))
+
+
+class EligimatchError(_Picklable, Exception):
     """Root of every error this package raises on purpose."""
 
 
@@ -91,9 +120,6 @@ class ConfigError(EligimatchError, ValueError):
         self.reason = reason
         super().__init__(f"{name}: {reason}")
 
-    def __reduce__(self) -> tuple[type[ConfigError], tuple[str, str]]:
-        return type(self), (self.name, self.reason)
-
 
 class OutputError(EligimatchError):
     """Output that cannot be written: a missing directory, a full disk, a closed or broken
@@ -104,11 +130,8 @@ class OutputError(EligimatchError):
         self.reason = reason
         super().__init__(f"{target}: {reason}")
 
-    def __reduce__(self) -> tuple[type[OutputError], tuple[str, str]]:
-        return type(self), (self.target, self.reason)
 
-
-class Interrupted(BaseException):
+class Interrupted(_Picklable):
     """SIGTERM (or SIGINT) arrived: unwind, removing unfinished output, and exit 128 + signal.
 
     A ``BaseException`` like ``KeyboardInterrupt``, so that no ``except Exception`` swallows it."""
