@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import typing
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -38,6 +39,19 @@ class _Model(BaseModel):
 FormatVersion = Literal["1"]
 FORMAT_VERSIONS: tuple[str, ...] = typing.get_args(FormatVersion)
 FORMAT_VERSION = FORMAT_VERSIONS[-1]
+
+
+@dataclass(frozen=True)
+class Measured:
+    """Marks an item's quantity field that rules may compare: ``unit`` gives the dimension a
+    threshold must have (any unit of that dimension is accepted)."""
+
+    unit: str
+
+
+class OncoTreeCode:
+    """Marks a field that holds an OncoTree code, which rules may test by ancestry."""
+
 
 Comparator = Literal["<", "<=", ">", ">="]
 # Digits are bounded (30 before and 30 after the point): exact arithmetic on 1e-999999999
@@ -167,8 +181,8 @@ class Lesion(_Model):
     site: str | None = None
     kind: Literal["primary_tumour", "metastasis", "lymph_node",
                   "bone_metastasis_soft_tissue_mass"] | None = None
-    longest_diameter: Quantity | None = None
-    shortest_diameter: Quantity | None = None
+    longest_diameter: Annotated[Quantity | None, Measured("mm")] = None
+    shortest_diameter: Annotated[Quantity | None, Measured("mm")] = None
     measurable_recist_1_1: bool | None = None
     target: bool | None = None
     date: dt.date | None = None
@@ -220,7 +234,8 @@ class Condition(_Model):
     nyha_class: int | None = Field(default=None, ge=1, le=4)
     requires_systemic_treatment: bool | None = None
     symptomatic: bool | None = None
-    volume: Quantity | None = Field(default=None, description="e.g. the volume of a bleed")
+    volume: Annotated[Quantity | None, Measured("mL")] = Field(
+        default=None, description="e.g. the volume of a bleed")
 
     @model_validator(mode="after")
     def _named(self) -> Condition:
@@ -330,7 +345,7 @@ class Allergy(_Model):
 class OtherMalignancy(_Model):
     """A cancer other than the index diagnosis."""
 
-    histology: str | None = Field(default=None, description="OncoTree code")
+    histology: Annotated[str | None, OncoTreeCode] = Field(default=None, description="OncoTree code")
     description: str | None = None
     site: str | None = None
     in_situ: bool | None = None

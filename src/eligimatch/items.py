@@ -1,0 +1,266 @@
+"""Items of the profile's collections with what all their evidence says.
+
+* Each item keeps its fields, its active period (start, end, ongoing) and the label
+  explanations name it by; an unclassified one (no ``type``, no ``site``) is named as such.
+* A drug item's classes and agents come from the profile and the drug catalogue together
+  (:mod:`.drugs`; partly known ones as :class:`~.drugs.Open`); treatments and medications get
+  ``anticancer``; a condition gets the categories its type implies (:mod:`.evidence`), and a
+  category that contradicts its type is an error.
+* ``amputee``: whether any treatment was an amputation (unknown unless every one says).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from .drugs import Open, catalogue
+from .errors import Problems
+from .evidence import condition_types, type_from_name
+from .patient import ANTICANCER_TYPES, Condition, Patient, Treatment
+from .quantities import check_date
+from .vocabulary import COLLECTIONS
+from .wording import display
+
+if TYPE_CHECKING:
+    from .facts import Facts
+
+__all__ = ["DRUG_TREATMENTS", "Item", "amputee", "collections", "unclassified_label"]
+
+# treatment types that are drug therapy: their items are read through the drug catalogue, and
+# words of their names that the catalogue cannot read leave their classes unknown
+DRUG_TREATMENTS = frozenset({"chemotherapy", "targeted_therapy", "immunotherapy",
+                             "hormonal_therapy", "investigational", "other_anticancer"})
+
+
+
+@dataclass(frozen=True)
+class Item:
+    """One entry of a collection (a treatment, a condition...) with its active period."""
+
+    fields: dict[str, Any]
+    start: date | None
+    end: date | None          # last day; None with ongoing=True means still going on
+    ongoing: bool | None
+    label: str
+
+
+def _period(name: str, obj: Any) -> tuple[date | None, date | None, bool | None]:
+    if name == "treatments":
+        if obj.date is not None:
+            return obj.date, obj.date, False
+        return obj.start, obj.end, (False if obj.end is not None else obj.ongoing)
+    if name == "medications":
+        return obj.start, obj.end, (False if obj.end is not None else obj.ongoing)
+    if name == "conditions":
+        ongoing = None if obj.status is None else obj.status != "resolved"
+        return obj.onset, obj.resolved, (False if obj.resolved is not None else ongoing)
+    if name == "toxicities":
+        return obj.date, obj.resolved, (False if obj.resolved is not None else obj.ongoing)
+    if name == "metastases":
+        ongoing = None if obj.status is None else obj.status != "resolved"
+        return obj.date, None, ongoing
+    if name == "other_malignancies":
+        ongoing = None if obj.status is None else obj.status == "active"
+        return obj.date, obj.resolved, (False if obj.resolved is not None else ongoing)
+    if name == "lesions":
+        return obj.date, obj.date, False
+    return None, None, None
+
+
+def unclassified_label(name: str, obj: Any) -> str | None:
+    """How an unclassified item (a condition or treatment without ``type``, a metastasis
+    without ``site``) is named in explanations, or None for a classified one."""
+    if name == "conditions" and obj.type is None:
+        code = obj.code.code if obj.code is not None else ""
+        text = obj.name or (obj.code.display if obj.code is not None else None) or ""
+        shown = " ".join(dict.fromkeys(x for x in (code, text) if x))
+        return f"Condition '{shown}' could not be classified"
+    if name == "treatments" and obj.type is None:
+        shown = obj.name or ", ".join(obj.agents or ())
+        return f"Treatment '{shown}' could not be classified"
+    if name == "metastases" and obj.site is None:
+        return "a metastasis whose site could not be classified"
+    return None
+
+
+def _label(name: str, obj: Any) -> str:
+    unclassified = unclassified_label(name, obj)
+    if unclassified is not None:
+        return unclassified
+    for attr in ("name", "term", "substance", "description", "type", "site", "kind"):
+        v = getattr(obj, attr, None)
+        if v:
+            label = str(v) if attr in ("name", "term", "substance", "description") else display(v)
+            break
+    else:
+        label = name.rstrip("s")
+    if name == "treatments" and getattr(obj, "name", None) and obj.type not in label:
+        label = f"{display(obj.type)} ({obj.name})"
+    if name == "conditions" and getattr(obj, "name", None):
+        label = f"{obj.name} [{display(obj.type)}]"
+    return label
+
+
+def collections(p: Patient, facts: Facts, problems: Problems) -> None:
+    for name in COLLECTIONS:
+        raw = getattr(p, name)
+        if raw is None:
+            facts.collections[name] = None
+            continue
+        items: list[Item] = []
+        for i, obj in enumerate(raw):
+            fields = obj.model_dump()
+            for fname, value in fields.items():
+                if isinstance(value, date):
+                    check_date(value, facts.as_of, f"{name}[{i}].{fname}", problems)
+            label = _label(name, obj)
+            if name == "treatments":
+                _treatment_fields(obj, fields)
+            elif name == "medications":
+                _drug_fields(obj, fields, drug=True, medication=True)
+            elif name == "conditions":
+                label = _condition_fields(obj, fields, f"{name}[{i}]", problems) or label
+            start, end, ongoing = _period(name, obj)
+            items.append(Item(fields, start, end, ongoing, label))
+        facts.collections[name] = items
+
+
+def _drug_fields(obj: Any, fields: dict[str, Any], *, drug: bool,
+                 medication: bool = False) -> None:
+    """An item's classes and agents as the profile and the drug catalogue give them together;
+    partly known ones are :class:`Open`.  Medications also get ``anticancer``."""
+    r = catalogue().read(name=obj.name, agents=getattr(obj, "agents", None), classes=obj.classes,
+                         route=getattr(obj, "route", None), drug=drug)
+    fields["classes"] = list(r.classes) if r.classes_known else Open(r.classes, r.unread)
+    fields["agents"] = list(r.agents) if r.agents_known else Open(r.agents, r.unread)
+    if medication:  # a treatment's anticancer also depends on its type (_treatment_fields)
+        fields["anticancer"] = r.anticancer
+
+
+def _treatment_fields(obj: Treatment, fields: dict[str, Any]) -> None:
+    if obj.type is None:
+        # unclassified: its classes and agents are at least what the catalogue reads in it, and
+        # it is anticancer therapy only if one of those says so; otherwise nothing is known
+        r = catalogue().read(name=obj.name, agents=obj.agents, classes=obj.classes, route=None,
+                             drug=True)
+        fields["classes"] = Open(r.classes)
+        fields["agents"] = Open(r.agents)
+        fields["anticancer"] = True if r.anticancer else None
+        return
+    _drug_fields(obj, fields, drug=obj.type in DRUG_TREATMENTS)
+    if (obj.type in ("surgery", "procedure") and obj.name is None and obj.agents is None
+            and obj.classes is None):
+        # an operation or procedure nobody named may have been given with a drug (an isolated
+        # limb perfusion with melphalan): its drug classes and agents are not known
+        fields["classes"] = Open(fields["classes"])
+        fields["agents"] = Open(fields["agents"])
+    # an operation on the tumour treats it, whatever intent was written down (an unplanned
+    # "presumed lipoma" excision, an excisional biopsy of the sarcoma)
+    site = obj.involves_target_site
+    oncologic = None if obj.intent is None else obj.intent not in ("diagnostic", "non_oncologic")
+    if obj.type in ANTICANCER_TYPES:
+        anticancer: bool | None = True
+    elif obj.type == "surgery":
+        # at the tumour: it treated it; elsewhere: its intent says; where unrecorded, only an
+        # oncological intent decides (a "non-oncological" operation may have been on the tumour)
+        anticancer = True if site or oncologic else oncologic if site is False else None
+    elif obj.type == "procedure":
+        # at the tumour: what it did decides (an excision treats, a biopsy samples); where
+        # unrecorded, a procedure that samples does not treat and any other may have
+        treats = _procedure_treats(obj.name)
+        anticancer = (False if site is False else treats if site else
+                      False if treats is False else None)
+    else:
+        anticancer = False
+    if anticancer is not True and obj.type not in ANTICANCER_TYPES:
+        drug = catalogue().read(name=obj.name, agents=obj.agents, classes=obj.classes,
+                                route=None, drug=False).anticancer
+        anticancer = True if drug else anticancer  # isolated limb perfusion with melphalan
+    fields["anticancer"] = anticancer
+
+
+_REMOVES = frozenset({"excision", "excisional", "resection", "excised", "resected", "enucleation",
+                      "debulking", "amputation", "ablation", "perfusion", "embolisation",
+                      "embolization", "chemoembolisation", "chemoembolization"})
+_SAMPLES = frozenset({"biopsy", "aspiration", "cytology", "puncture", "drainage", "imaging"})
+
+
+def _procedure_treats(name: str | None) -> bool | None:
+    """Does a procedure at the tumour site treat it?  An excision or ablation does (an
+    excisional biopsy removes the tumour); a core, incisional or needle biopsy does not; any other
+    procedure there cannot be told from its name."""
+    words = set(re.sub(r"[^a-z]+", " ", (name or "").lower()).split())
+    if words & _REMOVES:
+        return True
+    if words & _SAMPLES:
+        return False
+    return None
+
+
+def _condition_fields(obj: Condition, fields: dict[str, Any], where: str,
+                      problems: Problems) -> str | None:
+    """Categories implied by the type (plus the one given); the type read from the name of a
+    condition of type "other".  Returns a label when the type was read from the name."""
+    types = condition_types()
+    if obj.type is None:
+        # unclassified: its type is unknown, and so are its categories unless one was given
+        # (a given category is one it has; it may have others)
+        fields["category"] = None if obj.category is None else Open([obj.category])
+        return None
+    ctype: str = obj.type
+    label = None
+    if ctype == "other":
+        named = type_from_name(obj.name)
+        if named is not None:
+            ctype = named
+            fields["type"] = named
+            label = f"{obj.name} [{display(named)}, read from the name]"
+    spec = types[ctype]
+    if obj.category is not None and obj.category not in spec.allows and obj.type != "other":
+        problems.add(f"{where}.category",
+                     f"{obj.category!r} contradicts the type {obj.type!r} (which is "
+                     f"{', '.join(spec.implies) or 'of no fixed category'}; allowed: "
+                     f"{', '.join(sorted(spec.allows))})")
+    categories = list(spec.implies)
+    if obj.category is not None and obj.category not in categories:
+        categories.append(obj.category)
+    if ctype == "other":
+        # no taxonomy to go on: the category given is all there is, and without one nothing
+        fields["category"] = None if obj.category is None else categories
+    elif spec.allows - {*categories, "other"}:
+        # a category the type may or may not have (a pulmonary embolism filed as cardiovascular
+        # disease): leaving it out must not rule it out
+        fields["category"] = Open(categories, (), possible=spec.allows - {"other"})
+    else:
+        fields["category"] = categories
+    return label
+
+
+def _amputation(t: Treatment) -> bool | None:
+    """Was the treatment an amputation?  Its flag or its name says so, whatever its type; an
+    operation, or an item of unrecorded type, whose flag does not say is unknown; a procedure
+    says it by its name (one without a name or a flag is unknown); a drug, radiotherapy,
+    transfusion or vaccination is none."""
+    if t.amputation or _AMPUTATION.search(t.name or ""):
+        return True
+    if t.type in ("surgery", None):
+        return t.amputation
+    if t.type == "procedure":
+        return False if t.amputation is False or t.name else None
+    return False
+
+
+_AMPUTATION = re.compile(r"\b(amputation|amputated|disarticulation|hemipelvectomy|"
+                         r"forequarter|hindquarter)\b", re.I)
+
+
+def amputee(p: Patient) -> bool | None:
+    """Known True if any treatment was an amputation; False only if every one says it was not
+    (see _amputation)."""
+    if p.treatments is None:
+        return None
+    flags = [_amputation(t) for t in p.treatments]
+    return True if any(f is True for f in flags) else None if any(f is None for f in flags) else False
