@@ -1,4 +1,5 @@
-"""The batch engine (:class:`eligimatch.engine.graph.Program`) decides exactly as ``Trial.evaluate``.
+"""The status-only graph runner (:class:`eligimatch.engine.graph.Program`) decides exactly as the
+explaining runner (``Trial.evaluate``).
 
 ``Trial.evaluate`` is the reference (it also explains); the program shares identical nodes across
 trials, shares a quantity's reading between comparisons and compares floats when they are
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,10 +23,9 @@ from hypothesis import given, settings
 
 import strategies as S
 from eligimatch.api import read_patient
-from eligimatch.engine import Trial, load_rule_file, load_rules
+from eligimatch.engine import Program, Trial, load_rule_file, load_rules
 from eligimatch.facts import Facts, build_facts
 from eligimatch.patient import Patient
-from eligimatch.engine import Program
 from rulefiles import criterion, header
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,36 +42,36 @@ def reference(trials: tuple[Trial, ...] | list[Trial], facts: Facts) -> list[Any
     return out
 
 
-def test_example_patients():
+def _example_patients(_synthetic: Any) -> Iterator[tuple[tuple[Trial, ...], Facts]]:
     paths = sorted((ROOT / "patients").glob("*.json"))
     assert len(paths) >= 16
     for path in paths:
-        facts = build_facts(read_patient(path))
-        assert PROGRAM.run(facts) == reference(TRIALS, facts), path.name
+        yield TRIALS, build_facts(read_patient(path))
 
 
-def test_every_example_of_every_criterion():
+def _criterion_examples(_synthetic: Any) -> Iterator[tuple[tuple[Trial, ...], Facts]]:
     """620 small profiles written to sit on the edges of their criteria (censored values,
     ULN multiples, grades, windows, any_recorded, expressions, histology lists)."""
     n = 0
     for t in TRIALS:
         for c in t.criteria:
             for ex in c.spec.examples:
-                facts = build_facts(Patient.model_validate({"id": "ex", **ex.patient}), ex.as_of)
-                assert PROGRAM.run(facts) == reference(TRIALS, facts), (t.id, c.id, ex.expect)
                 n += 1
+                yield TRIALS, build_facts(Patient.model_validate({"id": "ex", **ex.patient}),
+                                          ex.as_of)
     assert n >= 600
 
 
-@settings(max_examples=150)
-@given(S.patients())
-def test_generated_profiles(patient):
-    facts = build_facts(patient)
-    assert PROGRAM.run(facts) == reference(TRIALS, facts)
+def _synthetic_cohort(synthetic: Any) -> Iterator[tuple[tuple[Trial, ...], Facts]]:
+    trials, cohort = synthetic
+    for facts in cohort:
+        yield trials, facts
 
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
+    """A synthetic catalogue (varied copies of the real trials) and a synthetic cohort
+    (benchmarks/)."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
         import catalogue
@@ -81,17 +82,42 @@ def synthetic(tmp_path_factory):
     catalogue.build(out, 25, 7)
     trials = load_rules(out).trials
     cohort = [build_facts(Patient.model_validate(p)) for p in synth.profiles(60, 7)]
-    return trials, cohort
+    return tuple(trials), cohort
 
 
-def test_synthetic_catalogue_and_cohort(synthetic):
-    trials, cohort = synthetic
-    program = Program(trials)
-    # the copies share most of their nodes
+_PROGRAMS: dict[tuple[int, ...], Program] = {}
+
+
+def agree(trials: tuple[Trial, ...], facts: Facts) -> None:
+    """Both runners give every criterion of every trial the same status, and the same verdict."""
+    key = tuple(id(t) for t in trials)
+    program = _PROGRAMS.get(key) or _PROGRAMS.setdefault(key, Program(trials))
+    assert program.run(facts) == reference(trials, facts), facts.patient_id
+
+
+CORPUS = {"example patients": _example_patients, "criterion examples": _criterion_examples,
+          "synthetic catalogue and cohort": _synthetic_cohort}
+
+
+@pytest.mark.parametrize("part", list(CORPUS))
+def test_both_runners_agree_on_the_corpus(part, synthetic):
+    n = 0
+    for trials, facts in CORPUS[part](synthetic):
+        agree(trials, facts)
+        n += 1
+    assert n > 0
+
+
+@settings(max_examples=150)
+@given(S.patients())
+def test_both_runners_agree_on_generated_profiles(patient):
+    agree(TRIALS, build_facts(patient))
+
+
+def test_the_synthetic_copies_share_most_of_their_nodes(synthetic):
+    trials, _ = synthetic
     nodes = sum(len(list(S.walk(c.node))) for t in trials for c in t.criteria)
-    assert program.size < nodes / 2
-    for facts in cohort:
-        assert program.run(facts) == reference(trials, facts), facts.patient_id
+    assert Program(trials).size < nodes / 2
 
 
 def _copy(trial_file: Path, tmp_path: Path, new_id: str, *, lab_days: int | None = None) -> Trial:
