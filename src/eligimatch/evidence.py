@@ -22,7 +22,9 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from .facts import Facts, Item, QuantityFact
+    from .facts import Facts
+    from .items import Item
+    from .quantities import QuantityFact
 
 __all__ = ["Concept", "ConditionType", "Finding", "assess", "concepts", "condition_types"]
 

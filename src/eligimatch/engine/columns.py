@@ -32,7 +32,9 @@ from .core import Truth
 
 if TYPE_CHECKING:
     from ..dates import Duration
-    from ..facts import Facts, Item, QuantityFact
+    from ..facts import Facts
+    from ..items import Item
+    from ..quantities import QuantityFact
 
 __all__ = ["FALSE", "TRUE", "UNKNOWN", "Chunk", "Codes", "code", "value_of"]
 

@@ -18,8 +18,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import RuleFileError
-from ..facts import Facts, suggest
+from ..facts import Facts
 from ..rulefile import CriterionSpec, RuleFile, TrialMeta
+from ..vocabulary import suggest
 from .core import ATTESTATION_MAX_AGE_DAYS, TrialResult
 from .nodes.base import Bad, EvalContext, Node, Problems
 from .registry import kinds

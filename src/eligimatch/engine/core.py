@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Literal
 
-from ..facts import LAB_MAX_AGE_DAYS
+from ..quantities import LAB_MAX_AGE_DAYS
 
 if TYPE_CHECKING:
     from ..units import Analyte

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ...facts import LAB_MAX_AGE_DAYS, Facts, suggest
+from ...facts import Facts
+from ...quantities import LAB_MAX_AGE_DAYS
+from ...vocabulary import suggest
 from ..core import Outcome
 from .base import Bad, EvalContext, Node, NodeKind, Problems
 

@@ -8,7 +8,9 @@ from typing import Any
 
 from ...dates import Duration, parse_duration
 from ...errors import DurationError
-from ...facts import COLLECTIONS, Facts, Item, suggest
+from ...facts import Facts
+from ...items import Item
+from ...vocabulary import COLLECTIONS, suggest
 from ...wording import describe_items
 from ..core import Outcome, Truth, unknown
 from .base import Bad, EvalContext, Node, NodeKind, Problems

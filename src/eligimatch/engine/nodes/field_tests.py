@@ -11,9 +11,11 @@ from typing import Any, Literal
 
 from ...dates import Duration, parse_duration
 from ...errors import DurationError, UnitError
-from ...facts import COLLECTIONS, ITEM_QUANTITY_UNITS, ONCOTREE_ITEM_FIELDS, Facts, Item, suggest
+from ...facts import Facts
+from ...items import Item
 from ...patient import Quantity
 from ...units import UnitSpec, convert, format_number, parse_unit
+from ...vocabulary import COLLECTIONS, ITEM_QUANTITY_UNITS, ONCOTREE_ITEM_FIELDS, suggest
 from ..core import Truth
 from .base import OPS, SYMBOL, Problems, censored, number
 

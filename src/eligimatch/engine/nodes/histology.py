@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ...facts import Facts, suggest
+from ...facts import Facts
+from ...vocabulary import suggest
 from ..core import Outcome, unknown
 from .base import Bad, EvalContext, Node, NodeKind, Problems
 

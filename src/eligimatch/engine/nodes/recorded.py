@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ...facts import Facts, suggest
+from ...facts import Facts
 from ...units import Analyte, analytes
+from ...vocabulary import suggest
 from ..core import Outcome, kleene_or, merge_gaps, recency_limit, stale, unknown
 from .base import Bad, EvalContext, Node, NodeKind, Problems, recency
 from .quantity import Compare, Qualitative

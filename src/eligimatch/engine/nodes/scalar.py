@@ -8,8 +8,9 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from ...facts import SCALAR_VALUES, SCALARS, Facts, suggest
+from ...facts import Facts
 from ...units import analytes, format_number
+from ...vocabulary import SCALAR_VALUES, SCALARS, suggest
 from ..core import Outcome, unknown
 from .base import Bad, EvalContext, Node, NodeKind, Problems
 

@@ -12,9 +12,11 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from ...drugs import Open
-from ...facts import DERIVED_FROM, DERIVED_ITEM_FIELDS, Facts, Item, suggest
+from ...facts import Facts
+from ...items import Item
 from ...patient import Quantity
 from ...units import format_number
+from ...vocabulary import DERIVED_FROM, DERIVED_ITEM_FIELDS, suggest
 from ..core import Truth, kleene_and, kleene_or
 from .base import OPS, SYMBOL, Problems, number
 from .field_tests import FieldTest, where_date, where_oncotree, where_quantity
