@@ -14,7 +14,6 @@ equal on every one; a review draft is unknown by construction and is counted as 
 from __future__ import annotations
 
 import re
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -98,15 +97,12 @@ def example_patients(directory: Path) -> list[tuple[str, Facts]]:
 
 
 def compare_seed(seed: Path, hand_file: Path, patients: Path) -> Comparison:
-    from ..engine import load_rule_file
+    from ..engine import compile_bytes, load_rule_file
     from .build import draft_file
 
     hand = load_rule_file(hand_file)
     result = draft_file(seed)
-    with tempfile.TemporaryDirectory(prefix="eligimatch-compare-") as tmp:
-        path = Path(tmp) / "draft.toml"
-        path.write_text(result.text, encoding="utf-8")
-        drafted = load_rule_file(path)
+    drafted = compile_bytes(result.text.encode("utf-8"), f"draft of {seed.name}")
     out = Comparison(seed.name, hand.id, criteria=len(drafted.criteria))
     people = example_patients(patients)
     for d in drafted.criteria:

@@ -10,8 +10,6 @@ a reader what the typed logic does, and to guard it when it is edited.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from .clause import AS_OF, Sample, merge
@@ -49,17 +47,13 @@ def candidates(samples: list[tuple[Sample, ...]]) -> list[dict[str, Any]]:
 def choose_examples(trial: dict[str, Any], criteria: list[dict[str, Any]],
                     samples: dict[str, list[tuple[Sample, ...]]]) -> None:
     """Add ``examples`` to each criterion dict (in place)."""
-    from ..engine import load_rule_file
+    from ..engine import compile_bytes, status_of
     from ..errors import EligimatchError
-    from ..engine import status_of
     from ..facts import build_facts
     from ..patient import Patient
     from .write import render
 
-    with tempfile.TemporaryDirectory(prefix="eligimatch-draft-") as tmp:
-        path = Path(tmp) / "draft.toml"
-        path.write_text(render(trial, criteria), encoding="utf-8")
-        loaded = load_rule_file(path)
+    loaded = compile_bytes(render(trial, criteria).encode("utf-8"), "draft")
     for spec, crit in zip(criteria, loaded.criteria, strict=True):
         cands = candidates(samples.get(spec["id"], []))
         if crit.needs_review:
