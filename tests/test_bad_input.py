@@ -182,6 +182,8 @@ def _with_criterion(logic: str) -> str:
 RULE_FILES: list[tuple[str, Callable[[], bytes], str]] = [
     ("syntax-error", lambda: b"schema = 1\n[trial\n", "TOML syntax error"),
     ("inline-tables-400-deep", lambda: f"schema = 1\nx = {'{a = ' * 400}1{'}' * 400}\n".encode(),
+     "nested more than 64 levels deep"),
+    ("inline-tables-5000-deep", lambda: f"schema = 1\nx = {'{a = ' * 5000}1{'}' * 5000}\n".encode(),
      "nested too deeply"),
     ("inline-tables-100-deep", lambda: f"schema = 1\nx = {'{a = ' * 100}1{'}' * 100}\n".encode(),
      "nested more than 64 levels deep"),

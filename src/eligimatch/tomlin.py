@@ -1,24 +1,33 @@
-"""Bounded reading of rule files (TOML): the same limits as JSON input (:mod:`eligimatch.jsonin`).
+"""Bounded reading of rule files (TOML 1.1): the same limits as JSON input (:mod:`eligimatch.jsonin`).
+
+Rule files are read with ``tomli`` (≥ 2.4, TOML 1.1: an inline table may span lines, hold
+comments and end with a comma), not ``tomllib``, which reads TOML 1.0 before Python 3.15.
 
 * at most the input limit of bytes (``ELIGIMATCH_MAX_INPUT_MB``), UTF-8;
-* tables and arrays nested at most 64 deep (a rule file's logic nests about 15 deep; Python's
-  TOML parser and the compiler recurse, so deeper would end in ``RecursionError``);
+* tables and arrays nested at most 64 deep (a rule file's logic nests about 15 deep; the TOML
+  parser and the compiler recurse, so deeper would end in ``RecursionError``);
 * integers and decimals within 10⁻³⁰..10³⁰ in magnitude, finite (``nan`` and ``inf`` are TOML
-  floats; an integer of more than 4,300 digits is a ``ValueError`` inside the parser).
+  floats; an integer of more than 4,300 digits is a ``ValueError`` inside the parser);
+* at most :data:`MAX_VALUES` values once named definitions are expanded (a definition used
+  many times by definitions used many times would otherwise grow without limit).
 
-Every problem is returned as ``(field, message)``, the field as a dotted path.
+Every problem is returned as ``(field, message)``, the field written by :func:`location`.
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+import tomli
+
 from .jsonin import MAX_DEPTH, MAX_MAGNITUDE
 
-__all__ = ["parse"]
+__all__ = ["MAX_DEPTH", "MAX_VALUES", "bounds", "location", "parse"]
+
+MAX_VALUES = 1_000_000      # tables, arrays and values of one document after expansion
 
 _LONG_DIGITS = re.compile(r"[0-9_]{4000,}")
 
@@ -31,8 +40,8 @@ def parse(data: bytes) -> tuple[Any, list[tuple[str, str]]]:
     except UnicodeDecodeError:
         return None, [("", "not UTF-8 text")]
     try:
-        raw = tomllib.loads(text, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as exc:
+        raw = tomli.loads(text, parse_float=Decimal)
+    except tomli.TOMLDecodeError as exc:
         return None, [("", f"TOML syntax error: {exc}")]
     except RecursionError:
         return None, [("", f"TOML syntax error: nested too deeply (at most {MAX_DEPTH} levels)")]
@@ -40,40 +49,47 @@ def parse(data: bytes) -> tuple[Any, list[tuple[str, str]]]:
         m = _LONG_DIGITS.search(text)
         where = f" (line {text.count(chr(10), 0, m.start()) + 1})" if m else ""
         return None, [("", f"TOML: a number is out of range{where} (10⁻³⁰ to 10³⁰)")]
-    problem = _bounds(raw)
+    problem = bounds(raw)
     return (None, [problem]) if problem else (raw, [])
 
 
-def _where(path: tuple[str | int, ...], raw: Any) -> str:
+def location(path: Sequence[Any], raw: Any) -> str:
+    """A path into a rule document as a field name: keys joined by dots, a list index written
+    as the item's ``id`` where it has one (``criteria[I8].logic.all[0].quantity``)."""
     out = ""
     node = raw
     for p in path:
-        if isinstance(p, int):
-            item = node[p] if isinstance(node, list) else None
+        if isinstance(p, int) and not isinstance(p, bool):
+            item = node[p] if isinstance(node, list) and -len(node) <= p < len(node) else None
             label = item.get("id") if isinstance(item, dict) else None
-            out += f"[{label if isinstance(label, str) else p}]"
+            out += f"[{label if isinstance(label, str) and label else p}]"
             node = item
         else:
-            out += ("." if out else "") + p
+            out += ("." if out else "") + str(p)
             node = node.get(p) if isinstance(node, dict) else None
     return out
 
 
-def _bounds(raw: Any) -> tuple[str, str] | None:
+def bounds(raw: Any) -> tuple[str, str] | None:
+    """The first bound ``raw`` breaks (nesting, a number's magnitude, the number of values)."""
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(raw, ())]
+    count = 0
     while stack:
         node, path = stack.pop()
+        count += 1
+        if count > MAX_VALUES:
+            return "", f"more than {MAX_VALUES:,} values (with definitions expanded)"
         if len(path) > MAX_DEPTH:
-            return _where(path[:6], raw) + "…", f"nested more than {MAX_DEPTH} levels deep"
+            return location(path[:6], raw) + "…", f"nested more than {MAX_DEPTH} levels deep"
         if isinstance(node, dict):
             stack.extend((v, (*path, k)) for k, v in node.items())
         elif isinstance(node, list):
             stack.extend((v, (*path, i)) for i, v in enumerate(node))
         elif isinstance(node, Decimal):
             if not node.is_finite():
-                return _where(path, raw), f"{node} is not a number a rule may use"
+                return location(path, raw), f"{node} is not a number a rule may use"
             if node and not -MAX_MAGNITUDE <= node.adjusted() <= MAX_MAGNITUDE:
-                return _where(path, raw), "the number is out of range (10⁻³⁰ to 10³⁰)"
+                return location(path, raw), "the number is out of range (10⁻³⁰ to 10³⁰)"
         elif isinstance(node, int) and not isinstance(node, bool) and abs(node) >= 10 ** 31:
-            return _where(path, raw), "the number is out of range (10⁻³⁰ to 10³⁰)"
+            return location(path, raw), "the number is out of range (10⁻³⁰ to 10³⁰)"
     return None
