@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from . import jsonin
-from .engine import RuleSet, Trial
+from . import attestations, jsonin
+from .engine import RuleSet, Trial, TrialResult
 from .errors import PatientError
-from .engine import TrialResult
 from .facts import Facts, build_facts
 from .patient import Patient
 
-__all__ = ["parse_patient", "read_patient", "screen"]
+__all__ = ["parse_patient", "patient_facts", "read_patient", "screen"]
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -88,12 +88,21 @@ def read_patient(path: Path, *, notes: list[str] | None = None,
     return parse_patient(data, str(path), notes=notes, max_bytes=limit, as_of=as_of)
 
 
-def screen(patient: Patient, rules: RuleSet | list[Trial], as_of: date | None = None,
-           source: str = "<patient>", *, explain: bool = True
-           ) -> tuple[Facts, list[TrialResult]]:
-    """Evaluate one patient against every trial; facts are computed once and shared.
+def patient_facts(patient: Patient, trials: Sequence[Trial], as_of: date | None = None,
+                  source: str = "<patient>") -> Facts:
+    """The facts of a patient screened against ``trials`` (all the rules loaded): its
+    attestations matched to their trials and criteria (:mod:`eligimatch.attestations`; one
+    naming neither is a :class:`PatientError`), then :func:`~eligimatch.facts.build_facts`."""
+    return build_facts(attestations.resolve(patient, trials, source), as_of, source)
+
+
+def screen(patient: Patient, rules: RuleSet | Sequence[Trial], as_of: date | None = None,
+           source: str = "<patient>", *, explain: bool = True,
+           only: Sequence[Trial] | None = None) -> tuple[Facts, list[TrialResult]]:
+    """Evaluate one patient against every trial (or the trials ``only`` names, its attestations
+    still checked against all); facts are computed once and shared.
 
     ``explain=False`` leaves the explanations empty (statuses and verdicts are the same)."""
-    facts = build_facts(patient, as_of, source)
     trials = rules.trials if isinstance(rules, RuleSet) else rules
-    return facts, [t.evaluate(facts, explain=explain) for t in trials]
+    facts = patient_facts(patient, trials, as_of, source)
+    return facts, [t.evaluate(facts, explain=explain) for t in (trials if only is None else only)]
