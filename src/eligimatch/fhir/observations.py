@@ -13,8 +13,9 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from .errors import UnitError
-from .fhir_common import (
+from ..errors import UnitError
+from ..units import Analyte, analytes, format_number
+from .common import (
     LOINC,
     Ctx,
     Mapped,
@@ -27,9 +28,8 @@ from .fhir_common import (
     partial_date,
     text_of,
 )
-from .fhir_mcode import MCODE_KINDS, map_mcode_observation
-from .fhir_tables import UCUM, eim_system, tables
-from .units import Analyte, analytes, format_number
+from .mcode import MCODE_KINDS, map_mcode_observation
+from .tables import UCUM, eim_system, tables
 
 __all__ = ["map_observation", "unit_of"]
 

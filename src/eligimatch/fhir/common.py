@@ -1,7 +1,7 @@
 """Shared pieces of the FHIR mappers: the mapped-item records and coding helpers.
 
 Everything here works on resources parsed by fhir.resources (R4B models) and on the code tables of
-:mod:`eligimatch.fhir_tables`; codes are always matched on (system, code) pairs.
+:mod:`eligimatch.fhir.tables`; codes are always matched on (system, code) pairs.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .fhir_tables import EXT_FIELDS, eim_system, tables
+from .tables import EXT_FIELDS, eim_system, tables
 
 __all__ = ["LOINC", "Ctx", "Mapped", "Result", "body_site", "clinical_status", "code_label",
            "codings", "date_span", "eim_codes", "extensions", "fhir_date", "lookup", "partial_date",

@@ -1,4 +1,4 @@
-"""mCODE Observations → TNM categories, tumour size, ECOG from Karnofsky (used by ``fhir_obs``).
+"""mCODE Observations → TNM categories, tumour size, ECOG from Karnofsky (used by :mod:`.observations`).
 
 * **TNM categories** (TNMPrimaryTumorCategory, -RegionalNodes-, -DistantMetastases-; clinical
   or pathological) → ``diagnosis.stage`` ``t`` / ``n`` / ``m``: the answer's SNOMED CT code through
@@ -16,7 +16,7 @@
   with an ECOG of the same day.
 
 The stage and size attach to the index diagnosis only when their ``focus`` is absent or is the
-Condition chosen as the index diagnosis (:mod:`eligimatch.fhir`).
+Condition chosen as the index diagnosis (:mod:`eligimatch.fhir.assemble`).
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from .errors import UnitError
-from .fhir_common import Mapped, Result, codings, text_of
-from .fhir_tables import tables
-from .units import analytes
+from ..errors import UnitError
+from ..units import analytes
+from .common import Mapped, Result, codings, text_of
+from .tables import tables
 
 __all__ = ["MCODE_KINDS", "map_mcode_observation"]
 
@@ -112,7 +112,7 @@ def _tnm(obs: Any, kind: str, m: Mapped) -> Result:
 
 
 def _size(obs: Any, m: Mapped) -> Result:
-    from .fhir_obs import unit_of
+    from .observations import unit_of
 
     a = analytes()["tumour_size"]
     qs = [c.valueQuantity for c in obs.component or []

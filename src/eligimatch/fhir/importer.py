@@ -15,7 +15,7 @@ What is read (the tables are data: ``data/fhir_codes.toml``, ``data/ucum_units.t
   censored value, the normal ``referenceRange`` as the lab's range (its high is the ULN) and the
   effective date; ECOG 89247-1 (integer or coded answer); body weight and height; blood pressure
   panels 85354-9 (components 8480-6 / 8462-4); LVEF; pregnancy status 82810-3; mCODE TNM
-  categories, tumour size and Karnofsky (:mod:`eligimatch.fhir_mcode`; stage groups and
+  categories, tumour size and Karnofsky (:mod:`eligimatch.fhir.mcode`; stage groups and
   cancer disease status are recognised and listed as skipped).
 * Condition: primary cancers (mCODE profile or a cancer code) → ``diagnosis`` with an OncoTree
   code derived from OncoTree, NCIt, ICD-O-3 or SNOMED CT codings and the body site; secondary
@@ -37,7 +37,7 @@ Never guessed:
   resources is taken as the list the record holds (as a hand-written profile is); only an
   eligimatch completeness ``List`` (below) records an EMPTY list.
 
-eligimatch's own FHIR conventions (used by :mod:`eligimatch.fhir_export`, read here):
+eligimatch's own FHIR conventions (used by :mod:`eligimatch.fhir.export`, read here):
 
 * Code systems ``http://eligimatch.invalid/fhir/CodeSystem/<name>`` for the profile's closed
   vocabularies: ``analyte``, ``condition-category``, ``condition-type``, ``condition-role``
@@ -65,11 +65,11 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from .errors import PatientError
-from .fhir_map import Ctx, Mapped, Result, code_label, map_resource, residual
-from .fhir_tables import eim_system
-from .patient import Patient
-from .units import analytes
+from ..errors import PatientError
+from ..patient import Patient
+from ..units import analytes
+from .mapping import Ctx, Mapped, Result, code_label, map_resource, residual
+from .tables import eim_system
 
 __all__ = ["FhirImport", "Finding", "import_bundle", "is_fhir", "load_bundle", "load_entries",
            "profile_json", "read_fhir"]
@@ -155,7 +155,7 @@ def profile_json(patient: Patient) -> str:
     """The profile as JSON text for ``eligimatch screen``: unrecorded fields left out, numbers
     written exactly as JSON numbers (a profile is read strictly: a number in a string would be
     refused)."""
-    from .jsonin import exact_json
+    from ..jsonin import exact_json
 
     return exact_json(patient.model_dump(), indent=2)
 
@@ -168,7 +168,7 @@ def is_fhir(raw: Any) -> bool:
 def read_fhir(path: Path, *, max_bytes: int | None = None) -> FhirImport:
     """Read a bundle file: bounded, strict JSON (:mod:`eligimatch.jsonin`: the input limit, no
     duplicate keys, numbers within 10⁻³⁰..10³⁰, limited nesting), then :func:`import_bundle`."""
-    from . import jsonin
+    from .. import jsonin
 
     limit = jsonin.max_input_bytes() if max_bytes is None else max_bytes
     try:
@@ -486,7 +486,7 @@ class _Importer:
         return True
 
     def _earlier(self, patient: Patient, when: dt.date) -> Patient:
-        from .retro import as_of_earlier
+        from ..retro import as_of_earlier
 
         if patient.as_of is not None and when >= patient.as_of:
             return patient

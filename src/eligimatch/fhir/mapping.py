@@ -1,4 +1,4 @@
-"""One FHIR R4 resource → pieces of a patient profile (used by :mod:`eligimatch.fhir`).
+"""One FHIR R4 resource → pieces of a patient profile (used by :mod:`eligimatch.fhir.importer`).
 
 Each mapper takes a resource parsed by fhir.resources (R4B models) and returns a
 :class:`Result`: the profile items it yields (:class:`Mapped`), or why it was skipped (no
@@ -9,7 +9,7 @@ patient facts) or could not be mapped at all.  A mapped item may still carry
 * ``fatal``: a reason the whole item cannot be used; the importer then leaves the collection or
   analyte it belongs to unrecorded rather than record a list that silently lacks it.
 
-Codes are matched on (system, code) pairs through :mod:`eligimatch.fhir_tables`; display texts
+Codes are matched on (system, code) pairs through :mod:`eligimatch.fhir.tables`; display texts
 are never used to identify a lab, a condition or a procedure.  Drug agents are the exception:
 without an RxNorm code in the table, an agent is recognised by its name as a whole word in the
 medication's text (documented in ``data/drug_classes.toml``).
@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .fhir_common import LOINC, Ctx, Mapped, Result, code_label, residual
-from .fhir_conditions import map_condition
-from .fhir_obs import map_observation, unit_of
-from .fhir_treatments import map_allergy, map_immunization, map_medication, map_procedure
+from .common import LOINC, Ctx, Mapped, Result, code_label, residual
+from .conditions import map_condition
+from .observations import map_observation, unit_of
+from .treatments import map_allergy, map_immunization, map_medication, map_procedure
 
 __all__ = ["LOINC", "Ctx", "Mapped", "Result", "apply_residual", "code_label", "map_resource",
            "residual", "unit_of"]
@@ -62,7 +62,7 @@ MAPPERS: dict[str, Callable[[Any, Ctx], Result]] = {
 
 
 def map_resource(res: Any, ctx: Ctx) -> Result:
-    """Map one resource (not Patient, List or Bundle: :mod:`eligimatch.fhir` reads those)."""
+    """Map one resource (not Patient, List or Bundle: :mod:`eligimatch.fhir.importer` reads those)."""
     kind = res.get_resource_type()
     mapper = MAPPERS.get(kind)
     if mapper is None:

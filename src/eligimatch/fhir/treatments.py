@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from .fhir_common import (
+from .common import (
     Ctx,
     Mapped,
     Result,
@@ -27,7 +27,7 @@ from .fhir_common import (
     profiles,
     text_of,
 )
-from .fhir_tables import MCODE, tables
+from .tables import MCODE, tables
 
 __all__ = ["map_allergy", "map_immunization", "map_medication", "map_procedure"]
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from .fhir_common import (
+from ..ontology import oncotree
+from .common import (
     Ctx,
     Mapped,
     Result,
@@ -28,8 +29,7 @@ from .fhir_common import (
     profiles,
     text_of,
 )
-from .fhir_tables import MCODE, eim_system, tables
-from .ontology import oncotree
+from .tables import MCODE, eim_system, tables
 
 __all__ = ["map_condition"]
 

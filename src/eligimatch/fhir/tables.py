@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from .drugs import Agent, catalogue  # the one drug catalogue, shared with profiles
-from .units import analytes
+from ..drugs import Agent, catalogue  # the one drug catalogue, shared with profiles
+from ..units import analytes
 
 __all__ = ["EIM", "EXT_FIELDS", "MCODE", "Agent", "Tables", "tables"]
 

@@ -1,6 +1,6 @@
 """Write a patient profile as a FHIR R4 Bundle (``eligimatch export-fhir``).
 
-The reverse of :mod:`eligimatch.fhir`, so that a profile can travel as FHIR and come back
+The reverse of :mod:`eligimatch.fhir.importer`, so that a profile can travel as FHIR and come back
 unchanged: profile → bundle → imported profile screens identically (tests/test_fhir.py checks it
 for every example patient).
 
@@ -37,12 +37,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import PatientError, UnitError
-from .fhir import INSTALL_HINT, _fhir_models, import_bundle
-from .fhir_map import LOINC, Ctx, map_resource
-from .fhir_tables import EXT_FIELDS, MCODE, UCUM, eim_system, tables
-from .patient import Patient
-from .units import analytes, parse_unit
+from ..errors import PatientError, UnitError
+from ..patient import Patient
+from ..units import analytes, parse_unit
+from .importer import INSTALL_HINT, _fhir_models, import_bundle
+from .mapping import LOINC, Ctx, map_resource
+from .tables import EXT_FIELDS, MCODE, UCUM, eim_system, tables
 
 __all__ = ["export_bundle"]
 
@@ -312,7 +312,7 @@ class _Exporter:
         return cond
 
     def _oncotree(self, histology: str | None, text: str | None) -> dict[str, Any]:
-        from .ontology import oncotree
+        from ..ontology import oncotree
 
         code: dict[str, Any] = {}
         if histology:
