@@ -1,4 +1,4 @@
-"""FHIR R4 import (eligimatch.fhir) and export (eligimatch.fhir_export).
+"""FHIR R4 import and export (eligimatch.fhir).
 
 Oracles are real HL7 examples (tests/data/fhir/, CC0; see the README there): US Core lab results
 as published, and mCODE example instances transcribed from their FSH source.
@@ -21,13 +21,13 @@ from fhir.resources.R4B.bundle import Bundle
 
 from eligimatch import fhir as fhir_mod
 from eligimatch.api import parse_patient, read_patient, screen
-from eligimatch.compile import load_rules
+from eligimatch.engine import load_rules
 from eligimatch.drugs import Open
 from eligimatch.errors import PatientError
 from eligimatch.facts import build_facts
-from eligimatch.fhir import import_bundle, profile_json
-from eligimatch.fhir_export import export_bundle
-from eligimatch.fhir_tables import EXT_FIELDS, tables
+from eligimatch.fhir import export_bundle, import_bundle, profile_json
+from eligimatch.fhir import validate as fhir_validate
+from eligimatch.fhir.tables import EXT_FIELDS, tables
 from eligimatch.ontology import oncotree
 from eligimatch.patient import (
     ConditionCategory,
@@ -558,9 +558,11 @@ def test_bad_bundles(raw, expected):
 
 
 def test_without_fhir_resources_installed_the_user_is_told_what_to_install(monkeypatch):
-    monkeypatch.setattr(fhir_mod, "_fhir_models", lambda: None)
-    with pytest.raises(PatientError, match=r"pip install 'eligimatch\[fhir\]'"):
+    monkeypatch.setattr(fhir_validate, "fhir_models", lambda: None)
+    with pytest.raises(PatientError, match=r"reading FHIR needs .*pip install 'eligimatch\[fhir\]'"):
         parse_patient(json.dumps(bundle()), "b.json")
+    with pytest.raises(PatientError, match=r"writing FHIR needs .*pip install 'eligimatch\[fhir\]'"):
+        export_bundle(read_patient(PATIENTS[0]), "p.json")
 
 
 def test_json_profiles_and_help_do_not_import_fhir_resources():

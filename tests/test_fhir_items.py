@@ -14,11 +14,10 @@ from typing import Any
 import pytest
 
 from eligimatch.api import parse_patient
-from eligimatch.compile import EvalContext, load_rule_file
-from eligimatch.evaluate import Outcome
+from eligimatch.engine import EvalContext, load_rule_file
+from eligimatch.engine import Outcome
 from eligimatch.facts import build_facts
-from eligimatch.fhir import import_bundle, profile_json
-from eligimatch.fhir_export import export_bundle
+from eligimatch.fhir import export_bundle, import_bundle, profile_json
 from eligimatch.patient import Patient
 from fhir_bundles import SNOMED, SUBJECT, bundle
 from rulefiles import criterion, header

@@ -12,10 +12,10 @@ from typing import Any, get_args
 
 import pytest
 
-from eligimatch.compile import EvalContext, load_rule_file
+from eligimatch.engine import EvalContext, load_rule_file
 from eligimatch.facts import build_facts
 from eligimatch.fhir import import_bundle
-from eligimatch.fhir_tables import in_range, tables
+from eligimatch.fhir.tables import in_range, tables
 from eligimatch.patient import ConditionCategory, ConditionType
 from eligimatch.units import analytes
 from rulefiles import criterion, header

@@ -161,7 +161,7 @@ def test_screening_does_not_import_pint():
 
     profile = Path(__file__).resolve().parents[1] / "patients" / "p01_ups_metastatic_eligible.json"
     code = ("import sys; from pathlib import Path; from eligimatch import api; "
-            "from eligimatch.compile import load_rules; "
+            "from eligimatch.engine import load_rules; "
             f"api.screen(api.read_patient(Path({str(profile)!r})), load_rules()); "
             "print(sorted(m for m in ('pint', 'dask') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

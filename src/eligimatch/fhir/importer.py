@@ -37,118 +37,29 @@ Never guessed:
   resources is taken as the list the record holds (as a hand-written profile is); only an
   eligimatch completeness ``List`` (below) records an EMPTY list.
 
-eligimatch's own FHIR conventions (used by :mod:`eligimatch.fhir.export`, read here):
-
-* Code systems ``http://eligimatch.invalid/fhir/CodeSystem/<name>`` for the profile's closed
-  vocabularies: ``analyte``, ``condition-category``, ``condition-type``, ``condition-role``
-  (index-diagnosis, other-malignancy), ``site-group``, ``metastasis-site``, ``treatment-type``
-  (the treatment types and ``medication``), ``collection``.  The ``.invalid`` domain is
-  reserved, so these can never clash with a real system.
-* A ``List`` with mode ``snapshot`` and a ``collection`` code asserts that the collection is
-  complete; with ``emptyReason`` it records an empty list ("none").
-* The extension ``http://eligimatch.invalid/fhir/StructureDefinition/profile-fields``
-  (valueString, a JSON object) carries, unchanged, the profile fields FHIR cannot express (or
-  not exactly): attestations, administrative facts, FNCLCC grade, ... on the Patient resource,
-  and per item on the resource that carries the item.  Its fields override what was read from
-  the resource itself, and the import lists which fields came from it.
+The conventions of eligimatch's own code systems, completeness Lists and profile-fields extension
+are described in :mod:`eligimatch.fhir`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import ValidationError
 
 from ..errors import PatientError
 from ..patient import Patient
 from ..units import analytes
+from .assemble import STAGING_LABELS, Assembler
 from .mapping import Ctx, Mapped, Result, code_label, map_resource, residual
+from .report import FhirImport, Finding, FindingKind, Status
 from .tables import eim_system
+from .validate import load_entries
 
-__all__ = ["FhirImport", "Finding", "import_bundle", "is_fhir", "load_bundle", "load_entries",
-           "profile_json", "read_fhir"]
-
-INSTALL_HINT = ("this is a FHIR resource; reading FHIR needs the optional dependency "
-                "fhir.resources: pip install 'eligimatch[fhir]'")
-COLLECTIONS = ("conditions", "medications", "treatments", "metastases", "other_malignancies",
-               "allergies")
-SINGLES = ("weight", "height", "ecog", "pregnant", "diagnosis")
-STAGING = ("stage_t", "stage_n", "stage_m", "tumour_size")   # parts of the index diagnosis
-SOURCES = {"conditions": "Condition", "medications": "Medication*", "treatments":
-           "Procedure/Medication*/Immunization", "metastases": "secondary cancer Condition",
-           "other_malignancies": "primary cancer Condition", "allergies": "AllergyIntolerance",
-           "labs": "laboratory Observation", "blood_pressure": "blood pressure Observation"}
-
-
-@dataclass(frozen=True)
-class Finding:
-    """Something the import reports: an unmapped resource or field, a skipped one, or a note."""
-
-    kind: Literal["unmapped", "skipped", "note", "left_out"]
-    resource: str
-    code: str
-    why: str
-
-    def line(self) -> str:
-        code = f" [{self.code}]" if self.code else ""
-        return f"{self.resource}{code}: {self.why}"
-
-
-Status = Literal["mapped", "partial", "skipped", "unmapped"]
-
-
-@dataclass(frozen=True)
-class FhirImport:
-    patient: Patient
-    findings: tuple[Finding, ...]
-    source: str
-    # per resource (label): mapped (read whole), partial (kept with fields or a classification
-    # left unrecorded), skipped (nothing eligimatch uses), unmapped (not read, or not usable)
-    statuses: tuple[tuple[str, Status], ...] = ()
-
-    def coverage(self) -> dict[str, int]:
-        """How many resources were mapped, partly mapped, skipped and not mapped."""
-        counts = {"resources": len(self.statuses), "mapped": 0, "partial": 0, "skipped": 0,
-                  "unmapped": 0}
-        for _, status in self.statuses:
-            counts[status] += 1
-        return counts
-
-    def of_kind(self, kind: str) -> list[Finding]:
-        return [f for f in self.findings if f.kind == kind]
-
-    def report(self) -> dict[str, Any]:
-        """The import report as JSON-ready data (deterministic)."""
-        return {
-            "source": self.source,
-            "patient_id": self.patient.id,
-            "unmapped": [f.__dict__ for f in self.of_kind("unmapped")],
-            "notes": [f.__dict__ for f in self.of_kind("note")],
-            "skipped": [f.__dict__ for f in self.of_kind("skipped")],
-            "left_out": [f.__dict__ for f in self.of_kind("left_out")],
-        }
-
-    def warning_lines(self, notes: bool = True) -> list[str]:
-        """One line per unmapped item (and note); skipped resources summarised on one line.
-        What a retrospective ``as_of`` left out is always listed."""
-        lines = [f"unmapped: {f.line()}" for f in self.of_kind("unmapped")]
-        lines += [f"note: {f.why}" for f in self.of_kind("left_out")]
-        if notes:
-            lines += [f"note: {f.line()}" for f in self.of_kind("note")]
-        elif self.of_kind("note"):
-            lines.append(f"{len(self.of_kind('note'))} import notes (eligimatch import-fhir "
-                         "lists them)")
-        skipped = Counter(f.resource.split("/")[0].split(" ")[0] for f in self.of_kind("skipped"))
-        if skipped:
-            lines.append("skipped (no patient facts eligimatch uses): " + ", ".join(
-                f"{n} {kind}" for kind, n in sorted(skipped.items())))
-        return lines
+__all__ = ["import_bundle", "is_fhir", "profile_json", "read_fhir"]
 
 
 def profile_json(patient: Patient) -> str:
@@ -181,128 +92,6 @@ def read_fhir(path: Path, *, max_bytes: int | None = None) -> FhirImport:
     return import_bundle(raw, str(path))
 
 
-# ------------------------------------------------------------------------------- validation
-
-def _fhir_models() -> Any:
-    try:
-        from fhir.resources import R4B
-    except ImportError:
-        return None
-    return R4B
-
-
-def load_bundle(raw: Any, source: str) -> Any:
-    """Validate ``raw`` as an R4 Bundle; raise :class:`PatientError` with every problem found.
-
-    Strict: every resource must be valid (see :func:`load_entries` for the import's lenient
-    reading, which skips an invalid resource and reads the rest)."""
-    bundle, invalid = load_entries(raw, source)
-    if invalid:
-        raise PatientError(source, [("", "not a valid FHIR R4 Bundle"),
-                                    *((where, why) for where, _, why in invalid)])
-    return bundle
-
-
-def load_entries(raw: Any, source: str) -> tuple[Any, list[tuple[str, str, str]]]:
-    """Validate the Bundle and each of its resources on its own.
-
-    Returns the Bundle holding the valid resources and, for each resource that fails validation,
-    (where, label, why): the import reports it and reads the rest.  The narrative (``text``) of a
-    resource is dropped before validation: it is for people, eligimatch never reads it, and the
-    official US Core diagnosticreport-cbc.json has one without its required ``div``.  Raises
-    :class:`PatientError` for what is not a Bundle at all (not a JSON object, another resource
-    type, an unknown resource type, an invalid envelope)."""
-    r4b = _fhir_models()
-    if r4b is None:
-        raise PatientError(source, [("", INSTALL_HINT)])
-    kind = raw.get("resourceType") if isinstance(raw, dict) else None
-    if not isinstance(kind, str):
-        raise PatientError(source, [("", "not a FHIR resource (a JSON object with a "
-                                         "'resourceType' is expected)")])
-    if kind != "Bundle":
-        raise PatientError(source, [("resourceType", f"a FHIR {kind!r} resource, not a Bundle: "
-                                     "eligimatch reads FHIR Bundles (wrap the resources in a "
-                                     "Bundle of type 'collection')")])
-    problems = []
-    entries = raw.get("entry")
-    for i, entry in enumerate(entries if isinstance(entries, list) else []):
-        res = entry.get("resource") if isinstance(entry, dict) else None
-        kind = res.get("resourceType") if isinstance(res, dict) else None
-        if isinstance(res, dict) and not _known_type(r4b, kind):
-            problems.append((f"entry[{i}].resource.resourceType",
-                             f"{kind!r} is not a FHIR R4 resource type"))
-    if problems:
-        raise PatientError(source, problems)
-    from fhir.resources.R4B.bundle import Bundle
-
-    invalid: list[tuple[str, str, str]] = []
-    kept = dict(raw)
-    if isinstance(entries, list):
-        kept["entry"] = []
-        for i, entry in enumerate(entries):
-            res = entry.get("resource") if isinstance(entry, dict) else None
-            if not isinstance(res, dict):
-                kept["entry"].append(entry)
-                continue
-            res = {k: v for k, v in res.items() if k != "text"}
-            try:
-                r4b.get_fhir_model_class(res["resourceType"]).model_validate(res)
-            except ValidationError as exc:
-                label = f"{res['resourceType']}/{res['id']}" if isinstance(
-                    res.get("id"), str) else f"{res['resourceType']} (entry {i})"
-                errors = exc.errors(include_url=False)
-                why = "; ".join(f"{_where(err['loc'], res) or '(resource)'}: {_short(err['msg'])}"
-                                for err in errors[:3])
-                if len(errors) > 3:
-                    why += f"; and {len(errors) - 3} more problems"
-                invalid.append((f"entry[{i}].resource({res['resourceType']})", label, why))
-                continue
-            except (KeyError, TypeError, ValueError) as exc:
-                invalid.append((f"entry[{i}].resource", f"entry {i}", str(exc)))
-                continue
-            kept["entry"].append({**entry, "resource": res})
-    try:
-        return Bundle.model_validate(kept), invalid
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        problems = [(_where(err["loc"], kept), _short(err["msg"])) for err in errors[:8]]
-        if len(errors) > 8:
-            problems.append(("", f"and {len(errors) - 8} more problems"))
-        raise PatientError(source, [("", "not a valid FHIR R4 Bundle"), *problems]) from exc
-    except (KeyError, TypeError, ValueError) as exc:
-        raise PatientError(source, [("", f"not a valid FHIR R4 Bundle ({exc})")]) from exc
-
-
-def _known_type(r4b: Any, kind: Any) -> bool:
-    if not isinstance(kind, str) or not kind.isidentifier():
-        return False
-    try:
-        r4b.get_fhir_model_class(kind)
-    except (KeyError, ValueError, AttributeError, ImportError):
-        return False
-    return True
-
-
-def _where(loc: Sequence[Any], raw: Any) -> str:
-    out, node = "", raw
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            node = None
-        if isinstance(node, dict) and isinstance(node.get("resourceType"), str) and part != 0:
-            out += f"({node['resourceType']})"
-    return out
-
-
-def _short(msg: str) -> str:
-    return msg.removeprefix("Value error, ").split("\n")[0]
-
-
 # ------------------------------------------------------------------------------- import
 
 class _Importer:
@@ -332,11 +121,9 @@ class _Importer:
         self.partial: dict[str, list[tuple[str, tuple[dt.date, dt.date]]]] = {}
         self.lists: set[str] = set()        # collections a completeness List asserts
         self.patient_refs: set[str] = set()
-        self.diagnosis_source: Any = None   # the Condition read as the index diagnosis
         self.subject: str | None = None
 
-    def add(self, kind: Literal["unmapped", "skipped", "note", "left_out"], label: str, code: str,
-            why: str) -> None:
+    def add(self, kind: FindingKind, label: str, code: str, why: str) -> None:
         self.findings.append(Finding(kind, label, code, why))
 
     def run(self) -> FhirImport:
@@ -365,7 +152,8 @@ class _Importer:
                 self.status[label] = "unmapped"
                 continue
             self._take(label, code, map_resource(res, ctx), res)
-        self._assemble(profile)
+        Assembler(self.mapped, self.failed, self.partial, self.lists, self.index,
+                  self.add).assemble(profile)
         profile.setdefault("id", self._fallback_id())
         timestamp = self.bundle.timestamp
         if timestamp is not None and "as_of" not in patient_fields:
@@ -497,178 +285,17 @@ class _Importer:
             self.add("left_out", "Bundle", "", line)
         return patient
 
-    def _assemble(self, profile: dict[str, Any]) -> None:
-        by_target: dict[str, list[Mapped]] = {}
-        for m in self.mapped:
-            by_target.setdefault(m.target, []).append(m)
-        self._older_partial_results(by_target.get("labs", []))
-        failed_targets = {t for t, _ in self.failed}
-        # labs: per analyte
-        labs = []
-        for m in by_target.get("labs", []):
-            if ("labs", m.key) in self.failed:
-                continue
-            labs.append(m.value)
-        for (target, key), labels in sorted(self.failed.items()):
-            if target == "labs":
-                others = sum(1 for m in by_target.get("labs", []) if m.key == key)
-                extra = f"; {others} other result(s) not used" if others else ""
-                self.add("note", "Bundle", "", f"{analytes()[key].short} left unrecorded "
-                         f"because {', '.join(labels)} could not be mapped{extra}")
-        self._collection(profile, "labs", labs, False)
-        bps = [m.value for m in by_target.get("blood_pressure", [])]
-        self._collection(profile, "blood_pressure", bps, "blood_pressure" in failed_targets)
-        for name in COLLECTIONS:
-            items = [m.value for m in by_target.get(name, [])]
-            self._collection(profile, name, items, name in failed_targets)
-        for name in SINGLES:
-            self._single(profile, name, by_target.get(name, []), name in failed_targets)
-        for name in STAGING:
-            self._staging(profile, name, by_target.get(name, []), name in failed_targets)
-
-    def _newest(self, name: str, items: list[Mapped]) -> dict[str, Any] | None:
-        """The value of the newest dated item (else of the undated ones); None, listed, when the
-        newest disagree.  ECOG grades derived from a Karnofsky score may be a set of grades
-        (``options``): the newest decide only when they leave exactly one grade."""
-        dated = [m for m in items if m.when is not None]
-        pool = dated or items
-        if dated:
-            newest = max(m.when for m in dated if m.when is not None)
-            pool = [m for m in dated if m.when == newest]
-        if any("options" in m.value for m in pool):
-            sets = [set(m.value["options"]) if "options" in m.value else {m.value["value"]}
-                    for m in pool]
-            common = set.intersection(*sets)
-            if len(common) != 1:
-                shown = " or ".join(str(g) for g in sorted(set().union(*sets)))
-                self.add("unmapped", "Bundle", "", f"{name} left unrecorded: the newest "
-                         f"performance status ({pool[0].when or 'undated'}) is a Karnofsky "
-                         f"score that may be ECOG {shown}")
-                return None
-            direct = [m for m in pool if "options" not in m.value]
-            if direct:
-                return direct[0].value
-            value: dict[str, Any] = {"value": common.pop()}
-            if pool[0].when is not None:
-                value["date"] = pool[0].when
-            return value
-        values = {json.dumps(m.value, sort_keys=True, default=str) for m in pool}
-        if len(values) > 1:
-            self.add("unmapped", "Bundle", "", f"{name} left unrecorded: {len(pool)} different "
-                     "values on the same date")
-            return None
-        return pool[0].value
-
-    def _staging(self, profile: dict[str, Any], name: str, items: list[Mapped],
-                 failed: bool) -> None:
-        """A TNM category or the tumour size, attached to the index diagnosis when it is about
-        it (no focus, or the focus is the index diagnosis's Condition)."""
-        what = _STAGING_LABELS[name]
-        if failed:
-            labels = [lbl for (t, _), lbls in self.failed.items() if t == name for lbl in lbls]
-            self.add("note", "Bundle", "", f"{what} left unrecorded because "
-                     f"{', '.join(labels)} could not be mapped")
-            return
-        if not items:
-            return
-        dx = profile.get("diagnosis")
-        if dx is None:
-            self.add("note", "Bundle", "", f"{what} read but not used: no index diagnosis to "
-                     "attach it to")
-            return
-        mine = [m for m in items if not m.refs or any(
-            self.index.get(r) is not None and self.index.get(r) is self.diagnosis_source
-            for r in m.refs)]
-        if len(mine) < len(items):
-            self.add("note", "Bundle", "", f"{len(items) - len(mine)} {what} Observation(s) "
-                     "about another focus than the index diagnosis not used")
-        value = self._newest(what, mine) if mine else None
-        if value is None:
-            return
-        if name == "tumour_size":
-            dx.setdefault("size", value)
-        else:
-            # fields carried in the eligimatch extension of the diagnosis win
-            dx["stage"] = {**value, **(dx.get("stage") or {})}
-
-    def _older_partial_results(self, labs: list[Mapped]) -> None:
-        """A result dated only "2026-11" keeps that precision: it cannot be placed on a day, so
-        it leaves its analyte unrecorded -- unless a fully dated result of the same analyte is
-        later than every day it may be, in which case it is surely not the newest and is only
-        listed."""
-        for key, spans in self.partial.items():
-            labels = self.failed.get(("labs", key), [])
-            if len(spans) != len(labels):
-                continue        # another result of it failed for another reason
-            dated = [m.when for m in labs if m.key == key and m.when is not None]
-            newest = max(dated, default=None)
-            if newest is None or any(hi >= newest for _, (_, hi) in spans):
-                continue
-            del self.failed[("labs", key)]
-            for label, (lo, hi) in spans:
-                self.add("note", label, "", f"dated only to {lo} .. {hi}: older than the "
-                         f"{analytes()[key].short} result of {newest}, which is used")
-
-    def _collection(self, profile: dict[str, Any], name: str, items: list[dict[str, Any]],
-                    failed: bool) -> None:
-        listed = name in self.lists
-        if failed:
-            labels = [lbl for (t, _), lbls in self.failed.items() if t == name for lbl in lbls]
-            self.add("note", "Bundle", "", f"{name} left unrecorded because "
-                     f"{', '.join(labels)} could not be mapped")
-            return
-        if items or listed:
-            profile[name] = items
-            if not listed and name not in ("labs", "blood_pressure"):
-                self.add("note", "Bundle", "", f"{name}: {len(items)} read and taken as the "
-                         "complete list (the bundle has no eligimatch completeness List)")
-        elif name in SOURCES and not any(t == name for t, _ in self.failed):
-            self.add("note", "Bundle", "", f"{name} left unrecorded: no {SOURCES[name]} "
-                     "resources")
-
-    def _single(self, profile: dict[str, Any], name: str, items: list[Mapped],
-                failed: bool) -> None:
-        if failed:
-            labels = [lbl for (t, _), lbls in self.failed.items() if t == name for lbl in lbls]
-            self.add("note", "Bundle", "", f"{name} left unrecorded because "
-                     f"{', '.join(labels)} could not be mapped")
-            return
-        if not items:
-            return
-        if name == "diagnosis":
-            explicit = [m for m in items if m.explicit_role]
-            pool = explicit or items
-            if len(pool) > 1:
-                self.add("unmapped", "Bundle", "", f"diagnosis left unrecorded: {len(pool)} "
-                         "primary cancer Conditions and none marked as the index diagnosis")
-                return
-            profile["diagnosis"] = dict(pool[0].value)
-            self.diagnosis_source = pool[0].source
-            return
-        value = self._newest(name, items)
-        if value is None:
-            return
-        if name == "pregnant":
-            profile["reproductive"] = {"pregnant": value["pregnant"]}
-        else:
-            profile[name] = value
-
 
 _LATER = {"labs": "lab result", "ecog": "ECOG score", "pregnant": "pregnancy status"}
 _LATER_PLURAL = {"pregnancy status": "pregnancy statuses"}
-
-
-_STAGING_LABELS = {"stage_t": "T category", "stage_n": "N category", "stage_m": "M category",
-                   "tumour_size": "tumour size"}
-
 
 def _describe(m: Mapped) -> str:
     if m.target == "labs":
         return f"{analytes()[m.key].short} (every result)" if m.key in analytes() else "the lab"
     if m.target in ("weight", "height", "ecog", "tumour_size"):
         return analytes()[m.target].name
-    if m.target in _STAGING_LABELS:
-        return _STAGING_LABELS[m.target]
+    if m.target in STAGING_LABELS:
+        return STAGING_LABELS[m.target]
     return {"pregnant": "pregnancy status", "blood_pressure": "blood pressure"}.get(
         m.target, m.target.replace("_", " "))
 
