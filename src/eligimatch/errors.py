@@ -91,6 +91,11 @@ class InputError(EligimatchError, ValueError):
         parts = [f"{field}: {msg}" if field else msg for field, msg in self.problems]
         return one_line(f"{self.source}: " + "; ".join(parts))
 
+    def lines(self) -> list[str]:
+        """One line per problem, each naming the source (for a report of many problems)."""
+        return [one_line(f"{self.source}: {field}: {msg}" if field else f"{self.source}: {msg}")
+                for field, msg in self.problems]
+
 
 class PatientError(InputError):
     """A patient file that is not valid JSON, does not fit the schema, or holds impossible data."""
