@@ -339,7 +339,7 @@ def export_fhir(
     eligimatch extension)."""
     import json
 
-    from .fhir_export import export_bundle
+    from .fhir import export_bundle
 
     with _Outputs(output) as out:
         bundle = export_bundle(_read(patient), str(patient))
