@@ -21,8 +21,8 @@ from fhir.resources.R4B.bundle import Bundle
 
 from eligimatch import fhir as fhir_mod
 from eligimatch.api import parse_patient, read_patient, screen
-from eligimatch.engine import load_rules
 from eligimatch.drugs import Open
+from eligimatch.engine import load_rules
 from eligimatch.errors import PatientError
 from eligimatch.facts import build_facts
 from eligimatch.fhir import export_bundle, import_bundle, profile_json
@@ -570,6 +570,15 @@ def test_json_profiles_and_help_do_not_import_fhir_resources():
             f"api.read_patient(__import__('pathlib').Path({str(PATIENTS[0])!r})); "
             "assert 'fhir.resources' not in sys.modules, 'imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_fhir_package_imports_fhir_resources_only_to_read_or_write():
+    """Importing eligimatch.fhir (every public name) loads neither fhir.resources nor pint."""
+    code = ("import sys, eligimatch.fhir as f; [getattr(f, n) for n in f.__all__]; "
+            "print(sorted(m for m in ('fhir.resources', 'pint', 'rule_engine') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_cli_import_and_export(tmp_path):

@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 
 from eligimatch.api import parse_patient
-from eligimatch.engine import EvalContext, load_rule_file
-from eligimatch.engine import Outcome
+from eligimatch.engine import EvalContext, Outcome, load_rule_file
 from eligimatch.facts import build_facts
 from eligimatch.fhir import export_bundle, import_bundle, profile_json
 from eligimatch.patient import Patient

@@ -167,3 +167,62 @@ def test_screening_does_not_import_pint():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.fixture
+def fresh_unit_caches():
+    """Empties the unit caches before and after a test that changes where values come from."""
+    from eligimatch.units import conversion, table
+
+    caches = (conversion.parse_unit, conversion._factor, table.expression, table._stored)
+    for c in caches:
+        c.cache_clear()
+    yield
+    for c in caches:
+        c.cache_clear()
+
+
+CONVERSIONS = [("1500", "/uL", "10^9/L"), ("1.8", "mg/dL", "umol/L"), ("3", "month", "d"),
+               ("120", "U/L", "ukat/L"), ("7.5", "kPa", "mm[Hg]"), ("0.7", "g/dL", "g/L")]
+
+
+def test_without_a_current_stored_table_pint_computes_the_same(fresh_unit_caches, monkeypatch):
+    """A stale unit_table.json (another pint, an edited units.txt) is not used: every scale, unit
+    and factor then comes from pint, and is what the stored table gives."""
+    from eligimatch.units import conversion, table
+
+    def converted() -> list[tuple[str, str, Fraction]]:
+        out = []
+        for value, src, dst in CONVERSIONS:
+            a, b = parse_unit(src), parse_unit(dst)
+            molar = analyte("bilirubin").molar_mass if "mol" in dst else None
+            out.append((a.key, str(a.units), convert(Decimal(value), a, b, molar_mass=molar)))
+        return out
+
+    assert table._stored()[0], "the stored unit table is not current"
+    stored = converted()
+    for c in (conversion.parse_unit, conversion._factor, table.expression, table._stored):
+        c.cache_clear()
+    asked: list[str] = []
+    for name in ("_pint_expression", "_pint_factor"):
+        real = getattr(table, name)
+        monkeypatch.setattr(table, name, lambda *a, _real=real, _name=name: (
+            asked.append(_name), _real(*a))[1])
+    monkeypatch.setattr(table, "_sources_key", lambda: "another pint")
+    assert table._stored() == ({}, {})
+    assert converted() == stored
+    assert set(asked) == {"_pint_expression", "_pint_factor"}
+
+
+def test_reading_and_converting_units_does_not_import_pint():
+    import subprocess
+    import sys
+
+    code = ("import sys; from decimal import Decimal; from eligimatch import units; "
+            "units.convert(Decimal('1.8'), units.parse_unit('mg/dL'), units.parse_unit('umol/L'), "
+            "molar_mass=units.analyte('bilirubin').molar_mass); "
+            "units.analytes()['anc'].unit_for('/mm3'); "
+            "print(sorted(m for m in ('pint', 'dask') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
