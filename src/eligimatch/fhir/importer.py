@@ -92,9 +92,9 @@ def read_fhir(path: Path, *, max_bytes: int | None = None) -> FhirImport:
     return import_bundle(raw, str(path))
 
 
-# ------------------------------------------------------------------------------- import
-
 class _Importer:
+    """One bundle read: each resource mapped or listed, then the profile assembled."""
+
     def __init__(self, bundle: Any, source: str, as_of: dt.date | None = None) -> None:
         self.source = source
         self.as_of = as_of          # a retrospective evaluation date (see eligimatch.retro)
