@@ -113,8 +113,11 @@ class Problems(list[tuple[str, str]]):
 @dataclass(frozen=True)
 class Example:
     """One documented example of a node kind: ``logic`` (TOML text of the node) on ``patient``
-    (profile fields) as of ``as_of`` gives ``value`` ("true" / "false" / "unknown"), or fails to
-    load with exactly ``error``."""
+    (profile fields) as of ``as_of`` gives ``value`` ("true" / "false" / "unknown") with
+    ``explains`` in its explanation, or fails to load with exactly ``error`` (``field: message``,
+    as ``eligimatch check`` prints it after ``<file>: criteria[<id>].``).  The node is run as
+    criterion ``I1`` (an inclusion) of a trial ``EXAMPLE`` without windows of its own, in both
+    runners (tests/test_node_examples.py); docs/rule-language.md shows every example."""
 
     logic: str
     value: str | None = None
@@ -122,6 +125,7 @@ class Example:
     as_of: str = "2026-11-16"
     error: str | None = None
     note: str = ""
+    explains: str = ""
 
 
 @dataclass(frozen=True)

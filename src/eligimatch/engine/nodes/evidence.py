@@ -9,7 +9,7 @@ from ...facts import Facts
 from ...quantities import LAB_MAX_AGE_DAYS
 from ...vocabulary import suggest
 from ..core import Outcome
-from .base import Bad, EvalContext, Node, NodeKind, Problems
+from .base import Bad, EvalContext, Example, Node, NodeKind, Problems
 
 
 @dataclass(frozen=True)
@@ -54,4 +54,42 @@ def build_evidence(raw: dict[str, Any], where: str, problems: Problems) -> Node:
     return Evidence(known[key], rule_out)
 
 
-KINDS = (NodeKind("evidence", build_evidence, frozenset({"rule_out"})),)
+# ---------------------------------------------------------------------------- docs and examples
+
+_HIV = '{ evidence = "hiv" }'
+_HIV_AB = {"test": "hiv_antibody", "date": "2026-11-10"}
+
+KINDS = (NodeKind(
+    "evidence", build_evidence, frozenset({"rule_out"}),
+    summary="Does the patient have the condition (`hiv`, `hepatitis_b`, `hepatitis_c`), judged "
+            "from every kind of evidence in the profile: the problem list, the results that "
+            "establish or rule it out, and the medications that need review. Each concept is "
+            "defined once, in `data/evidence.toml`.",
+    syntax="`{ evidence = \"hiv\" }`; `rule_out = \"test\"` when only a recent negative test may "
+           "rule the condition out (\"known HIV must be excluded by a test\"); the default, "
+           "`rule_out = \"record\"`, also accepts a recorded problem list without it.",
+    unknown="True on any positive evidence (the condition on the problem list, a positive "
+            "result, whatever its age). Unknown with a question for a clinician when a result "
+            "needs interpretation or a current medication of the listed classes is recorded and no "
+            "recent negative test settles it. False on a negative result within the trial's lab "
+            "window, or (`rule_out = \"record\"`) a problem list recorded without the condition. "
+            "Otherwise unknown, asking for the problem list or a recent test. Adding evidence "
+            "never turns true into false.",
+    examples=(
+        Example(_HIV, "true", {"conditions": [], "labs": [{**_HIV_AB, "result": "positive"}]},
+                explains="although the problem list does not record it"),
+        Example(_HIV, "false", {"conditions": []}, explains="not on the problem list"),
+        Example(_HIV, "false", {"labs": [{**_HIV_AB, "result": "negative"}]}),
+        Example(_HIV, "unknown", {}, explains="conditions not recorded"),
+        Example(_HIV, "unknown", {"conditions": [], "medications": [
+            {"name": "tenofovir/emtricitabine", "start": "2026-01-01", "ongoing": True}]},
+            explains="needs clinician review"),
+        Example('{ evidence = "hiv", rule_out = "test" }', "unknown", {"conditions": []},
+                explains="a negative HIV Ab or HIV Ag/Ab within 28 days is needed"),
+        Example('{ evidence = "hbv" }',
+                error="logic.evidence: unknown evidence concept 'hbv'; did you mean 'hiv'? (one "
+                      "of hiv, hepatitis_b, hepatitis_c; see data/evidence.toml)"),
+        Example('{ evidence = "hiv", rule_out = "lab" }',
+                error="logic.rule_out: expected 'record' (a recorded problem list without it "
+                      "rules it out) or 'test' (only a recent negative test does)"),
+    )),)

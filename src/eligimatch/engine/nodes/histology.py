@@ -8,7 +8,7 @@ from typing import Any
 from ...facts import Facts
 from ...vocabulary import suggest
 from ..core import Outcome, unknown
-from .base import Bad, EvalContext, Node, NodeKind, Problems
+from .base import Bad, EvalContext, Example, Node, NodeKind, Problems
 
 
 @dataclass(frozen=True)
@@ -104,4 +104,54 @@ def build_histology(raw: dict[str, Any], where: str, problems: Problems) -> Node
     return Histology(listed, review_exact=frozenset(exact))
 
 
-KINDS = (NodeKind("histology", build_histology),)
+# ---------------------------------------------------------------------------- docs and examples
+
+_STS = '{ histology = { include = ["SOFT_TISSUE"], exclude = ["RMS"], review = ["EMCHS"] } }'
+_EXACT = ('{ histology = { include = ["TISSUE"], exclude = ["SCLC"], '
+          'review_exact = ["TISSUE", "LUNG"] } }')
+
+
+def _dx(code: str | None) -> dict[str, Any]:
+    return {"diagnosis": {} if code is None else {"histology": code}}
+
+
+KINDS = (NodeKind(
+    "histology", build_histology,
+    summary="The index diagnosis's OncoTree code against lists of codes: the most specific "
+            "listed code at or above the patient's code decides, so a list can include a family, "
+            "exclude a branch of it and include a leaf again (include `SOFT_TISSUE`, exclude `RMS`, "
+            "include `PLRMS`).",
+    syntax="""`{ histology = { include = [codes], exclude = [codes], review = [codes],
+review_exact = [codes] } }`, any of the lists (`review_exact` not alone). `review` sends a code and
+everything below it to clinician review; `review_exact` only the code itself, for codes that name
+an organ or a family without the histological type (\"Lung\", `LUNG`, may be small cell or not;
+\"Lung Adenocarcinoma\", `LUAD`, below it is settled). Every code is checked against OncoTree at
+load.""",
+    unknown="Unknown when the histology is not recorded or is not an OncoTree code; unknown with a "
+            "question for a clinician when the deciding code is listed for review. A code under "
+            "none of the lists is false.",
+    examples=(
+        Example(_STS, "true", _dx("LMS"), explains="is under Soft Tissue (SOFT_TISSUE)"),
+        Example(_STS, "false", _dx("ERMS"), explains="listed as an exception"),
+        Example(_STS, "false", _dx("LUAD"), explains="not among the listed types"),
+        Example(_STS, "unknown", _dx("EMCHS"), explains="needs clinician review"),
+        Example(_STS, "unknown", _dx(None), explains="not recorded"),
+        Example(_STS, "unknown", _dx("XYZ"), explains="is not an OncoTree code"),
+        Example('{ histology = { include = ["SOFT_TISSUE", "PLRMS"], exclude = ["RMS"] } }', "true",
+                _dx("PLRMS"), note="the most specific listed code decides"),
+        Example(_EXACT, "true", _dx("LUAD")),
+        Example(_EXACT, "false", _dx("SCLC")),
+        Example(_EXACT, "unknown", _dx("LUNG"), explains="does not say the histological type"),
+        Example('{ histology = { include = ["LMSS"] } }',
+                error="logic.histology.include: 'LMSS' is not an OncoTree code; did you mean 'LMS'?"),
+        Example('{ histology = { include = "LMS" } }',
+                error="logic.histology.include: expected a list of OncoTree codes"),
+        Example('{ histology = { include = ["LMS"], exclude = ["LMS"] } }',
+                error="logic.histology.exclude: 'LMS' is listed twice"),
+        Example('{ histology = { review_exact = ["LUNG"] } }',
+                error="logic.histology: expected a table with include, exclude and/or review lists "
+                      "(and optionally review_exact)"),
+        Example('{ histology = { include = ["TISSUE"], review_exact = ["LUNGG"] } }',
+                error="logic.histology.review_exact: 'LUNGG' is not an OncoTree code; did you "
+                      "mean 'LUNG'?"),
+    )),)

@@ -12,8 +12,19 @@ from ...errors import UnitError
 from ...facts import Facts, QuantityFact, suggest
 from ...units import Analyte, analytes, format_number
 from ..core import Outcome, Truth, recency_limit, stale, unknown
-from .base import NEGATION, OPS, SYMBOL, Bad, EvalContext, Node, NodeKind, Problems, censored, number
-
+from .base import (
+    NEGATION,
+    OPS,
+    SYMBOL,
+    Bad,
+    EvalContext,
+    Example,
+    Node,
+    NodeKind,
+    Problems,
+    censored,
+    number,
+)
 
 # floats closer than this (relative) are compared exactly instead
 FLOAT_MARGIN = 1e-9
@@ -324,5 +335,93 @@ def build_quantity(raw: dict[str, Any], where: str, problems: Problems) -> Node:
                        default_recency=recency == "default")
 
 
-KINDS = (NodeKind("quantity", build_quantity,
-                  frozenset({"op", "value", "unit", "uln", "is", "within_days", "recency"})),)
+# ---------------------------------------------------------------------------- docs and examples
+
+def _lab(test: str, value: float | str, unit: str | None = None, day: str = "2026-11-12",
+         **more: Any) -> dict[str, Any]:
+    reading = {"value": value, "unit": unit} if unit else {"result": value}
+    return {"labs": [{"test": test, **reading, "date": day, **more}]}
+
+
+_ANC = '{ quantity = "anc", op = ">=", value = 1.5, unit = "10^9/L" }'
+_BILI = '{ quantity = "bilirubin", op = "<=", uln = 1.5 }'
+_DIP = '{ quantity = "urine_protein_dipstick", op = ">=", value = "2+" }'
+_HIV = '{ quantity = "hiv_antibody", is = "positive" }'
+
+KINDS = (NodeKind(
+    "quantity", build_quantity,
+    frozenset({"op", "value", "unit", "uln", "is", "within_days", "recency"}),
+    summary="A quantity — a lab result or a measurement of the profile (age, weight, ECOG, life "
+            "expectancy, ...), a key of `data/analytes.toml` — against a threshold, a multiple of "
+            "the upper limit of normal, a grade, or a qualitative value.",
+    syntax="""```toml
+{ quantity = "anc", op = ">=", value = 1.5, unit = "10^9/L" }    # a threshold with its unit
+{ quantity = "bilirubin", op = "<=", uln = 1.5 }                 # k × the lab's upper limit of normal
+{ quantity = "urine_protein_dipstick", op = ">=", value = "2+" } # a graded scale
+{ quantity = "hiv_antibody", is = "positive" }                   # a qualitative result (or a list)
+```
+
+`op` is one of `<` `<=` `>` `>=` `==` `!=`. The threshold's unit may be any unit of the analyte's
+dimension (checked at load) and is converted once into the canonical unit, exactly: 1500 /µL passes
+`>= 1.5 ×10⁹/L`. Scores (ECOG) take no unit. `within_days = N` says how old the result may be;
+`recency = "none"` turns the window off.""",
+    unknown="Unknown when there is no result; when the newest one is older than `within_days`, "
+            "else the trial's `lab_max_age_days` (labs), else the analyte's `max_age_days`, else 28 "
+            "days, or undated; when two different results share the newest date; when a censored "
+            "value (`<20`) allows both answers; for × ULN without the lab's reference range, unless "
+            "every plausible ULN of the analyte (its `uln_band`) gives the same answer; and for an "
+            "indeterminate qualitative result. The explanation names what to record.",
+    examples=(
+        Example(_ANC, "true", _lab("anc", 1500, "/uL"), explains="(reported 1500 /uL, 2026-11-12)",
+                note="exactly on the threshold, in another unit"),
+        Example(_ANC, "false", _lab("anc", 1200, "/uL")),
+        Example(_ANC, "unknown", {}, explains="ANC not recorded"),
+        Example(_ANC, "unknown", _lab("anc", 2.0, "10^9/L", "2026-10-01"),
+                explains="46 days old"),
+        Example(_ANC, "unknown", _lab("anc", 1.0, "10^9/L", comparator=">"),
+                explains="censored value"),
+        Example('{ quantity = "anc", op = ">=", value = 1.5, unit = "10^9/L", recency = "none" }',
+                "true", _lab("anc", 2.0, "10^9/L", "2020-01-01")),
+        Example(_BILI, "true", _lab("bilirubin", 1.8, "mg/dL", reference_range={"high": 1.2}),
+                explains="= 1.5 × ULN ≤ 1.5 × ULN"),
+        Example(_BILI, "false", _lab("bilirubin", 1.9, "mg/dL", reference_range={"high": 1.2})),
+        Example(_BILI, "true", _lab("bilirubin", 0.5, "mg/dL"), explains="every plausible ULN",
+                note="no reference range, but below 1.5 × every plausible ULN"),
+        Example(_BILI, "unknown", _lab("bilirubin", 1.5, "mg/dL"),
+                explains="record the lab's reference range"),
+        Example(_DIP, "true", _lab("urine_protein_dipstick", "3+")),
+        Example(_DIP, "false", _lab("urine_protein_dipstick", "1+")),
+        Example(_HIV, "true", _lab("hiv_antibody", "positive")),
+        Example(_HIV, "false", _lab("hiv_antibody", "negative")),
+        Example(_HIV, "unknown", _lab("hiv_antibody", "indeterminate")),
+        Example('{ quantity = "age", op = ">=", value = 18, unit = "year" }', "true",
+                {"birth_date": "2008-11-16"}, note="the 18th birthday on the evaluation date"),
+        Example('{ quantity = "ecog", op = "<=", value = 1 }', "false",
+                {"ecog": {"value": 2, "date": "2026-11-10"}}),
+        Example('{ quantity = "ancc", op = ">=", value = 1.5, unit = "10^9/L" }',
+                error="logic.quantity: unknown quantity 'ancc'; did you mean 'anc'?"),
+        Example('{ quantity = "anc", op = ">=", value = 1.5, unit = "g/L" }',
+                error="logic.unit: unit 'g/L' for anc: is not a unit of absolute neutrophil count "
+                      "(expected a unit like 10^9/L)"),
+        Example('{ quantity = "anc", op = ">=", value = 1.5 }',
+                error="logic.unit: a threshold for absolute neutrophil count needs a unit "
+                      "(e.g. 10^9/L)"),
+        Example('{ quantity = "anc", op = "=>", value = 1.5, unit = "10^9/L" }',
+                error="logic.op: expected one of < <= > >= == !=, got '=>'"),
+        Example('{ quantity = "anc", op = ">=" }',
+                error="logic: a quantity comparison needs value (and unit) or uln"),
+        Example('{ quantity = "alt", op = "<=", uln = 2.5, unit = "U/L" }',
+                error="logic.uln: give either uln = k or value and unit, not both"),
+        Example('{ quantity = "age", op = "<=", uln = 2.5 }',
+                error="logic.uln: age has no upper limit of normal"),
+        Example('{ quantity = "hiv_antibody", is = "pos" }',
+                error="logic.is: HIV-1/2 antibody is qualitative: give is = one of negative, "
+                      "positive, indeterminate"),
+        Example('{ quantity = "urine_protein_dipstick", op = ">=", value = "2" }',
+                error="logic.value: urine protein (dipstick) is graded: value must be one of "
+                      "negative, trace, 1+, 2+, 3+, 4+"),
+        Example('{ quantity = "anc", op = ">=", value = 1.5, unit = "10^9/L", recency = "never" }',
+                error="logic.recency: expected 'default' or 'none'"),
+        Example('{ quantity = "anc", op = ">=", value = 1.5, unit = "10^9/L", when = 3 }',
+                error="logic.when: unknown key for a 'quantity' node"),
+    )),)

@@ -7,7 +7,7 @@ from typing import Any
 
 from ...facts import Facts
 from ..core import Outcome, stale, unknown
-from .base import Bad, EvalContext, Node, NodeKind, Problems
+from .base import Bad, EvalContext, Example, Node, NodeKind, Problems
 
 
 @dataclass(frozen=True)
@@ -57,4 +57,42 @@ def build_review(raw: dict[str, Any], where: str, problems: Problems) -> Node:
     return Review(reason.strip(), within)
 
 
-KINDS = (NodeKind("review", build_review, frozenset({"within_days"})),)
+# ---------------------------------------------------------------------------- docs and examples
+
+_TOLERATE = '{ review = "whether the patient can tolerate radiotherapy" }'
+
+
+def _answer(answer: str, day: str = "2026-11-14") -> dict[str, Any]:
+    return {"attestations": [{"trial": "EXAMPLE", "criterion": "I1", "answer": answer,
+                              "by": "Dr Rivera", "date": day}]}
+
+
+KINDS = (NodeKind(
+    "review", build_review, frozenset({"within_days"}),
+    summary="A judgement only a clinician can make (\"can tolerate radiotherapy\", \"the cumulative "
+            "dose may exceed tolerance\"), answered by an attestation in the patient profile: "
+            "trial, criterion, `yes` or `no`, by whom, when.",
+    syntax="`{ review = \"the question, as the clinician will read it\" }`, optionally "
+           "`within_days = N`: how long an answer counts (else the trial's "
+           "`attestation_max_age_days`, else 28 days). The answer says whether the criterion's "
+           "statement holds, so for an exclusion `yes` means the exclusion applies.",
+    unknown="Unknown (\"needs clinician review: ...\") until an answer no older than the window is "
+            "recorded for this trial and criterion; an older answer is shown but does not count. "
+            "Never passed silently.",
+    examples=(
+        Example(_TOLERATE, "true", _answer("yes"), explains="'yes' to whether the patient"),
+        Example(_TOLERATE, "false", _answer("no")),
+        Example(_TOLERATE, "unknown", {}, explains="needs clinician review"),
+        Example(_TOLERATE, "unknown", _answer("yes", "2026-09-01"),
+                explains="answers older than 28 days do not count"),
+        Example('{ review = "whether the patient can tolerate radiotherapy", within_days = 7 }',
+                "unknown", _answer("yes", "2026-11-01"),
+                explains="answers older than 7 days do not count"),
+        Example('{ review = "" }', error="logic.review: expected the question the clinician must "
+                                         "answer"),
+        Example('{ review = "q", within_days = 5000 }',
+                error="logic.within_days: expected a whole number of days (how old an answer may "
+                      "be)"),
+        Example('{ review = "q", within = 5 }',
+                error="logic.within: unknown key for a 'review' node; did you mean 'within_days'?"),
+    )),)

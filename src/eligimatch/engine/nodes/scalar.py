@@ -12,7 +12,7 @@ from ...facts import Facts
 from ...units import analytes, format_number
 from ...vocabulary import SCALAR_VALUES, SCALARS, suggest
 from ..core import Outcome, unknown
-from .base import Bad, EvalContext, Node, NodeKind, Problems
+from .base import Bad, EvalContext, Example, Node, NodeKind, Problems
 
 
 @dataclass(frozen=True)
@@ -205,7 +205,74 @@ def build_expr(raw: dict[str, Any], where: str, problems: Problems) -> Node:
     return Expr(text, rule, tuple(sorted(names)))
 
 
+# ---------------------------------------------------------------------------- docs and examples
+
+_SEX = '{ fact = "sex", is = "female" }'
+_GRADE = '{ fact = "grade", in = ["G2", "G3"] }'
+_EXPR = '{ expr = "anc >= 1.5 and platelets >= 100" }'
+
+
+def _labs(**values: float) -> dict[str, Any]:
+    return {"labs": [{"test": k, "value": v, "unit": "10^9/L", "date": "2026-11-12"}
+                     for k, v in values.items()]}
+
+
 KINDS = (
-    NodeKind("fact", build_fact, frozenset({"is", "in"})),
-    NodeKind("expr", build_expr),
+    NodeKind(
+        "fact", build_fact, frozenset({"is", "in"}),
+        summary="A scalar fact of the profile — sex, tumour grade, disease status, pregnancy, "
+                "consent, ... (derived from the yes/no and closed-choice fields of the patient "
+                "format) — is a value or one of several.",
+        syntax="`{ fact = \"sex\", is = \"female\" }`, `{ fact = \"grade\", in = [\"G2\", \"G3\"] }`; "
+               "`is = true` / `false` for a yes/no fact. The fact and its values are checked at "
+               "load against the patient format.",
+        unknown="Unknown when the fact is not recorded (an absent field); never read as false.",
+        examples=(
+            Example(_SEX, "true", {"sex": "female"}),
+            Example(_SEX, "false", {"sex": "male"}),
+            Example(_SEX, "unknown", {}, explains="sex not recorded"),
+            Example(_GRADE, "true", {"diagnosis": {"grade": "G3"}}),
+            Example(_GRADE, "false", {"diagnosis": {"grade": "G1"}}),
+            Example('{ fact = "pregnantt", is = true }',
+                    error="logic.fact: unknown fact 'pregnantt'; did you mean 'pregnant'?"),
+            Example('{ fact = "pregnant", is = "yes" }',
+                    error="logic: pregnant is true or false, got 'yes'"),
+            Example('{ fact = "grade", is = "G4" }',
+                    error="logic: 'G4' is not a value of grade (one of G1, G2, G3, GX)"),
+            Example('{ fact = "grade", in = [] }', error="logic.in: expected a non-empty list"),
+            Example('{ fact = "grade" }',
+                    error="logic: a fact node needs exactly one of is = value or in = [values]"),
+        )),
+    NodeKind(
+        "expr", build_expr,
+        summary="A [rule-engine](https://zeroSteiner.github.io/rule-engine/) expression over "
+                "scalar facts and quantities (in their canonical units), for the rare criterion "
+                "the other nodes cannot say. `expr = \"true\"` / `\"false\"` is a constant.",
+        syntax="`{ expr = \"anc >= 1.5 and platelets >= 100\" }`. Typed when the file is loaded: "
+               "a misspelt symbol or a type mismatch is an error. `$now` and the other built-in "
+               "symbols are refused (rules never read the clock), and so are the regular-"
+               "expression operators `=~ =~~ !~ !~~` (a pattern can take unbounded time).",
+        unknown="Unknown when any symbol it reads is not recorded (or is a censored value), and "
+                "when it cannot be evaluated for the values (a division by zero), which also asks "
+                "for review.",
+        examples=(
+            Example(_EXPR, "true", _labs(anc=2, platelets=150)),
+            Example(_EXPR, "false", _labs(anc=2, platelets=50)),
+            Example(_EXPR, "unknown", _labs(anc=2), explains="needs platelets"),
+            Example('{ expr = "anc / 0 > 1" }', "unknown", _labs(anc=2),
+                    explains="cannot be evaluated for these values"),
+            Example('{ expr = "true" }', "true"),
+            Example('{ expr = "ancc > 1" }',
+                    error="logic.expr: unknown symbol 'ancc'; did you mean 'anc'?"),
+            Example('{ expr = "anc >" }', error="logic.expr: syntax error in 'anc >'"),
+            Example('{ expr = "sex > 1" }', error="logic.expr: data type mismatch in 'sex > 1'"),
+            Example("{ expr = \"sex =~ 'f.*'\" }",
+                    error="logic.expr: the regular-expression operator '=~' is not allowed (no "
+                          "criterion needs one; a pattern can take unbounded time) in "
+                          "\"sex =~ 'f.*'\""),
+            Example('{ expr = "$today < $today" }',
+                    error="logic.expr: built-in symbols ($today) are not allowed: rules never read "
+                          "the clock"),
+            Example('{ expr = "" }', error="logic.expr: expected a rule-engine expression string"),
+        )),
 )

@@ -1,0 +1,98 @@
+"""Every example of every node kind, as the registry lists them, through both runners.
+
+A node kind's examples are data in its module (:class:`eligimatch.engine.nodes.base.Example`):
+``logic`` is the node as a rule file writes it, compiled as the only criterion (``I1``, an
+inclusion) of a trial ``EXAMPLE`` without windows of its own; the profile ``patient`` is read as a
+patient file is, as of ``as_of``.  The example gives ``value`` in the explaining runner and in the
+status-only graph runner alike (``explains``, when given, is part of the explanation), or fails to
+load with exactly ``error``: the one problem, as ``eligimatch check`` prints it after
+``<file>: criteria[I1].``.  A meta-test fails a node kind without documentation or without
+examples of each value it can give and of its load errors.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+
+from eligimatch.api import parse_patient
+from eligimatch.engine import Program, compile_bytes
+from eligimatch.engine.nodes.base import Example, NodeKind
+from eligimatch.engine.registry import kinds
+from eligimatch.errors import RuleFileError
+from eligimatch.facts import build_facts
+from rulefiles import criterion, header
+
+TRIAL, CRITERION = "EXAMPLE", "I1"
+VALUES = {"pass": "true", "fail": "false", "unknown": "unknown"}
+# node kinds that cannot give a value, and why (the meta-test asks every other for an example of it)
+NEVER = {("recorded", "false"): "a result not recorded can still be obtained: unknown, not false"}
+
+
+def rule_file(logic: str) -> bytes:
+    return (header(TRIAL, "node kind example") + criterion(logic, CRITERION)).encode()
+
+
+@dataclass(frozen=True)
+class Ran:
+    value: str          # the explaining runner's
+    graph_value: str    # the status-only graph runner's
+    explanation: str
+
+
+def load_problems(logic: str) -> list[str]:
+    """The problems of loading ``logic`` as the example criterion, each as ``field: message``."""
+    try:
+        compile_bytes(rule_file(logic), "example.toml")
+    except RuleFileError as exc:
+        prefix = f"criteria[{CRITERION}]."
+        return [f"{w.removeprefix(prefix)}: {m}" for w, m in exc.problems]
+    return []
+
+
+def run(example: Example) -> Ran:
+    trial = compile_bytes(rule_file(example.logic), "example.toml")
+    patient = parse_patient(json.dumps({"id": "example", **example.patient}), "example.json")
+    facts = build_facts(patient, date.fromisoformat(example.as_of), "example.json")
+    (result,) = trial.evaluate(facts).criteria
+    ((_, failing, unknown),) = Program([trial]).run(facts)
+    graph = "false" if failing else "unknown" if unknown else "true"
+    return Ran(VALUES[result.status], graph, result.explanation)
+
+
+def _examples() -> list[tuple[str, int, Example]]:
+    return [(k.key, i, ex) for k in kinds().values() for i, ex in enumerate(k.examples)]
+
+
+@pytest.mark.parametrize(("key", "i", "example"), _examples(),
+                         ids=[f"{k}[{i}]" for k, i, _ in _examples()])
+def test_every_example_of_every_node_kind(key, i, example):
+    assert (example.value is None) != (example.error is None), "give value or error, not both"
+    if example.error is not None:
+        assert load_problems(example.logic) == [example.error]
+        return
+    assert load_problems(example.logic) == []
+    ran = run(example)
+    assert (ran.value, ran.graph_value) == (example.value, example.value), ran.explanation
+    assert example.explains in ran.explanation
+
+
+@pytest.mark.parametrize("kind", list(kinds().values()), ids=list(kinds()))
+def test_every_node_kind_is_documented_with_examples(kind: NodeKind):
+    for name in ("summary", "syntax", "unknown"):
+        assert getattr(kind, name).strip(), f"{kind.key} has no {name}"
+    assert f"{kind.key} =" in kind.syntax, f"the syntax of {kind.key} does not show its key"
+    for key in kind.keys:
+        assert key in kind.syntax, f"the syntax of {kind.key} does not show its key {key!r}"
+    given = {ex.value for ex in kind.examples if ex.value is not None}
+    for value in ("true", "false", "unknown"):
+        if (kind.key, value) not in NEVER:
+            assert value in given, f"{kind.key} has no example that gives {value}"
+        else:
+            assert value not in given
+    assert any(ex.error for ex in kind.examples), f"{kind.key} has no load-error example"
+    for ex in kind.examples:
+        assert f"{kind.key} =" in ex.logic, f"an example of {kind.key} does not use it"
