@@ -15,7 +15,7 @@ import pytest
 
 from cli_runner import run_main
 from eligimatch import batch
-from eligimatch.batch_attrition import Attrition
+from eligimatch.batch import Attrition
 
 ROOT = Path(__file__).resolve().parents[1]
 PATIENTS = ROOT / "patients"
@@ -33,6 +33,7 @@ def rules_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("rules")
     for t in TRIALS:
         shutil.copy(ROOT / "rules" / f"{t}.toml", d / f"{t}.toml")
+    shutil.copytree(ROOT / "rules" / "shared", d / "shared")
     RULES[:] = ["--rules", str(d)]
     return d
 
@@ -82,7 +83,7 @@ def big_cohort(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(batch, "MAX_CHUNK", 4)
+    monkeypatch.setattr(batch.run, "MAX_CHUNK", 4)
 
 
 # ---------------------------------------------------------------------------- inputs and outputs
@@ -99,11 +100,10 @@ def test_directory_input_gives_one_record_per_patient_and_trial_matching_screen(
         assert (r["verdict"], r["failing"], r["unknown"]) == (
             want["verdict"], want["failing"], want["unknown"])
         assert r["as_of"] == "2026-11-16"
-        assert list(r) == ["patient_id", "source", "trial_id", "as_of", "verdict", "failing",
-                           "unknown"]
+        assert list(r) == ["patient_id", "source", "trial_id", "as_of", "rules_sha256", "verdict",
+                           "failing", "unknown"]
     assert got[0]["patient_id"] == "p01"
-    assert err.endswith("eligimatch: screened 9 patients × 3 trials = 27 pairs in "
-                        f"{err.rsplit(' in ', 1)[1]}")
+    assert err.splitlines()[-1].startswith("eligimatch: screened 9 patients × 3 trials = 27 pairs in ")
 
 
 def test_jsonl_input_with_trial_filter_and_csv_output(cohort, tmp_path, capsys):
@@ -114,16 +114,17 @@ def test_jsonl_input_with_trial_filter_and_csv_output(cohort, tmp_path, capsys):
     assert code == 0, err
     assert out == ""
     rows = list(csv.reader(io.StringIO(out_file.read_text("utf-8"))))
-    assert rows[0] == ["patient_id", "source", "trial_id", "as_of", "verdict", "failing",
-                       "unknown"]
+    assert rows[0] == ["patient_id", "source", "trial_id", "as_of", "rules_sha256", "verdict",
+                       "failing", "unknown"]
     body = rows[1:]
     assert [(r[1], r[2]) for r in body] == [(f"{cohort}:{i}", t) for i in range(1, 10)
                                             for t in ("NCT07342322", "NCT06593899")]
-    assert body[2] == ["p02", f"{cohort}:2", "NCT07342322", "2026-11-16", "ineligible",
+    sha = body[0][4]
+    assert body[2] == ["p02", f"{cohort}:2", "NCT07342322", "2026-11-16", sha, "ineligible",
                        "I8.anc", ""]
     p09 = body[16]
-    assert p09[:5] == ["p09", f"{cohort}:9", "NCT07342322", "2026-11-16", "undetermined"]
-    assert p09[6].split(";") == GOLDEN["p09_lms_calf_incomplete_record.json"]["NCT07342322"][
+    assert p09[:6] == ["p09", f"{cohort}:9", "NCT07342322", "2026-11-16", sha, "undetermined"]
+    assert p09[7].split(";") == GOLDEN["p09_lms_calf_incomplete_record.json"]["NCT07342322"][
         "unknown"]
 
 
@@ -312,13 +313,12 @@ def test_spawned_workers_give_the_same_output(big_cohort, small_chunks, capsys):
 
 
 def test_workers_compile_the_plan_from_its_bytes(big_cohort, rules_dir, monkeypatch):
-    from eligimatch.compile import load_rules
+    from eligimatch.engine import load_rules
 
     plan = batch.make_plan(load_rules(rules_dir), None, None, "jsonl")
     recs = list(batch.BatchInput(big_cohort))[:5]
     inherited = batch.screen_chunk(plan, recs)
-    monkeypatch.setattr(batch, "_TRIALS", {})    # as in a spawned or remote worker
-    monkeypatch.setattr(batch, "_COMPILED", {})
+    monkeypatch.setattr(batch.plan, "_CACHE", {})    # as in a spawned or remote worker
     compiled = batch.screen_chunk(plan, recs)
     assert compiled.text == inherited.text
     assert [a.as_dict() for a in compiled.attrition] == [a.as_dict() for a in inherited.attrition]
@@ -410,7 +410,7 @@ def test_dask_reads_directory_files_in_the_parent(tmp_path, dask_scheduler, caps
 
 def test_dask_scheduler_that_cannot_be_reached_is_a_user_error(monkeypatch, capsys):
     pytest.importorskip("distributed")
-    monkeypatch.setattr(batch, "DASK_CONNECT_TIMEOUT", "0.5s")
+    monkeypatch.setattr(batch.engines, "DASK_CONNECT_TIMEOUT", "0.5s")
     code, out, err = run("screen-batch", str(PATIENTS), "--engine", "dask", "--scheduler",
                          "tcp://127.0.0.1:9", capsys=capsys)
     assert code == 2 and out == ""

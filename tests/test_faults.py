@@ -199,7 +199,7 @@ def test_disk_full_mid_batch_leaves_the_previous_file(tmp_path, capsys, monkeypa
         real(self, text)
 
     monkeypatch.setattr(safeio.AtomicFile, "write", write)
-    monkeypatch.setattr("eligimatch.batch.TARGET_PAIRS_PER_CHUNK", 100)
+    monkeypatch.setattr("eligimatch.batch.run.TARGET_PAIRS_PER_CHUNK", 100)
     code, stdout, err = run_main(["screen-batch", str(src), "-o", str(out), "--jobs", "1",
                                   "--attrition", str(tmp_path / "att.json")], capsys)
     assert code == 2 and stdout == ""

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from ..batch_attrition import Attrition
+from ..batch import Attrition
 from ..errors import EligimatchError
 from . import present
 from .app import html

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from .. import explain
 from ..api import screen as screen_patient
-from ..batch_attrition import Attrition
+from ..batch import Attrition
 from .pages import attrition as trial_attrition
 from .store import AttestationRow, PatientRow
 from .workspace import Workspace, version

@@ -52,19 +52,20 @@ class Attrition:
         for v in VERDICTS:
             self.verdicts.setdefault(v, 0)
 
-    def add_indices(self, failing: Sequence[int], unknown: Sequence[int], verdict: str) -> None:
-        """Count one patient from the positions (ascending) of its failing and unknown
-        criteria."""
+    def add_indices(self, failing: Sequence[int], unknown: Sequence[int], verdict: str,
+                    times: int = 1) -> None:
+        """Count one patient (or ``times`` patients with the same statuses) from the positions
+        (ascending) of its failing and unknown criteria."""
         n = len(self.criteria)
-        self.patients += 1
+        self.patients += times
         for k in failing:
-            self.fail[k] += 1
+            self.fail[k] += times
         for k in unknown:
-            self.unknown[k] += 1
+            self.unknown[k] += times
         first = failing[0] if failing else n
-        self.first_fail[first] += 1
-        self.first_not_pass[min(first, unknown[0] if unknown else n)] += 1
-        self.verdicts[verdict] += 1
+        self.first_fail[first] += times
+        self.first_not_pass[min(first, unknown[0] if unknown else n)] += times
+        self.verdicts[verdict] += times
 
     def add(self, statuses: Sequence[str], verdict: str) -> None:
         """Count one patient: the status of each criterion (rule-file order) and the verdict."""
@@ -124,7 +125,7 @@ class Attrition:
 
 def attrition_text(reports: Sequence[Attrition]) -> str:
     """The attrition tables as text, one block per trial."""
-    from .safeio import printable
+    from ..safeio import printable
 
     blocks = []
     for a in reports:

@@ -1,0 +1,204 @@
+"""Where chunks are screened: in this process, in a local process pool, or on Dask workers.
+
+Every engine runs the same :func:`~eligimatch.batch.chunk.screen_chunk` and yields the results
+in input order, so every engine gives byte-identical output.  At most a few chunks per worker
+are in flight, so memory stays flat in the number of patients.
+
+* ``local`` with one job screens in this process; with more, a process pool (forked where that
+  is safe, so workers inherit the parent's compiled plan; spawned otherwise, and then each
+  worker compiles the plan's bytes once).  Workers die with the parent
+  (:func:`~eligimatch.batch.workers.bind_to_parent`).  An input that fits in one chunk is
+  screened in this process whatever the number of jobs: a pool could only make it slower.
+* ``dask`` (:mod:`distributed`, optional extra ``eligimatch[dask]``): a local cluster, or the
+  one at ``scheduler``.  Dask workers need eligimatch installed (the same version); they need no
+  access to the rule files or, for a directory input, to the profiles: both travel with the
+  tasks.
+
+An error raised in a worker (an eligimatch error, picklable) is raised again here as the same
+error, so the user sees the same one line as without workers; the other chunks are abandoned.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Literal, Protocol
+
+from ..errors import EligimatchError
+from .chunk import ChunkResult, screen_chunk
+from .inputs import BatchError, Record, with_text
+from .plan import Plan, compiled
+
+__all__ = ["DASK_CONNECT_TIMEOUT", "Engine", "chunks", "dask", "local", "remote_chunk",
+           "start_method"]
+
+Engine = Literal["local", "dask"]
+DASK_CONNECT_TIMEOUT = "10s"
+
+
+class _Future(Protocol):
+    def result(self) -> Any: ...
+
+
+def chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    """The records in lists of ``size`` (the last one shorter)."""
+    it = iter(records)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
+def _ordered(submit: Callable[[list[Record]], _Future], work: Iterable[list[Record]],
+             in_flight: int) -> Iterator[ChunkResult]:
+    """Submit chunks with at most ``in_flight`` outstanding; yield results in input order.
+    ``result()`` raises a worker's error again."""
+    pending: deque[_Future] = deque()
+    for chunk in work:
+        pending.append(submit(chunk))
+        if len(pending) >= in_flight:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+# In a pool worker: the plan it was started with (sent once per worker, not with every chunk).
+_WORKER_PLAN: Plan | None = None
+
+
+def _init_worker(plan: Plan, parent: int) -> None:
+    """Runs first in every pool worker.  It compiles nothing: an error raised here would only
+    break the pool, so the plan is compiled on the first chunk, whose future carries any error
+    back to the parent."""
+    from .workers import bind_to_parent
+
+    global _WORKER_PLAN
+    bind_to_parent(parent)      # dies with the parent, leaves Ctrl-C to it
+    _WORKER_PLAN = plan
+
+
+def remote_chunk(plan: Plan, records: list[Record]) -> ChunkResult:
+    """:func:`screen_chunk` in a worker: an eligimatch error that would not survive the trip
+    back to the parent (one that cannot be pickled and unpickled as itself) goes back as a
+    :class:`BatchError` with the same message, never as a broken pool."""
+    try:
+        return screen_chunk(plan, records)
+    except EligimatchError as exc:
+        if _travels(exc):
+            raise
+        message = str(exc)
+    # raised outside the handler, so that it has no __context__ either: where tblib's pickling
+    # is installed (distributed installs it), the context would travel with it
+    raise BatchError(message)
+
+
+def _travels(exc: BaseException) -> bool:
+    import pickle
+
+    try:
+        back = pickle.loads(pickle.dumps(exc))
+    except Exception:   # whatever pickling raises, the error cannot travel
+        return False
+    return type(back) is type(exc) and str(back) == str(exc)
+
+
+def _pool_chunk(records: list[Record]) -> ChunkResult:
+    if _WORKER_PLAN is None:    # pragma: no cover - the initializer always runs first
+        raise RuntimeError("batch worker not initialised")
+    return remote_chunk(_WORKER_PLAN, records)
+
+
+def _at_least_two(work: Iterator[list[Record]]) -> tuple[list[list[Record]], bool]:
+    """The first chunks (at most two) and whether there are more than one."""
+    first = list(itertools.islice(work, 2))
+    return first, len(first) > 1
+
+
+def local(plan: Plan, work: Iterable[list[Record]], jobs: int | None) -> Iterator[ChunkResult]:
+    """Screen the chunks in this process (one job, or a single chunk) or in a pool of
+    ``jobs`` worker processes (None: :func:`~.workers.default_jobs`, measured only when there
+    is more than one chunk)."""
+    work = iter(work)
+    if jobs is None or jobs > 1:
+        first, many = _at_least_two(work)
+        work = itertools.chain(first, work)
+        if many:
+            if jobs is None:
+                from .workers import default_jobs
+
+                jobs = default_jobs()
+            if jobs > 1:
+                yield from _pool(plan, work, jobs)
+                return
+    for chunk in work:
+        yield screen_chunk(plan, chunk)
+
+
+def start_method() -> str:
+    """fork (Linux): workers inherit the parent's compiled trials.  Not from a process that runs
+    other threads (forking those can deadlock), nor where fork is missing: there, spawned
+    workers compile the plan's rule files themselves."""
+    import multiprocessing
+    import threading
+
+    fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    return "fork" if fork else "spawn"
+
+
+def _pool(plan: Plan, work: Iterable[list[Record]], jobs: int) -> Iterator[ChunkResult]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = start_method()
+    if method == "fork":
+        compiled(plan)
+    others = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
+                               initializer=_init_worker, initargs=(plan, os.getpid()))
+    try:
+        yield from _ordered(lambda c: pool.submit(_pool_chunk, c), work, 2 * jobs)
+    except BaseException:   # an error or an interrupt: the chunks in flight are not wanted
+        for worker in set(multiprocessing.active_children()) - others:
+            worker.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def dask(plan: Plan, work: Iterable[list[Record]], jobs: int,
+         scheduler: str | None) -> Iterator[ChunkResult]:
+    """Screen the chunks on a Dask cluster: a local one of ``jobs`` single-threaded worker
+    processes, or the one at ``scheduler``."""
+    import importlib
+    import logging
+
+    try:    # imported by name: an optional dependency, typed as Any
+        distributed = importlib.import_module("distributed")
+    except ImportError as exc:
+        raise BatchError("--engine dask needs the optional dependency: "
+                         "pip install 'eligimatch[dask]'") from exc
+    Client, LocalCluster = distributed.Client, distributed.LocalCluster
+
+    with contextlib.ExitStack() as stack:
+        if scheduler is not None:
+            try:
+                client = stack.enter_context(Client(scheduler, timeout=DASK_CONNECT_TIMEOUT))
+            except (OSError, TimeoutError) as exc:
+                raise BatchError(f"--scheduler {scheduler}: cannot connect ({exc})") from exc
+            workers = client.scheduler_info().get("workers", {})
+            slots = sum(int(w.get("nthreads", 1)) for w in workers.values()) or jobs
+        else:
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=":0",
+                silence_logs=logging.ERROR))
+            client = stack.enter_context(Client(cluster))
+            slots = jobs
+        shared = client.scatter(plan, broadcast=True)
+
+        def submit(chunk: list[Record]) -> _Future:
+            future: _Future = client.submit(remote_chunk, shared,
+                                            [with_text(r) for r in chunk], pure=False)
+            return future
+
+        yield from _ordered(submit, work, 2 * slots)
