@@ -121,3 +121,63 @@ def test_the_patient_format_example_reads(tmp_path):
     assert example is not None
     p = parse_patient(example.group(1), "example.json")
     assert p.format_version == "1" and p.id == "p02"
+
+
+# ---------------------------------------------------------------- the rule language
+
+def test_the_rule_language_shows_every_node_kind_with_its_examples_and_errors():
+    from eligimatch.engine.registry import kinds
+
+    text = (DOCS / "rule-language.md").read_text(encoding="utf-8")
+    for key, kind in kinds().items():
+        assert f"\n### `{key}`\n" in text
+        section = text.split(f"\n### `{key}`\n", 1)[1].split("\n### ", 1)[0]
+        assert kind.unknown in section
+        for ex in kind.examples:
+            assert ex.logic in section
+            if ex.error is not None:
+                assert f"`{ex.error}`" in section.replace("\\|", "|")
+
+
+def test_examples_in_the_docs_show_what_the_engine_explains(update_docs):
+    from eligimatch.engine.registry import kinds
+
+    text = (DOCS / "rule-language.md").read_text(encoding="utf-8").replace("\\|", "|")
+    for kind in kinds().values():
+        for ex in kind.examples:
+            if ex.error is None:
+                assert update_docs.explanation(ex) in text
+
+
+def test_the_readme_links_the_generated_documents_instead_of_its_own_table():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "(docs/rule-language.md)" in readme and "(docs/patient-format.md)" in readme
+    assert "| node | meaning |" not in readme and "Logic vocabulary" not in readme
+    assert not (DOCS / "rule-vocabulary.md").exists()
+
+
+_ISSUE = re.compile(r"\bissue\s*\d+|\badditions for\b", re.I)     # "Additions for issue 3"
+_NAMED = re.compile(r"issue|additions", re.I)                         # test_engine_additions.py
+
+
+def test_no_document_test_file_or_banner_is_named_after_an_issue():
+    files = [p for top in ("docs", "tests", "src", "scripts") for p in (ROOT / top).rglob("*")
+             if p.is_file() and "__pycache__" not in p.parts]
+    assert [p.name for p in files if _NAMED.search(p.stem)] == []
+    for md in [ROOT / "README.md", *DOCS.glob("*.md")]:
+        headings = re.findall(r"^#+ .*$", md.read_text(encoding="utf-8"), flags=re.M)
+        assert [h for h in headings if _ISSUE.search(h)] == [], md.name
+    for py in (p for p in files if p.suffix == ".py"):
+        banners = re.findall(r"^\s*# ?[-=#]{4,}.*$", py.read_text(encoding="utf-8"), flags=re.M)
+        assert [b for b in banners if _ISSUE.search(b)] == [], py
+
+
+def test_the_changelog_has_unreleased_and_the_current_version():
+    import tomllib
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]["version"]
+    text = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    sections = re.findall(r"^## \[([^\]]+)\]", text, flags=re.M)
+    assert sections[0] == "Unreleased" and version in sections
+    allowed = {"Added", "Changed", "Deprecated", "Removed", "Fixed", "Security"}
+    assert set(re.findall(r"^### (.+)$", text, flags=re.M)) <= allowed

@@ -12,14 +12,17 @@ examples of each value it can give and of its load errors.
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from eligimatch.api import parse_patient
-from eligimatch.engine import Program, compile_bytes
+from eligimatch.engine import Program, compile_bytes, registry
 from eligimatch.engine.nodes.base import Example, NodeKind
 from eligimatch.engine.registry import kinds
 from eligimatch.errors import RuleFileError
@@ -82,6 +85,10 @@ def test_every_example_of_every_node_kind(key, i, example):
 
 @pytest.mark.parametrize("kind", list(kinds().values()), ids=list(kinds()))
 def test_every_node_kind_is_documented_with_examples(kind: NodeKind):
+    check_documented(kind)
+
+
+def check_documented(kind: NodeKind) -> None:
     for name in ("summary", "syntax", "unknown"):
         assert getattr(kind, name).strip(), f"{kind.key} has no {name}"
     assert f"{kind.key} =" in kind.syntax, f"the syntax of {kind.key} does not show its key"
@@ -96,3 +103,69 @@ def test_every_node_kind_is_documented_with_examples(kind: NodeKind):
     assert any(ex.error for ex in kind.examples), f"{kind.key} has no load-error example"
     for ex in kind.examples:
         assert f"{kind.key} =" in ex.logic, f"an example of {kind.key} does not use it"
+
+
+# ---------------------------------------------------------------- adding a node kind
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _contributing_module() -> str:
+    """The node kind module of CONTRIBUTING.md's worked example, as written there."""
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    section = text.split("## Worked example: add a node kind", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.fixture
+def count_kind(tmp_path, monkeypatch):
+    """CONTRIBUTING.md's ``items`` node kind, in a module of its own, registered by one line."""
+    path = tmp_path / "count_nodes.py"
+    path.write_text(_contributing_module(), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("count_nodes", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "count_nodes", module)   # dataclasses look their module up
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(registry, "FAMILIES", list(registry.FAMILIES))
+    monkeypatch.setattr(registry, "_kinds", None)
+    registry.register(module)                       # the one registry line
+    yield registry.kinds()["items"]
+    monkeypatch.setattr(registry, "_kinds", None)   # forget it again
+
+
+def test_a_node_kind_is_one_module_plus_one_registry_line(count_kind):
+    assert list(registry.kinds())[-1] == "items"
+    check_documented(count_kind)
+    for example in count_kind.examples:
+        if example.error is not None:
+            assert load_problems(example.logic) == [example.error]
+        else:
+            ran = run(example)
+            assert (ran.value, ran.graph_value) == (example.value, example.value)
+            assert example.explains in ran.explanation
+    # a rule file using it loads, and both runners screen with it (an exclusion too)
+    rules = (header("T9") + criterion('{ items = "treatments", at_least = 2 }', "I4")
+             + criterion('{ items = "conditions", at_least = 1 }', "E2", "exclusion")).encode()
+    trial = compile_bytes(rules, "t9.toml")
+    chemo = {"type": "chemotherapy", "start": "2025-01-01", "end": "2025-03-01"}
+    for profile, verdict in [({"treatments": [chemo, chemo], "conditions": []}, "eligible"),
+                             ({"treatments": [chemo], "conditions": []}, "ineligible"),
+                             ({"treatments": [chemo, chemo]}, "undetermined")]:
+        patient = parse_patient(json.dumps({"id": "p", **profile}), "p.json")
+        facts = build_facts(patient, date(2026, 11, 16), "p.json")
+        assert trial.evaluate(facts).verdict == verdict
+        ((graph_verdict, _, _),) = Program([trial]).run(facts)
+        assert graph_verdict == verdict
+    # a misspelt key of the new kind is refused with a suggestion, like any other kind's
+    assert load_problems('{ items = "treatments", at_leest = 2 }') == [
+        "logic.at_leest: unknown key for a 'items' node; did you mean 'at_least'?"]
+
+
+def test_the_generated_docs_take_a_new_node_kind(count_kind):
+    spec = importlib.util.spec_from_file_location("update_docs", ROOT / "scripts" / "update_docs.py")
+    assert spec is not None and spec.loader is not None
+    update_docs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(update_docs)
+    text = update_docs.rule_reference()
+    assert "\n### `items`\n" in text and "2 treatments recorded (at least 2)" in text
