@@ -169,3 +169,20 @@ def test_the_generated_docs_take_a_new_node_kind(count_kind):
     spec.loader.exec_module(update_docs)
     text = update_docs.rule_reference()
     assert "\n### `items`\n" in text and "2 treatments recorded (at least 2)" in text
+
+
+@pytest.mark.parametrize("missing", ["summary", "syntax", "unknown", "true", "false", "unknown example",
+                                     "error"])
+def test_the_meta_test_fails_a_kind_without_docs_or_examples(count_kind, missing):
+    import dataclasses
+
+    kind = count_kind
+    if missing in ("summary", "syntax", "unknown"):
+        kind = dataclasses.replace(kind, **{missing: " "})
+    else:
+        value = {"unknown example": "unknown"}.get(missing, missing)
+        kept = tuple(ex for ex in kind.examples
+                     if (ex.error is None if missing == "error" else ex.value != value))
+        kind = dataclasses.replace(kind, examples=kept)
+    with pytest.raises(AssertionError):
+        check_documented(kind)
