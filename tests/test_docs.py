@@ -181,3 +181,14 @@ def test_the_changelog_has_unreleased_and_the_current_version():
     assert sections[0] == "Unreleased" and version in sections
     allowed = {"Added", "Changed", "Deprecated", "Removed", "Fixed", "Security"}
     assert set(re.findall(r"^### (.+)$", text, flags=re.M)) <= allowed
+
+
+def test_the_rule_file_shown_in_the_rule_language_is_canonical_and_loads():
+    from eligimatch.engine import compile_bytes
+    from eligimatch.rulefmt import is_formatted
+
+    text = (DOCS / "rule-language.md").read_text(encoding="utf-8")
+    example = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    assert is_formatted(example)
+    trial = compile_bytes(example.encode(), "NCT07342322.toml")
+    assert [c.id for c in trial.criteria] == ["I8.alt"]
