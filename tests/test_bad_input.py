@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -366,6 +367,7 @@ def test_broken_rule_file(command, make, fragment, tmp_path, capsys):
     (tmp_path / "patients").mkdir()
     rule = tmp_path / "rules" / f"{TRIAL}.toml"
     rule.write_bytes(make())
+    shutil.copytree(RULES / "shared", tmp_path / "rules" / "shared")    # the value sets it uses
     (tmp_path / "patient.json").write_bytes(BASE_TEXT)
     (tmp_path / "patients" / "p.json").write_bytes(BASE_TEXT)
     if command == "check":      # problems on stdout, one per line; a count on stderr

@@ -121,6 +121,7 @@ def test_check_reports_a_broken_copy_precisely(tmp_path, capsys):
     broken = (text.replace('quantity = "anc"', 'quantity = "ancc"')
                   .replace('value = 50, unit = "g/L" }', 'value = 50, unit = "mL" }'))
     (tmp_path / "NCT07342322.toml").write_text(broken, "utf-8")
+    shutil.copytree(ROOT / "rules" / "shared", tmp_path / "shared")
     code, out, err = run("check", str(tmp_path), capsys=capsys)
     assert code == 1
     lines = out.splitlines()

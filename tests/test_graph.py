@@ -26,6 +26,7 @@ from eligimatch.api import read_patient
 from eligimatch.engine import Program, Trial, load_rule_file, load_rules
 from eligimatch.facts import Facts, build_facts
 from eligimatch.patient import Patient
+from eligimatch.rulesource import load_shared
 from rulefiles import criterion, header
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,7 +131,7 @@ def _copy(trial_file: Path, tmp_path: Path, new_id: str, *, lab_days: int | None
         text = "\n".join(lines) + "\n"
     path = tmp_path / f"{new_id}.toml"
     path.write_text(text, encoding="utf-8")
-    return load_rule_file(path)
+    return load_rule_file(path, load_shared(trial_file))
 
 
 def _rule_file(trial_id: str) -> Path:

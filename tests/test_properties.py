@@ -79,13 +79,12 @@ from hypothesis import assume, example, given, note
 from hypothesis import strategies as st
 
 import strategies as S
-from eligimatch import cli, explain
+from eligimatch import cli, explain, rulesource
 from eligimatch.api import parse_patient, screen
 from eligimatch.engine import RuleSet, Trial, load_rule_file
-
-from eligimatch.errors import EligimatchError, PatientError, RuleFileError, UnitError
 from eligimatch.engine.core import Outcome, kleene_and, kleene_not, kleene_or, status_of
-from eligimatch.engine.nodes import All, Any_, Compare, EvalContext, Evidence, Expr, Node, Not, OPS
+from eligimatch.engine.nodes import OPS, All, Any_, Compare, EvalContext, Evidence, Expr, Node, Not
+from eligimatch.errors import EligimatchError, PatientError, RuleFileError, UnitError
 from eligimatch.facts import Facts, build_facts
 from eligimatch.patient import Patient, ReferenceRange
 from eligimatch.rulefile import RuleFile
@@ -807,8 +806,13 @@ def dump_rules(model: RuleFile) -> str:
     return text
 
 
+def resolved(path: Path) -> Any:
+    """A rule file's document with its definitions expanded."""
+    return rulesource.read(path.read_bytes(), rulesource.load_shared(path))[0]
+
+
 def rewrite(path: Path) -> tuple[RuleFile, str]:
-    raw = tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+    raw = resolved(path)
     model = RuleFile.model_validate(raw)
     return model, dump_rules(model)
 
@@ -944,7 +948,7 @@ def test_arbitrary_unit_strings_parse_or_raise_unit_error(text):
             {"test": test, "value": 2, "unit": text, "date": "2026-01-01"}]}), None)
 
 
-TEMPLATE = tomllib.loads(Path(TRIALS[0].path).read_text(encoding="utf-8"), parse_float=Decimal)
+TEMPLATE = resolved(Path(TRIALS[0].path))
 
 
 def _load_logic(logic: Any) -> Trial | None:

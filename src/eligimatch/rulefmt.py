@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import tomli
@@ -42,7 +43,7 @@ from .rulesyntax import (
     parse,
 )
 
-__all__ = ["WIDTH", "FormatError", "format_text", "is_formatted"]
+__all__ = ["WIDTH", "FormatError", "format_text", "is_formatted", "reformat", "rule_sources"]
 
 WIDTH = 110
 STEP = 2
@@ -64,15 +65,19 @@ def format_text(text: str) -> str:
     """``text`` in the canonical layout (see the module's documentation)."""
     try:
         before = tomli.loads(text, parse_float=Decimal)
+        lines = parse(text)
+        out = _render(lines)
+        after = tomli.loads(out, parse_float=Decimal)
+        kept = comments(parse(out)) == comments(lines)
     except tomli.TOMLDecodeError as exc:
         raise FormatError(f"TOML syntax error: {exc}") from None
-    try:
-        lines = parse(text)
     except SyntaxProblem as exc:
         raise FormatError(f"cannot be formatted: {exc}") from None
-    out = _render(lines)
-    after = tomli.loads(out, parse_float=Decimal)
-    if _typed(after) != _typed(before) or comments(parse(out)) != comments(lines):
+    except RecursionError:
+        raise FormatError("cannot be formatted: nested too deeply") from None
+    except ValueError:      # int() refusing more than 4,300 digits
+        raise FormatError("cannot be formatted: a number is out of range") from None
+    if _typed(after) != _typed(before) or not kept:
         raise FormatError("formatting would change the document; left as it is")
     return out
 
@@ -263,3 +268,37 @@ def _pieces(line: str, indent: int, end: int) -> list[str]:
             lines[-1:] = ["".join(last[:-1]), last[-1]]
     pad = " " * indent
     return [*(pad + ln + "\\" for ln in lines[:-1]), pad + lines[-1]]
+
+
+# ---------------------------------------------------------------------------- files
+
+def rule_sources(paths: list[Path]) -> list[Path]:
+    """The files ``eligimatch fmt`` works on: each file given, and for a directory its rule
+    files (``*.toml``) and its shared value sets (``shared/*.toml``)."""
+    out: list[Path] = []
+    for p in paths:
+        out.extend([*sorted(p.glob("*.toml")), *sorted((p / "shared").glob("*.toml"))]
+                   if p.is_dir() else [p])
+    return list(dict.fromkeys(out))
+
+
+def reformat(paths: list[Path]) -> list[tuple[Path, str]]:
+    """Every file of ``paths`` whose layout is not canonical, with its canonical text.  Reads
+    them all first: a file that cannot be read or formatted raises
+    :class:`~eligimatch.errors.RuleFileError`, before anything is written."""
+    from .errors import RuleFileError
+
+    changed = []
+    for path in paths:
+        try:
+            text = path.read_bytes().decode("utf-8")
+            out = format_text(text)
+        except OSError as exc:
+            raise RuleFileError(str(path), [("", f"cannot read: {exc.strerror or exc}")]) from None
+        except UnicodeDecodeError:
+            raise RuleFileError(str(path), [("", "not UTF-8 text")]) from None
+        except FormatError as exc:
+            raise RuleFileError(str(path), [("", exc.reason)]) from None
+        if out != text:
+            changed.append((path, out))
+    return changed

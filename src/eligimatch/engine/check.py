@@ -1,4 +1,6 @@
-"""``eligimatch check``: every problem of the given rule files, their examples included."""
+"""``eligimatch check``: every problem of the given rule files, their examples included, and any
+file (a rule file or the shared value sets next to it) not in the layout ``eligimatch fmt``
+writes."""
 
 from __future__ import annotations
 
@@ -6,23 +8,41 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import RuleFileError
+from ..rulesource import SharedSets, load_shared, shared_path
 from .examples import example_problems
 from .load import load_rule_file
 
 __all__ = ["check_rules"]
 
 
-def check_rules(paths: Iterable[Path], warnings: list[str] | None = None) -> list[str]:
-    """Every problem in the given rule files, examples included, one line each.  Criteria
+def check_rules(paths: Iterable[Path], warnings: list[str] | None = None, *,
+                layout: bool = False) -> list[str]:
+    """Every problem in the given rule files, examples included, one line each; with
+    ``layout``, also each file (and shared value sets) not in the canonical layout.  Criteria
     still marked ``draft`` (``eligimatch draft``) are not problems: one warning line per file
     is appended to ``warnings`` when given."""
     lines: list[str] = []
     seen: dict[str, str] = {}
+    shared: dict[Path, SharedSets | RuleFileError | None] = {}     # per directory, read once
     for path in paths:
+        where = shared_path(path)
+        if where not in shared:
+            try:
+                shared[where] = load_shared(path)
+            except RuleFileError as exc:
+                shared[where] = exc
+            if layout and where.is_file():
+                lines.extend(unformatted(where))
+        sets = shared[where]
+        if layout:
+            lines.extend(unformatted(path))
         try:
-            trial = load_rule_file(path)
+            if isinstance(sets, RuleFileError):
+                raise sets
+            trial = load_rule_file(path, sets)
         except RuleFileError as exc:
-            lines.extend(f"{path}: {f}: {m}" if f else f"{path}: {m}" for f, m in exc.problems)
+            lines.extend(f"{exc.source}: {f}: {m}" if f else f"{exc.source}: {m}"
+                         for f, m in exc.problems)
             continue
         if trial.id in seen:
             lines.append(f"{path}: trial.id: {trial.id!r} is also defined in {seen[trial.id]}")
@@ -33,4 +53,19 @@ def check_rules(paths: Iterable[Path], warnings: list[str] | None = None) -> lis
                             f"are drafts, not yet reviewed: {', '.join(drafts)}")
         for c in trial.criteria:
             lines.extend(example_problems(trial, c, str(path)))
-    return lines
+    return list(dict.fromkeys(lines))     # a broken shared file: once, not once per rule file
+
+
+def unformatted(path: Path) -> list[str]:
+    """One line when the file is not in the canonical layout (nothing when it cannot be read:
+    loading it reports that)."""
+    from ..rulefmt import FormatError, format_text
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        if format_text(text) == text:
+            return []
+    except (OSError, UnicodeDecodeError, FormatError):
+        return []
+    return [f"{path}: not in the canonical layout (run: eligimatch fmt {path})"]
+

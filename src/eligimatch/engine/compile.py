@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from ..errors import RuleFileError
 from ..facts import Facts
 from ..rulefile import CriterionSpec, RuleFile, TrialMeta
+from ..rulesource import SharedSets
 from ..vocabulary import suggest
 from .core import ATTESTATION_MAX_AGE_DAYS, TrialResult
 from .nodes.base import Bad, EvalContext, Node, Problems
@@ -44,7 +45,8 @@ class Trial:
     meta: TrialMeta
     criteria: tuple[Criterion, ...]
     path: str
-    sha256: str
+    sha256: str                         # of the rule file's bytes
+    shared: SharedSets | None = field(default=None, repr=False, compare=False)  # the value sets it used
     contexts: tuple[EvalContext, ...] = field(init=False, repr=False, compare=False)
 
     @property
@@ -77,6 +79,8 @@ class RuleSet:
         h = hashlib.sha256()
         for t in sorted(self.trials, key=lambda t: t.id):
             h.update(t.id.encode() + b"\0" + t.sha256.encode() + b"\0")
+            if t.shared is not None:    # the shared value sets are part of the rules
+                h.update(t.shared.sha256.encode() + b"\0")
         return h.hexdigest()
 
     def get(self, trial_id: str) -> Trial:
@@ -90,27 +94,29 @@ class RuleSet:
         raise UnknownTrialError(trial_id, ids, close[0] if close else None)
 
 
-def compile_bytes(data: bytes, source: str) -> Trial:
-    """Compile one rule file's bytes; ``source`` names it in errors and in :attr:`Trial.path`.
+def compile_bytes(data: bytes, source: str, shared: SharedSets | None = None) -> Trial:
+    """Compile one rule file's bytes; ``source`` names it in errors and in :attr:`Trial.path`;
+    ``shared``: the value sets its references may use besides its own definitions.
     Raises :class:`RuleFileError` with every problem found."""
     problems = Problems(compile_node)
-    trial = _compile(source, data, problems)
+    trial = _compile(source, data, shared, problems)
     if problems or trial is None:
         raise RuleFileError(source, list(problems))
     return trial
 
 
-def _compile(source: str, data: bytes, problems: Problems) -> Trial | None:
-    from .. import tomlin
+def _compile(source: str, data: bytes, shared: SharedSets | None, problems: Problems) -> Trial | None:
+    from .. import rulesource, tomlin
 
-    raw, refused = tomlin.parse(data)   # bounded: nesting depth, number magnitudes
+    # bounded (nesting depth, number magnitudes, size), definitions expanded
+    raw, refused = rulesource.read(data, shared)
     if raw is None:
         problems.extend(refused)
         return None
     try:    # strict: TOML has types, so "30" for a number of days is an error, not a guess
         model = RuleFile.model_validate(raw, strict=True)
     except ValidationError as exc:
-        problems.extend((_loc(err["loc"], raw), err["msg"]) for err in exc.errors())
+        problems.extend((tomlin.location(err["loc"], raw), err["msg"]) for err in exc.errors())
         return None
     ids: dict[str, int] = {}
     criteria = []
@@ -121,7 +127,7 @@ def _compile(source: str, data: bytes, problems: Problems) -> Trial | None:
         criteria.append(Criterion(c, node, node.asks_review()))
     problems.extend((f"criteria[{name}].id", f"duplicate criterion id {name!r}")
                     for name, n in ids.items() if n > 1)
-    return Trial(model.trial, tuple(criteria), source, hashlib.sha256(data).hexdigest())
+    return Trial(model.trial, tuple(criteria), source, hashlib.sha256(data).hexdigest(), shared)
 
 
 def compile_node(raw: Any, where: str, problems: Problems) -> Node:
@@ -143,19 +149,3 @@ def compile_node(raw: Any, where: str, problems: Problems) -> Node:
                      f"unknown key for a {kind.key!r} node{suggest(first, kind.keys)}")
         return Bad()
     return kind.build(raw, f"{where}.{kind.key}", problems)
-
-
-def _loc(loc: tuple[Any, ...], raw: Any) -> str:
-    parts: list[str] = []
-    node = raw
-    for p in loc:
-        if isinstance(p, int) and isinstance(node, list) and p < len(node):
-            item = node[p]
-            label = item.get("id") if isinstance(item, dict) else None
-            parts[-1:] = [f"{parts[-1] if parts else ''}[{label or p}]"]
-            node = item
-        else:
-            parts.append(str(p))
-            node = node.get(p) if isinstance(node, dict) else None
-    return ".".join(parts)
-

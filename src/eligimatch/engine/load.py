@@ -1,4 +1,9 @@
-"""Rule files and directories → compiled trials (:func:`.compile.compile_bytes` does the work)."""
+"""Rule files and directories → compiled trials (:func:`.compile.compile_bytes` does the work).
+
+A directory of rule files is its ``*.toml`` files (one trial each) and, in ``shared/``, the value
+sets they share (:mod:`eligimatch.rulesource`), read once for the directory; a single rule file
+finds the shared sets next to it the same way.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import RuleFileError
+from ..rulesource import SharedSets, load_shared
 from .compile import RuleSet, Trial, compile_bytes
 
 __all__ = ["default_rules_dir", "load_rule_file", "load_rules", "rule_files"]
@@ -31,7 +37,9 @@ def rule_files(directory: Path) -> list[Path]:
 def load_rules(directory: Path | None = None) -> RuleSet:
     """Load every ``*.toml`` in ``directory``; raise on the first broken file."""
     d = directory or default_rules_dir()
-    trials = [load_rule_file(p) for p in rule_files(d)]
+    files = rule_files(d)
+    shared = load_shared(files[0])
+    trials = [load_rule_file(p, shared) for p in files]
     seen: dict[str, str] = {}
     for t in trials:
         if t.id in seen:
@@ -40,8 +48,12 @@ def load_rules(directory: Path | None = None) -> RuleSet:
     return RuleSet(tuple(trials), str(d))
 
 
-def load_rule_file(path: Path) -> Trial:
-    """Load, validate and compile one rule file; raise :class:`RuleFileError` with every problem."""
+_NEXT_TO_IT = SharedSets("", {}, "")    # load_rule_file: read the shared sets next to the file
+
+
+def load_rule_file(path: Path, shared: SharedSets | None = _NEXT_TO_IT) -> Trial:
+    """Load, validate and compile one rule file; raise :class:`RuleFileError` with every problem.
+    ``shared``: the shared value sets (by default those next to the file; ``None``: none)."""
     from ..jsonin import TooLarge, max_input_bytes, read_bytes
 
     try:
@@ -50,4 +62,6 @@ def load_rule_file(path: Path) -> Trial:
         raise RuleFileError(str(path), [("", str(exc))]) from None
     except OSError as exc:
         raise RuleFileError(str(path), [("", f"cannot read: {exc.strerror or exc}")]) from None
-    return compile_bytes(data, str(path))
+    if shared is _NEXT_TO_IT:
+        shared = load_shared(path)
+    return compile_bytes(data, str(path), shared)
