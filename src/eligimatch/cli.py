@@ -187,7 +187,8 @@ def check(
     paths: Annotated[list[Path] | None, typer.Argument(
         help="Rule files or directories (default: eligimatch's own rules).")] = None,
 ) -> None:
-    """Check rule files: schema, symbols, types, units, duplicate ids and every example."""
+    """Check rule files: schema, symbols, types, units, duplicate ids, every example, and the
+    layout ``eligimatch fmt`` writes."""
     from . import safeio
     from .compile import check_rules, default_rules_dir, rule_files
 
@@ -199,7 +200,7 @@ def check(
     if missing:
         raise UserError(f"{missing[0]}: no such rule file")
     warnings: list[str] = []
-    problems = check_rules(files, warnings)
+    problems = check_rules(files, warnings, layout=True)
     for line in warnings:
         _note(line)
     if problems:
@@ -218,6 +219,38 @@ def check(
                f"{n_ex} examples pass{drafted}")
 
 
+@app.command("fmt")
+def fmt_cmd(
+    paths: Annotated[list[Path], typer.Argument(
+        help="Rule files or directories of them (with their shared/ value sets).")],
+    check_only: Annotated[bool, typer.Option("--check", help="Write nothing: list the files "
+                                             "not in the canonical layout and exit 1 if any.")] = False,
+) -> None:
+    """Rewrite rule files in the one canonical layout (comments kept, values unchanged)."""
+    from . import safeio
+    from .rulefmt import reformat, rule_sources
+
+    safeio.require_stdout()
+    files = rule_sources(paths)
+    missing = [f for f in files if not f.is_file()]
+    if missing:
+        raise UserError(f"{missing[0]}: no such rule file")
+    changed = reformat(files)
+    if check_only:
+        if changed:
+            safeio.emit("\n".join(f"{safeio.printable(str(p))}: not in the canonical layout"
+                                  for p, _ in changed))
+            _note(f"{len(changed)} of {len(files)} file{'s' if len(files) != 1 else ''} "
+                  "would be reformatted")
+            raise typer.Exit(1)
+        return
+    for path, text in changed:
+        with safeio.AtomicFile(path) as f:
+            f.write(text)
+            f.commit()
+        safeio.emit(f"reformatted {safeio.printable(str(path))}")
+
+
 @app.command()
 def draft(
     record: Annotated[Path, typer.Argument(
@@ -232,10 +265,11 @@ def draft(
     verbatim text, typed where a recogniser accounts for the whole item, review otherwise; every
     criterion marked draft.  Check it with 'eligimatch check'."""
     from .draft import draft_file
+    from .rulefmt import format_text
 
     with _Outputs(output) as out:
         result = draft_file(record, trial_id)
-        out.write(output, result.text.rstrip("\n"))
+        out.write(output, format_text(result.text).rstrip("\n"))   # the layout `fmt` writes
         out.commit()
     typed, total = result.share()
     _note(f"drafted {total} criteria from {record}: {typed} typed, {total - typed} to review; "
