@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 if TYPE_CHECKING:
-    from .compile import RuleSet
+    from .engine import RuleSet
 
 app = typer.Typer(
     name="eligimatch",
@@ -69,7 +69,7 @@ def _version() -> str:
 
 
 def _rules(directory: Path | None) -> RuleSet:
-    from .compile import load_rules
+    from .engine import load_rules
 
     return load_rules(directory)
 
@@ -159,7 +159,7 @@ def explain_cmd(
     ruleset = _rules(rules)
     t = ruleset.get(trial)
     p = _read(patient, when)
-    facts, results = api.screen(p, [t], when, str(patient))
+    facts, results = api.screen(p, ruleset, when, str(patient), only=[t])
     drafts = _drafts([t])
     if fmt is Format.json:
         safeio.emit(explain.dumps(explain.document(facts.patient_id, str(patient), facts.as_of,
@@ -190,7 +190,7 @@ def check(
     """Check rule files: schema, symbols, types, units, duplicate ids, every example, and the
     layout ``eligimatch fmt`` writes."""
     from . import safeio
-    from .compile import check_rules, default_rules_dir, rule_files
+    from .engine import check_rules, default_rules_dir, rule_files
 
     safeio.require_stdout()
     files: list[Path] = []
@@ -208,7 +208,7 @@ def check(
         _note(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in "
                    f"{len(files)} rule file{'s' if len(files) != 1 else ''}")
         raise typer.Exit(1)
-    from .compile import load_rule_file
+    from .engine import load_rule_file
 
     loaded = [load_rule_file(f) for f in files]
     n_crit = sum(len(t.criteria) for t in loaded)
@@ -295,7 +295,7 @@ def schema(kind: Annotated[SchemaKind, typer.Argument(help="Which schema.")] = S
 
         doc = Patient.model_json_schema()
     else:
-        from .trial import RuleFile
+        from .rulefile import RuleFile
 
         doc = RuleFile.model_json_schema(by_alias=True)
     safeio.emit(json.dumps(doc, indent=2, sort_keys=True))
@@ -406,7 +406,10 @@ def screen_batch(
         "--attrition", help="Write the attrition report here as JSON (default: a table on "
                             "stderr).")] = None,
     jobs: Annotated[int | None, typer.Option(
-        "--jobs", "-j", min=1, help="Worker processes (default: all cores).")] = None,
+        "--jobs", "-j", min=1, help="Worker processes (default: the CPUs free now: those this "
+        "process may use, less the busy ones by the smaller of the 1-minute load average and a "
+        "0.1 s sample of /proc/stat, rounded, at least 1). An input of one chunk is screened "
+        "in-process.")] = None,
     engine: Annotated[BatchEngine, typer.Option(
         "--engine", help="local: a process pool; dask: a Dask cluster (pip install "
                          "'eligimatch[dask]').")] = BatchEngine.local,
