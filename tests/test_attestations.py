@@ -136,3 +136,17 @@ def test_resolve_rewrites_to_the_current_ids_and_leaves_the_rest(rules):
     with pytest.raises(PatientError, match=r"^p\.json: attestations\[0\]\.trial: unknown trial"):
         attestations.resolve(p, [t for t in trials if t.id == "BETA-2"], "p.json")
     assert attestations.resolve(Patient(id="q"), [], "q.json").attestations == []
+
+
+@pytest.mark.parametrize("url, source", [("/api/screen", "request"),
+                                         ("/api/patients", "API request")])
+def test_the_web_refuses_a_profile_answering_nothing_the_rules_define(tmp_path, url, source):
+    web = pytest.importorskip("web_support")
+    api_client = web.client(web.make_app(tmp_path / "store.db"))
+    body = {"id": "p1", "as_of": "2026-11-16", "attestations": [
+        {"trial": "NCT07342322", "criterion": "I99", "answer": "yes", "by": "Dr A",
+         "date": "2026-11-12"}]}
+    r = api_client.post(url, content=json.dumps(body), headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    assert r.json()["detail"] == (f"{source}: attestations[0].criterion: NCT07342322 has no "
+                                  "criterion 'I99'; did you mean 'I9'?")
