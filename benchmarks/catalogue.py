@@ -29,7 +29,6 @@ import json
 import math
 import random
 import re
-import tomllib
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -47,7 +46,7 @@ def _key(k: str) -> str:
 
 
 def toml_value(v: Any) -> str:
-    """A TOML value for the types tomllib gives back (with parse_float=Decimal)."""
+    """A TOML value for the types a rule file is read as (floats as Decimal)."""
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int | Decimal):
@@ -75,6 +74,18 @@ def toml_document(doc: dict[str, Any]) -> str:
                 lines += ["", f"[[{_key(k)}]]",
                           *(f"{_key(a)} = {toml_value(b)}" for a, b in item.items())]
     return "\n".join(lines) + "\n"
+
+
+def read_rules(src: Path) -> dict[str, Any]:
+    """A rule file as eligimatch reads it: TOML 1.1, floats as Decimal, every definition and
+    shared value set expanded (so the copies need neither)."""
+    from eligimatch.rulesource import load_shared, read
+
+    doc, problems = read(src.read_bytes(), load_shared(src))
+    if doc is None:
+        raise ValueError(f"{src}: {problems}")
+    out: dict[str, Any] = doc
+    return out
 
 
 # ---------------------------------------------------------------------------- variation
@@ -136,7 +147,7 @@ def build(out_dir: Path, n_trials: int = 250, seed: int = 1,
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for src in sources:
-        doc = tomllib.loads(src.read_text("utf-8"), parse_float=Decimal)
+        doc = read_rules(src)
         for k in range(copies):
             rng = random.Random(f"{seed}:{src.stem}:{k}")
             path = out_dir / f"{src.stem}-v{k:03d}.toml"
@@ -229,7 +240,7 @@ def build_distinct(out_dir: Path, n_trials: int = 250, seed: int = 1,
     integer = frozenset(k for k, a in analytes().items() if a.integer)
     sources = sorted(rules_dir.glob("*.toml"))
     copies = math.ceil(n_trials / len(sources))
-    docs = [tomllib.loads(src.read_text("utf-8"), parse_float=Decimal) for src in sources]
+    docs = [read_rules(src) for src in sources]
     out_dir.mkdir(parents=True, exist_ok=True)
     d = _Distinct(seed)
     written = []

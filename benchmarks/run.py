@@ -82,8 +82,7 @@ class _Workload:
     """One catalogue loaded, compiled and warmed up in the measuring process."""
 
     def __init__(self, rules: Path, records: list[Any]) -> None:
-        from eligimatch.compile import load_rules
-        from eligimatch.program import Program
+        from eligimatch.engine import Program, load_rules
 
         self.ruleset = load_rules(rules)
         self.trials = self.ruleset.trials
@@ -96,7 +95,7 @@ class _Workload:
         ``keep``, the patient ids and statuses are kept (``self.last``) for the agreement
         check."""
         from eligimatch import api
-        from eligimatch.batch import make_plan, run_batch
+        from eligimatch.batch import chunk_size, make_plan, run_batch
         from eligimatch.facts import build_facts
 
         self.last = None
@@ -116,12 +115,14 @@ class _Workload:
                                                                  strict=True)]
         out["facts"] = _since(t)
         del patients
+        size = chunk_size(len(self.trials))      # the batch graph, chunk by chunk as in a run
         t = _clock()
-        statuses = [self.program.run(f) for f in facts]
+        chunks = [self.program.run_chunk(facts[i:i + size]) for i in range(0, len(facts), size)]
         out["evaluate"] = _since(t)
         if keep:
-            self.last = ([f.patient_id for f in facts], statuses)
-        del facts, statuses
+            self.last = ([f.patient_id for f in facts],
+                         [c.patient(p) for c in chunks for p in range(c.n)])
+        del facts, chunks
         gc.collect()
         t = _clock()
         with open(os.devnull, "w", encoding="utf-8") as sink:
@@ -200,8 +201,8 @@ def _child_measure(argv: list[str]) -> None:
 def _child_batch(argv: list[str]) -> None:
     """Screen a file against some rules (or one trial of them) with ``jobs`` workers; output
     discarded; print the summary and peak memory."""
-    from eligimatch.batch import BatchInput, _peak_rss_kb, make_plan, run_batch
-    from eligimatch.compile import load_rules
+    from eligimatch.batch import BatchInput, make_plan, peak_rss_kb, run_batch
+    from eligimatch.engine import load_rules
 
     rules, source, jobs, trial = argv
     plan = make_plan(load_rules(Path(rules)), [trial] if trial != "all" else None, None, "jsonl")
@@ -211,7 +212,7 @@ def _child_batch(argv: list[str]) -> None:
     cpu, wall = _since(t)
     print(json.dumps({"pairs": summary.pairs, "patients": summary.patients, "wall_s": wall,
                       "cpu_s": cpu, "worker_cpu_s": summary.worker_cpu_s,
-                      "main_peak_kb": _peak_rss_kb(),
+                      "main_peak_kb": peak_rss_kb(),
                       "worker_peak_kb": summary.worker_peak_rss_kb}))
 
 
@@ -251,7 +252,7 @@ def profile(rules: Path, source: Path, n: int) -> None:
     import pstats
 
     from eligimatch.batch import BatchInput, make_plan, run_batch
-    from eligimatch.compile import load_rules
+    from eligimatch.engine import load_rules
 
     plan = make_plan(load_rules(rules), None, None, "jsonl")
     lines = source.read_bytes().splitlines()[:n]

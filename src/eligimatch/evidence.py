@@ -250,6 +250,33 @@ def assess(c: Concept, facts: Facts, lab_limit: int | None, *, rule_out: str = "
                                        f"{window}",))
 
 
+def holds(c: Concept, facts: Facts, lab_limit: int | None, *, rule_out: str = "record"
+          ) -> bool | None:
+    """The value of :func:`assess`, step by step the same, without building its text (for the
+    status-only runners; tests/test_graph.py checks that both agree)."""
+    conditions = facts.collections.get("conditions")
+    if conditions is not None and _condition_hits(c, conditions):
+        return True
+    quantity = facts.quantity
+    if any((q := quantity(t.test)) is not None and t.matches(q) for t in c.positive):
+        return True
+    for t in c.negative:
+        q = quantity(t.test)
+        if q is not None and t.matches(q) and q.date is not None and (
+                lab_limit is None or (facts.as_of - q.date).days <= lab_limit):
+            return False
+    if any((q := quantity(t.test)) is not None and t.matches(q) for t in c.review):
+        return None
+    classes = set(c.review_classes)
+    if any(set(item.fields.get("classes") or ()) & classes
+           and _current(item, facts.as_of) is not False
+           for item in facts.collections.get("medications") or ()):
+        return None
+    if rule_out == "record" and conditions is not None:
+        return None if any(i.fields.get("type") is None for i in conditions) else False
+    return None
+
+
 def _stale_negatives(c: Concept, facts: Facts, lab_limit: int | None) -> str:
     old = []
     for t in c.negative:

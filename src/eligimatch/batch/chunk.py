@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -106,10 +106,11 @@ def screen_chunk(plan: Plan, records: Sequence[Record]) -> ChunkResult:
         patients.append((facts.patient_id, rec.source, facts.as_of.isoformat()))
     if chunk:
         statuses = program.run_chunk(chunk)
-        for k, a in enumerate(attrition):
-            for (verdict, fail_at, unknown_at), times in zip(statuses.patterns[k],
-                                                             statuses.counts(k), strict=True):
-                a.add_indices(fail_at, unknown_at, verdict, times)
+        for a, (n, fail, unknown, first_fail, first_not_pass, verdicts) in zip(
+                attrition, statuses.attrition, strict=True):
+            a.merge(replace(a.empty(), patients=n, fail=fail, unknown=unknown,
+                            first_fail=first_fail, first_not_pass=first_not_pass,
+                            verdicts=verdicts))
         writer.chunk(patients, statuses, lambda k, s: _resting(done, k, s))
     dates = {as_of for _, _, as_of in patients}
     return ChunkResult(writer.text(), messages, len(chunk), failed, len(chunk) * len(trials),

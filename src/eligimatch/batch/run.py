@@ -22,7 +22,8 @@ from .plan import Plan, compiled
 __all__ = ["MAX_CHUNK", "TARGET_PAIRS_PER_CHUNK", "Progress", "Summary", "chunk_size",
            "run_batch"]
 
-TARGET_PAIRS_PER_CHUNK = 20_000
+# the batch graph screens a chunk at once, array by array: larger chunks spread its fixed cost
+TARGET_PAIRS_PER_CHUNK = 64_000
 MAX_CHUNK = 256
 
 

@@ -59,8 +59,8 @@ def value_of(c: int) -> Truth:
 class Quantities:
     """One quantity over the chunk: each patient's fact and what its readings depend on."""
 
-    __slots__ = ("age", "facts", "float_uln", "float_value", "has_result", "has_value",
-                 "present", "uln_ok")
+    __slots__ = ("age", "band_high", "band_low", "facts", "float_uln", "float_value",
+                 "has_result", "has_value", "present", "ranks", "uln_ok")
 
     def __init__(self, chunk: Chunk, key: str) -> None:
         qs: list[QuantityFact | None] = [f.quantities.get(key) for f in chunk.facts]
@@ -83,6 +83,14 @@ class Quantities:
                                         else np.nan for q in qs), np.float64, n)
         self.float_uln = np.fromiter((_float(q.uln) if q is not None else np.nan for q in qs),
                                      np.float64, n)
+        # the plausible ULNs of a result without the lab's range (NaN: a range, or none)
+        self.band_low, self.band_high = (np.fromiter(
+            (_float(q.uln_band[end]) if q is not None and q.uln is None and q.uln_band else np.nan
+             for q in qs), np.float64, n) for end in (0, 1))
+        scale = chunk.analyte(key).scale or chunk.analyte(key).values
+        # a graded result's place on its scale (-1: none)
+        self.ranks = np.fromiter((scale.index(q.result) if q is not None and q.result in scale
+                                  else -1 for q in qs), np.int64, n)
 
     def fresh(self, limit: int | None) -> Mask:
         """Present and not stale (:func:`.core.stale`: undated, or older than ``limit``)."""
@@ -147,6 +155,11 @@ class Chunk:
             got = self._cache[key] = make()
             return got
 
+    def analyte(self, key: str) -> Any:
+        from ..units import analytes
+
+        return analytes()[key]
+
     def quantity(self, key: str) -> Quantities:
         q: Quantities = self.cached(("quantity", key), lambda: Quantities(self, key))
         return q
@@ -155,22 +168,39 @@ class Chunk:
         c: Items = self.cached(("collection", name), lambda: Items(self, name))
         return c
 
+    def reported(self, key: str) -> Mask:
+        """Where the quantity has a result, or a reason it has none (conflicting results...)."""
+        got: Mask = self.cached(("reported", key), lambda: np.fromiter(
+            (key in f.quantities or key in f.quantity_gaps for f in self.facts), np.bool_,
+            self.n))
+        return got
+
     def rows(self, status: Callable[[Facts], Truth]) -> Codes:
         """Codes of ``status`` patient by patient."""
         return np.fromiter((_CODE[status(f)] for f in self.facts), np.uint8, self.n)
 
-    def by_value(self, value: Callable[[Facts], Hashable], status: Callable[[Facts], Truth]
-                 ) -> Codes:
-        """Codes of a ``status`` that depends on ``value(facts)`` alone: decided once for each
-        distinct value in the chunk."""
-        seen: dict[Hashable, int] = {}
-        out = np.empty(self.n, np.uint8)
-        for i, f in enumerate(self.facts):
-            v = value(f)
-            c = seen.get(v)
-            if c is None:
-                c = seen[v] = _CODE[status(f)]
-            out[i] = c
+    def by_value(self, name: Hashable, value: Callable[[Facts], Any],
+                 status: Callable[[Facts], Truth]) -> Codes:
+        """Codes of a ``status`` that depends on one fact alone, ``value(facts)`` (named
+        ``name``): decided once for each distinct value in the chunk."""
+        def make() -> tuple[npt.NDArray[np.intp], list[int]]:
+            seen: dict[Any, int] = {}
+            firsts: list[int] = []
+            index = np.empty(self.n, np.intp)
+            for i, f in enumerate(self.facts):
+                v = value(f)
+                key = (type(v), v)          # True is not 1, "1" is not 1
+                try:
+                    k = seen.setdefault(key, len(firsts))
+                except TypeError:           # an unhashable value: decided on its own
+                    k = len(firsts)
+                if k == len(firsts):
+                    firsts.append(i)
+                index[i] = k
+            return index, firsts
+        index, firsts = self.cached(("values", name), make)
+        codes = np.fromiter((_CODE[status(self.facts[i])] for i in firsts), np.uint8, len(firsts))
+        out: Codes = codes[index]
         return out
 
     def window_start(self, window: Duration) -> npt.NDArray[np.int64]:
@@ -191,32 +221,139 @@ class Chunk:
 
 # ---------------------------------------------------------------------------- node helpers
 
+# combine tables are made for up to this many children (3 ** 6 = 729 entries)
+TABLE_CHILDREN = 6
+_TABLES: dict[int, tuple[Any, Codes]] = {}      # id(node) → (node, its table)
+
+
+def combined(node: Any, children: Sequence[Codes], n: int, table: Codes | None = None
+             ) -> Codes:
+    """The column of a node whose value is ``node.combine`` of its children's: looked up in a
+    table of ``combine`` over every combination of the children's codes (made once per node);
+    for more than :data:`TABLE_CHILDREN` children, ``combine`` is called once per distinct
+    combination in the chunk."""
+    k = len(children)
+    if k <= TABLE_CHILDREN:
+        if table is None:
+            table = combine_table(node, k)
+        index = np.zeros(n, np.intp)
+        for col in children:
+            index *= 3
+            index += col
+        out: Codes = table[index]
+        return out
+    seen, inverse = np.unique(np.stack(children), axis=1, return_inverse=True)
+    values = np.fromiter((code(node.combine(value_of(int(c)) for c in seen[:, j]))
+                          for j in range(seen.shape[1])), np.uint8, seen.shape[1])
+    got: Codes = values[inverse.reshape(-1)]
+    return got
+
+
+def combine_table(node: Any, k: int) -> Codes:
+    """``node.combine`` over every combination of ``k`` codes, first child most significant."""
+    known = _TABLES.get(id(node))
+    if known is not None and known[0] is node:
+        return known[1]
+    import itertools
+
+    table = np.fromiter((code(node.combine(value_of(c) for c in combo))
+                         for combo in itertools.product((FALSE, UNKNOWN, TRUE), repeat=k)),
+                        np.uint8, 3 ** k)
+    _TABLES[id(node)] = (node, table)
+    return table
+
+
+def reading(chunk: Chunk, key: str, limit: int | None, mode: str) -> Mask:
+    """Where a comparison of mode ``mode`` has a reading (:meth:`~.nodes.quantity.Compare.
+    reading`): present, recent enough, and a graded result, a number, or a number and a positive
+    ULN (or a band of plausible ULNs) for a × ULN comparison."""
+    def make() -> Mask:
+        a = chunk.quantity(key)
+        need = (a.has_result if mode == "ordinal" else a.has_value & a.uln_ok if mode == "uln"
+                else a.has_value)
+        got: Mask = a.fresh(limit) & need
+        return got
+    got: Mask = chunk.cached(("reading", key, limit, mode), make)
+    return got
+
+
 def compare(node: Any, chunk: Chunk, limit: int | None) -> Codes:
     """A comparison (:class:`~.nodes.quantity.Compare`) over the chunk, as its ``decide``:
-    unknown where there is no reading; floats where clearly apart; else exactly."""
+    unknown where there is no reading; as floats where both sides are clearly apart (for a
+    band of plausible ULNs: at both ends, deciding where they agree); else exactly."""
     from .nodes.base import OPS
-    from .nodes.quantity import FLOAT_MARGIN
 
     a = chunk.quantity(node.analyte.key)
     mode = node.mode()
-    readable = a.fresh(limit) & (a.has_result if mode == "ordinal" else
-                                 a.has_value & a.uln_ok if mode == "uln" else a.has_value)
-    out = np.full(chunk.n, UNKNOWN, np.uint8)
+    readable = reading(chunk, node.analyte.key, limit, mode)
+    op = OPS[node.op]
+    if mode == "ordinal":
+        scale = node.analyte.scale or node.analyte.values
+        holds = np.asarray(op(a.ranks, scale.index(node.ordinal)))
+        out = np.where(readable, np.where(holds, TRUE, FALSE), UNKNOWN).astype(np.uint8)
+        off_scale = readable & (a.ranks < 0)       # never, for a checked profile
+        return _exactly(node, a, off_scale, out) if off_scale.any() else out
     bound: float | None = node._bound
-    exact = readable
-    if mode != "ordinal" and bound is not None:
-        x = a.float_value
-        y = bound * a.float_uln if mode == "uln" else np.full(chunk.n, bound)
-        with np.errstate(invalid="ignore", over="ignore"):
-            clear = readable & (np.abs(x - y) > FLOAT_MARGIN * np.maximum(np.abs(x), np.abs(y)))
-            holds = OPS[node.op](x, y)
-        out[clear] = np.where(holds[clear], TRUE, FALSE)
-        exact = readable & ~clear
-    for i in np.flatnonzero(exact).tolist():
+    if bound is None:
+        return _exactly(node, a, readable, np.full(chunk.n, UNKNOWN, np.uint8))
+    x = a.float_value
+    if mode == "uln":
+        clear, holds = _apart(op, x, bound * a.float_uln)
+        low_clear, low = _apart(op, x, bound * a.band_low)
+        high_clear, high = _apart(op, x, bound * a.band_high)
+        banded = low_clear & high_clear
+        clear |= banded & (low == high)
+        holds |= banded & low
+        unsure = banded & (low != high)       # the plausible ULNs disagree: unknown
+    else:
+        clear, holds = _apart(op, x, bound)
+        unsure = None
+    out = np.where(clear & readable, np.where(holds, TRUE, FALSE), UNKNOWN).astype(np.uint8)
+    exact = readable & ~clear if unsure is None else readable & ~clear & ~unsure
+    return _exactly(node, a, exact, out) if exact.any() else out
+
+
+def _apart(op: Any, x: npt.NDArray[np.float64], y: Any) -> tuple[Mask, Mask]:
+    """Where ``x`` and ``y`` are more than the float margin apart, and ``x op y`` there."""
+    from .nodes.quantity import FLOAT_MARGIN
+
+    with np.errstate(invalid="ignore", over="ignore"):
+        clear = np.abs(x - y) > FLOAT_MARGIN * np.maximum(np.abs(x), np.abs(y))
+        holds = np.asarray(op(x, y)) & clear
+    return clear, holds
+
+
+def _exactly(node: Any, a: Quantities, rows: Mask, out: Codes) -> Codes:
+    for i in np.flatnonzero(rows).tolist():
         q = a.facts[i]
         assert q is not None
         out[i] = _CODE[node.holds(q)]
     return out
+
+
+def any_recorded(node: Any, chunk: Chunk, ctx: Any) -> Codes:
+    """``any_recorded``: Kleene OR (:func:`.core.kleene_or`) of the comparisons whose quantity
+    is reported; where none is, ``otherwise`` or unknown."""
+    out = np.full(chunk.n, FALSE, np.uint8)        # no value yet: OR's neutral element
+    anywhere = np.zeros(chunk.n, np.bool_)
+    for c in node.children:
+        here = chunk.reported(c.analyte.key)
+        anywhere |= here
+        out = _OR[out, np.where(here, c.columns(chunk, ctx), FALSE)]
+    if node.otherwise is None:
+        return np.where(anywhere, out, UNKNOWN).astype(np.uint8)
+    got: Codes = np.where(anywhere, out, node.otherwise.columns(chunk, ctx)).astype(np.uint8)
+    return got
+
+
+def _or_table() -> Codes:
+    from .core import kleene_or
+
+    return np.array([[code(kleene_or([value_of(a), value_of(b)])) for b in range(3)]
+                     for a in range(3)], np.uint8)
+
+
+_OR = _or_table()
 
 
 def recorded(chunk: Chunk, key: str, limit: int | None) -> Codes:
@@ -232,7 +369,7 @@ def exists(node: Any, windowless: Any, chunk: Chunk) -> Codes:
 
     def where_codes() -> Codes:
         items, owner = c.items, c.owner.tolist()
-        return np.fromiter((_CODE[windowless.match(item, facts[r], None)]
+        return np.fromiter((_CODE[windowless._match(item, facts[r], None)]
                             for item, r in zip(items, owner, strict=True)), np.uint8, len(items))
 
     try:

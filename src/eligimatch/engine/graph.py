@@ -4,8 +4,8 @@ Screening a population needs, for each patient × trial, every criterion's statu
 not the explanations.  :class:`Program` compiles the trials of a batch into one graph in which
 identical parts of criteria are one node, evaluated at most once per patient, whatever the trials
 that share it.  (Trials repeat each other a lot: most trials of one disease ask for the same blood
-counts, histologies and washout periods; the 250 trials of the benchmark catalogue, 7,500
-criteria, compile to about 1,700 distinct nodes.)
+counts, histologies and washout periods; the 250 trials of the benchmark's varied catalogue,
+7,500 criteria, compile to about 1,800 distinct nodes.)
 
 The graph knows no node kinds; it uses the interface of :class:`~.nodes.base.Node`:
 
@@ -17,34 +17,42 @@ The graph knows no node kinds; it uses the interface of :class:`~.nodes.base.Nod
   :func:`.core.negation` as the explaining runner;
 * a node with a ``shared_reading`` (comparisons) shares the reading of its quantity with the
   other comparisons of the same quantity, window and mode, and ``decide``\\s on it;
-* every other node gives its ``status``.
+* every other node gives its ``status`` (its value alone: no explanation is built).
 
 Criterion polarity and the verdict come from :func:`.core.polarity` and :func:`.core.verdict`.
-The explaining runner stays the reference: ``tests/test_graph.py`` checks that both give the
-same status to every criterion of one shared corpus.
+
+Two ways to run it: :meth:`Program.run` screens one patient, node by node; :meth:`Program.run_chunk`
+screens a chunk of patients at once, each node giving its values over the whole chunk as an
+array (:mod:`.chunked`, :mod:`.columns`; numpy is imported only then).  The explaining runner
+stays the reference: ``tests/test_graph.py`` checks that all three give the same status to every
+criterion of one shared corpus.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..facts import Facts
 from .compile import Trial
 from .core import Truth, Verdict, polarity, verdict
 from .nodes.base import EvalContext, Node
 
+if TYPE_CHECKING:
+    from .chunked import ChunkStatuses
+
 __all__ = ["Program", "TrialStatus"]
 
 # (verdict, positions of the failing criteria, positions of the unknown ones), in rule-file order
 TrialStatus = tuple[Verdict, list[int], list[int]]
-Slot = Callable[[Facts, list[Any]], Any]
+Run = Callable[[Facts, list[Any]], Any]
 
 _UNSET: Any = object()
 
 
 class Program:
-    """The trials of a batch compiled together; :meth:`run` screens one patient's facts.
+    """The trials of a batch compiled together; :meth:`run` screens one patient's facts,
+    :meth:`run_chunk` a chunk of patients.
 
     Two graphs: one for patients without clinician attestations, in which every review node is
     unknown whatever its criterion, so review nodes of the same question are one node (and the
@@ -62,13 +70,37 @@ class Program:
         """Distinct nodes (and shared readings) of the graph for patients without attestations."""
         return len(self._plain.slots)
 
-    def run(self, facts: Facts) -> list[TrialStatus]:
-        """Verdict, failing and unknown criteria (positions) of every trial, in trial order."""
-        if not facts.attestations:
-            return self._plain.run(facts)
+    def attested(self) -> _Graph:
         if self._attested is None:
             self._attested = _Graph(self.trials, attested=True)
-        return self._attested.run(facts)
+        return self._attested
+
+    def run(self, facts: Facts) -> list[TrialStatus]:
+        """Verdict, failing and unknown criteria (positions) of every trial, in trial order."""
+        return (self.attested() if facts.attestations else self._plain).run(facts)
+
+    def run_chunk(self, facts: Sequence[Facts]) -> ChunkStatuses:
+        """The same for many patients at once, as distinct status patterns per trial."""
+        from .chunked import run_chunk
+
+        return run_chunk(self._plain, self.attested, facts)
+
+
+class Slot:
+    """One node of the graph: the node and the context it was first met in, its children's
+    slots (a node that combines them) or its reading's slot (a node that decides on a shared
+    reading; a reading's own slot has no node), and how to run it for one patient."""
+
+    __slots__ = ("children", "ctx", "node", "reading", "run", "table")
+
+    def __init__(self, node: Node | None, ctx: EvalContext | None, run: Run, *,
+                 children: tuple[int, ...] | None = None, reading: int | None = None) -> None:
+        self.node = node
+        self.ctx = ctx
+        self.run = run
+        self.children = children
+        self.reading = reading
+        self.table: Any = None      # the columnar runner's combine table, made on first use
 
 
 class _Graph:
@@ -85,6 +117,7 @@ class _Graph:
                   for c, ctx in zip(t.criteria, t.contexts, strict=True))
             for t in trials]
         self.criteria = tuple(places)
+        self.layout: Any = None     # the columnar runner's arrays, made on first use
 
     def run(self, facts: Facts) -> list[TrialStatus]:
         slots = self.slots
@@ -93,7 +126,7 @@ class _Graph:
         for i, exclusion in self.criteria:      # each distinct criterion once
             v = vals[i]
             if v is _UNSET:
-                v = vals[i] = slots[i](facts, vals)
+                v = vals[i] = slots[i].run(facts, vals)
             status.append(polarity(exclusion, v))
         out: list[TrialStatus] = []
         for row in self.rows:
@@ -118,26 +151,29 @@ class _Graph:
             key = (id(node), ctx)
         if key in self._index:
             return self._index[key]
+        slots = self.slots
         combine = node.combine
         if combine is not None:
             children = tuple(self._node(c, ctx) for c in node.subnodes())
-            return self._add(key, lambda: _combined(self.slots, combine, children))
+            return self._add(key, lambda: Slot(node, ctx, _combined(slots, combine, children),
+                                               children=children))
         shared = node.shared_reading(ctx)
         if shared is not None:
             reading_key, read = shared
-            reading = self._add(reading_key, lambda: _reader(read))
-            return self._add(key, lambda: _decided(self.slots, node, reading))
-        return self._add(key, lambda: _status(node, ctx))
+            reading = self._add(reading_key, lambda: Slot(None, None, _reader(read)))
+            return self._add(key, lambda: Slot(node, ctx, _decided(slots, node, reading),
+                                               reading=reading))
+        return self._add(key, lambda: Slot(node, ctx, _status(node, ctx)))
 
 
 def _value(slots: list[Slot], vals: list[Any], i: int, facts: Facts) -> Any:
     v = vals[i]
     if v is _UNSET:
-        v = vals[i] = slots[i](facts, vals)
+        v = vals[i] = slots[i].run(facts, vals)
     return v
 
 
-def _combined(slots: list[Slot], combine: Callable[..., Truth], children: tuple[int, ...]) -> Slot:
+def _combined(slots: list[Slot], combine: Callable[..., Truth], children: tuple[int, ...]) -> Run:
     def combined(facts: Facts, vals: list[Any]) -> Truth:
         def values() -> Iterator[Truth]:   # lazily: combine stops at the first deciding value
             for i in children:
@@ -146,13 +182,13 @@ def _combined(slots: list[Slot], combine: Callable[..., Truth], children: tuple[
     return combined
 
 
-def _reader(read: Callable[[Facts], Any]) -> Slot:
+def _reader(read: Callable[[Facts], Any]) -> Run:
     def reader(facts: Facts, vals: list[Any]) -> Any:
         return read(facts)
     return reader
 
 
-def _decided(slots: list[Slot], node: Node, reading: int) -> Slot:
+def _decided(slots: list[Slot], node: Node, reading: int) -> Run:
     decide = node.decide
 
     def decided(facts: Facts, vals: list[Any]) -> Truth:
@@ -160,7 +196,7 @@ def _decided(slots: list[Slot], node: Node, reading: int) -> Slot:
     return decided
 
 
-def _status(node: Node, ctx: EvalContext) -> Slot:
+def _status(node: Node, ctx: EvalContext) -> Run:
     status = node.status
 
     def evaluated(facts: Facts, vals: list[Any]) -> Truth:

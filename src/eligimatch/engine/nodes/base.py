@@ -17,10 +17,12 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from ... import errors
 from ..core import ATTESTATION_MAX_AGE_DAYS, Outcome, Truth
 
 if TYPE_CHECKING:
     from ...facts import Facts
+    from ..columns import Chunk, Codes
 
 __all__ = ["NEGATION", "OPS", "SYMBOL", "Bad", "EvalContext", "Example", "Node", "NodeKind",
            "Problems", "censored", "number", "recency"]
@@ -56,7 +58,19 @@ class Node:
         raise NotImplementedError
 
     def status(self, facts: Facts, ctx: EvalContext) -> Truth:
+        if self.combine is not None:    # the subnodes' statuses, read lazily
+            return self.combine(c.status(facts, ctx) for c in self.subnodes())
         return self.evaluate(facts, ctx).value
+
+    def columns(self, chunk: Chunk, ctx: EvalContext) -> Codes:
+        """The value for every patient of a chunk at once, as truth codes (the graph runner's
+        columnar path, :mod:`..columns`): by default ``combine`` of the subnodes' columns, or
+        ``status`` patient by patient."""
+        if self.combine is not None:
+            from ..columns import combined
+
+            return combined(self, [c.columns(chunk, ctx) for c in self.subnodes()], chunk.n)
+        return chunk.rows(lambda facts: self.status(facts, ctx))
 
     def subnodes(self) -> tuple[Node, ...]:
         return ()
@@ -88,16 +102,14 @@ class Bad(Node):
     """Placeholder for a node that failed to compile (only seen while collecting problems)."""
 
 
-class Problems(list[tuple[str, str]]):
-    """The problems a rule file's compilation collects, each ``(field, message)``, and how a
-    builder compiles the nodes inside its own (so every problem of a file is found at once)."""
+class Problems(errors.Problems):
+    """The one problems collector (:class:`eligimatch.errors.Problems`), as a rule file's
+    compilation uses it: builders also compile the nodes inside their own through it, so every
+    problem of a file is found at once."""
 
     def __init__(self, build: Callable[[Any, str, Problems], Node] | None = None) -> None:
         super().__init__()
         self._build = build
-
-    def add(self, where: str, message: str) -> None:
-        self.append((where, message))
 
     def node(self, raw: Any, where: str) -> Node:
         assert self._build is not None, "a Problems without a builder compiles no nodes"

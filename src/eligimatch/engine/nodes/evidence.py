@@ -8,7 +8,7 @@ from typing import Any
 from ...facts import Facts
 from ...quantities import LAB_MAX_AGE_DAYS
 from ...vocabulary import suggest
-from ..core import Outcome
+from ..core import Outcome, Truth
 from .base import Bad, EvalContext, Example, Node, NodeKind, Problems
 
 
@@ -27,6 +27,12 @@ class Evidence(Node):
 
     def share_key(self, ctx: EvalContext, attested: bool) -> Any:
         return (self, ctx.lab_max_age_days)  # negative tests count within the trial's lab window
+
+    def status(self, facts: Facts, ctx: EvalContext) -> Truth:
+        from ...evidence import holds
+
+        return holds(self.concept, facts, ctx.lab_max_age_days or LAB_MAX_AGE_DAYS,
+                     rule_out=self.rule_out)
 
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
         from ...evidence import assess

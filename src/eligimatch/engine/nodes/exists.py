@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...dates import Duration, parse_duration
 from ...errors import DurationError
@@ -16,6 +17,9 @@ from ..core import Outcome, Truth, unknown
 from .base import Bad, EvalContext, Example, Node, NodeKind, Problems
 from .field_tests import FieldTest
 from .where import Match, field_info, match_details, match_gaps, match_value, where_tests
+
+if TYPE_CHECKING:
+    from ..columns import Chunk, Codes
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,27 @@ class Exists(Node):
         if item.start is not None and item.start > start_of_window:
             return True
         return None
+
+    def status(self, facts: Facts, ctx: EvalContext) -> Truth:
+        items = facts.collections.get(self.collection)
+        if items is None:
+            return None
+        start_of_window = _window_start(self.window, facts.as_of) if self.window else None
+        unsure = False
+        for item in items:
+            v = self._match(item, facts, start_of_window)
+            if v is True:
+                return True
+            if v is None:
+                unsure = True
+        return None if unsure else False
+
+    def columns(self, chunk: Chunk, ctx: EvalContext) -> Codes:
+        from dataclasses import replace
+
+        from ..columns import exists
+
+        return exists(self, replace(self, window=None, current=False), chunk)
 
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
         items = facts.collections.get(self.collection)
@@ -104,6 +129,12 @@ class Exists(Node):
         if (self.window is not None or self.current) and self._in_window(item, facts) is None:
             names.append("end date (or ongoing)" if item.start else "dates")
         return ", ".join(names)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _window_start(window: Duration, as_of: date) -> date:
+    """The first day before a window (calendar arithmetic done once per window and date)."""
+    return window.before(as_of)
 
 
 def _show_item(item: Item) -> str:

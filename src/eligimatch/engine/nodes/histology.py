@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...facts import Facts
 from ...vocabulary import suggest
-from ..core import Outcome, unknown
+from ..core import Outcome, Truth, unknown
 from .base import Bad, EvalContext, Example, Node, NodeKind, Problems
+
+if TYPE_CHECKING:
+    from ..columns import Chunk, Codes
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,19 @@ class Histology(Node):
 
     def symbols(self) -> set[str]:
         return {"histology"}
+
+    def status(self, facts: Facts, ctx: EvalContext) -> Truth:
+        from ...ontology import oncotree
+
+        code = facts.histology
+        tree = oncotree()
+        if code is None or code not in tree or code in self.review_exact:
+            return None
+        verdict, _ = tree.classify(code, self.listed)  # type: ignore[arg-type]
+        return None if verdict == "review" else verdict == "include"
+
+    def columns(self, chunk: Chunk, ctx: EvalContext) -> Codes:
+        return chunk.by_value("histology", lambda f: f.histology, lambda f: self.status(f, ctx))
 
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
         from ...ontology import oncotree

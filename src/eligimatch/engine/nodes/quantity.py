@@ -6,11 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ...errors import UnitError
-from ...facts import Facts, QuantityFact, suggest
+from ...facts import Facts
+from ...quantities import QuantityFact
 from ...units import Analyte, analytes, format_number
+from ...vocabulary import suggest
 from ..core import Outcome, Truth, recency_limit, stale, unknown
 from .base import (
     NEGATION,
@@ -25,6 +27,9 @@ from .base import (
     censored,
     number,
 )
+
+if TYPE_CHECKING:
+    from ..columns import Chunk, Codes
 
 # floats closer than this (relative) are compared exactly instead
 FLOAT_MARGIN = 1e-9
@@ -98,6 +103,11 @@ class Compare(Node):
 
     def status(self, facts: Facts, ctx: EvalContext) -> Truth:
         return self.decide(self.shared_reading(ctx)[1](facts))
+
+    def columns(self, chunk: Chunk, ctx: EvalContext) -> Codes:
+        from ..columns import compare
+
+        return compare(self, chunk, self.limit(ctx))
 
     def _need(self) -> str:
         return f"{self.analyte.short} {SYMBOL[self.op]} {self._threshold_text()}"
@@ -238,6 +248,15 @@ class Qualitative(Node):
     def share_key(self, ctx: EvalContext, attested: bool) -> Any:
         return (self, recency_limit(self.analyte, self.within_days, self.default_recency,
                                     ctx.lab_max_age_days))
+
+    def status(self, facts: Facts, ctx: EvalContext) -> Truth:
+        q = facts.quantity(self.analyte.key)
+        if q is None or stale(q.date, facts.as_of, recency_limit(
+                self.analyte, self.within_days, self.default_recency, ctx.lab_max_age_days)):
+            return None
+        if q.result == "indeterminate" and "indeterminate" not in self.values:
+            return None
+        return q.result in self.values
 
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
         a = self.analyte

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...facts import Facts
 from ...units import Analyte, analytes
 from ...vocabulary import suggest
-from ..core import Outcome, kleene_or, merge_gaps, recency_limit, stale, unknown
+from ..core import Outcome, Truth, kleene_or, merge_gaps, recency_limit, stale, unknown
 from .base import Bad, EvalContext, Example, Node, NodeKind, Problems, recency
 from .quantity import Compare, Qualitative
+
+if TYPE_CHECKING:
+    from ..columns import Chunk, Codes
 
 
 @dataclass(frozen=True)
@@ -32,11 +35,23 @@ class Recorded(Node):
         return (self, recency_limit(self.analyte, self.within_days, self.default_recency,
                                     ctx.lab_max_age_days))
 
+    def _limit(self, ctx: EvalContext) -> int | None:
+        return recency_limit(self.analyte, self.within_days, self.default_recency,
+                             ctx.lab_max_age_days)
+
+    def status(self, facts: Facts, ctx: EvalContext) -> Truth:
+        q = facts.quantity(self.analyte.key)
+        return None if q is None or stale(q.date, facts.as_of, self._limit(ctx)) else True
+
+    def columns(self, chunk: Chunk, ctx: EvalContext) -> Codes:
+        from ..columns import recorded
+
+        return recorded(chunk, self.analyte.key, self._limit(ctx))
+
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
         a = self.analyte
         q = facts.quantity(a.key)
-        limit = recency_limit(a, self.within_days, self.default_recency,
-                              ctx.lab_max_age_days)
+        limit = self._limit(ctx)
         span = f" within {limit} days" if limit is not None else ""
         if q is None:
             what, why = facts.gap(a.key)
@@ -71,9 +86,24 @@ class AnyRecorded(Node):
         otherwise = None if self.otherwise is None else self.otherwise.share_key(ctx, attested)
         return (type(self), tuple(c.share_key(ctx, attested) for c in self.children), otherwise)
 
+    def _present(self, facts: Facts) -> list[Compare | Qualitative]:
+        """The comparisons whose quantity has a result, or a reason it has none."""
+        return [c for c in self.children if c.analyte.key in facts.quantities
+                or c.analyte.key in facts.quantity_gaps]
+
+    def status(self, facts: Facts, ctx: EvalContext) -> Truth:
+        present = self._present(facts)
+        if not present:
+            return None if self.otherwise is None else self.otherwise.status(facts, ctx)
+        return kleene_or([c.status(facts, ctx) for c in present])
+
+    def columns(self, chunk: Chunk, ctx: EvalContext) -> Codes:
+        from ..columns import any_recorded
+
+        return any_recorded(self, chunk, ctx)
+
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
-        present = [c for c in self.children if c.analyte.key in facts.quantities
-                   or c.analyte.key in facts.quantity_gaps]
+        present = self._present(facts)
         if not present:
             names = " or ".join(dict.fromkeys(
                 f"{c.analyte.short} in {c.analyte.display_unit}" if c.analyte.display_unit

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...facts import Facts
-from ..core import Outcome, stale, unknown
+from ..core import Outcome, Truth, stale, unknown
 from .base import Bad, EvalContext, Example, Node, NodeKind, Problems
 
 
@@ -26,6 +26,13 @@ class Review(Node):
     def share_key(self, ctx: EvalContext, attested: bool) -> Any:
         # without attestations every review node is unknown, whatever its criterion
         return (self, ctx) if attested else (self,)
+
+    def status(self, facts: Facts, ctx: EvalContext) -> Truth:
+        att = facts.attestations.get((ctx.trial_id, ctx.criterion_id))
+        limit = ctx.attestation_max_age_days if self.within_days is None else self.within_days
+        if att is None or stale(att.date, facts.as_of, limit):
+            return None
+        return bool(att.answer == "yes")
 
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
         att = facts.attestations.get((ctx.trial_id, ctx.criterion_id))

@@ -6,13 +6,16 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...facts import Facts
 from ...units import analytes, format_number
 from ...vocabulary import SCALAR_VALUES, SCALARS, suggest
-from ..core import Outcome, unknown
+from ..core import Outcome, Truth, unknown
 from .base import Bad, EvalContext, Example, Node, NodeKind, Problems
+
+if TYPE_CHECKING:
+    from ..columns import Chunk, Codes
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,14 @@ class FactIs(Node):
 
     def symbols(self) -> set[str]:
         return {self.name}
+
+    def status(self, facts: Facts, ctx: EvalContext) -> Truth:
+        v = facts.scalars.get(self.name)
+        return None if v is None else v in self.values
+
+    def columns(self, chunk: Chunk, ctx: EvalContext) -> Codes:
+        return chunk.by_value(("scalar", self.name), lambda f: f.scalars.get(self.name),
+                              lambda f: self.status(f, ctx))
 
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
         v = facts.scalars.get(self.name)
@@ -44,6 +55,9 @@ class Constant(Node):
     value: bool
 
     context_free = True
+
+    def status(self, facts: Facts, ctx: EvalContext) -> Truth:
+        return self.value
 
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
         return Outcome(self.value, "")
