@@ -52,20 +52,19 @@ class Attrition:
         for v in VERDICTS:
             self.verdicts.setdefault(v, 0)
 
-    def add_indices(self, failing: Sequence[int], unknown: Sequence[int], verdict: str,
-                    times: int = 1) -> None:
-        """Count one patient (or ``times`` patients with the same statuses) from the positions
-        (ascending) of its failing and unknown criteria."""
+    def add_indices(self, failing: Sequence[int], unknown: Sequence[int], verdict: str) -> None:
+        """Count one patient from the positions (ascending) of its failing and unknown
+        criteria."""
         n = len(self.criteria)
-        self.patients += times
+        self.patients += 1
         for k in failing:
-            self.fail[k] += times
+            self.fail[k] += 1
         for k in unknown:
-            self.unknown[k] += times
+            self.unknown[k] += 1
         first = failing[0] if failing else n
-        self.first_fail[first] += times
-        self.first_not_pass[min(first, unknown[0] if unknown else n)] += times
-        self.verdicts[verdict] += times
+        self.first_fail[first] += 1
+        self.first_not_pass[min(first, unknown[0] if unknown else n)] += 1
+        self.verdicts[verdict] += 1
 
     def add(self, statuses: Sequence[str], verdict: str) -> None:
         """Count one patient: the status of each criterion (rule-file order) and the verdict."""
