@@ -24,25 +24,11 @@ from . import items, quantities
 from .errors import PatientError, Problems
 from .items import Item
 from .patient import Patient
-from .quantities import LAB_MAX_AGE_DAYS, QuantityFact, check_date
+from .quantities import QuantityFact, check_date
 from .units import analytes
-from .vocabulary import (
-    COLLECTIONS,
-    DERIVED_FROM,
-    DERIVED_ITEM_FIELDS,
-    ITEM_QUANTITY_UNITS,
-    ONCOTREE_ITEM_FIELDS,
-    SCALAR_VALUES,
-    SCALARS,
-    VOCABULARY,
-    suggest,
-)
+from .vocabulary import VOCABULARY
 
-# the vocabulary's, the quantities' and the items' names are re-exported while the engine
-# still imports them from here
-__all__ = ["COLLECTIONS", "DERIVED_FROM", "DERIVED_ITEM_FIELDS", "ITEM_QUANTITY_UNITS",
-           "LAB_MAX_AGE_DAYS", "ONCOTREE_ITEM_FIELDS", "SCALARS", "SCALAR_VALUES", "Facts", "Item",
-           "QuantityFact", "build_facts", "suggest"]
+__all__ = ["Facts", "build_facts"]
 
 
 @dataclass
