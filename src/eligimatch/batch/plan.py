@@ -1,17 +1,17 @@
 """The plan of a batch run and the one cache of its compiled trials.
 
 A :class:`Plan` is everything a worker needs, picklable: the bytes of the selected rule files
-and the shared value sets they use (so a remote worker needs no access to the parent's files),
-the trials to screen, the rules' content hash, the as-of date and the output format.
+and the shared value sets they use, as read (so a remote worker needs no access to the parent's
+files), the trials to screen, the rules' content hash, the as-of date and the output format.
 :func:`compiled` turns it into what screening needs: the trials, their shared
 :class:`~eligimatch.engine.Program`, the ids JSON-encoded once and an empty attrition per trial.
 
 The cache: each process keeps the compiled form of **one** plan, keyed by the plan's content
 hash (:attr:`Plan.key`: the rule files' names and bytes, the shared value sets' hash and the
-chosen trial ids).  The parent
-puts its own compiled trials there in :func:`make_plan`, so forked workers inherit them and
-compile nothing; a spawned or remote worker compiles the plan's bytes once, on its first chunk.
-A process that starts another plan drops the previous one.
+chosen trial ids).  The parent puts its own compiled trials there in :func:`make_plan`, so
+forked workers inherit them and compile nothing; a spawned or remote worker compiles the plan's
+bytes once (:func:`~eligimatch.engine.compile_bytes`: no file is read or written), on its first
+chunk.  A process that starts another plan drops the previous one.
 """
 
 from __future__ import annotations
