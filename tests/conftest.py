@@ -19,3 +19,7 @@ settings.register_profile("ci", max_examples=100, print_blob=True, **_COMMON)
 
 _ci = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if _ci else "dev"))
+
+# Tests compile rule files afresh (some patch the compiler): the cache of compiled rule files is
+# off unless a test turns it on (tests/test_cache.py does, in a directory of its own).
+os.environ.setdefault("ELIGIMATCH_NO_CACHE", "1")

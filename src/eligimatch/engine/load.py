@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..errors import RuleFileError
 from ..rulesource import SharedSets, load_shared
+from .cache import cached
 from .compile import RuleSet, Trial, compile_bytes
 
 __all__ = ["default_rules_dir", "load_rule_file", "load_rules", "rule_files"]
@@ -64,4 +65,4 @@ def load_rule_file(path: Path, shared: SharedSets | None = _NEXT_TO_IT) -> Trial
         raise RuleFileError(str(path), [("", f"cannot read: {exc.strerror or exc}")]) from None
     if shared is _NEXT_TO_IT:
         shared = load_shared(path)
-    return compile_bytes(data, str(path), shared)
+    return cached(data, str(path), shared, compile_bytes)   # compiled once per content
