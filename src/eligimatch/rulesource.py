@@ -50,7 +50,7 @@ from . import tomlin
 from .errors import RuleFileError
 
 __all__ = ["DEFINITIONS", "REFERENCE", "SHARED_FILE", "SharedSets", "load_shared", "read",
-           "resolve", "shared_path"]
+           "references", "resolve", "shared_path", "unused_shared"]
 
 DEFINITIONS = "definitions"
 REFERENCE = "use"
@@ -313,6 +313,31 @@ class _Resolver:
                     self.problems.append((where, f"{name!r} is a table; here a value is expected"))
                 out.append(copy.deepcopy(value))
         return out
+
+
+def references(raw: Any) -> set[str]:
+    """The names a parsed document (a rule file or the shared file) uses."""
+    found: set[str] = set()
+    stack = [raw]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if _is_reference(node) and isinstance(node[REFERENCE], str):
+                found.add(node[REFERENCE])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def unused_shared(shared: Path, rule_files: list[Path]) -> Problems:
+    """The shared value sets that neither ``rule_files`` (all the files of the directory) nor
+    another shared set uses, as problems of the shared file."""
+    docs = [tomlin.parse(p.read_bytes())[0] for p in [shared, *rule_files]]
+    if any(d is None for d in docs):
+        return []       # reported when the files are loaded
+    used = set().union(*(references(d) for d in docs))
+    return [(name, "a shared value set no rule file uses") for name in docs[0] if name not in used]
 
 
 def _is_reference(value: Any) -> bool:

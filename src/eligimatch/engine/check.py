@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from ..errors import RuleFileError
-from ..rulesource import SharedSets, load_shared, shared_path
+from ..rulesource import SharedSets, load_shared, shared_path, unused_shared
 from .examples import example_problems
 from .load import load_rule_file
 
@@ -20,7 +21,9 @@ def check_rules(paths: Iterable[Path], warnings: list[str] | None = None, *,
     """Every problem in the given rule files, examples included, one line each; with
     ``layout``, also each file (and shared value sets) not in the canonical layout.  Criteria
     still marked ``draft`` (``eligimatch draft``) are not problems: one warning line per file
-    is appended to ``warnings`` when given."""
+    is appended to ``warnings`` when given.  A shared value set that no rule file of its
+    directory uses is a problem when every rule file of the directory is checked."""
+    paths = list(paths)
     lines: list[str] = []
     seen: dict[str, str] = {}
     shared: dict[Path, SharedSets | RuleFileError | None] = {}     # per directory, read once
@@ -53,7 +56,20 @@ def check_rules(paths: Iterable[Path], warnings: list[str] | None = None, *,
                             f"are drafts, not yet reviewed: {', '.join(drafts)}")
         for c in trial.criteria:
             lines.extend(example_problems(trial, c, str(path)))
+    lines.extend(_unused(paths, shared))
     return list(dict.fromkeys(lines))     # a broken shared file: once, not once per rule file
+
+
+def _unused(paths: list[Path], shared: dict[Path, Any]) -> list[str]:
+    """Shared value sets no rule file of their directory uses (when all of them are checked)."""
+    lines: list[str] = []
+    for where, sets in shared.items():
+        directory = where.parent.parent
+        files = sorted(directory.glob("*.toml"))
+        if isinstance(sets, SharedSets) and set(files) <= set(paths):
+            lines.extend(f"{where}: {name}: {message}"
+                         for name, message in unused_shared(where, files))
+    return lines
 
 
 def unformatted(path: Path) -> list[str]:
