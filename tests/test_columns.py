@@ -52,7 +52,7 @@ def test_the_columnar_runner_agrees_on_the_corpus(part, synthetic):  # noqa: F81
 
 def test_truth_codes_order_false_unknown_true():
     """FALSE < UNKNOWN < TRUE: on codes Kleene's AND is the minimum and OR the maximum."""
-    assert (FALSE, UNKNOWN, TRUE) == tuple(code(v) for v in (False, None, True))
+    assert tuple(code(v) for v in (False, None, True)) == (FALSE, UNKNOWN, TRUE)
     for n in range(1, 4):
         for combo in itertools.product((FALSE, UNKNOWN, TRUE), repeat=n):
             values = [value_of(c) for c in combo]
