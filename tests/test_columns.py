@@ -189,3 +189,51 @@ def test_attrition_counts_are_those_of_the_patterns(synthetic):  # noqa: F811
         assert (n, fail, unknown, first_fail, first_not_pass) == (
             one.patients, one.fail, one.unknown, one.first_fail, one.first_not_pass)
         assert {v: verdicts.get(v, 0) for v in one.verdicts} == one.verdicts
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_the_chunk_writer_writes_the_bytes_of_the_record_writer(tmp_path, fmt):
+    """Records made once per status pattern are byte for byte the records written patient by
+    patient and trial by trial (ids needing JSON escapes and CSV quotes, a trial with drafts)."""
+    import shutil
+    from pathlib import Path
+
+    from eligimatch.batch import make_plan
+    from eligimatch.batch.chunk import _resting
+    from eligimatch.batch.output import RecordWriter
+    from eligimatch.batch.plan import compiled
+    from eligimatch.engine import load_rules
+
+    root = Path(__file__).resolve().parents[1]
+    rules = tmp_path / "rules"
+    shutil.copytree(root / "rules", rules)
+    first = sorted(rules.glob("*.toml"))[0]
+    text = first.read_text("utf-8")
+    first.write_text(text.replace('kind = "inclusion"\n', 'kind = "inclusion"\ndraft = "age"\n', 1),
+                     "utf-8")
+    plan = make_plan(load_rules(rules), None, None, fmt)  # type: ignore[arg-type]
+    done = compiled(plan)
+    assert any(done.drafts)
+    facts = _cohort()
+    people = [(f.patient_id if i % 3 else f'quote " and, comma {i}', f"src,{i}:\"x\"",
+               f.as_of.isoformat()) for i, f in enumerate(facts)]
+    one = RecordWriter(plan, done)
+    for (pid, source, as_of), f in zip(people, facts, strict=True):
+        one.patient(pid, source, as_of)
+        for k, status in enumerate(done.program.run(f)):
+            one.trial(k, *status, _resting(done, k, status))
+    many = RecordWriter(plan, done)
+    many.chunk(people, done.program.run_chunk(facts), lambda k, s: _resting(done, k, s))
+    assert many.text() == one.text()
+
+
+def _cohort() -> list[Any]:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        import synth
+    finally:
+        sys.path.pop(0)
+    return [build_facts(Patient.model_validate(p)) for p in synth.profiles(40, 3)]

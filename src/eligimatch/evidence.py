@@ -254,27 +254,38 @@ def holds(c: Concept, facts: Facts, lab_limit: int | None, *, rule_out: str = "r
           ) -> bool | None:
     """The value of :func:`assess`, step by step the same, without building its text (for the
     status-only runners; tests/test_graph.py checks that both agree)."""
+    positive, negative_age, otherwise = parts(c, facts, rule_out)
+    if positive:
+        return True
+    if negative_age is not None and (lab_limit is None or negative_age <= lab_limit):
+        return False
+    return otherwise
+
+
+def parts(c: Concept, facts: Facts, rule_out: str) -> tuple[bool, int | None, bool | None]:
+    """What decides :func:`holds`, but for the lab window: is there positive evidence; how
+    many days old the newest negative test is (None: no dated one); and the value when no
+    recent negative test settles it (review evidence, then the problem list)."""
     conditions = facts.collections.get("conditions")
     if conditions is not None and _condition_hits(c, conditions):
-        return True
+        return True, None, True
     quantity = facts.quantity
     if any((q := quantity(t.test)) is not None and t.matches(q) for t in c.positive):
-        return True
-    for t in c.negative:
-        q = quantity(t.test)
-        if q is not None and t.matches(q) and q.date is not None and (
-                lab_limit is None or (facts.as_of - q.date).days <= lab_limit):
-            return False
+        return True, None, True
+    ages = [(facts.as_of - q.date).days for t in c.negative
+            if (q := quantity(t.test)) is not None and t.matches(q) and q.date is not None]
+    negative_age = min(ages) if ages else None
     if any((q := quantity(t.test)) is not None and t.matches(q) for t in c.review):
-        return None
+        return False, negative_age, None
     classes = set(c.review_classes)
     if any(set(item.fields.get("classes") or ()) & classes
            and _current(item, facts.as_of) is not False
            for item in facts.collections.get("medications") or ()):
-        return None
+        return False, negative_age, None
     if rule_out == "record" and conditions is not None:
-        return None if any(i.fields.get("type") is None for i in conditions) else False
-    return None
+        unclassified = any(i.fields.get("type") is None for i in conditions)
+        return False, negative_age, None if unclassified else False
+    return False, negative_age, None
 
 
 def _stale_negatives(c: Concept, facts: Facts, lab_limit: int | None) -> str:

@@ -89,8 +89,9 @@ class RecordWriter:
         ids = self.done.encoded[k][1]
         mark = (f', "draft": {json.dumps(list(resting), ensure_ascii=False)}'
                 if resting is not None else "")
-        return (f'{verdict}", "failing": [{", ".join(ids[i] for i in fail_at)}], '
-                f'"unknown": [{", ".join(ids[i] for i in unknown_at)}]{mark}}}\n')
+        failing = ", ".join([ids[i] for i in fail_at]) if fail_at else ""
+        unknown = ", ".join([ids[i] for i in unknown_at]) if unknown_at else ""
+        return f'{verdict}", "failing": [{failing}], "unknown": [{unknown}]{mark}}}\n'
 
     def _csv_tail(self, k: int, verdict: str, fail_at: Sequence[int],
                   unknown_at: Sequence[int], resting: Sequence[str] | None) -> str:
@@ -131,7 +132,9 @@ class RecordWriter:
             out[:, 0] = values
             return out
 
-        tails = statuses.texts(lambda k, s: tail(k, s[0], s[1], s[2], resting(k, s)))
+        drafts = self.done.drafts
+        tails = statuses.texts(lambda k, s: tail(k, s[0], s[1], s[2],
+                                                 resting(k, s) if drafts[k] else None))
         lines = column(heads) + column(trial_ids).T + column(mids) + tails
         self.out.write("".join(lines.ravel().tolist()))
 

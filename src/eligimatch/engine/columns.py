@@ -356,6 +356,22 @@ def _or_table() -> Codes:
 _OR = _or_table()
 
 
+def evidence(concept: Any, rule_out: str, chunk: Chunk, lab_limit: int | None) -> Codes:
+    """``evidence``: :func:`eligimatch.evidence.holds` over the chunk, its parts read once per
+    concept (:func:`eligimatch.evidence.parts`), then decided for each lab window."""
+    def make() -> tuple[Mask, npt.NDArray[np.int64], Codes]:
+        from ..evidence import parts
+
+        got = [parts(concept, f, rule_out) for f in chunk.facts]
+        return (np.fromiter((p for p, _, _ in got), np.bool_, chunk.n),
+                np.fromiter((_UNDATED if a is None else a for _, a, _ in got), np.int64, chunk.n),
+                np.fromiter((_CODE[v] for _, _, v in got), np.uint8, chunk.n))
+    positive, age, otherwise = chunk.cached(("evidence", concept, rule_out), make)
+    recent = age <= (_UNDATED - 1 if lab_limit is None else lab_limit)
+    out: Codes = np.where(positive, TRUE, np.where(recent, FALSE, otherwise)).astype(np.uint8)
+    return out
+
+
 def recorded(chunk: Chunk, key: str, limit: int | None) -> Codes:
     """``recorded``: true where a result is present and recent enough, else unknown."""
     return np.where(chunk.quantity(key).fresh(limit), TRUE, UNKNOWN).astype(np.uint8)

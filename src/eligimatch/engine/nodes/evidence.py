@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...facts import Facts
 from ...quantities import LAB_MAX_AGE_DAYS
 from ...vocabulary import suggest
 from ..core import Outcome, Truth
 from .base import Bad, EvalContext, Example, Node, NodeKind, Problems
+
+if TYPE_CHECKING:
+    from ..columns import Chunk, Codes
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,11 @@ class Evidence(Node):
 
         return holds(self.concept, facts, ctx.lab_max_age_days or LAB_MAX_AGE_DAYS,
                      rule_out=self.rule_out)
+
+    def columns(self, chunk: Chunk, ctx: EvalContext) -> Codes:
+        from ..columns import evidence
+
+        return evidence(self.concept, self.rule_out, chunk, ctx.lab_max_age_days or LAB_MAX_AGE_DAYS)
 
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
         from ...evidence import assess
