@@ -264,10 +264,13 @@ def test_toml_1_1_multi_line_inline_tables_and_trailing_commas(tmp_path):
     assert _logic(path) == tomllib.loads(f"x = {OLD}", parse_float=Decimal)["x"]
 
 
-def test_check_names_a_shared_set_no_rule_file_uses(tmp_path):
+def test_check_warns_of_a_shared_set_no_rule_file_uses(tmp_path):
     shutil.copytree(ROOT / "rules", tmp_path / "rules")
     shared = tmp_path / "rules" / "shared" / "value_sets.toml"
     shared.write_text(shared.read_text("utf-8") + 'spare = ["x"]\n', encoding="utf-8")
     files = rule_files(tmp_path / "rules")
-    assert check_rules(files) == [f"{shared}: spare: a shared value set no rule file uses"]
-    assert check_rules(files[:1]) == []      # one file need not use every shared set
+    warnings: list[str] = []
+    assert check_rules(files, warnings) == []
+    assert warnings == [f"{shared}: warning: spare: a shared value set no rule file uses"]
+    warnings.clear()
+    assert check_rules(files[:1], warnings) == [] and warnings == []  # one file need not use all

@@ -21,8 +21,8 @@ def check_rules(paths: Iterable[Path], warnings: list[str] | None = None, *,
     """Every problem in the given rule files, examples included, one line each; with
     ``layout``, also each file (and shared value sets) not in the canonical layout.  Criteria
     still marked ``draft`` (``eligimatch draft``) are not problems: one warning line per file
-    is appended to ``warnings`` when given.  A shared value set that no rule file of its
-    directory uses is a problem when every rule file of the directory is checked."""
+    is appended to ``warnings`` when given, and one for each shared value set that no rule file
+    of its directory uses (when every rule file of the directory is checked)."""
     paths = list(paths)
     lines: list[str] = []
     seen: dict[str, str] = {}
@@ -56,7 +56,8 @@ def check_rules(paths: Iterable[Path], warnings: list[str] | None = None, *,
                             f"are drafts, not yet reviewed: {', '.join(drafts)}")
         for c in trial.criteria:
             lines.extend(example_problems(trial, c, str(path)))
-    lines.extend(_unused(paths, shared))
+    if warnings is not None:
+        warnings.extend(_unused(paths, shared))
     return list(dict.fromkeys(lines))     # a broken shared file: once, not once per rule file
 
 
@@ -67,7 +68,7 @@ def _unused(paths: list[Path], shared: dict[Path, Any]) -> list[str]:
         directory = where.parent.parent
         files = sorted(directory.glob("*.toml"))
         if isinstance(sets, SharedSets) and set(files) <= set(paths):
-            lines.extend(f"{where}: {name}: {message}"
+            lines.extend(f"{where}: warning: {name}: {message}"
                          for name, message in unused_shared(where, files))
     return lines
 
