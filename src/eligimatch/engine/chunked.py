@@ -24,18 +24,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from .columns import (
-    FALSE,
-    TABLE_CHILDREN,
-    TRUE,
-    UNKNOWN,
-    Chunk,
-    Codes,
-    code,
-    combine_table,
-    combined,
-    value_of,
-)
+from .columnar import TABLE_CHILDREN, combine_table, combined
+from .columns import FALSE, TRUE, UNKNOWN, Chunk, Codes, code, value_of
 from .core import Verdict, polarity, verdict
 
 if TYPE_CHECKING:

@@ -67,7 +67,7 @@ class Node:
         columnar path, :mod:`..columns`): by default ``combine`` of the subnodes' columns, or
         ``status`` patient by patient."""
         if self.combine is not None:
-            from ..columns import combined
+            from ..columnar import combined
 
             return combined(self, [c.columns(chunk, ctx) for c in self.subnodes()], chunk.n)
         return chunk.rows(lambda facts: self.status(facts, ctx))

@@ -38,7 +38,7 @@ class Evidence(Node):
                      rule_out=self.rule_out)
 
     def columns(self, chunk: Chunk, ctx: EvalContext) -> Codes:
-        from ..columns import evidence
+        from ..columnar import evidence
 
         return evidence(self.concept, self.rule_out, chunk, ctx.lab_max_age_days or LAB_MAX_AGE_DAYS)
 

@@ -77,7 +77,7 @@ class Exists(Node):
     def columns(self, chunk: Chunk, ctx: EvalContext) -> Codes:
         from dataclasses import replace
 
-        from ..columns import exists
+        from ..columnar import exists
 
         return exists(self, replace(self, window=None, current=False), chunk)
 

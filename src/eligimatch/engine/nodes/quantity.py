@@ -105,7 +105,7 @@ class Compare(Node):
         return self.decide(self.shared_reading(ctx)[1](facts))
 
     def columns(self, chunk: Chunk, ctx: EvalContext) -> Codes:
-        from ..columns import compare
+        from ..columnar import compare
 
         return compare(self, chunk, self.limit(ctx))
 

@@ -44,7 +44,7 @@ class Recorded(Node):
         return None if q is None or stale(q.date, facts.as_of, self._limit(ctx)) else True
 
     def columns(self, chunk: Chunk, ctx: EvalContext) -> Codes:
-        from ..columns import recorded
+        from ..columnar import recorded
 
         return recorded(chunk, self.analyte.key, self._limit(ctx))
 
@@ -98,7 +98,7 @@ class AnyRecorded(Node):
         return kleene_or([c.status(facts, ctx) for c in present])
 
     def columns(self, chunk: Chunk, ctx: EvalContext) -> Codes:
-        from ..columns import any_recorded
+        from ..columnar import any_recorded
 
         return any_recorded(self, chunk, ctx)
 

@@ -1,0 +1,236 @@
+"""How node kinds compute on the columns of a chunk (:mod:`.columns`): the array versions of
+their status-only evaluations, called by the nodes' ``columns`` methods.
+
+* nodes whose value combines their subnodes' (``all`` / ``any`` / ``not``): a table of their own
+  ``combine`` over every combination of codes (:func:`combined`);
+* comparisons: float64 where both sides are clearly apart (more than
+  :data:`~.nodes.quantity.FLOAT_MARGIN` relative), for a band of plausible ULNs at both ends
+  (deciding where they agree, unknown where they do not); exactly, by the node's own ``holds``,
+  for what is left: values within the margin, censored values, no float form (:func:`compare`);
+* ``any_recorded`` by :func:`.core.kleene_or` of the comparisons reported; ``recorded`` from
+  presence and age; ``evidence`` from its parts, read once per concept; ``exists`` over one
+  flat list of the chunk's items: each item's ``where`` value, shared by the nodes that differ
+  only in their window, Kleene-AND its window, Kleene-OR over a patient's items (on codes,
+  the minimum and the maximum).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .columns import (
+    _CODE,
+    _UNDATED,
+    FALSE,
+    TRUE,
+    UNKNOWN,
+    Chunk,
+    Codes,
+    Items,
+    Mask,
+    Quantities,
+    code,
+    value_of,
+)
+
+__all__ = ["TABLE_CHILDREN", "any_recorded", "combine_table", "combined", "compare", "evidence",
+           "exists", "recorded"]
+
+# combine tables are made for up to this many children (3 ** 6 = 729 entries)
+TABLE_CHILDREN = 6
+_TABLES: dict[int, tuple[Any, Codes]] = {}      # id(node) → (node, its table)
+
+
+def combined(node: Any, children: Sequence[Codes], n: int, table: Codes | None = None
+             ) -> Codes:
+    """The column of a node whose value is ``node.combine`` of its children's: looked up in a
+    table of ``combine`` over every combination of the children's codes (made once per node);
+    for more than :data:`TABLE_CHILDREN` children, ``combine`` is called once per distinct
+    combination in the chunk."""
+    k = len(children)
+    if k <= TABLE_CHILDREN:
+        if table is None:
+            table = combine_table(node, k)
+        index = np.zeros(n, np.intp)
+        for col in children:
+            index *= 3
+            index += col
+        out: Codes = table[index]
+        return out
+    seen, inverse = np.unique(np.stack(children), axis=1, return_inverse=True)
+    values = np.fromiter((code(node.combine(value_of(int(c)) for c in seen[:, j]))
+                          for j in range(seen.shape[1])), np.uint8, seen.shape[1])
+    got: Codes = values[inverse.reshape(-1)]
+    return got
+
+
+def combine_table(node: Any, k: int) -> Codes:
+    """``node.combine`` over every combination of ``k`` codes, first child most significant."""
+    known = _TABLES.get(id(node))
+    if known is not None and known[0] is node:
+        return known[1]
+    import itertools
+
+    table = np.fromiter((code(node.combine(value_of(c) for c in combo))
+                         for combo in itertools.product((FALSE, UNKNOWN, TRUE), repeat=k)),
+                        np.uint8, 3 ** k)
+    _TABLES[id(node)] = (node, table)
+    return table
+
+
+def reading(chunk: Chunk, key: str, limit: int | None, mode: str) -> Mask:
+    """Where a comparison of mode ``mode`` has a reading (:meth:`~.nodes.quantity.Compare.
+    reading`): present, recent enough, and a graded result, a number, or a number and a positive
+    ULN (or a band of plausible ULNs) for a × ULN comparison."""
+    def make() -> Mask:
+        a = chunk.quantity(key)
+        need = (a.has_result if mode == "ordinal" else a.has_value & a.uln_ok if mode == "uln"
+                else a.has_value)
+        got: Mask = a.fresh(limit) & need
+        return got
+    got: Mask = chunk.cached(("reading", key, limit, mode), make)
+    return got
+
+
+def compare(node: Any, chunk: Chunk, limit: int | None) -> Codes:
+    """A comparison (:class:`~.nodes.quantity.Compare`) over the chunk, as its ``decide``:
+    unknown where there is no reading; as floats where both sides are clearly apart (for a
+    band of plausible ULNs: at both ends, deciding where they agree); else exactly."""
+    from .nodes.base import OPS
+
+    a = chunk.quantity(node.analyte.key)
+    mode = node.mode()
+    readable = reading(chunk, node.analyte.key, limit, mode)
+    op = OPS[node.op]
+    if mode == "ordinal":
+        scale = node.analyte.scale or node.analyte.values
+        holds = np.asarray(op(a.ranks, scale.index(node.ordinal)))
+        out = np.where(readable, np.where(holds, TRUE, FALSE), UNKNOWN).astype(np.uint8)
+        off_scale = readable & (a.ranks < 0)       # never, for a checked profile
+        return _exactly(node, a, off_scale, out) if off_scale.any() else out
+    bound: float | None = node._bound
+    if bound is None:
+        return _exactly(node, a, readable, np.full(chunk.n, UNKNOWN, np.uint8))
+    x = a.float_value
+    if mode == "uln":
+        clear, holds = _apart(op, x, bound * a.float_uln)
+        low_clear, low = _apart(op, x, bound * a.band_low)
+        high_clear, high = _apart(op, x, bound * a.band_high)
+        banded = low_clear & high_clear
+        clear |= banded & (low == high)
+        holds |= banded & low
+        unsure = banded & (low != high)       # the plausible ULNs disagree: unknown
+    else:
+        clear, holds = _apart(op, x, bound)
+        unsure = None
+    out = np.where(clear & readable, np.where(holds, TRUE, FALSE), UNKNOWN).astype(np.uint8)
+    exact = readable & ~clear if unsure is None else readable & ~clear & ~unsure
+    return _exactly(node, a, exact, out) if exact.any() else out
+
+
+def _apart(op: Any, x: npt.NDArray[np.float64], y: Any) -> tuple[Mask, Mask]:
+    """Where ``x`` and ``y`` are more than the float margin apart, and ``x op y`` there."""
+    from .nodes.quantity import FLOAT_MARGIN
+
+    with np.errstate(invalid="ignore", over="ignore"):
+        clear = np.abs(x - y) > FLOAT_MARGIN * np.maximum(np.abs(x), np.abs(y))
+        holds = np.asarray(op(x, y)) & clear
+    return clear, holds
+
+
+def _exactly(node: Any, a: Quantities, rows: Mask, out: Codes) -> Codes:
+    for i in np.flatnonzero(rows).tolist():
+        q = a.facts[i]
+        assert q is not None
+        out[i] = _CODE[node.holds(q)]
+    return out
+
+
+def any_recorded(node: Any, chunk: Chunk, ctx: Any) -> Codes:
+    """``any_recorded``: Kleene OR (:func:`.core.kleene_or`) of the comparisons whose quantity
+    is reported; where none is, ``otherwise`` or unknown."""
+    out = np.full(chunk.n, FALSE, np.uint8)        # no value yet: OR's neutral element
+    anywhere = np.zeros(chunk.n, np.bool_)
+    for c in node.children:
+        here = chunk.reported(c.analyte.key)
+        anywhere |= here
+        out = _OR[out, np.where(here, c.columns(chunk, ctx), FALSE)]
+    if node.otherwise is None:
+        return np.where(anywhere, out, UNKNOWN).astype(np.uint8)
+    got: Codes = np.where(anywhere, out, node.otherwise.columns(chunk, ctx)).astype(np.uint8)
+    return got
+
+
+def _or_table() -> Codes:
+    from .core import kleene_or
+
+    return np.array([[code(kleene_or([value_of(a), value_of(b)])) for b in range(3)]
+                     for a in range(3)], np.uint8)
+
+
+_OR = _or_table()
+
+
+def evidence(concept: Any, rule_out: str, chunk: Chunk, lab_limit: int | None) -> Codes:
+    """``evidence``: :func:`eligimatch.evidence.holds` over the chunk, its parts read once per
+    concept (:func:`eligimatch.evidence.parts`), then decided for each lab window."""
+    def make() -> tuple[Mask, npt.NDArray[np.int64], Codes]:
+        from ..evidence import parts
+
+        got = [parts(concept, f, rule_out) for f in chunk.facts]
+        return (np.fromiter((p for p, _, _ in got), np.bool_, chunk.n),
+                np.fromiter((_UNDATED if a is None else a for _, a, _ in got), np.int64, chunk.n),
+                np.fromiter((_CODE[v] for _, _, v in got), np.uint8, chunk.n))
+    positive, age, otherwise = chunk.cached(("evidence", concept, rule_out), make)
+    recent = age <= (_UNDATED - 1 if lab_limit is None else lab_limit)
+    out: Codes = np.where(positive, TRUE, np.where(recent, FALSE, otherwise)).astype(np.uint8)
+    return out
+
+
+def recorded(chunk: Chunk, key: str, limit: int | None) -> Codes:
+    """``recorded``: true where a result is present and recent enough, else unknown."""
+    return np.where(chunk.quantity(key).fresh(limit), TRUE, UNKNOWN).astype(np.uint8)
+
+
+def exists(node: Any, windowless: Any, chunk: Chunk) -> Codes:
+    """``exists`` over the chunk: each item's ``where`` value (shared by the nodes that differ
+    only in their window) Kleene-AND its window, Kleene-OR over each patient's items."""
+    c = chunk.collection(node.collection)
+    facts = chunk.facts
+
+    def where_codes() -> Codes:
+        items, owner = c.items, c.owner.tolist()
+        return np.fromiter((_CODE[windowless._match(item, facts[r], None)]
+                            for item, r in zip(items, owner, strict=True)), np.uint8, len(items))
+
+    try:
+        key: Hashable = ("where", node.collection, windowless)
+        hash(key)
+    except TypeError:
+        key = ("where", id(windowless))
+    match = np.minimum(chunk.cached(key, where_codes), _window_codes(node, c, chunk))
+    out = np.where(c.recorded, FALSE, UNKNOWN).astype(np.uint8)
+    if len(match):
+        np.maximum.at(out, c.owner, match)
+    return out
+
+
+def _window_codes(node: Any, c: Items, chunk: Chunk) -> Codes:
+    """Per item, :meth:`~.nodes.exists.Exists._in_window` as codes."""
+    m = len(c.items)
+    if node.current:
+        as_of = chunk.as_of[c.owner]
+        return np.where(c.has_end, np.where(c.end >= as_of, TRUE, FALSE),
+                        c.ongoing).astype(np.uint8)
+    if node.window is None:
+        return np.full(m, TRUE, np.uint8)
+    start = chunk.window_start(node.window)[c.owner]
+    out = np.full(m, UNKNOWN, np.uint8)
+    out[c.has_start & (c.start > start)] = TRUE
+    out[c.has_end] = np.where(c.end[c.has_end] > start[c.has_end], TRUE, FALSE)
+    out[~c.has_end & (c.ongoing == TRUE)] = TRUE
+    return out
