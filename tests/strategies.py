@@ -43,10 +43,9 @@ from typing import Any
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from eligimatch.engine import Trial, default_rules_dir, load_rule_file, rule_files
-
 from eligimatch.dates import Duration
 from eligimatch.drugs import catalogue
+from eligimatch.engine import Trial, default_rules_dir, load_rule_file, rule_files
 from eligimatch.engine.nodes import Compare, Exists, Histology, Node, Review
 from eligimatch.evidence import condition_types
 from eligimatch.items import DRUG_TREATMENTS

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from cli_runner import run_main
-from eligimatch.engine import check_rules, load_rule_file
 from eligimatch.draft import draft_file, read_record
 from eligimatch.draft.compare import compare_seed
 from eligimatch.draft.split import split_block
 from eligimatch.draft.text import unescape
+from eligimatch.engine import check_rules, load_rule_file
 
 ROOT = Path(__file__).resolve().parents[1]
 CTGOV = sorted((ROOT / "tests" / "data" / "ctgov").glob("*.json"))

@@ -13,11 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eligimatch.engine import Trial, load_rule_file
 from eligimatch.draft.clause import AS_OF
 from eligimatch.draft.compose import compose
 from eligimatch.draft.write import render
-from eligimatch.engine import status_of
+from eligimatch.engine import Trial, load_rule_file, status_of
 from eligimatch.facts import build_facts
 from eligimatch.patient import Patient
 

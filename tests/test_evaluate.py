@@ -11,7 +11,8 @@ import pytest
 
 from eligimatch.dates import parse_duration
 from eligimatch.engine.core import Outcome, kleene_and, kleene_not, kleene_or, status_of
-from eligimatch.engine.nodes import All, Any_, EvalContext, Exists, Match, Node, Not, censored as _censored
+from eligimatch.engine.nodes import All, Any_, EvalContext, Exists, Match, Node, Not
+from eligimatch.engine.nodes import censored as _censored
 from eligimatch.facts import Facts
 from eligimatch.items import Item
 

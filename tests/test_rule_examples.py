@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from eligimatch.engine import EvalContext, default_rules_dir, load_rule_file, rule_files
-from eligimatch.engine import status_of
+from eligimatch.engine import EvalContext, default_rules_dir, load_rule_file, rule_files, status_of
 from eligimatch.facts import build_facts
 from eligimatch.patient import Patient
 

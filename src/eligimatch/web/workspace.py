@@ -19,9 +19,8 @@ from typing import Any
 
 from .. import explain
 from ..api import parse_patient, screen
-from ..engine import RuleSet, Trial, load_rules
+from ..engine import RuleSet, Trial, TrialResult, load_rules
 from ..errors import EligimatchError
-from ..engine import TrialResult
 from ..facts import Facts
 from ..patient import Attestation, Patient
 from .config import Settings
