@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import pickle
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -112,6 +113,27 @@ def test_an_error_in_a_worker_is_one_line_and_exit_2(name, rules, cohort, tmp_pa
     assert "BrokenProcessPool" not in err and "Traceback" not in err
     assert not out.exists()
     assert not multiprocessing.active_children()     # the pool's workers are gone
+
+
+def test_a_worker_that_dies_stops_the_run_with_one_line(rules, cohort, tmp_path, small_chunks,
+                                                        monkeypatch, capsys):
+    monkeypatch.setattr(engines, "start_method", lambda: "fork")
+    parent = os.getpid()
+    real = batch.chunk.compiled
+
+    def compiled(plan: batch.Plan) -> batch_plan.Compiled:
+        if os.getpid() != parent:       # as the out-of-memory killer would
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(plan)
+
+    monkeypatch.setattr(batch.chunk, "compiled", compiled)
+    out = tmp_path / "out.jsonl"
+    code, stdout, err = run_main(["screen-batch", str(cohort), "--jobs", "2", "-o", str(out),
+                                  "--rules", str(rules)], capsys)
+    assert (code, stdout) == (2, "")
+    assert err == (f"eligimatch: error: {engines.WORKER_DIED}; not written: {out} (an earlier "
+                   "file there is left as it was)\n")
+    assert not out.exists() and not multiprocessing.active_children()
 
 
 @pytest.mark.parametrize("name", sorted(set(ERRORS) - {"unpicklable"}))
@@ -287,3 +309,21 @@ def test_an_error_on_a_dask_worker_is_one_line_and_exit_2(name, rules, cohort, s
                                    cluster.scheduler_address, "--rules", str(rules)], capsys)
     assert (code, out) == (2, "")
     assert err == f"eligimatch: error: {error}\n"
+
+
+def test_a_task_that_kills_its_dask_workers_stops_the_run_with_one_line(rules, cohort,
+                                                                        monkeypatch, capsys):
+    """The scheduler gives up on a task that killed the workers it ran on."""
+    distributed = pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    def ordered(*args: object) -> None:
+        raise distributed.KilledWorker("screen_chunk-1", "tcp://127.0.0.1:1", 3)
+
+    monkeypatch.setattr(engines, "_ordered", ordered)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=":0") as cluster:
+        code, out, err = run_main(["screen-batch", str(cohort), "--engine", "dask", "--scheduler",
+                                   cluster.scheduler_address, "--rules", str(rules)], capsys)
+    assert (code, out) == (2, "")
+    assert err == f"eligimatch: error: {engines.WORKER_DIED}\n"

@@ -16,6 +16,8 @@ are in flight, so memory stays flat in the number of patients.
 
 An error raised in a worker (an eligimatch error, picklable) is raised again here as the same
 error, so the user sees the same one line as without workers; the other chunks are abandoned.
+A worker that dies (killed by a signal, by the out-of-memory killer) stops the run with a
+:class:`BatchError` saying so, not a broken pool.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ __all__ = ["DASK_CONNECT_TIMEOUT", "Engine", "chunks", "dask", "local", "remote_
 
 Engine = Literal["local", "dask"]
 DASK_CONNECT_TIMEOUT = "10s"
+WORKER_DIED = ("a worker process ended abruptly (killed by a signal, or out of memory?); the run "
+               "was stopped")
 
 
 class _Future(Protocol):
@@ -149,18 +153,26 @@ def start_method() -> str:
 def _pool(plan: Plan, work: Iterable[list[Record]], jobs: int) -> Iterator[ChunkResult]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     method = start_method()
     if method == "fork":
         compiled(plan)
     others = set(multiprocessing.active_children())
+
+    def stop_workers() -> None:     # the chunks in flight are not wanted
+        for worker in set(multiprocessing.active_children()) - others:
+            worker.terminate()
+
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
                                initializer=_init_worker, initargs=(plan, os.getpid()))
     try:
         yield from _ordered(lambda c: pool.submit(_pool_chunk, c), work, 2 * jobs)
-    except BaseException:   # an error or an interrupt: the chunks in flight are not wanted
-        for worker in set(multiprocessing.active_children()) - others:
-            worker.terminate()
+    except BrokenProcessPool as exc:    # a worker died: killed by a signal, out of memory
+        stop_workers()
+        raise BatchError(WORKER_DIED) from exc
+    except BaseException:   # an error or an interrupt
+        stop_workers()
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -201,4 +213,7 @@ def dask(plan: Plan, work: Iterable[list[Record]], jobs: int,
                                             [with_text(r) for r in chunk], pure=False)
             return future
 
-        yield from _ordered(submit, work, 2 * slots)
+        try:
+            yield from _ordered(submit, work, 2 * slots)
+        except distributed.KilledWorker as exc:     # the task killed every worker it ran on
+            raise BatchError(WORKER_DIED) from exc
