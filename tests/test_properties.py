@@ -991,6 +991,8 @@ def test_malformed_rule_logic_is_a_rule_file_error(logic, p):
 @example(expr="sex[100] == \"f\"", p=_PATIENT)
 @example(expr="(sex).to_flt > 1", p=_PATIENT)
 @example(expr="anc >> 1 > 0", p=_PATIENT)
+@example(expr="{}[{}] == 1", p=_PATIENT)
+@example(expr="{}[{}]", p=_PATIENT)
 def test_rule_expressions_compile_and_evaluate_or_are_rule_file_errors(expr, p):
     trial = _load_logic({"expr": expr})
     if trial is None:

@@ -100,7 +100,8 @@ class Expr(Node):
 
         try:
             v = bool(self.rule.matches(values))
-        except (rule_engine.EngineError, ArithmeticError) as exc:  # e.g. x / 0, "a".to_flt
+        except (rule_engine.EngineError, ArithmeticError, TypeError) as exc:
+            # e.g. x / 0, "a".to_flt, {}[{}] (a mapping as a key)
             why = f"`{self.source}` cannot be evaluated for these values ({exc})"
             return unknown(why, review=[why])
         shown = ", ".join(f"{k}={format_number(x) if isinstance(x, Decimal) else x}"
@@ -208,6 +209,10 @@ def build_expr(raw: dict[str, Any], where: str, problems: Problems) -> Node:
         return Bad()
     except rule_engine.EngineError as exc:
         problems.append((where, f"{exc.message if hasattr(exc, 'message') else exc} in {text!r}"))
+        return Bad()
+    except (TypeError, ArithmeticError) as exc:  # a constant part rule-engine evaluates while
+        # parsing, e.g. {}[{}] (a mapping as a key)
+        problems.append((where, f"{text!r} cannot be evaluated: {exc}"))
         return Bad()
     names: set[str] = set()
     builtins: set[str] = set()
