@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import typing
+from decimal import Decimal
 from typing import Annotated, Literal
 
 import pytest
@@ -160,3 +161,18 @@ def test_a_derived_fact_is_not_read_from_the_profile():
 ])
 def test_suggest(word, choices, hint):
     assert suggest(word, choices) == hint
+
+
+def test_a_constrained_number_field_is_a_number():
+    """dose_gy is a non-negative Decimal (Annotated): a numeric where test on it compiles, a text
+    match does not."""
+    from eligimatch.engine.compile import compile_node
+    from eligimatch.engine.nodes.base import Problems
+
+    assert ITEM_FIELDS["treatments"]["dose_gy"] is Decimal
+    ok = Problems(compile_node)
+    compile_node({"exists": "treatments", "where": {"dose_gy": {"op": ">=", "value": 30}}}, "x", ok)
+    assert ok == []
+    bad = Problems(compile_node)
+    compile_node({"exists": "treatments", "where": {"dose_gy": "high"}}, "x", bad)
+    assert bad and "dose_gy" in bad[0][0]

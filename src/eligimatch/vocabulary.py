@@ -125,6 +125,8 @@ def allowed(annotation: Any) -> tuple[Any, ...] | type:
     a list's are those of its items."""
     ann = _bare(annotation)
     origin = typing.get_origin(ann)
+    if origin is typing.Annotated:  # a constrained type (NonNeg = Decimal ≥ 0): the type itself
+        return allowed(typing.get_args(ann)[0])
     if origin is Literal:
         return typing.get_args(ann)
     if origin is list:

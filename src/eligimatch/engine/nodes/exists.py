@@ -11,12 +11,12 @@ from ...dates import Duration, parse_duration
 from ...errors import DurationError
 from ...facts import Facts
 from ...items import Item
-from ...vocabulary import COLLECTIONS, suggest
+from ...vocabulary import COLLECTIONS, ITEM_FIELDS, suggest
 from ...wording import describe_items
 from ..core import Outcome, Truth, unknown
 from .base import Bad, EvalContext, Example, Node, NodeKind, Problems
 from .field_tests import FieldTest
-from .where import Match, field_info, match_details, match_gaps, match_value, where_tests
+from .where import Match, match_details, match_gaps, match_value, where_tests
 
 if TYPE_CHECKING:
     from ..columns import Chunk, Codes
@@ -155,8 +155,8 @@ def build_exists(raw: dict[str, Any], where: str, problems: Problems) -> Node:
     if not isinstance(name, str) or name not in COLLECTIONS:
         problems.append((where, f"unknown collection {name!r}{suggest(str(name), COLLECTIONS)}"))
         return Bad()
-    model, dated = COLLECTIONS[name]
-    fields = field_info(model, name)
+    _, dated = COLLECTIONS[name]
+    fields = ITEM_FIELDS[name]
     spec = raw.get("where", {})
     if not isinstance(spec, dict):
         problems.append((f"{base}.where", "expected a table of field = value"))

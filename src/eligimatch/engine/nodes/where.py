@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel
-
 from ...drugs import Open
 from ...facts import Facts
 from ...items import Item
 from ...patient import Quantity
 from ...units import format_number
-from ...vocabulary import DERIVED_FROM, DERIVED_ITEM_FIELDS, suggest
+from ...vocabulary import DERIVED_FROM, suggest
 from ..core import Truth, kleene_and, kleene_or
 from .base import OPS, SYMBOL, Problems, number
 from .field_tests import FieldTest, where_date, where_oncotree, where_quantity
@@ -138,31 +135,6 @@ class AnyOfFieldTest(FieldTest):
 
 
 
-def field_info(model: type[BaseModel], collection: str) -> dict[str, tuple[Any, ...] | type]:
-    """field name → allowed literal values (tuple) or a python type."""
-    out: dict[str, tuple[Any, ...] | type] = {}
-    for name, f in model.model_fields.items():
-        ann = f.annotation
-        out[name] = allowed_values(ann)
-    for name, typ in DERIVED_ITEM_FIELDS.get(collection, {}).items():
-        out[name] = typ
-    return out
-
-
-def allowed_values(ann: Any) -> tuple[Any, ...] | type:
-    origin = typing.get_origin(ann)
-    args = typing.get_args(ann)
-    if origin is typing.Literal:
-        return args
-    if origin in (list,) and args:
-        return allowed_values(args[0])
-    if args:  # Optional[X] / X | None
-        non_none = [a for a in args if a is not type(None)]
-        if len(non_none) == 1:
-            return allowed_values(non_none[0])
-    return ann if isinstance(ann, type) else object
-
-
 def match(fname: str, want: Any, allowed: tuple[Any, ...] | type, where: str,
            problems: Problems) -> Match | None:
     kind = "in"
@@ -196,6 +168,9 @@ def match(fname: str, want: Any, allowed: tuple[Any, ...] | type, where: str,
             return None
         elif allowed is str and not isinstance(v, str):
             problems.append((where, f"{fname} is text, got {v!r}"))
+            return None
+        elif allowed in (int, Decimal) and (isinstance(v, bool) or not isinstance(v, int | Decimal)):
+            problems.append((where, f"{fname} is a number, got {v!r}"))
             return None
     if allowed is str:
         return Match(fname, kind, tuple(v.lower() for v in values),  # type: ignore[arg-type]
