@@ -22,7 +22,7 @@ from .evidence import condition_types, type_from_name
 from .patient import ANTICANCER_TYPES, Condition, Patient, Treatment
 from .quantities import check_date
 from .vocabulary import COLLECTIONS
-from .wording import display
+from .wording import display, singular
 
 if TYPE_CHECKING:
     from .facts import Facts
@@ -96,7 +96,7 @@ def _label(name: str, obj: Any) -> str:
             label = str(v) if attr in ("name", "term", "substance", "description") else display(v)
             break
     else:
-        label = name.rstrip("s")
+        label = singular(name)
     if name == "treatments" and getattr(obj, "name", None) and obj.type not in label:
         label = f"{display(obj.type)} ({obj.name})"
     if name == "conditions" and getattr(obj, "name", None):

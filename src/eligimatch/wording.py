@@ -71,6 +71,17 @@ BOOLEANS: dict[str, tuple[str, str, str]] = {
 ADJECTIVES = {"status", "severity", "kind", "intent"}
 
 
+def singular(collection: str) -> str:
+    """One item of a collection, in words: ``toxicities`` → "toxicity", ``metastases`` →
+    "metastasis", ``other_malignancies`` → "other malignancy"."""
+    word = collection.replace("_", " ")
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith("ses"):
+        return word[:-2] + "is"
+    return word[:-1] if word.endswith("s") else word
+
+
 def display(value: Any) -> str:
     text = str(value)
     return DISPLAY.get(text, text.replace("_", " "))
