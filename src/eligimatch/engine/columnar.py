@@ -196,27 +196,51 @@ def recorded(chunk: Chunk, key: str, limit: int | None) -> Codes:
     return np.where(chunk.quantity(key).fresh(limit), TRUE, UNKNOWN).astype(np.uint8)
 
 
-def exists(node: Any, windowless: Any, chunk: Chunk) -> Codes:
-    """``exists`` over the chunk: each item's ``where`` value (shared by the nodes that differ
-    only in their window) Kleene-AND its window, Kleene-OR over each patient's items."""
+def exists(node: Any, chunk: Chunk) -> Codes:
+    """``exists`` over the chunk: each item's ``where`` tests (each test decided once per chunk,
+    for a field test once per distinct value of its field), Kleene-AND its window, Kleene-OR
+    over each patient's items."""
     c = chunk.collection(node.collection)
-    facts = chunk.facts
-
-    def where_codes() -> Codes:
-        items, owner = c.items, c.owner.tolist()
-        return np.fromiter((_CODE[windowless._match(item, facts[r], None)]
-                            for item, r in zip(items, owner, strict=True)), np.uint8, len(items))
-
-    try:
-        key: Hashable = ("where", node.collection, windowless)
-        hash(key)
-    except TypeError:
-        key = ("where", id(windowless))
-    match = np.minimum(chunk.cached(key, where_codes), _window_codes(node, c, chunk))
+    match = _window_codes(node, c, chunk)
+    for test in node.where:
+        match = np.minimum(match, _test_codes(chunk, c, node.collection, test))
     out = np.where(c.recorded, FALSE, UNKNOWN).astype(np.uint8)
     if len(match):
         np.maximum.at(out, c.owner, match)
     return out
+
+
+def _test_codes(chunk: Chunk, c: Items, collection: str, test: Any) -> Codes:
+    """One ``where`` entry over every item, as :meth:`~.nodes.exists.Exists._match` reads it
+    (alternatives, ``any = [...]``: Kleene OR of Kleene ANDs, the maximum of minima)."""
+    from .nodes.where import AnyOfFieldTest, Match, match_value
+
+    def make() -> Codes:
+        if type(test) is Match:     # a test of one field's value
+            index, values = c.field(test.name)
+            table = np.fromiter((_CODE[test.test(v)] for v in values), np.uint8, len(values))
+            by_value: Codes = table[index]
+            return by_value
+        if type(test) is AnyOfFieldTest:
+            out = np.full(len(c.items), FALSE, np.uint8)
+            for alternative in test.alternatives:
+                every = np.full(len(c.items), TRUE, np.uint8)
+                for sub in alternative:
+                    every = np.minimum(every, _test_codes(chunk, c, collection, sub))
+                out = np.maximum(out, every)
+            return out
+        facts = chunk.facts
+        return np.fromiter((_CODE[match_value(test, item, facts[r])]
+                            for item, r in zip(c.items, c.owner.tolist(), strict=True)),
+                           np.uint8, len(c.items))
+
+    try:
+        key: Hashable = ("where", collection, test)
+        hash(key)
+    except TypeError:
+        key = ("where", collection, id(test))
+    got: Codes = chunk.cached(key, make)
+    return got
 
 
 def _window_codes(node: Any, c: Items, chunk: Chunk) -> Codes:

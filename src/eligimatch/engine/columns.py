@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -108,8 +109,8 @@ def _float(x: Any) -> float:
 class Items:
     """One collection over the chunk: every item of every patient, in one flat list."""
 
-    __slots__ = ("end", "has_end", "has_start", "items", "ongoing", "owner", "recorded",
-                 "start")
+    __slots__ = ("_fields", "end", "has_end", "has_start", "items", "ongoing", "owner",
+                 "recorded", "start")
 
     def __init__(self, chunk: Chunk, name: str) -> None:
         lists = [f.collections.get(name) for f in chunk.facts]
@@ -129,6 +130,37 @@ class Items:
         self.start = np.fromiter((_ordinal(i.start) for i in items), np.int64, m)
         self.end = np.fromiter((_ordinal(i.end) for i in items), np.int64, m)
         self.ongoing = np.fromiter((code(i.ongoing) for i in items), np.uint8, m)
+        self._fields: dict[str, tuple[npt.NDArray[np.intp], list[Any]]] = {}
+
+    def field(self, name: str) -> tuple[npt.NDArray[np.intp], list[Any]]:
+        """The distinct values of an item field in the chunk, and per item which it has."""
+        got = self._fields.get(name)
+        if got is None:
+            seen: dict[Any, int] = {}
+            values: list[Any] = []
+            index = np.empty(len(self.items), np.intp)
+            for j, item in enumerate(self.items):
+                v = item.fields.get(name)
+                k = seen.setdefault(_value_key(v), len(values))
+                if k == len(values):
+                    values.append(v)
+                index[j] = k
+            got = self._fields[name] = (index, values)
+        return got
+
+
+_PLAIN = (str, bool, int, float, Decimal, type(None), date)
+
+
+def _value_key(v: Any) -> Hashable:
+    """Equal keys for values every test decides alike: plain values and lists of them by type and
+    value; anything else (a partly known list...) by identity."""
+    t = type(v)
+    if t in _PLAIN:
+        return (t, v)
+    if t is list and all(type(x) in _PLAIN for x in v):
+        return (t, tuple((type(x), x) for x in v))
+    return (t, id(v))
 
 
 def _ordinal(d: date | None) -> int:

@@ -75,11 +75,9 @@ class Exists(Node):
         return None if unsure else False
 
     def columns(self, chunk: Chunk, ctx: EvalContext) -> Codes:
-        from dataclasses import replace
-
         from ..columnar import exists
 
-        return exists(self, replace(self, window=None, current=False), chunk)
+        return exists(self, chunk)
 
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
         items = facts.collections.get(self.collection)
