@@ -95,7 +95,7 @@ def run_chunk(plain: _Graph, attested: Callable[[], _Graph], facts: Sequence[Fac
 class _Layout:
     """A graph's criteria as rows of one array: every criterion of every trial, trial by trial
     (``flat``: the place of each), each trial's block of rows, and the base-3 weights that make
-    a trial's block one number per patient; plus the patterns decoded so far."""
+    a trial's block one number per patient."""
 
     def __init__(self, graph: _Graph) -> None:
         self.flat = np.array([k for row in graph.rows for k in row], np.intp)
@@ -119,7 +119,6 @@ class _Layout:
         self.starts_all = np.array([b for b, size in self.blocks if size], np.intp)
         self.reverse = np.array([size - j for _, size in self.blocks for j in range(size)],
                                 np.int64)
-        self.cache: list[dict[Any, TrialStatus]] = [{} for _ in graph.rows]
 
 
 def _layout(graph: _Graph) -> _Layout:
@@ -159,8 +158,9 @@ def _combined(slot: Any, children: Sequence[Codes | None], n: int) -> Codes:
 
 
 def _patterns(layout: _Layout, passes: Codes) -> ChunkStatuses:
-    """Each trial's distinct pass patterns in the chunk (decoded once per run, while the run's
-    cache of them stays small) and its attrition counts, array by array."""
+    """Each trial's distinct pass patterns in the chunk, decoded together, and its attrition
+    counts, array by array.  (Patterns are not kept from chunk to chunk: most patients of a
+    catalogue with many criteria have statuses of their own, and memory stays flat.)"""
     n = passes.shape[1]
     patterns: list[list[TrialStatus]] = []
     which: list[_Ints] = []
@@ -172,31 +172,16 @@ def _patterns(layout: _Layout, passes: Codes) -> ChunkStatuses:
             patterns.append([(verdict([]), [], [])])
             which.append(np.zeros(n, np.int64))
             continue
-        cache = layout.cache[t]
-        if len(cache) > _CACHED_PATTERNS:       # memory stays flat in the number of patients
-            cache.clear()
         if layout.coded[t] >= 0:
-            found, first, inverse = np.unique(coded[layout.coded[t]], return_index=True,
-                                              return_inverse=True)
-            keys: list[Any] = found.tolist()
+            _, first, inverse = np.unique(coded[layout.coded[t]], return_index=True,
+                                          return_inverse=True)
         else:
-            seen, first, inverse = np.unique(passes[start:start + size], axis=1,
-                                             return_index=True, return_inverse=True)
-            keys = [seen[:, j].tobytes() for j in range(seen.shape[1])]
-        pats: list[TrialStatus | None] = [cache.get(k) for k in keys]
-        new = [j for j, got in enumerate(pats) if got is None]
-        if new:
-            rows = first[new]
-            made = _decode(fails[start:start + size, rows], unknowns[start:start + size, rows])
-            for j, got in zip(new, made, strict=True):
-                pats[j] = cache[keys[j]] = got
-        patterns.append(pats)   # type: ignore[arg-type]
+            _, first, inverse = np.unique(passes[start:start + size], axis=1, return_index=True,
+                                          return_inverse=True)
+        patterns.append(_decode(fails[start:start + size, first],
+                                unknowns[start:start + size, first]))
         which.append(inverse.reshape(-1).astype(np.int64))
     return ChunkStatuses(n, patterns, which, _attrition(layout, fails, unknowns))
-
-
-# patterns of one trial kept from chunk to chunk (decoding them again is cheap)
-_CACHED_PATTERNS = 4096
 
 
 def _verdicts() -> dict[tuple[bool, bool], Verdict]:
