@@ -112,6 +112,12 @@ class _Layout:
             if small:
                 starts.append(len(weights))
             weights.extend(3 ** (size - 1 - j) if small else 0 for j in range(size))
+        # the slots that decide on one shared reading, by node kind: decided together
+        groups: dict[tuple[int, type], list[int]] = {}
+        for i, slot in enumerate(graph.slots):
+            if slot.reading is not None:
+                groups.setdefault((slot.reading, type(slot.node)), []).append(i)
+        self.sharing = {i: group for group in groups.values() for i in group}
         self.weights = np.array(weights, np.int64)
         self.starts = np.array(starts, np.intp)
         # for the attrition: each trial's block (the non-empty ones), and per row the distance
@@ -132,8 +138,17 @@ def _passes(graph: _Graph, layout: _Layout, chunk: Chunk) -> Codes:
     """Pass codes (rows: every criterion of every trial, in order; columns: patients)."""
     cols: list[Codes | None] = [None] * len(graph.slots)
     for i, slot in enumerate(graph.slots):
+        if cols[i] is not None:         # decided with the others of its reading
+            continue
         if slot.children is not None:
             cols[i] = _combined(slot, [cols[c] for c in slot.children], chunk.n)
+        elif slot.reading is not None and slot.node is not None:
+            group = layout.sharing[i]
+            nodes = [graph.slots[k].node for k in group]
+            ctxs = [graph.slots[k].ctx for k in group]
+            decided = type(slot.node).shared_columns(nodes, chunk, ctxs)  # type: ignore[arg-type]
+            for k, column in zip(group, decided, strict=True):
+                cols[k] = column
         elif slot.node is not None and slot.ctx is not None:
             cols[i] = slot.node.columns(chunk, slot.ctx)
     places = np.empty((len(graph.criteria), chunk.n), np.uint8)

@@ -96,40 +96,55 @@ def reading(chunk: Chunk, key: str, limit: int | None, mode: str) -> Mask:
     return got
 
 
-def compare(node: Any, chunk: Chunk, limit: int | None) -> Codes:
-    """A comparison (:class:`~.nodes.quantity.Compare`) over the chunk, as its ``decide``:
-    unknown where there is no reading; as floats where both sides are clearly apart (for a
-    band of plausible ULNs: at both ends, deciding where they agree); else exactly."""
+def compare(nodes: Sequence[Any], chunk: Chunk, limit: int | None) -> list[Codes]:
+    """Comparisons (:class:`~.nodes.quantity.Compare`) of one reading (the same quantity,
+    window and mode) over the chunk, as their ``decide``: unknown where there is no reading; as
+    floats where both sides are clearly apart (for a band of plausible ULNs: at both ends,
+    deciding where they agree); else exactly.  Comparisons with the same operator are decided
+    together, as one array of thresholds against one of values."""
     from .nodes.base import OPS
 
-    a = chunk.quantity(node.analyte.key)
-    mode = node.mode()
-    readable = reading(chunk, node.analyte.key, limit, mode)
-    op = OPS[node.op]
+    first = nodes[0]
+    a = chunk.quantity(first.analyte.key)
+    mode = first.mode()
+    readable = reading(chunk, first.analyte.key, limit, mode)
+    out: list[Codes | None] = [None] * len(nodes)
     if mode == "ordinal":
-        scale = node.analyte.scale or node.analyte.values
-        holds = np.asarray(op(a.ranks, scale.index(node.ordinal)))
-        out = np.where(readable, np.where(holds, TRUE, FALSE), UNKNOWN).astype(np.uint8)
-        off_scale = readable & (a.ranks < 0)       # never, for a checked profile
-        return _exactly(node, a, off_scale, out) if off_scale.any() else out
-    bound: float | None = node._bound
-    if bound is None:
-        return _exactly(node, a, readable, np.full(chunk.n, UNKNOWN, np.uint8))
-    x = a.float_value
-    if mode == "uln":
-        clear, holds = _apart(op, x, bound * a.float_uln)
-        low_clear, low = _apart(op, x, bound * a.band_low)
-        high_clear, high = _apart(op, x, bound * a.band_high)
-        banded = low_clear & high_clear
-        clear |= banded & (low == high)
-        holds |= banded & low
-        unsure = banded & (low != high)       # the plausible ULNs disagree: unknown
-    else:
-        clear, holds = _apart(op, x, bound)
-        unsure = None
-    out = np.where(clear & readable, np.where(holds, TRUE, FALSE), UNKNOWN).astype(np.uint8)
-    exact = readable & ~clear if unsure is None else readable & ~clear & ~unsure
-    return _exactly(node, a, exact, out) if exact.any() else out
+        for k, node in enumerate(nodes):
+            scale = node.analyte.scale or node.analyte.values
+            holds = np.asarray(OPS[node.op](a.ranks, scale.index(node.ordinal)))
+            got = np.where(readable, np.where(holds, TRUE, FALSE), UNKNOWN).astype(np.uint8)
+            off_scale = readable & (a.ranks < 0)       # never, for a checked profile
+            out[k] = _exactly(node, a, off_scale, got) if off_scale.any() else got
+        return out  # type: ignore[return-value]
+    by_op: dict[str, list[int]] = {}
+    for k, node in enumerate(nodes):
+        if node._bound is None:                     # no float form: exactly
+            out[k] = _exactly(node, a, readable, np.full(chunk.n, UNKNOWN, np.uint8))
+        else:
+            by_op.setdefault(node.op, []).append(k)
+    x = a.float_value[None, :]
+    for op_name, ks in by_op.items():
+        op = OPS[op_name]
+        bound = np.array([nodes[k]._bound for k in ks], np.float64)[:, None]
+        if mode == "uln":
+            clear, holds = _apart(op, x, bound * a.float_uln[None, :])
+            low_clear, low = _apart(op, x, bound * a.band_low[None, :])
+            high_clear, high = _apart(op, x, bound * a.band_high[None, :])
+            banded = low_clear & high_clear
+            clear |= banded & (low == high)
+            holds |= banded & low
+            clear &= readable
+            # where the plausible ULNs disagree: unknown, without an exact look
+            exact = readable & ~clear & ~(banded & (low != high))
+        else:
+            clear, holds = _apart(op, x, bound)
+            clear &= readable
+            exact = readable & ~clear
+        got = np.where(clear, np.where(holds, TRUE, FALSE), UNKNOWN).astype(np.uint8)
+        for row, k in enumerate(ks):
+            out[k] = _exactly(nodes[k], a, exact[row], got[row]) if exact[row].any() else got[row]
+    return out  # type: ignore[return-value]
 
 
 def _apart(op: Any, x: npt.NDArray[np.float64], y: Any) -> tuple[Mask, Mask]:

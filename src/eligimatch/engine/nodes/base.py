@@ -11,7 +11,7 @@ interface below.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -88,6 +88,13 @@ class Node:
         if self.combine is not None:
             return (type(self), tuple(c.share_key(ctx, attested) for c in self.subnodes()))
         return (self,) if self.context_free else (self, ctx)
+
+    @classmethod
+    def shared_columns(cls, nodes: Sequence[Node], chunk: Chunk, ctxs: Sequence[EvalContext]
+                       ) -> list[Codes]:
+        """The columns of nodes of this kind that share one reading (equal ``shared_reading``
+        keys), at once (the columnar runner); by default one by one."""
+        return [n.columns(chunk, c) for n, c in zip(nodes, ctxs, strict=True)]
 
     def shared_reading(self, ctx: EvalContext) -> tuple[Any, Callable[[Facts], Any]] | None:
         """For nodes that decide on a reading other nodes can share (comparisons of one

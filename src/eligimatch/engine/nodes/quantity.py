@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -105,9 +105,17 @@ class Compare(Node):
         return self.decide(self.shared_reading(ctx)[1](facts))
 
     def columns(self, chunk: Chunk, ctx: EvalContext) -> Codes:
+        return self.shared_columns([self], chunk, [ctx])[0]
+
+    @classmethod
+    def shared_columns(cls, nodes: Sequence[Node], chunk: Chunk, ctxs: Sequence[EvalContext]
+                       ) -> list[Codes]:
+        """Comparisons of one reading, decided together (:func:`..columnar.compare`)."""
         from ..columnar import compare
 
-        return compare(self, chunk, self.limit(ctx))
+        first = nodes[0]
+        assert isinstance(first, Compare)
+        return compare(nodes, chunk, first.limit(ctxs[0]))
 
     def _need(self) -> str:
         return f"{self.analyte.short} {SYMBOL[self.op]} {self._threshold_text()}"
