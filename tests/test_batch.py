@@ -424,3 +424,32 @@ def test_dask_default_local_cluster_of_worker_processes(cohort, tmp_path, capsys
     dask = run("screen-batch", str(cohort), "--engine", "dask", "-j", "1", capsys=capsys)
     assert local[0] == dask[0] == 0
     assert local[1] == dask[1]
+
+
+def _with_answer(tmp_path: Path, trial: str, criterion: str) -> Path:
+    p = json.loads(FILES[0].read_text("utf-8"))
+    p["attestations"] = [{"trial": trial, "criterion": criterion, "answer": "yes",
+                          "by": "dr x", "date": p.get("as_of", "2026-11-16")}]
+    path = tmp_path / "one.jsonl"
+    path.write_text(json.dumps(p) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("trial", "criterion", "field"), [
+    ("NCT00000000", "I1", "attestations[0].trial"),
+    ("NCT07342322", "I99", "attestations[0].criterion"),
+])
+def test_an_answer_naming_what_the_rules_do_not_have_skips_the_record(tmp_path, capsys, trial,
+                                                                       criterion, field):
+    code, out, err = run("screen-batch", str(_with_answer(tmp_path, trial, criterion)),
+                         capsys=capsys)
+    assert code == 1 and out == ""     # records skipped: exit 1, as for any unreadable record
+    assert f"skipped {tmp_path / 'one.jsonl'}:1" in err and field in err
+
+
+def test_an_answer_to_a_loaded_trial_left_out_of_the_run_is_kept(tmp_path, capsys):
+    path = _with_answer(tmp_path, "NCT07342322", "I1")
+    code, out, err = run("screen-batch", str(path), "--trial", "NCT06593899", capsys=capsys)
+    assert code == 0, err
+    assert [r["trial_id"] for r in records(out)] == ["NCT06593899"]
+    assert "skipped" not in err

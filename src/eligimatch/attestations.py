@@ -12,7 +12,7 @@ then reads the answers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 from .errors import PatientError, Problems
@@ -37,9 +37,13 @@ def _index(trials: Sequence[Trial]) -> tuple[dict[str, Trial], dict[str, dict[st
     return by_name, names
 
 
-def resolve(patient: Patient, trials: Sequence[Trial], source: str) -> Patient:
+def resolve(patient: Patient, trials: Sequence[Trial], source: str,
+            elsewhere: Collection[str] = ()) -> Patient:
     """``patient`` with every attestation naming its trial and criterion by their current ids;
-    raise :class:`PatientError` listing every one that names something ``trials`` do not have."""
+    raise :class:`PatientError` listing every one that names something ``trials`` do not have.
+
+    ``elsewhere``: ids (and registry ids) of loaded trials that are not screened in this run
+    (a batch of some of the trials); answers to them are kept as given and answer nothing."""
     if not patient.attestations:
         return patient
     by_name, names = _index(trials)
@@ -47,6 +51,9 @@ def resolve(patient: Patient, trials: Sequence[Trial], source: str) -> Patient:
     resolved: list[Attestation] = []
     for i, att in enumerate(patient.attestations):
         trial = by_name.get(att.trial)
+        if trial is None and att.trial in elsewhere:
+            resolved.append(att)
+            continue
         if trial is None:
             known = sorted({t.id for t in trials})
             problems.add(f"attestations[{i}].trial",

@@ -67,7 +67,7 @@ def screen_chunk(plan: Plan, records: Sequence[Record]) -> ChunkResult:
     Every record is read and its facts built first; then the program screens the chunk's
     patients all at once (:meth:`~eligimatch.engine.Program.run_chunk`), and the records and
     attrition are made once per distinct status pattern of each trial."""
-    from .. import api
+    from .. import api, attestations
     from ..facts import build_facts
 
     cpu = time.process_time()
@@ -94,7 +94,8 @@ def screen_chunk(plan: Plan, records: Sequence[Record]) -> ChunkResult:
             else:
                 patient = api.parse_patient(rec.text, rec.source, notes=notes,
                                             max_bytes=plan.max_bytes, as_of=plan.as_of)
-            facts = build_facts(patient, plan.as_of, rec.source)
+            facts = build_facts(attestations.resolve(patient, trials, rec.source, plan.elsewhere),
+                                plan.as_of, rec.source)
         except EligimatchError as exc:
             messages.extend(notes)
             messages.append(_skipped(exc, rec.source))

@@ -47,6 +47,8 @@ class Plan:
     fmt: OutputFormat
     max_bytes: int | None = None        # of one profile (None: the input limit)
     shared: SharedSets | None = None    # the value sets the rule files share
+    # ids and registry ids of the loaded trials not chosen: attestations may name them
+    elsewhere: frozenset[str] = frozenset()
     key: str = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -119,8 +121,12 @@ def make_plan(ruleset: RuleSet, trial_ids: Sequence[str] | None, as_of: date | N
             raise BatchError(f"{t.path}: the rule file changed while it was being loaded; "
                              "run again")
         files.append((t.path, data))
+    ids = {t.id for t in chosen}
+    elsewhere = frozenset(name for t in ruleset.trials if t.id not in ids
+                          for name in (t.id, t.meta.registry_id) if name)
     plan = Plan(tuple(files), tuple(t.id for t in chosen), ruleset.sha256, as_of, fmt,
-                max_bytes, next((t.shared for t in chosen if t.shared is not None), None))
+                max_bytes, next((t.shared for t in chosen if t.shared is not None), None),
+                elsewhere)
     _remember(plan.key, Compiled.of(chosen))
     return plan
 
