@@ -106,8 +106,8 @@ class RecordWriter:
               resting: Callable[[int, TrialStatus], Sequence[str] | None]) -> None:
         """The records of a chunk of patients ``(id, source, as-of date)`` at once, from the
         chunk's status patterns: the part of a record that depends on a trial's statuses is
-        made once per distinct pattern, and the records are put together by numpy (object
-        arrays: string concatenation without a Python loop per record).  The bytes are those
+        made once per distinct pattern, and the records are joined from their pieces in one
+        go (numpy object arrays place them without a Python loop per record).  The bytes are those
         :meth:`patient` and :meth:`trial` write (CSV fields are quoted one by one)."""
         import numpy as np
 
@@ -128,15 +128,19 @@ class RecordWriter:
             tail = self._csv_tail
 
         def column(values: list[str]) -> Any:
-            out = np.empty((len(values), 1), object)
-            out[:, 0] = values
+            out = np.empty(len(values), object)
+            out[:] = values
             return out
 
         drafts = self.done.drafts
-        tails = statuses.texts(lambda k, s: tail(k, s[0], s[1], s[2],
-                                                 resting(k, s) if drafts[k] else None))
-        lines = column(heads) + column(trial_ids).T + column(mids) + tails
-        self.out.write("".join(lines.ravel().tolist()))
+        # the four pieces of each record, referenced (not copied) in record order, joined once
+        pieces = np.empty((len(patients), len(trial_ids), 4), object)
+        pieces[:, :, 0] = column(heads)[:, None]
+        pieces[:, :, 1] = column(trial_ids)[None, :]
+        pieces[:, :, 2] = column(mids)[:, None]
+        pieces[:, :, 3] = statuses.texts(lambda k, s: tail(k, s[0], s[1], s[2],
+                                                           resting(k, s) if drafts[k] else None))
+        self.out.write("".join(pieces.ravel().tolist()))
 
     def text(self) -> str:
         return self.out.getvalue()
