@@ -43,6 +43,7 @@ __all__ = ["TABLE_CHILDREN", "any_recorded", "combine_table", "combined", "compa
 # combine tables are made for up to this many children (3 ** 6 = 729 entries)
 TABLE_CHILDREN = 6
 _TABLES: dict[int, tuple[Any, Codes]] = {}      # id(node) → (node, its table)
+_KEPT_TABLES = 1 << 14
 
 
 def combined(node: Any, children: Sequence[Codes], n: int, table: Codes | None = None
@@ -78,6 +79,8 @@ def combine_table(node: Any, k: int) -> Codes:
     table = np.fromiter((code(node.combine(value_of(c) for c in combo))
                          for combo in itertools.product((FALSE, UNKNOWN, TRUE), repeat=k)),
                         np.uint8, 3 ** k)
+    if len(_TABLES) > _KEPT_TABLES:     # graphs keep their own; these are for nested nodes
+        _TABLES.clear()
     _TABLES[id(node)] = (node, table)
     return table
 

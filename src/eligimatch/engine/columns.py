@@ -42,8 +42,10 @@ FALSE, UNKNOWN, TRUE = 0, 1, 2
 _CODE: dict[Truth, int] = {False: FALSE, None: UNKNOWN, True: TRUE}
 _VALUE: tuple[Truth, Truth, Truth] = (False, None, True)
 _UNDATED = np.iinfo(np.int64).max // 4       # the age of an undated fact: stale for any limit
-# window starts (Duration.before) already computed, by duration and as-of date
+# window starts (Duration.before) already computed, by duration and as-of date (a bounded
+# number: a run over many as-of dates starts again)
 _WINDOW_STARTS: dict[tuple[Duration, int], int] = {}
+_KEPT_WINDOW_STARTS = 1 << 16
 
 
 def code(value: Truth) -> int:
@@ -236,13 +238,18 @@ class Chunk:
         """Per patient, the ordinal of ``window`` before the as-of date (calendar arithmetic
         done once per duration and date, for the whole run)."""
         def make() -> npt.NDArray[np.int64]:
-            out = np.empty(self.n, np.int64)
-            for i, d in enumerate(self.as_of.tolist()):
+            dates, which = self.cached("as-of dates", lambda: np.unique(self.as_of,
+                                                                        return_inverse=True))
+            if len(_WINDOW_STARTS) > _KEPT_WINDOW_STARTS:
+                _WINDOW_STARTS.clear()
+            starts = []
+            for d in dates.tolist():
                 s = _WINDOW_STARTS.get((window, d))
                 if s is None:
                     s = _WINDOW_STARTS[(window, d)] = window.before(
                         date.fromordinal(d)).toordinal()
-                out[i] = s
+                starts.append(s)
+            out: npt.NDArray[np.int64] = np.array(starts, np.int64)[which.reshape(-1)]
             return out
         got: npt.NDArray[np.int64] = self.cached(("window", window), make)
         return got
