@@ -1016,7 +1016,7 @@ def test_arbitrary_bytes_as_a_rule_file_are_a_rule_file_error(data):
 def run_cli(content: bytes, *args: str, cached_rules: bool = True) -> tuple[int, str, str]:
     """``eligimatch screen FILE`` through the console-script entry point (the rules, which do
     not depend on the input, loaded once rather than for every example)."""
-    rules = mock.patch.object(cli, "_rules", lambda d: RULES) if cached_rules else (
+    rules = mock.patch.object(cli.common, "rules", lambda d: RULES) if cached_rules else (
         contextlib.nullcontext())
     with tempfile.TemporaryDirectory() as tmp, rules:
         path = Path(tmp) / "patient.json"
