@@ -27,6 +27,7 @@ def check_rules(paths: Iterable[Path], warnings: list[str] | None = None, *,
     lines: list[str] = []
     seen: dict[str, str] = {}
     shared: dict[Path, SharedSets | RuleFileError | None] = {}     # per directory, read once
+    failed: set[Path] = set()
     for path in paths:
         where = shared_path(path)
         if where not in shared:
@@ -46,6 +47,7 @@ def check_rules(paths: Iterable[Path], warnings: list[str] | None = None, *,
         except RuleFileError as exc:
             lines.extend(f"{exc.source}: {f}: {m}" if f else f"{exc.source}: {m}"
                          for f, m in exc.problems)
+            failed.add(path)
             continue
         if trial.id in seen:
             lines.append(f"{path}: trial.id: {trial.id!r} is also defined in {seen[trial.id]}")
@@ -57,17 +59,18 @@ def check_rules(paths: Iterable[Path], warnings: list[str] | None = None, *,
         for c in trial.criteria:
             lines.extend(example_problems(trial, c, str(path)))
     if warnings is not None:
-        warnings.extend(_unused(paths, shared))
+        warnings.extend(_unused(paths, shared, failed))
     return list(dict.fromkeys(lines))     # a broken shared file: once, not once per rule file
 
 
-def _unused(paths: list[Path], shared: dict[Path, Any]) -> list[str]:
-    """Shared value sets no rule file of their directory uses (when all of them are checked)."""
+def _unused(paths: list[Path], shared: dict[Path, Any], failed: set[Path]) -> list[str]:
+    """Shared value sets no rule file of their directory uses (when all of them are checked and
+    loaded: what a broken file uses is not known)."""
     lines: list[str] = []
     for where, sets in shared.items():
         directory = where.parent.parent
         files = sorted(directory.glob("*.toml"))
-        if isinstance(sets, SharedSets) and set(files) <= set(paths):
+        if isinstance(sets, SharedSets) and set(files) <= set(paths) and not failed & set(files):
             lines.extend(f"{where}: warning: {name}: {message}"
                          for name, message in unused_shared(where, files))
     return lines
