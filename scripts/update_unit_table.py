@@ -29,8 +29,10 @@ def layout(table: dict[str, object]) -> str:
     lines = []
     for key, value in table.items():
         if isinstance(value, dict):
-            entries = [f"  {json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}"
-                       for k, v in sorted(value.items())]
+            entries = [
+                f"  {json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}"
+                for k, v in sorted(value.items())
+            ]
             lines.append(f"{json.dumps(key)}: {{\n" + ",\n".join(entries) + "\n}")
         else:
             lines.append(f"{json.dumps(key)}: {json.dumps(value)}")
@@ -40,8 +42,10 @@ def layout(table: dict[str, object]) -> str:
 def main() -> None:
     table = build_table()
     OUT.write_text(layout(table), encoding="utf-8")
-    print(f"{OUT.relative_to(ROOT)}: {len(table['expressions'])} expressions, "
-          f"{len(table['factors'])} factors, sources {table['sources_sha256'][:12]}")
+    print(
+        f"{OUT.relative_to(ROOT)}: {len(table['expressions'])} expressions, "
+        f"{len(table['factors'])} factors, sources {table['sources_sha256'][:12]}"
+    )
 
 
 if __name__ == "__main__":

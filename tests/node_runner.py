@@ -22,8 +22,9 @@ def trial(logic: str, *, window: int | None = None) -> Trial:
     return compile_bytes((header(extra=extra) + criterion(logic)).encode(), "t.toml")
 
 
-def evaluate(logic: str, patient: dict[str, typing.Any], *, window: int | None = None,
-             as_of: date = AS_OF) -> Outcome:
+def evaluate(
+    logic: str, patient: dict[str, typing.Any], *, window: int | None = None, as_of: date = AS_OF
+) -> Outcome:
     """The node's outcome (value, explanation, missing, review) for a profile."""
     t = trial(logic, window=window)
     crit = t.criteria[0]

@@ -106,36 +106,74 @@ def walk(node: Any) -> Iterator[Any]:
 
 # ---------------------------------------------------------------------------- unit oracle
 
+
 def _d(text: str) -> Fraction:
     return Fraction(Decimal(text))
 
 
 _COUNT = {  # base: 10^9 /L
-    "10^9/L": F(1), "x10^9/L": F(1), "×10⁹/L": F(1), "10*9/L": F(1), "10^3/uL": F(1),
-    "10*3/uL": F(1), "10^3/µL": F(1), "10^3/mm3": F(1), "10^6/mL": F(1), "/uL": F(1, 1000),
-    "/µL": F(1, 1000), "/mm3": F(1, 1000), "/mm³": F(1, 1000), "cells/uL": F(1, 1000),
-    "10^6/L": F(1, 1000), "/L": F(1, 10**9),
+    "10^9/L": F(1),
+    "x10^9/L": F(1),
+    "×10⁹/L": F(1),
+    "10*9/L": F(1),
+    "10^3/uL": F(1),
+    "10*3/uL": F(1),
+    "10^3/µL": F(1),
+    "10^3/mm3": F(1),
+    "10^6/mL": F(1),
+    "/uL": F(1, 1000),
+    "/µL": F(1, 1000),
+    "/mm3": F(1, 1000),
+    "/mm³": F(1, 1000),
+    "cells/uL": F(1, 1000),
+    "10^6/L": F(1, 1000),
+    "/L": F(1, 10**9),
 }
 _MASS = {  # base: g/L
-    "g/L": F(1), "g/dL": F(10), "g/dl": F(10), "mg/dL": F(1, 100), "mg/L": F(1, 1000),
-    "mg/mL": F(1), "ug/mL": F(1, 1000), "µg/mL": F(1, 1000), "g/100mL": F(10),
+    "g/L": F(1),
+    "g/dL": F(10),
+    "g/dl": F(10),
+    "mg/dL": F(1, 100),
+    "mg/L": F(1, 1000),
+    "mg/mL": F(1),
+    "ug/mL": F(1, 1000),
+    "µg/mL": F(1, 1000),
+    "g/100mL": F(10),
     "ng/mL": F(1, 10**6),
 }
 _MOLAR = {  # base: mol/L
-    "mol/L": F(1), "mmol/L": F(1, 1000), "umol/L": F(1, 10**6), "µmol/L": F(1, 10**6),
+    "mol/L": F(1),
+    "mmol/L": F(1, 1000),
+    "umol/L": F(1, 10**6),
+    "µmol/L": F(1, 10**6),
     "nmol/L": F(1, 10**9),
 }
 # Looked up in order: the first group holding the analyte's canonical spelling wins (so the WHO
 # international units come before the enzyme units, where "IU/L" is an alias of U/L).
 _GROUPS: tuple[dict[str, Fraction], ...] = (
-    _COUNT, _MASS, _MOLAR,
+    _COUNT,
+    _MASS,
+    _MOLAR,
     {"IU/mL": F(1), "[IU]/mL": F(1), "IU/L": F(1, 1000), "kIU/L": F(1)},
-    {"U/L": F(1), "IU/L": F(1), "U/mL": F(1000), "IU/mL": F(1000), "ukat/L": F(60),
-     "µkat/L": F(60), "nkat/L": _d("0.06")},                      # 1 U = 1 µmol/min
+    {
+        "U/L": F(1),
+        "IU/L": F(1),
+        "U/mL": F(1000),
+        "IU/mL": F(1000),
+        "ukat/L": F(60),
+        "µkat/L": F(60),
+        "nkat/L": _d("0.06"),
+    },  # 1 U = 1 µmol/min
     {"mL/min": F(1), "ml/min": F(1), "mL/s": F(60), "L/h": F(50, 3), "L/day": F(25, 36)},
     {"s": F(1), "sec": F(1), "min": F(60), "ms": F(1, 1000)},
-    {"year": F(1), "a": F(1), "month": F(1, 12), "day": F(4, 1461), "d": F(4, 1461),
-     "week": F(28, 1461)},                                        # age: 1 year = 365.25 days
+    {
+        "year": F(1),
+        "a": F(1),
+        "month": F(1, 12),
+        "day": F(4, 1461),
+        "d": F(4, 1461),
+        "week": F(28, 1461),
+    },  # age: 1 year = 365.25 days
     {"kg": F(1), "g": F(1, 1000), "lb": _d("0.45359237")},
     {"cm": F(1), "mm": F(1, 10), "m": F(100), "in": _d("2.54")},
     {"mmHg": F(1), "mm[Hg]": F(1), "kPa": 1000 / _d("133.322387415")},
@@ -147,8 +185,19 @@ _GROUPS: tuple[dict[str, Fraction], ...] = (
 
 # A life expectancy is an estimate: a month of it is 30 days, a year 12 such months (analytes.toml;
 # 90 days and 13 weeks are "at least 3 months", 12 weeks is not).  Date windows stay calendar ones.
-_ESTIMATE = {"day": F(1), "d": F(1), "days": F(1), "week": F(7), "weeks": F(7), "month": F(30),
-             "months": F(30), "mo": F(30), "year": F(360), "years": F(360), "a": F(360)}
+_ESTIMATE = {
+    "day": F(1),
+    "d": F(1),
+    "days": F(1),
+    "week": F(7),
+    "weeks": F(7),
+    "month": F(30),
+    "months": F(30),
+    "mo": F(30),
+    "year": F(360),
+    "years": F(360),
+    "a": F(360),
+}
 _BY_ANALYTE: dict[str, dict[str, Fraction]] = {"life_expectancy": _ESTIMATE}
 
 
@@ -223,21 +272,21 @@ def exact_units(key: str, value: Fraction) -> list[tuple[str, Decimal]]:
 
 # ---------------------------------------------------------------------------- vocabulary
 
+
 @dataclass(frozen=True)
 class Vocabulary:
     """What the rule files look at."""
 
-    anchors: Mapping[str, tuple[Fraction, ...]]         # analyte → canonical thresholds
-    uln: Mapping[str, tuple[Fraction, ...]]             # analyte → ×ULN multiples
-    values: Mapping[tuple[str, str], tuple[Any, ...]]   # (collection, field) → tested values
+    anchors: Mapping[str, tuple[Fraction, ...]]  # analyte → canonical thresholds
+    uln: Mapping[str, tuple[Fraction, ...]]  # analyte → ×ULN multiples
+    values: Mapping[tuple[str, str], tuple[Any, ...]]  # (collection, field) → tested values
     windows: tuple[Duration, ...]
-    max_ages: tuple[int, ...]                           # lab_max_age_days, within_days
+    max_ages: tuple[int, ...]  # lab_max_age_days, within_days
     histology: tuple[str, ...]
-    reviews: tuple[tuple[str, str], ...]                # (trial id, criterion id)
+    reviews: tuple[tuple[str, str], ...]  # (trial id, criterion id)
     trial_ids: tuple[str, ...] = field(default=())
     # collection → the `where` tables of the rules, as field → values that satisfy it
-    templates: Mapping[str, tuple[tuple[tuple[str, tuple[Any, ...]], ...], ...]] = field(
-        default_factory=dict)
+    templates: Mapping[str, tuple[tuple[tuple[str, tuple[Any, ...]], ...], ...]] = field(default_factory=dict)
 
 
 def _satisfying(m: Any) -> tuple[Any, ...]:
@@ -290,8 +339,11 @@ def vocabulary() -> Vocabulary:
                 elif isinstance(n, Exists):
                     if n.window is not None:
                         windows.add(n.window)
-                    table = tuple((m.name, vals) for m in n.where
-                                  if (vals := _satisfying(m)) and getattr(m, "name", None))
+                    table = tuple(
+                        (m.name, vals)
+                        for m in n.where
+                        if (vals := _satisfying(m)) and getattr(m, "name", None)
+                    )
                     if table:
                         templates.setdefault(n.collection, set()).add(table)
                     stack = list(n.where)
@@ -301,8 +353,8 @@ def vocabulary() -> Vocabulary:
                         name = getattr(m, "name", None)
                         if name:
                             values.setdefault((n.collection, name), set()).update(
-                                v for v in _match_values(m) if isinstance(v, str | bool | int
-                                                                          | Decimal))
+                                v for v in _match_values(m) if isinstance(v, str | bool | int | Decimal)
+                            )
                 elif isinstance(n, Histology):
                     codes.update(n.listed)
                 elif isinstance(n, Review):
@@ -322,12 +374,12 @@ def vocabulary() -> Vocabulary:
 
 def _is_list(ann: Any) -> bool:
     """``list[X]`` or ``list[X] | None``."""
-    return typing.get_origin(ann) is list or any(
-        typing.get_origin(a) is list for a in typing.get_args(ann))
+    return typing.get_origin(ann) is list or any(typing.get_origin(a) is list for a in typing.get_args(ann))
 
 
-def _matching(draw: st.DrawFn, collection: str, model: type[BaseModel], fields: dict[str, Any]
-              ) -> dict[str, Any]:
+def _matching(
+    draw: st.DrawFn, collection: str, model: type[BaseModel], fields: dict[str, Any]
+) -> dict[str, Any]:
     """Two times in three, ``fields`` overridden to satisfy one of the rules' `where` tables for
     ``collection`` (so that items the rules look for do turn up)."""
     tables = vocabulary().templates.get(collection, ())
@@ -434,8 +486,9 @@ def listed(collection: str, model: type[BaseModel], name: str) -> st.SearchStrat
 
 
 @functools.cache
-def auto(model: type[BaseModel], collection: str = "", skip: tuple[str, ...] = ()
-         ) -> st.SearchStrategy[dict[str, Any]]:
+def auto(
+    model: type[BaseModel], collection: str = "", skip: tuple[str, ...] = ()
+) -> st.SearchStrategy[dict[str, Any]]:
     """The model's Literal / bool fields (but ``skip``): each drawn, or (when optional) absent."""
     kwargs: dict[str, st.SearchStrategy[Any]] = {}
     for name, f in model.model_fields.items():
@@ -452,9 +505,11 @@ def free_text(collection: str, name: str, common: tuple[str, ...]) -> st.SearchS
     named = [v for v in vocabulary().values.get((collection, name), ()) if isinstance(v, str)]
     pool = tuple(sorted(set(named) | set(common)))
     cased = st.tuples(st.sampled_from(pool), st.sampled_from((str, str.upper, str.title))).map(
-        lambda t: t[1](t[0]))
-    return st.one_of(cased, st.text(st.characters(codec="utf-8", categories=("L", "N")),
-                                     min_size=1, max_size=8))
+        lambda t: t[1](t[0])
+    )
+    return st.one_of(
+        cased, st.text(st.characters(codec="utf-8", categories=("L", "N")), min_size=1, max_size=8)
+    )
 
 
 @functools.cache
@@ -462,8 +517,7 @@ def histology_codes(collection: str = "", name: str = "") -> st.SearchStrategy[s
     """OncoTree codes the rules list, codes just below them, any code, or no code at all."""
     tree = oncotree()
     named = set(vocabulary().histology)
-    named |= {v.upper() for v in vocabulary().values.get((collection, name), ())
-              if isinstance(v, str)}
+    named |= {v.upper() for v in vocabulary().values.get((collection, name), ()) if isinstance(v, str)}
     below = sorted(c for c, n in tree.nodes.items() if n.parent in named)
     parts = [st.sampled_from(sorted(tree.nodes)), st.just("NOT_A_CODE")]
     if named:
@@ -474,6 +528,7 @@ def histology_codes(collection: str = "", name: str = "") -> st.SearchStrategy[s
 
 
 # ---------------------------------------------------------------------------- quantities
+
 
 def _range(a: Analyte) -> tuple[Fraction, Fraction]:
     lo = Fraction(a.min) if a.min is not None else F(0)
@@ -512,8 +567,7 @@ def _near(draw: st.DrawFn, point: Fraction, integer: bool = False) -> Fraction:
     return Fraction(draw(_CENTS), 100) * max(point, F(1))
 
 
-def _quantity_value(draw: st.DrawFn, key: str, ulns: Sequence[Fraction] = ()
-                    ) -> tuple[Decimal, str]:
+def _quantity_value(draw: st.DrawFn, key: str, ulns: Sequence[Fraction] = ()) -> tuple[Decimal, str]:
     """(value, unit) of analyte ``key``: near a threshold the rules use (or k × a given ULN),
     in any unit in which it is exact, inside the analyte's possible range."""
     a = analytes()[key]
@@ -532,8 +586,7 @@ def _quantity_value(draw: st.DrawFn, key: str, ulns: Sequence[Fraction] = ()
 
 
 @st.composite
-def quantity_values(draw: st.DrawFn, key: str, ulns: tuple[Fraction, ...] = ()
-                    ) -> tuple[Decimal, str]:
+def quantity_values(draw: st.DrawFn, key: str, ulns: tuple[Fraction, ...] = ()) -> tuple[Decimal, str]:
     return _quantity_value(draw, key, ulns)
 
 
@@ -593,8 +646,13 @@ def _labs_of(draw: st.DrawFn, key: str, as_of: dt.date) -> list[Lab]:
         allowed = tuple(a.scale or a.values)
         out = [Lab(test=key, result=draw(st.sampled_from(allowed)), date=when)]
         if draw(_COIN):
-            out.append(Lab(test=key, result=draw(st.sampled_from(allowed)),
-                           date=when if draw(_COIN) else _lab_date(draw, as_of)))
+            out.append(
+                Lab(
+                    test=key,
+                    result=draw(st.sampled_from(allowed)),
+                    date=when if draw(_COIN) else _lab_date(draw, as_of),
+                )
+            )
         return out
     unit = draw(st.sampled_from(tuple(sorted(unit_factors(key)))))
     rr = _reference_range(draw, key, unit)
@@ -605,17 +663,25 @@ def _labs_of(draw: st.DrawFn, key: str, as_of: dt.date) -> list[Lab]:
     if unit2 != unit:
         rr = _in_unit(rr, unit)
     comparator = draw(_COMPARATOR)
-    out = [Lab(test=key, value=value, unit=unit2, comparator=comparator, date=when,
-               reference_range=rr)]
+    out = [Lab(test=key, value=value, unit=unit2, comparator=comparator, date=when, reference_range=rr)]
     extra = draw(_EXTRA)
     if extra == "older":
         v, u = _quantity_value(draw, key, ulns)
-        out.append(Lab(test=key, value=v, unit=u, date=_lab_date(draw, when),
-                       reference_range=_in_unit(rr, unit2)))
+        out.append(
+            Lab(test=key, value=v, unit=u, date=_lab_date(draw, when), reference_range=_in_unit(rr, unit2))
+        )
     elif extra == "same_other_unit":
         u, v = draw(st.sampled_from(tuple(exact_units(key, canonical(key, value, unit2)))))
-        out.append(Lab(test=key, value=v, unit=u, comparator=comparator, date=when,
-                       reference_range=_in_unit(rr, unit2)))
+        out.append(
+            Lab(
+                test=key,
+                value=v,
+                unit=u,
+                comparator=comparator,
+                date=when,
+                reference_range=_in_unit(rr, unit2),
+            )
+        )
     elif extra == "conflict":
         v, u = _quantity_value(draw, key, ulns)
         out.append(Lab(test=key, value=v, unit=u, date=when))
@@ -656,11 +722,14 @@ def profile_date(draw: st.DrawFn, key: str, as_of: dt.date) -> dt.date | None:
     return _before(as_of, draw(_FRESH if kind == 2 else st.integers(0, 730)))
 
 
-def _profile_quantity(draw: st.DrawFn, key: str, as_of: dt.date, comparators: bool = False
-                      ) -> Quantity:
+def _profile_quantity(draw: st.DrawFn, key: str, as_of: dt.date, comparators: bool = False) -> Quantity:
     value, unit = _quantity_value(draw, key)
-    return Quantity(value=value, unit=unit, comparator=draw(_COMPARATOR) if comparators else None,
-                    date=profile_date(draw, key, as_of))
+    return Quantity(
+        value=value,
+        unit=unit,
+        comparator=draw(_COMPARATOR) if comparators else None,
+        date=profile_date(draw, key, as_of),
+    )
 
 
 def shift_years(d: dt.date, years: int) -> dt.date:
@@ -685,20 +754,26 @@ def _birth_date(draw: st.DrawFn, as_of: dt.date) -> dt.date:
 def _blood_pressure(draw: st.DrawFn, as_of: dt.date) -> BloodPressure:
     cs = canonical("bp_systolic", *_quantity_value(draw, "bp_systolic"))
     cd = canonical("bp_diastolic", *_quantity_value(draw, "bp_diastolic"))
-    both = sorted({u for u, _ in exact_units("bp_systolic", cs)}
-                  & {u for u, _ in exact_units("bp_diastolic", cd)})
+    both = sorted(
+        {u for u, _ in exact_units("bp_systolic", cs)} & {u for u, _ in exact_units("bp_diastolic", cd)}
+    )
     if not both:  # no unit in which both are exact: round both in mmHg (new values)
         cs, cd, both = F(round(cs)), F(round(cd)), ["mmHg"]
     unit = draw(st.sampled_from(tuple(both)))
     sv = exact_decimal(cs / unit_factors("bp_systolic")[unit])
     dv = exact_decimal(cd / unit_factors("bp_diastolic")[unit])
     assert sv is not None and dv is not None
-    return BloodPressure(systolic=sv, diastolic=dv, unit=unit,
-                         date=as_of if draw(_COIN) else _lab_date(draw, as_of),
-                         on_antihypertensive_treatment=draw(optional(_COIN)))
+    return BloodPressure(
+        systolic=sv,
+        diastolic=dv,
+        unit=unit,
+        date=as_of if draw(_COIN) else _lab_date(draw, as_of),
+        on_antihypertensive_treatment=draw(optional(_COIN)),
+    )
 
 
 # ---------------------------------------------------------------------------- items
+
 
 def _period(draw: st.DrawFn, as_of: dt.date, single_day: bool = False) -> dict[str, Any]:
     """start / end / ongoing (or a single-day date), consistent and never after as_of."""
@@ -716,12 +791,17 @@ def _period(draw: st.DrawFn, as_of: dt.date, single_day: bool = False) -> dict[s
 def drug_names() -> tuple[str, ...]:
     """Every name the drug catalogue reads: agents, aliases and brands, regimen names."""
     c = catalogue()
-    return tuple(sorted({n for a in c.agents.values() for n in a.names}
-                        | {n for r in c.regimens.values() for n in r.names}))
+    return tuple(
+        sorted(
+            {n for a in c.agents.values() for n in a.names}
+            | {n for r in c.regimens.values() for n in r.names}
+        )
+    )
 
 
-_DOSES = st.sampled_from(("", " 5 mg daily", " 300 mg qd", " 4 mg oral", " iv infusion",
-                          " cream", " 75 mg/m2 q3w"))
+_DOSES = st.sampled_from(
+    ("", " 5 mg daily", " 300 mg qd", " 4 mg oral", " iv infusion", " cream", " 75 mg/m2 q3w")
+)
 # words no catalogue knows: a trial code, a misspelling, a brand from elsewhere
 _UNREAD = st.sampled_from(("XY-101", "doxorubicine", "study drug", "Zentriva"))
 
@@ -734,8 +814,7 @@ def drug_texts(draw: st.DrawFn) -> str:
     if kind == 0:
         return draw(_UNREAD)
     if kind == 1:
-        return draw(st.text(st.characters(codec="utf-8", categories=("L", "N")), min_size=1,
-                            max_size=8))
+        return draw(st.text(st.characters(codec="utf-8", categories=("L", "N")), min_size=1, max_size=8))
     case = draw(st.sampled_from((str, str.upper, str.title)))
     text = case(draw(st.sampled_from(drug_names()))) + draw(_DOSES)
     if kind == 2:
@@ -746,8 +825,9 @@ def drug_texts(draw: st.DrawFn) -> str:
 _UNSET: Any = object()
 
 
-def _classes(draw: st.DrawFn, fields: dict[str, Any], collection: str, model: type[BaseModel],
-             drug: bool) -> dict[str, Any]:
+def _classes(
+    draw: st.DrawFn, fields: dict[str, Any], collection: str, model: type[BaseModel], drug: bool
+) -> dict[str, Any]:
     """``fields`` with stated classes: not recorded (None), recorded as none ([]), or some.
 
     Stated classes agree with the catalogue: for an item the catalogue reads completely (every
@@ -757,8 +837,9 @@ def _classes(draw: st.DrawFn, fields: dict[str, Any], collection: str, model: ty
     operation, which names no drug, no stated classes).
     """
     out = dict(fields)
-    r = catalogue().read(name=out.get("name"), agents=out.get("agents"), classes=None,
-                         route=out.get("route"), drug=drug)
+    r = catalogue().read(
+        name=out.get("name"), agents=out.get("agents"), classes=None, route=out.get("route"), drug=drug
+    )
     stated = out.get("classes", _UNSET)
     if stated is _UNSET:
         kind = draw(st.integers(0, 3))
@@ -767,8 +848,9 @@ def _classes(draw: st.DrawFn, fields: dict[str, Any], collection: str, model: ty
         elif kind == 1:
             out["classes"] = []
         elif r.classes_known:
-            out["classes"] = draw(st.lists(st.sampled_from(r.classes), max_size=3, unique=True)
-                                  ) if r.classes else []
+            out["classes"] = (
+                draw(st.lists(st.sampled_from(r.classes), max_size=3, unique=True)) if r.classes else []
+            )
         else:
             out["classes"] = draw(listed(collection, model, "classes"))
     elif stated and r.classes_known and not set(stated) <= set(r.classes):
@@ -784,19 +866,24 @@ def _classes(draw: st.DrawFn, fields: dict[str, Any], collection: str, model: ty
 def _treatment(draw: st.DrawFn, as_of: dt.date) -> Treatment:
     fields = draw(auto(Treatment, "treatments", ("ongoing",)))
     fields |= {
-        "agents": draw(optional(st.lists(st.one_of(
-            free_text("treatments", "agents", ("doxorubicin", "ifosfamide")), drug_texts()),
-            max_size=2))),
-        "name": draw(optional(st.one_of(free_text("treatments", "name", ("wide excision",)),
-                                        drug_texts()))),
+        "agents": draw(
+            optional(
+                st.lists(
+                    st.one_of(free_text("treatments", "agents", ("doxorubicin", "ifosfamide")), drug_texts()),
+                    max_size=2,
+                )
+            )
+        ),
+        "name": draw(optional(st.one_of(free_text("treatments", "name", ("wide excision",)), drug_texts()))),
         "dose_gy": draw(optional(st.integers(0, 80).map(Decimal))),
-        "progression_date": _maybe(draw, lambda: _event_date(draw, as_of))}
+        "progression_date": _maybe(draw, lambda: _event_date(draw, as_of)),
+    }
     fields = _matching(draw, "treatments", Treatment, fields)
     if fields["type"] is None and not fields.get("name") and not fields.get("agents"):
         fields["name"] = draw(drug_texts())  # unclassified: named
     fields = _classes(draw, fields, "treatments", Treatment, fields["type"] in DRUG_TREATMENTS)
     if fields["type"] not in ("surgery", "procedure", None):
-        fields["amputation"] = None   # only an operation or procedure can be one (else an error)
+        fields["amputation"] = None  # only an operation or procedure can be one (else an error)
     single = fields["type"] in ("surgery", "vaccine", "transfusion", "procedure")
     return Treatment(**fields, **_period(draw, as_of, single_day=single))
 
@@ -810,21 +897,33 @@ def condition_names() -> tuple[str, ...]:
 def _category(draw: st.DrawFn, ctype: str | None) -> str | None:
     """Not recorded, or a category the type allows (any one, for type "other" and for an
     unclassified condition, which has no type)."""
-    allowed = (_literal_choices(Condition, "category") if ctype in ("other", None)
-               else sorted(condition_types()[ctype].allows))
+    allowed = (
+        _literal_choices(Condition, "category")
+        if ctype in ("other", None)
+        else sorted(condition_types()[ctype].allows)
+    )
     return draw(optional(st.sampled_from(tuple(allowed or ("other",)))))
 
 
 def _condition(draw: st.DrawFn, as_of: dt.date) -> Condition:
     fields = draw(auto(Condition, "conditions", ("category",)))
-    fields |= {"nyha_class": draw(optional(st.integers(1, 4))),
-               "name": draw(optional(st.one_of(
-                   free_text("conditions", "name", ("hypertension",)),
-                   st.sampled_from(condition_names()))))}
+    fields |= {
+        "nyha_class": draw(optional(st.integers(1, 4))),
+        "name": draw(
+            optional(
+                st.one_of(
+                    free_text("conditions", "name", ("hypertension",)), st.sampled_from(condition_names())
+                )
+            )
+        ),
+    }
     fields["category"] = _category(draw, fields["type"])
     fields = _matching(draw, "conditions", Condition, fields)
-    if fields.get("category") is not None and fields["type"] not in ("other", None) and (
-            fields["category"] not in condition_types()[fields["type"]].allows):
+    if (
+        fields.get("category") is not None
+        and fields["type"] not in ("other", None)
+        and (fields["category"] not in condition_types()[fields["type"]].allows)
+    ):
         fields["category"] = _category(draw, fields["type"])  # a template's category: re-drawn
     if fields["type"] is None and not fields.get("name"):  # unclassified: named
         fields["name"] = draw(st.sampled_from(condition_names()))
@@ -842,8 +941,7 @@ def _condition(draw: st.DrawFn, as_of: dt.date) -> Condition:
 
 
 def _medication(draw: st.DrawFn, as_of: dt.date) -> Medication:
-    name = draw(st.one_of(free_text("medications", "name", ("prednisone", "amlodipine")),
-                          drug_texts()))
+    name = draw(st.one_of(free_text("medications", "name", ("prednisone", "amlodipine")), drug_texts()))
     fields = draw(auto(Medication, "medications", ("ongoing",))) | {"name": name}
     fields = _matching(draw, "medications", Medication, fields)
     fields = _classes(draw, fields, "medications", Medication, True)
@@ -855,11 +953,18 @@ def _toxicity(draw: st.DrawFn, as_of: dt.date) -> Toxicity:
     resolved = _maybe(draw, lambda: _event_date(draw, as_of))
     if when is not None and resolved is not None and resolved < when:
         when, resolved = resolved, when
-    fields = _matching(draw, "toxicities", Toxicity, {
-        "term": draw(free_text("toxicities", "term", ("alopecia", "fatigue"))),
-        "grade": draw(st.integers(0, 5))})
-    return Toxicity(**fields, date=when, resolved=resolved,
-                    ongoing=draw(optional(_COIN)) if resolved is None else None)
+    fields = _matching(
+        draw,
+        "toxicities",
+        Toxicity,
+        {
+            "term": draw(free_text("toxicities", "term", ("alopecia", "fatigue"))),
+            "grade": draw(st.integers(0, 5)),
+        },
+    )
+    return Toxicity(
+        **fields, date=when, resolved=resolved, ongoing=draw(optional(_COIN)) if resolved is None else None
+    )
 
 
 def _other_malignancy(draw: st.DrawFn, as_of: dt.date) -> OtherMalignancy:
@@ -877,8 +982,11 @@ def _other_malignancy(draw: st.DrawFn, as_of: dt.date) -> OtherMalignancy:
 
 def _metastasis(draw: st.DrawFn, as_of: dt.date) -> Metastasis:
     fields = _matching(draw, "metastases", Metastasis, draw(auto(Metastasis, "metastases")))
-    return Metastasis(**fields, lesion_count=draw(optional(st.integers(1, 12))),
-                      date=_maybe(draw, lambda: _event_date(draw, as_of)))
+    return Metastasis(
+        **fields,
+        lesion_count=draw(optional(st.integers(1, 12))),
+        date=_maybe(draw, lambda: _event_date(draw, as_of)),
+    )
 
 
 def _lesion(draw: st.DrawFn, as_of: dt.date) -> Lesion:
@@ -894,34 +1002,46 @@ def _allergy(draw: st.DrawFn, as_of: dt.date) -> Allergy:
 def _attestation(draw: st.DrawFn, as_of: dt.date) -> Attestation:
     pairs = vocabulary().reviews or (("T", "I1"),)
     trial, criterion = draw(st.sampled_from(pairs))
-    return Attestation(trial=trial, criterion=criterion, by="Dr Q. Reviewer",
-                       answer=draw(st.sampled_from(("yes", "no"))),
-                       date=_before(as_of, draw(st.integers(0, 30))))
+    return Attestation(
+        trial=trial,
+        criterion=criterion,
+        by="Dr Q. Reviewer",
+        answer=draw(st.sampled_from(("yes", "no"))),
+        date=_before(as_of, draw(st.integers(0, 30))),
+    )
 
 
 def _diagnosis(draw: st.DrawFn, as_of: dt.date) -> Diagnosis:
-    return Diagnosis(**draw(auto(Diagnosis, "diagnosis")),
-                     histology=draw(optional(histology_codes())),
-                     size=_maybe(draw, lambda: _profile_quantity(draw, "tumour_size", as_of)),
-                     stage=draw(optional(STAGES)),
-                     date=_maybe(draw, lambda: _event_date(draw, as_of)))
+    return Diagnosis(
+        **draw(auto(Diagnosis, "diagnosis")),
+        histology=draw(optional(histology_codes())),
+        size=_maybe(draw, lambda: _profile_quantity(draw, "tumour_size", as_of)),
+        stage=draw(optional(STAGES)),
+        date=_maybe(draw, lambda: _event_date(draw, as_of)),
+    )
 
 
-STAGES = st.builds(Stage, t=optional(st.sampled_from(("T1", "T2", "T3", "T4", "TX"))),
-                   n=optional(choice("stage", Stage, "n")), m=optional(choice("stage", Stage, "m")))
-ALLERGIES = st.builds(Allergy, substance=free_text("allergies", "substance",
-                                                   ("penicillin", "peanuts")),
-                      kind=optional(choice("allergies", Allergy, "kind")),
-                      severity=optional(choice("allergies", Allergy, "severity")))
+STAGES = st.builds(
+    Stage,
+    t=optional(st.sampled_from(("T1", "T2", "T3", "T4", "TX"))),
+    n=optional(choice("stage", Stage, "n")),
+    m=optional(choice("stage", Stage, "m")),
+)
+ALLERGIES = st.builds(
+    Allergy,
+    substance=free_text("allergies", "substance", ("penicillin", "peanuts")),
+    kind=optional(choice("allergies", Allergy, "kind")),
+    severity=optional(choice("allergies", Allergy, "severity")),
+)
 REPRODUCTIVE = st.builds(Reproductive, **{n: optional(_COIN) for n in Reproductive.model_fields})
-ADMINISTRATIVE = st.builds(Administrative,
-                           **{n: optional(_COIN) for n in Administrative.model_fields})
+ADMINISTRATIVE = st.builds(Administrative, **{n: optional(_COIN) for n in Administrative.model_fields})
 SCORES = st.builds(Score, value=st.integers(0, 5))
 _ITEMS = st.integers(0, 3)
 
 
-def _items(draw: st.DrawFn, make: Callable[[st.DrawFn, dt.date], Any], as_of: dt.date,
-           most: int = 3) -> list[Any] | None:
+def _items(
+    draw: st.DrawFn, make: Callable[[st.DrawFn, dt.date], Any], as_of: dt.date, most: int = 3
+) -> list[Any] | None:
     """Not recorded, recorded as none (an empty list), or a few items."""
     if not draw(_COIN):
         return None
@@ -938,8 +1058,9 @@ def patients(draw: st.DrawFn, as_of: dt.date | None = None) -> Patient:
     sex = draw(optional(st.sampled_from(("female", "male"))))
     reproductive = draw(optional(REPRODUCTIVE))
     if sex == "male" and reproductive is not None:  # a pregnancy of a male is an error
-        reproductive = reproductive.model_copy(update={
-            k: None for k in ("pregnant", "breastfeeding") if getattr(reproductive, k)})
+        reproductive = reproductive.model_copy(
+            update={k: None for k in ("pregnant", "breastfeeding") if getattr(reproductive, k)}
+        )
     return Patient(
         id=draw(st.sampled_from(("p", "patient-1", "Ünïcode"))),
         as_of=when,
@@ -948,8 +1069,9 @@ def patients(draw: st.DrawFn, as_of: dt.date | None = None) -> Patient:
         weight=_maybe(draw, lambda: _profile_quantity(draw, "weight", when)),
         height=_maybe(draw, lambda: _profile_quantity(draw, "height", when)),
         ecog=ecog,
-        life_expectancy=_maybe(draw, lambda: _profile_quantity(draw, "life_expectancy", when,
-                                                               comparators=True)),
+        life_expectancy=_maybe(
+            draw, lambda: _profile_quantity(draw, "life_expectancy", when, comparators=True)
+        ),
         diagnosis=_maybe(draw, lambda: _diagnosis(draw, when)),
         metastases=_items(draw, _metastasis, when),
         measurable_disease=draw(optional(_COIN)),
@@ -964,8 +1086,9 @@ def patients(draw: st.DrawFn, as_of: dt.date | None = None) -> Patient:
         other_malignancies=_items(draw, _other_malignancy, when, 2),
         reproductive=reproductive,
         administrative=draw(optional(ADMINISTRATIVE)),
-        attestations=[a for a in {(x.trial, x.criterion): x for x in
-                                  _items(draw, _attestation, when) or []}.values()],
+        attestations=[
+            a for a in {(x.trial, x.criterion): x for x in _items(draw, _attestation, when) or []}.values()
+        ],
     )
 
 
@@ -1008,9 +1131,13 @@ def re_express(d: dict[str, Any], pick: Callable[[list[Any]], Any]) -> dict[str,
                 rr = lab.get("reference_range")
                 if rr is not None and "unit" not in rr and lab["unit"] != old_unit:
                     rr = dict(rr)
-                    moved = {k: exact_decimal(canonical(lab["test"], rr[k], old_unit)
-                                              / unit_factors(lab["test"])[lab["unit"]])
-                             for k in ("low", "high") if k in rr}
+                    moved = {
+                        k: exact_decimal(
+                            canonical(lab["test"], rr[k], old_unit) / unit_factors(lab["test"])[lab["unit"]]
+                        )
+                        for k in ("low", "high")
+                        if k in rr
+                    }
                     if all(v is not None for v in moved.values()) and pick([True, False]):
                         rr.update(moved)
                     else:
@@ -1024,8 +1151,10 @@ def re_express(d: dict[str, Any], pick: Callable[[list[Any]], Any]) -> dict[str,
             bp = dict(bp)
             cs = canonical("bp_systolic", bp["systolic"], bp["unit"])
             cd = canonical("bp_diastolic", bp["diastolic"], bp["unit"])
-            both = sorted({u for u, _ in exact_units("bp_systolic", cs)}
-                          & {u for u, _ in exact_units("bp_diastolic", cd)})
+            both = sorted(
+                {u for u, _ in exact_units("bp_systolic", cs)}
+                & {u for u, _ in exact_units("bp_diastolic", cd)}
+            )
             u = pick(both)
             bp["systolic"] = exact_decimal(cs / unit_factors("bp_systolic")[u])
             bp["diastolic"] = exact_decimal(cd / unit_factors("bp_diastolic")[u])
@@ -1040,9 +1169,14 @@ def re_express(d: dict[str, Any], pick: Callable[[list[Any]], Any]) -> dict[str,
 # item's `classes` and `agents` left out are "not recorded" (issue 10), so they are removals.
 _KEEP = {"id", "as_of", "value", "unit", "comparator", "reference_range"}
 _ITEM_MODELS: dict[str, type[BaseModel]] = {
-    "metastases": Metastasis, "lesions": Lesion, "conditions": Condition,
-    "medications": Medication, "treatments": Treatment, "toxicities": Toxicity,
-    "allergies": Allergy, "other_malignancies": OtherMalignancy,
+    "metastases": Metastasis,
+    "lesions": Lesion,
+    "conditions": Condition,
+    "medications": Medication,
+    "treatments": Treatment,
+    "toxicities": Toxicity,
+    "allergies": Allergy,
+    "other_malignancies": OtherMalignancy,
 }
 
 
@@ -1064,7 +1198,7 @@ def _valid_without(collection: str, item: dict[str, Any], name: str) -> bool:
 class Removal:
     label: str
     profile: dict[str, Any]
-    substitute: str = ""   # text an explanation must show when a documented fallback decides
+    substitute: str = ""  # text an explanation must show when a documented fallback decides
 
 
 def _drop(d: dict[str, Any], path: tuple[Any, ...]) -> dict[str, Any]:
@@ -1103,24 +1237,35 @@ def removals(d: dict[str, Any]) -> list[Removal]:
                 if sub not in _KEEP:
                     out.append(Removal(f"{k}.{sub}", _drop(d, (k, sub))))
                 if isinstance(w, dict):
-                    out.extend(Removal(f"{k}.{sub}.{s2}", _drop(d, (k, sub, s2)))
-                               for s2 in w if s2 not in _KEEP)
+                    out.extend(
+                        Removal(f"{k}.{sub}.{s2}", _drop(d, (k, sub, s2))) for s2 in w if s2 not in _KEEP
+                    )
         if k in _ITEM_MODELS:
             keep = _KEEP | _required(_ITEM_MODELS[k])
             for i, item in enumerate(v):
-                out.extend(Removal(f"{k}[{i}].{f}", _drop(d, (k, i, f)))
-                           for f in item if f not in keep and _valid_without(k, item, f))
+                out.extend(
+                    Removal(f"{k}[{i}].{f}", _drop(d, (k, i, f)))
+                    for f in item
+                    if f not in keep and _valid_without(k, item, f)
+                )
     for i in range(len(d.get("attestations", []))):
-        out.append(Removal(f"attestations[{i}]", {
-            **d, "attestations": [a for j, a in enumerate(d["attestations"]) if j != i]}))
+        out.append(
+            Removal(
+                f"attestations[{i}]",
+                {**d, "attestations": [a for j, a in enumerate(d["attestations"]) if j != i]},
+            )
+        )
     for test in sorted({lab["test"] for lab in d.get("labs", [])}):
-        out.append(Removal(f"labs[test={test}]", {
-            **d, "labs": [lab for lab in d["labs"] if lab["test"] != test]},
-            substitute="Cockcroft–Gault" if test == "crcl" else ""))
+        out.append(
+            Removal(
+                f"labs[test={test}]",
+                {**d, "labs": [lab for lab in d["labs"] if lab["test"] != test]},
+                substitute="Cockcroft–Gault" if test == "crcl" else "",
+            )
+        )
     for i, lab in enumerate(d.get("labs", [])):
         if lab.get("reference_range") is not None:
-            out.append(Removal(f"labs[{i}].reference_range",
-                               _drop(d, ("labs", i, "reference_range"))))
+            out.append(Removal(f"labs[{i}].reference_range", _drop(d, ("labs", i, "reference_range"))))
     return out
 
 
@@ -1131,16 +1276,20 @@ def removals(d: dict[str, Any]) -> list[Removal]:
 EVIDENCE_RESULTS = ("hiv_antibody", "hiv_ag_ab", "hbsag", "anti_hbc", "anti_hcv")
 EVIDENCE_LOADS = ("hiv_rna", "hbv_dna_iu", "hbv_dna_copies", "hcv_rna_iu", "hcv_rna_copies")
 # drug classes whose medications the rules exclude or send to review
-EVIDENCE_CLASSES = ("antiretroviral", "hbv_antiviral", "immunosuppressant",
-                    "systemic_corticosteroid")
+EVIDENCE_CLASSES = ("antiretroviral", "hbv_antiviral", "immunosuppressant", "systemic_corticosteroid")
 
 
 @functools.cache
 def evidence_drugs() -> tuple[str, ...]:
     """Catalogue agents that are evidence: antiretrovirals, HBV antivirals, immunosuppressants,
     systemic corticosteroids, and every anticancer drug."""
-    return tuple(sorted(a.name for a in catalogue().agents.values()
-                        if a.treatment is not None or set(a.classes) & set(EVIDENCE_CLASSES)))
+    return tuple(
+        sorted(
+            a.name
+            for a in catalogue().agents.values()
+            if a.treatment is not None or set(a.classes) & set(EVIDENCE_CLASSES)
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -1168,8 +1317,7 @@ def additions(draw: st.DrawFn, d: dict[str, Any]) -> Addition:
     kind = draw(st.sampled_from(("result", "load", "medication", "condition")))
     if kind in ("result", "load"):
         busy = {lab["test"] for lab in d.get("labs", []) if lab["date"] == as_of}
-        tests = [t for t in (EVIDENCE_RESULTS if kind == "result" else EVIDENCE_LOADS)
-                 if t not in busy]
+        tests = [t for t in (EVIDENCE_RESULTS if kind == "result" else EVIDENCE_LOADS) if t not in busy]
         if tests:
             test = draw(st.sampled_from(tests))
             lab: dict[str, Any] = {"test": test, "date": as_of}
@@ -1177,24 +1325,37 @@ def additions(draw: st.DrawFn, d: dict[str, Any]) -> Addition:
                 lab["result"] = "positive"
             else:
                 lab["value"], lab["unit"] = _high_load(test)
-            return Addition(f"labs += {test} {lab.get('result') or lab['value']}",
-                            {**d, "labs": [*d.get("labs", []), lab]})
+            return Addition(
+                f"labs += {test} {lab.get('result') or lab['value']}",
+                {**d, "labs": [*d.get("labs", []), lab]},
+            )
         kind = "condition"
     if kind == "medication":
         fields: dict[str, Any] = {
             "name": draw(st.sampled_from(evidence_drugs())) + draw(_DOSES),
-            "route": draw(optional(st.sampled_from(("oral", "intravenous", "subcutaneous"))))}
+            "route": draw(optional(st.sampled_from(("oral", "intravenous", "subcutaneous")))),
+        }
         fields = _classes(draw, fields, "medications", Medication, True)
         med = Medication(**fields, **_period(draw, as_of))
-        return Addition(f"medications += {med.name}", {
-            **d, "medications": [*d.get("medications", []), med.model_dump(exclude_none=True)]})
+        return Addition(
+            f"medications += {med.name}",
+            {**d, "medications": [*d.get("medications", []), med.model_dump(exclude_none=True)]},
+        )
     cond = _condition(draw, as_of)
-    return Addition(f"conditions += {cond.type} {cond.name or ''}", {
-        **d, "conditions": [*d.get("conditions", []), cond.model_dump(exclude_none=True)]})
+    return Addition(
+        f"conditions += {cond.type} {cond.name or ''}",
+        {**d, "conditions": [*d.get("conditions", []), cond.model_dump(exclude_none=True)]},
+    )
 
 
-def place(d: dict[str, Any], key: str, value: Decimal, unit: str | None, when: dt.date,
-          rr: ReferenceRange | None = None) -> dict[str, Any]:
+def place(
+    d: dict[str, Any],
+    key: str,
+    value: Decimal,
+    unit: str | None,
+    when: dt.date,
+    rr: ReferenceRange | None = None,
+) -> dict[str, Any]:
     """Profile ``d`` with ``key`` set to ``value unit`` (replacing what was there).
 
     Labs replace every result of the test; age sets the birth date (``value`` whole years on
@@ -1214,11 +1375,15 @@ def place(d: dict[str, Any], key: str, value: Decimal, unit: str | None, when: d
     elif key in ("bp_systolic", "bp_diastolic"):
         other = {"bp_systolic": "diastolic", "bp_diastolic": "systolic"}[key]
         mine = {"bp_systolic": "systolic", "bp_diastolic": "diastolic"}[key]
-        other_value = canonical("bp_systolic" if other == "systolic" else "bp_diastolic",
-                                Decimal(120 if other == "systolic" else 80), "mmHg")
+        other_value = canonical(
+            "bp_systolic" if other == "systolic" else "bp_diastolic",
+            Decimal(120 if other == "systolic" else 80),
+            "mmHg",
+        )
         ov = exact_decimal(other_value / unit_factors(key)[unit or "mmHg"])
-        out["blood_pressure"] = [{mine: value, other: ov if ov is not None else Decimal(80),
-                                  "unit": unit, "date": when}]
+        out["blood_pressure"] = [
+            {mine: value, other: ov if ov is not None else Decimal(80), "unit": unit, "date": when}
+        ]
     elif a.source == "lab":
         lab: dict[str, Any] = {"test": key, "value": value, "unit": unit, "date": when}
         if rr is not None:
@@ -1237,6 +1402,7 @@ def placeable(key: str) -> bool:
 
 
 # ---------------------------------------------------------------------------- rule logic
+
 
 def leaf_logic() -> list[dict[str, Any]]:
     """The leaves of every rule file's logic, as written (raw TOML tables)."""
@@ -1260,83 +1426,203 @@ def leaf_logic() -> list[dict[str, Any]]:
     return out
 
 
-SCALAR_NAMES = ("sex", "pregnant", "measurable_disease", "consent_signed", "disease_status",
-                "grade", "amputee")
+SCALAR_NAMES = (
+    "sex",
+    "pregnant",
+    "measurable_disease",
+    "consent_signed",
+    "disease_status",
+    "grade",
+    "amputee",
+)
 QUANTITY_NAMES = ("anc", "age", "ecog", "creatinine", "crcl", "weight", "alt")
 _EXPR_ATOMS = st.one_of(
     st.sampled_from(SCALAR_NAMES + QUANTITY_NAMES),
     st.integers(-3, 1000).map(str),
-    st.sampled_from(['"female"', '"G3"', "true", "false", "null", "0", "0.0", "1.5", "1e400",
-                     '"("', "[1, 2]", "{}"]),
+    st.sampled_from(
+        ['"female"', '"G3"', "true", "false", "null", "0", "0.0", "1.5", "1e400", '"("', "[1, 2]", "{}"]
+    ),
 )
 
 
 def _expr_combine(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-    binary = st.tuples(inner, st.sampled_from(
-        ["+", "-", "*", "/", "//", "%", "**", "==", "!=", "<", ">", "<=", ">=", "and", "or",
-         "=~", "=~~", "in", "&", "|", ">>"]), inner).map(lambda t: f"{t[0]} {t[1]} {t[2]}")
-    attr = st.tuples(inner, st.sampled_from(
-        ["length", "to_flt", "to_int", "as_lower", "ceiling", "is_nan", "to_str", "decode"])
+    binary = st.tuples(
+        inner,
+        st.sampled_from(
+            [
+                "+",
+                "-",
+                "*",
+                "/",
+                "//",
+                "%",
+                "**",
+                "==",
+                "!=",
+                "<",
+                ">",
+                "<=",
+                ">=",
+                "and",
+                "or",
+                "=~",
+                "=~~",
+                "in",
+                "&",
+                "|",
+                ">>",
+            ]
+        ),
+        inner,
+    ).map(lambda t: f"{t[0]} {t[1]} {t[2]}")
+    attr = st.tuples(
+        inner,
+        st.sampled_from(["length", "to_flt", "to_int", "as_lower", "ceiling", "is_nan", "to_str", "decode"]),
     ).map(lambda t: f"({t[0]}).{t[1]}")
-    return st.one_of(binary, attr, inner.map(lambda s: f"not {s}"),
-                     inner.map(lambda s: f"({s})"), inner.map(lambda s: f"-{s}"),
-                     st.tuples(inner, inner).map(lambda t: f"{t[0]}[{t[1]}]"),
-                     st.tuples(inner, inner, inner).map(lambda t: f"{t[0]} ? {t[1]} : {t[2]}"))
+    return st.one_of(
+        binary,
+        attr,
+        inner.map(lambda s: f"not {s}"),
+        inner.map(lambda s: f"({s})"),
+        inner.map(lambda s: f"-{s}"),
+        st.tuples(inner, inner).map(lambda t: f"{t[0]}[{t[1]}]"),
+        st.tuples(inner, inner, inner).map(lambda t: f"{t[0]} ? {t[1]} : {t[2]}"),
+    )
 
 
 EXPRESSIONS = st.recursive(_EXPR_ATOMS, _expr_combine, max_leaves=6)
 
 _TOML_SCALARS = st.one_of(
-    st.booleans(), st.integers(-10**6, 10**6), st.text(max_size=12),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.text(max_size=12),
     st.decimals(allow_nan=False, allow_infinity=False, places=3),
-    st.sampled_from(["anc", "age", "histology", "treatments", "P4W", "P6M", "P", "G3", "10^9/L",
-                     ">=", "=>", "female", "SOFT_TISSUE", "LMS", "1e-999999999"]),
+    st.sampled_from(
+        [
+            "anc",
+            "age",
+            "histology",
+            "treatments",
+            "P4W",
+            "P6M",
+            "P",
+            "G3",
+            "10^9/L",
+            ">=",
+            "=>",
+            "female",
+            "SOFT_TISSUE",
+            "LMS",
+            "1e-999999999",
+        ]
+    ),
     st.dates(),
 )
-_LOGIC_KEYS = ("all", "any", "not", "quantity", "fact", "expr", "histology", "exists", "review",
-               "op", "value", "unit", "uln", "is", "in", "where", "within", "current",
-               "within_days", "recency", "include", "exclude", "otherwise", "recorded")
+_LOGIC_KEYS = (
+    "all",
+    "any",
+    "not",
+    "quantity",
+    "fact",
+    "expr",
+    "histology",
+    "exists",
+    "review",
+    "op",
+    "value",
+    "unit",
+    "uln",
+    "is",
+    "in",
+    "where",
+    "within",
+    "current",
+    "within_days",
+    "recency",
+    "include",
+    "exclude",
+    "otherwise",
+    "recorded",
+)
 
 
 def _logic_combine(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    return st.one_of(st.lists(inner, max_size=3),
-                     st.dictionaries(st.sampled_from(_LOGIC_KEYS), inner, max_size=3))
+    return st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(_LOGIC_KEYS), inner, max_size=3)
+    )
 
 
-MALFORMED_LOGIC = st.recursive(st.one_of(_TOML_SCALARS, EXPRESSIONS), _logic_combine,
-                               max_leaves=8)
+MALFORMED_LOGIC = st.recursive(st.one_of(_TOML_SCALARS, EXPRESSIONS), _logic_combine, max_leaves=8)
 
 
 def json_values() -> st.SearchStrategy[Any]:
     """Any JSON value (NaN and infinities included: Python's json reads them)."""
     return st.recursive(
         st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=10)),
-        lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                st.dictionaries(st.text(max_size=10), inner, max_size=4)),
-        max_leaves=12)
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)
+        ),
+        max_leaves=12,
+    )
 
 
-_FHIR_KEYS = ("resourceType", "status", "code", "valueQuantity", "valueCodeableConcept",
-              "subject", "effectiveDateTime", "birthDate", "gender", "onsetDateTime", "category")
-FHIR_ISH = st.fixed_dictionaries({
-    "resourceType": st.sampled_from(("Bundle", "Patient", "Observation", "")),
-    "type": st.sampled_from(("collection", "batch", "searchset", 3)),
-    "entry": st.lists(st.fixed_dictionaries({"resource": st.dictionaries(
-        st.sampled_from(_FHIR_KEYS), st.one_of(
-            st.sampled_from(("Patient", "Observation", "Condition", "final", "female",
-                             "2026-01-01", "2026-13-45", "1e-999999999")),
-            st.fixed_dictionaries({"value": st.one_of(st.floats(), st.integers(),
-                                                      st.text(max_size=5)),
-                                   "unit": st.sampled_from(("g/L", "10*9/L", "{copies}/mL",
-                                                            "", "[IU]/mL", "%")),
-                                   "code": st.sampled_from(("g/L", "10*9/L", "x"))}),
-        ), max_size=5)}), max_size=4),
-})
+_FHIR_KEYS = (
+    "resourceType",
+    "status",
+    "code",
+    "valueQuantity",
+    "valueCodeableConcept",
+    "subject",
+    "effectiveDateTime",
+    "birthDate",
+    "gender",
+    "onsetDateTime",
+    "category",
+)
+FHIR_ISH = st.fixed_dictionaries(
+    {
+        "resourceType": st.sampled_from(("Bundle", "Patient", "Observation", "")),
+        "type": st.sampled_from(("collection", "batch", "searchset", 3)),
+        "entry": st.lists(
+            st.fixed_dictionaries(
+                {
+                    "resource": st.dictionaries(
+                        st.sampled_from(_FHIR_KEYS),
+                        st.one_of(
+                            st.sampled_from(
+                                (
+                                    "Patient",
+                                    "Observation",
+                                    "Condition",
+                                    "final",
+                                    "female",
+                                    "2026-01-01",
+                                    "2026-13-45",
+                                    "1e-999999999",
+                                )
+                            ),
+                            st.fixed_dictionaries(
+                                {
+                                    "value": st.one_of(st.floats(), st.integers(), st.text(max_size=5)),
+                                    "unit": st.sampled_from(
+                                        ("g/L", "10*9/L", "{copies}/mL", "", "[IU]/mL", "%")
+                                    ),
+                                    "code": st.sampled_from(("g/L", "10*9/L", "x")),
+                                }
+                            ),
+                        ),
+                        max_size=5,
+                    )
+                }
+            ),
+            max_size=4,
+        ),
+    }
+)
 """A FHIR-shaped JSON object (``resourceType`` and friends) with arbitrary contents."""
 
 UNIT_TEXT = st.one_of(
     st.text(max_size=20),
-    st.text(st.sampled_from(list("0123456789^*/.()x×⁹³²µuLmgdlIU[]{}%eE- kKsSmolhcp")),
-            max_size=16),
+    st.text(st.sampled_from(list("0123456789^*/.()x×⁹³²µuLmgdlIU[]{}%eE- kKsSmolhcp")), max_size=16),
     st.sampled_from(sorted({u for g in (*_GROUPS, _ESTIMATE) for u in g})),
 )

@@ -11,22 +11,25 @@ from cli_runner import run_main
 from eligimatch.batch import workers
 
 
-@pytest.mark.parametrize(("cpus", "load", "busy", "jobs"), [
-    (2, 0.0, 0.0, 2),           # idle
-    (2, 0.4, 0.45, 2),          # a little busy: 1.6 free
-    (2, 0.6, 0.9, 1),           # 1.4 free: one job
-    (2, 1.6, 0.02, 2),          # the load average remembers a run that has ended
-    (2, 0.05, 1.9, 2),          # the sample caught a burst the minute's load does not show
-    (2, 1.2, 1.4, 1),           # both busy
-    (2, 6.0, 2.0, 1),           # saturated: one job, never none
-    (8, 3.2, 3.0, 5),
-    (8, 2.5, 2.6, 6),           # 5.5 free: half up
-    (8, None, 7.5, 1),
-    (4, 1.0, None, 3),          # one measure missing: the other decides
-    (4, None, None, 4),         # nothing known: every CPU
-    (1, 0.0, 0.0, 1),
-    (2, -0.5, -1.0, 2),         # nonsense readings are no negative load
-])
+@pytest.mark.parametrize(
+    ("cpus", "load", "busy", "jobs"),
+    [
+        (2, 0.0, 0.0, 2),  # idle
+        (2, 0.4, 0.45, 2),  # a little busy: 1.6 free
+        (2, 0.6, 0.9, 1),  # 1.4 free: one job
+        (2, 1.6, 0.02, 2),  # the load average remembers a run that has ended
+        (2, 0.05, 1.9, 2),  # the sample caught a burst the minute's load does not show
+        (2, 1.2, 1.4, 1),  # both busy
+        (2, 6.0, 2.0, 1),  # saturated: one job, never none
+        (8, 3.2, 3.0, 5),
+        (8, 2.5, 2.6, 6),  # 5.5 free: half up
+        (8, None, 7.5, 1),
+        (4, 1.0, None, 3),  # one measure missing: the other decides
+        (4, None, None, 4),  # nothing known: every CPU
+        (1, 0.0, 0.0, 1),
+        (2, -0.5, -1.0, 2),  # nonsense readings are no negative load
+    ],
+)
 def test_choose_jobs(cpus, load, busy, jobs):
     assert workers.choose_jobs(cpus, load, busy) == jobs
 
@@ -39,10 +42,19 @@ def cgroup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("quota", "cpus"), [
-    (None, 4), ("max 100000\n", 4), ("150000 100000\n", 2), ("50000 100000\n", 1),
-    ("800000 100000\n", 4), ("garbage\n", 4), ("1 0\n", 4), (b"\xff\xfe", 4),
-])
+@pytest.mark.parametrize(
+    ("quota", "cpus"),
+    [
+        (None, 4),
+        ("max 100000\n", 4),
+        ("150000 100000\n", 2),
+        ("50000 100000\n", 1),
+        ("800000 100000\n", 4),
+        ("garbage\n", 4),
+        ("1 0\n", 4),
+        (b"\xff\xfe", 4),
+    ],
+)
 def test_usable_cpus_are_the_affinity_capped_by_a_cgroup_quota(cgroup, quota, cpus):
     if isinstance(quota, bytes):
         cgroup.write_bytes(quota)
@@ -54,7 +66,7 @@ def test_usable_cpus_are_the_affinity_capped_by_a_cgroup_quota(cgroup, quota, cp
 def test_the_load_average_is_scaled_to_the_cpus_this_process_may_use(cgroup, monkeypatch):
     monkeypatch.setattr(os, "getloadavg", lambda: (6.0, 1.0, 1.0))
     monkeypatch.setattr(os, "cpu_count", lambda: 16)
-    assert workers.load_average() == pytest.approx(1.5)      # 6 of 16 CPUs busy, of 4
+    assert workers.load_average() == pytest.approx(1.5)  # 6 of 16 CPUs busy, of 4
 
 
 def _stat(**ticks: tuple[int, int]) -> str:
@@ -71,12 +83,12 @@ def test_busy_sample_reads_proc_stat_for_this_processs_cpus(tmp_path, monkeypatc
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
     stat.write_text(_stat(cpu0=(100, 100), cpu1=(100, 100), cpu2=(0, 0)))
 
-    def sleep(seconds: float) -> None:   # during the sample: cpu0 all busy, cpu1 a quarter
+    def sleep(seconds: float) -> None:  # during the sample: cpu0 all busy, cpu1 a quarter
         assert seconds == workers.SAMPLE_SECONDS
         stat.write_text(_stat(cpu0=(200, 100), cpu1=(125, 175), cpu2=(10_000, 0)))
 
     monkeypatch.setattr(workers.time, "sleep", sleep)
-    assert workers.busy_sample() == pytest.approx(2 * 125 / 200)     # cpu2 is not ours
+    assert workers.busy_sample() == pytest.approx(2 * 125 / 200)  # cpu2 is not ours
 
 
 @pytest.mark.parametrize("text", ["", "cpu0 a b c d e\n", "no cpus here\n"])

@@ -73,8 +73,9 @@ class Unportable(EligimatchError, ValueError):
 
 
 ERRORS = {
-    "rule file": RuleFileError("rules/NCT07342322.toml",
-                               [("criteria[I8.anc].logic", "unknown analyte 'anc2'")]),
+    "rule file": RuleFileError(
+        "rules/NCT07342322.toml", [("criteria[I8.anc].logic", "unknown analyte 'anc2'")]
+    ),
     "patient": PatientError("cohort.jsonl:3", [("labs[0].unit", "not a unit")]),
     "unit": UnitError("mg/furlong", "not a unit", quantity="creatinine"),
     "trial": UnknownTrialError("NCT0", ["NCT07342322"], "NCT07342322"),
@@ -100,45 +101,51 @@ def _fail_in_workers(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> N
 
 
 @pytest.mark.parametrize("name", sorted(ERRORS))
-def test_an_error_in_a_worker_is_one_line_and_exit_2(name, rules, cohort, tmp_path, small_chunks,
-                                                      monkeypatch, capsys):
+def test_an_error_in_a_worker_is_one_line_and_exit_2(
+    name, rules, cohort, tmp_path, small_chunks, monkeypatch, capsys
+):
     error = ERRORS[name]
     _fail_in_workers(monkeypatch, error)
     out = tmp_path / "out.jsonl"
-    code, stdout, err = run_main(["screen-batch", str(cohort), "--jobs", "2", "-o", str(out),
-                                  "--rules", str(rules)], capsys)
+    code, stdout, err = run_main(
+        ["screen-batch", str(cohort), "--jobs", "2", "-o", str(out), "--rules", str(rules)], capsys
+    )
     assert (code, stdout) == (2, "")
-    assert err == (f"eligimatch: error: {error}; not written: {out} (an earlier file there is "
-                   "left as it was)\n")
+    assert err == (
+        f"eligimatch: error: {error}; not written: {out} (an earlier file there is left as it was)\n"
+    )
     assert "BrokenProcessPool" not in err and "Traceback" not in err
     assert not out.exists()
-    assert not multiprocessing.active_children()     # the pool's workers are gone
+    assert not multiprocessing.active_children()  # the pool's workers are gone
 
 
-def test_a_worker_that_dies_stops_the_run_with_one_line(rules, cohort, tmp_path, small_chunks,
-                                                        monkeypatch, capsys):
+def test_a_worker_that_dies_stops_the_run_with_one_line(
+    rules, cohort, tmp_path, small_chunks, monkeypatch, capsys
+):
     monkeypatch.setattr(engines, "start_method", lambda: "fork")
     parent = os.getpid()
     real = batch.chunk.compiled
 
     def compiled(plan: batch.Plan) -> batch_plan.Compiled:
-        if os.getpid() != parent:       # as the out-of-memory killer would
+        if os.getpid() != parent:  # as the out-of-memory killer would
             os.kill(os.getpid(), signal.SIGKILL)
         return real(plan)
 
     monkeypatch.setattr(batch.chunk, "compiled", compiled)
     out = tmp_path / "out.jsonl"
-    code, stdout, err = run_main(["screen-batch", str(cohort), "--jobs", "2", "-o", str(out),
-                                  "--rules", str(rules)], capsys)
+    code, stdout, err = run_main(
+        ["screen-batch", str(cohort), "--jobs", "2", "-o", str(out), "--rules", str(rules)], capsys
+    )
     assert (code, stdout) == (2, "")
-    assert err == (f"eligimatch: error: {engines.WORKER_DIED}; not written: {out} (an earlier "
-                   "file there is left as it was)\n")
+    assert err == (
+        f"eligimatch: error: {engines.WORKER_DIED}; not written: {out} (an earlier "
+        "file there is left as it was)\n"
+    )
     assert not out.exists() and not multiprocessing.active_children()
 
 
 @pytest.mark.parametrize("name", sorted(set(ERRORS) - {"unpicklable"}))
-def test_a_workers_error_is_raised_again_as_itself(name, rules, cohort, small_chunks,
-                                                    monkeypatch):
+def test_a_workers_error_is_raised_again_as_itself(name, rules, cohort, small_chunks, monkeypatch):
     error = ERRORS[name]
     _fail_in_workers(monkeypatch, error)
     p = batch.make_plan(load_rules(rules), None, None, "jsonl")
@@ -150,23 +157,24 @@ def test_a_workers_error_is_raised_again_as_itself(name, rules, cohort, small_ch
 
 
 def test_a_rule_file_a_spawned_worker_cannot_compile_is_one_line_and_exit_2(
-        rules, cohort, small_chunks, monkeypatch, capsys):
+    rules, cohort, small_chunks, monkeypatch, capsys
+):
     """A worker that compiles the plan itself (spawned, or on Dask) and fails: the parent
     compiled the same plan without trouble (here: holds a good compiled form under its key)."""
     monkeypatch.setattr(engines, "start_method", lambda: "spawn")
     real = batch.command.make_plan
 
     def make_plan(ruleset: object, *args: object) -> batch.Plan:
-        good = real(ruleset, *args)     # type: ignore[arg-type]
+        good = real(ruleset, *args)  # type: ignore[arg-type]
         name, data = good.rule_files[1]
-        bad = dataclasses.replace(good, rule_files=(good.rule_files[0],
-                                                    (name, data.replace(b"[trial]", b"[trail]"))))
-        batch_plan._CACHE[bad.key] = batch_plan.compiled(good)    # the parent: no error
+        bad = dataclasses.replace(
+            good, rule_files=(good.rule_files[0], (name, data.replace(b"[trial]", b"[trail]")))
+        )
+        batch_plan._CACHE[bad.key] = batch_plan.compiled(good)  # the parent: no error
         return bad
 
     monkeypatch.setattr(batch.command, "make_plan", make_plan)
-    code, out, err = run_main(["screen-batch", str(cohort), "--jobs", "2", "--rules", str(rules)],
-                              capsys)
+    code, out, err = run_main(["screen-batch", str(cohort), "--jobs", "2", "--rules", str(rules)], capsys)
     assert (code, out) == (2, "")
     assert err.startswith(f"eligimatch: error: {rules / 'NCT07342322.toml'}: ")
     assert err.count("\n") == 1 and "trail" in err and "Broken" not in err
@@ -182,20 +190,19 @@ def test_an_error_that_cannot_travel_goes_back_as_a_batch_error_with_its_message
     pickle.loads(pickle.dumps(caught.value))
 
 
-def test_a_bad_record_in_a_worker_is_still_skipped_not_fatal(rules, cohort, tmp_path,
-                                                             small_chunks, capsys):
+def test_a_bad_record_in_a_worker_is_still_skipped_not_fatal(rules, cohort, tmp_path, small_chunks, capsys):
     lines = cohort.read_text("utf-8").splitlines()
     lines[12] = '{"id": "bad", "as_of": "2026-11-16", "sex": "unknown"}'
     bad = tmp_path / "bad.jsonl"
     bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    code, out, err = run_main(["screen-batch", str(bad), "--jobs", "2", "--rules", str(rules)],
-                              capsys)
+    code, out, err = run_main(["screen-batch", str(bad), "--jobs", "2", "--rules", str(rules)], capsys)
     assert code == 1
     assert len(out.splitlines()) == 26 * len(TRIALS)
     assert f"eligimatch: skipped {bad}:13: sex: Input should be 'female' or 'male'\n" in err
 
 
 # ---------------------------------------------------------------------------- compiling
+
 
 def test_a_plan_compiles_from_its_bytes_alone(rules, cohort, monkeypatch):
     """Without the rule files, and without writing any file: as on a remote worker."""
@@ -220,36 +227,42 @@ def test_one_compiled_plan_per_process_keyed_by_content(rules, monkeypatch):
     ruleset = load_rules(rules)
     both = batch.make_plan(ruleset, None, None, "jsonl")
     assert list(batch_plan._CACHE) == [both.key]
-    again = batch.make_plan(ruleset, None, None, "csv")    # same rules: same compiled plan
+    again = batch.make_plan(ruleset, None, None, "csv")  # same rules: same compiled plan
     assert again.key == both.key
     one = batch.make_plan(ruleset, ["NCT07342322"], None, "jsonl")
-    assert one.key != both.key and list(batch_plan._CACHE) == [one.key]    # the other dropped
+    assert one.key != both.key and list(batch_plan._CACHE) == [one.key]  # the other dropped
     assert [t.id for t in batch_plan.compiled(one).trials] == ["NCT07342322"]
-    assert [t.id for t in batch_plan.compiled(both).trials] == list(TRIALS)    # compiled again
+    assert [t.id for t in batch_plan.compiled(both).trials] == list(TRIALS)  # compiled again
     assert list(batch_plan._CACHE) == [both.key]
 
 
 def test_the_key_follows_the_bytes(rules):
     p = batch.make_plan(load_rules(rules), None, None, "jsonl")
     name, data = p.rule_files[0]
-    changed = batch.Plan(((name, data + b"\n"), *p.rule_files[1:]), p.trial_ids, p.rules_sha256,
-                         p.as_of, p.fmt, p.max_bytes, p.shared)
+    changed = batch.Plan(
+        ((name, data + b"\n"), *p.rule_files[1:]),
+        p.trial_ids,
+        p.rules_sha256,
+        p.as_of,
+        p.fmt,
+        p.max_bytes,
+        p.shared,
+    )
     assert changed.key != p.key
-    same = batch.Plan(p.rule_files, p.trial_ids, p.rules_sha256, p.as_of, p.fmt, p.max_bytes,
-                      p.shared)
+    same = batch.Plan(p.rule_files, p.trial_ids, p.rules_sha256, p.as_of, p.fmt, p.max_bytes, p.shared)
     assert same.key == p.key
 
 
 def test_bytes_that_are_not_the_plans_trials_are_an_error(rules):
     p = batch.make_plan(load_rules(rules), None, None, "jsonl")
-    wrong = batch.Plan(p.rule_files[:1], p.trial_ids, p.rules_sha256, p.as_of, p.fmt,
-                       p.max_bytes, p.shared)
+    wrong = batch.Plan(p.rule_files[:1], p.trial_ids, p.rules_sha256, p.as_of, p.fmt, p.max_bytes, p.shared)
     with pytest.raises(batch.BatchError, match="define no trial 'NCT07342322'"):
         batch_plan.compiled(wrong)
     name, _ = p.rule_files[0]
-    broken = batch.Plan(((name, b"[trial\n"),), p.trial_ids[:1], p.rules_sha256, p.as_of,
-                        p.fmt, p.max_bytes, p.shared)
-    with pytest.raises(RuleFileError) as caught:        # named as the parent's file
+    broken = batch.Plan(
+        ((name, b"[trial\n"),), p.trial_ids[:1], p.rules_sha256, p.as_of, p.fmt, p.max_bytes, p.shared
+    )
+    with pytest.raises(RuleFileError) as caught:  # named as the parent's file
         batch_plan.compiled(broken)
     assert str(caught.value).startswith(f"{rules / 'NCT06593899.toml'}: ")
 
@@ -267,16 +280,16 @@ def test_an_input_of_one_chunk_is_screened_in_this_process(rules, cohort, monkey
         raise AssertionError("a pool was started")
 
     monkeypatch.setattr(engines, "_pool", no_pool)
-    monkeypatch.setattr(batch.workers, "default_jobs", no_pool)    # nor measured
+    monkeypatch.setattr(batch.workers, "default_jobs", no_pool)  # nor measured
     for jobs in (["--jobs", "2"], []):
-        code, out, err = run_main(["screen-batch", str(cohort), *jobs, "--rules", str(rules)],
-                                  capsys)
+        code, out, err = run_main(["screen-batch", str(cohort), *jobs, "--rules", str(rules)], capsys)
         assert code == 0, err
         assert len(out.splitlines()) == 27 * len(TRIALS)
 
 
-def test_the_default_number_of_jobs_is_measured_only_for_a_pool(rules, cohort, small_chunks,
-                                                                monkeypatch, capsys):
+def test_the_default_number_of_jobs_is_measured_only_for_a_pool(
+    rules, cohort, small_chunks, monkeypatch, capsys
+):
     chosen: list[int] = []
 
     def measured() -> int:
@@ -292,8 +305,9 @@ def test_the_default_number_of_jobs_is_measured_only_for_a_pool(rules, cohort, s
 
 
 @pytest.mark.parametrize("name", ["rule file", "unpicklable"])
-def test_an_error_on_a_dask_worker_is_one_line_and_exit_2(name, rules, cohort, small_chunks,
-                                                           monkeypatch, capsys):
+def test_an_error_on_a_dask_worker_is_one_line_and_exit_2(
+    name, rules, cohort, small_chunks, monkeypatch, capsys
+):
     pytest.importorskip("distributed")
     from distributed import LocalCluster
 
@@ -303,16 +317,25 @@ def test_an_error_on_a_dask_worker_is_one_line_and_exit_2(name, rules, cohort, s
         raise error
 
     monkeypatch.setattr(engines, "screen_chunk", screen)
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                      dashboard_address=":0") as cluster:
-        code, out, err = run_main(["screen-batch", str(cohort), "--engine", "dask", "--scheduler",
-                                   cluster.scheduler_address, "--rules", str(rules)], capsys)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster:
+        code, out, err = run_main(
+            [
+                "screen-batch",
+                str(cohort),
+                "--engine",
+                "dask",
+                "--scheduler",
+                cluster.scheduler_address,
+                "--rules",
+                str(rules),
+            ],
+            capsys,
+        )
     assert (code, out) == (2, "")
     assert err == f"eligimatch: error: {error}\n"
 
 
-def test_a_task_that_kills_its_dask_workers_stops_the_run_with_one_line(rules, cohort,
-                                                                        monkeypatch, capsys):
+def test_a_task_that_kills_its_dask_workers_stops_the_run_with_one_line(rules, cohort, monkeypatch, capsys):
     """The scheduler gives up on a task that killed the workers it ran on."""
     distributed = pytest.importorskip("distributed")
     from distributed import LocalCluster
@@ -321,9 +344,19 @@ def test_a_task_that_kills_its_dask_workers_stops_the_run_with_one_line(rules, c
         raise distributed.KilledWorker("screen_chunk-1", "tcp://127.0.0.1:1", 3)
 
     monkeypatch.setattr(engines, "_ordered", ordered)
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                      dashboard_address=":0") as cluster:
-        code, out, err = run_main(["screen-batch", str(cohort), "--engine", "dask", "--scheduler",
-                                   cluster.scheduler_address, "--rules", str(rules)], capsys)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster:
+        code, out, err = run_main(
+            [
+                "screen-batch",
+                str(cohort),
+                "--engine",
+                "dask",
+                "--scheduler",
+                cluster.scheduler_address,
+                "--rules",
+                str(rules),
+            ],
+            capsys,
+        )
     assert (code, out) == (2, "")
     assert err == f"eligimatch: error: {engines.WORKER_DIED}\n"

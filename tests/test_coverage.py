@@ -14,8 +14,7 @@ from eligimatch.engine import load_rule_file
 ROOT = Path(__file__).resolve().parents[1]
 RULES = {load_rule_file(p).meta.seed: load_rule_file(p) for p in sorted((ROOT / "rules").glob("*.toml"))}
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
-END = re.compile(r"^(Minimum Eligible Age|Study & Design|Study details|Primary purpose|Sex|Ages)\b",
-                 re.M)
+END = re.compile(r"^(Minimum Eligible Age|Study & Design|Study details|Primary purpose|Sex|Ages)\b", re.M)
 # Seed 003 states its exclusions as unnumbered sentences; they are numbered E1-E4 in order of
 # appearance (second primary tumour, pathological fracture, prior radiotherapy to the target
 # lesion, pregnancy or breastfeeding).
@@ -34,10 +33,10 @@ def numbered_items(text: str, name: str) -> tuple[set[int], set[int]]:
     inc = re.search(r"Inclusion [Cc]riteria:?\s*$", text, re.M)
     exc = re.search(r"Exclusion [Cc]riteria:?\s*$", text, re.M)
     assert inc and exc, f"{name}: no inclusion / exclusion headings"
-    inclusion = text[inc.end():exc.start()]
-    rest = text[exc.end():]
+    inclusion = text[inc.end() : exc.start()]
+    rest = text[exc.end() :]
     end = END.search(rest)
-    exclusion = rest[:end.start()] if end else rest
+    exclusion = rest[: end.start()] if end else rest
     excl = _numbers(exclusion) or set(range(1, UNNUMBERED_EXCLUSIONS.get(name, 0) + 1))
     return _numbers(inclusion), excl
 
@@ -70,4 +69,5 @@ def test_no_criterion_refers_to_an_item_the_seed_does_not_have():
         for c in trial.criteria:
             number = int(re.match(r"[IE](\d+)", c.id).group(1))
             assert number in (inclusion if c.id[0] == "I" else exclusion), (
-                f"{trial.path}: {c.id} has no item {number} in {seed.name}")
+                f"{trial.path}: {c.id} has no item {number} in {seed.name}"
+            )

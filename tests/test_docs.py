@@ -44,7 +44,7 @@ def test_check_mode_names_a_stale_document_and_fails(update_docs, tmp_path, monk
     monkeypatch.setattr(update_docs, "DOCUMENTS", {doc: lambda: "new\n"})
     assert update_docs.main(["--check"]) == 1
     assert capsys.readouterr().err == "doc.md is stale: run python scripts/update_docs.py\n"
-    assert doc.read_text(encoding="utf-8") == "old\n"            # --check never writes
+    assert doc.read_text(encoding="utf-8") == "old\n"  # --check never writes
     assert update_docs.main([]) == 0
     assert doc.read_text(encoding="utf-8") == "new\n"
     assert update_docs.main(["--check"]) == 0
@@ -52,8 +52,9 @@ def test_check_mode_names_a_stale_document_and_fails(update_docs, tmp_path, monk
 
 
 def test_the_script_runs_as_documented():
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--check"], capture_output=True, text=True,
-                          check=False, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--check"], capture_output=True, text=True, check=False, cwd=ROOT
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -63,7 +64,7 @@ def test_regenerating_keeps_the_hand_written_part(update_docs):
     assert text.count(marker) == 1
     head = text.split(marker)[0]
     assert "## Format version" in head and "## Field reference" not in head
-    assert update_docs.patient_format() == text                  # idempotent
+    assert update_docs.patient_format() == text  # idempotent
 
 
 def _models() -> list[type[BaseModel]]:
@@ -96,8 +97,7 @@ def test_every_field_of_every_model_is_in_the_patient_format(model):
 
 def test_every_vocabulary_value_is_in_the_patient_format():
     sections = _sections((DOCS / "patient-format.md").read_text(encoding="utf-8"))
-    for name in ("ConditionType", "ConditionCategory", "DrugClass", "MetastasisSite",
-                 "TreatmentType"):
+    for name in ("ConditionType", "ConditionCategory", "DrugClass", "MetastasisSite", "TreatmentType"):
         values = typing.get_args(getattr(patient_module, name))
         assert re.findall(r"`(\w+)`", sections[name]) == list(values)
 
@@ -124,6 +124,7 @@ def test_the_patient_format_example_reads(tmp_path):
 
 
 # ---------------------------------------------------------------- the rule language
+
 
 def test_the_rule_language_shows_every_node_kind_with_its_examples_and_errors():
     from eligimatch.engine.registry import kinds
@@ -156,13 +157,17 @@ def test_the_readme_links_the_generated_documents_instead_of_its_own_table():
     assert not (DOCS / "rule-vocabulary.md").exists()
 
 
-_ISSUE = re.compile(r"\bissue\s*\d+|\badditions for\b", re.I)     # "Additions for issue 3"
-_NAMED = re.compile(r"issue|additions", re.I)                         # test_engine_additions.py
+_ISSUE = re.compile(r"\bissue\s*\d+|\badditions for\b", re.I)  # "Additions for issue 3"
+_NAMED = re.compile(r"issue|additions", re.I)  # test_engine_additions.py
 
 
 def test_no_document_test_file_or_banner_is_named_after_an_issue():
-    files = [p for top in ("docs", "tests", "src", "scripts") for p in (ROOT / top).rglob("*")
-             if p.is_file() and "__pycache__" not in p.parts]
+    files = [
+        p
+        for top in ("docs", "tests", "src", "scripts")
+        for p in (ROOT / top).rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    ]
     assert [p.name for p in files if _NAMED.search(p.stem)] == []
     for md in [ROOT / "README.md", *DOCS.glob("*.md")]:
         headings = re.findall(r"^#+ .*$", md.read_text(encoding="utf-8"), flags=re.M)

@@ -24,8 +24,11 @@ CTGOV = sorted((ROOT / "tests" / "data" / "ctgov").glob("*.json"))
 # oncology records chosen for intake (soft-tissue sarcoma; two cut off in their source)
 ONCOLOGY = sorted((ROOT / "tests" / "data" / "ctgov_oncology").glob("*.json"))
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
-_MARKER = re.compile(r"^\s*(?:\(?\d{1,3}\\?[.)]|[*\-•·▪◦‣o]|\(?(?:[a-h]|i{1,3}|iv|v|vi{1,3})\\?\))"
-                     r"(?=\s|$)", re.M)
+_MARKER = re.compile(
+    r"^\s*(?:\(?\d{1,3}\\?[.)]|[*\-•·▪◦‣o]|\(?(?:[a-h]|i{1,3}|iv|v|vi{1,3})\\?\))"
+    r"(?=\s|$)",
+    re.M,
+)
 
 
 def _canon(text: str) -> str:
@@ -47,13 +50,15 @@ def test_typed_drafts_of_an_oncology_record_read_as_its_text() -> None:
     import tomllib
 
     result = draft_file(ROOT / "tests" / "data" / "ctgov_oncology" / "NCT00718484.json")
-    typed = {c["id"]: c["logic"] for c in tomllib.loads(result.text)["criteria"]
-             if "review" not in c["logic"]}
+    typed = {
+        c["id"]: c["logic"] for c in tomllib.loads(result.text)["criteria"] if "review" not in c["logic"]
+    }
     assert typed == {
         "I1": {"quantity": "age", "op": ">=", "value": 18, "unit": "year"},
         "I6": {"quantity": "life_expectancy", "op": ">=", "value": 12, "unit": "week"},
         "I7.1": {"quantity": "hemoglobin", "op": ">=", "value": Decimal("9.0"), "unit": "g/dL"},
-        "I7.2": {"quantity": "anc", "op": ">=", "value": 1500, "unit": "/mm3"}}
+        "I7.2": {"quantity": "anc", "op": ">=", "value": 1500, "unit": "/mm3"},
+    }
 
 
 @pytest.mark.parametrize("path", CTGOV + ONCOLOGY + SEEDS, ids=lambda p: p.name)
@@ -105,13 +110,16 @@ def test_drafted_seed_passes_check(seed: Path, tmp_path: Path) -> None:
 
 
 # Typed drafts that disagree with the hand encoding, with the reason (reported in the README).
-KNOWN: dict[str, set[str]] = {}   # every typed draft agrees with its hand encoding
+KNOWN: dict[str, set[str]] = {}  # every typed draft agrees with its hand encoding
 
 
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda p: p.name)
 def test_typed_drafts_agree_with_the_hand_encoding(seed: Path) -> None:
-    hand = next(p for p in sorted((ROOT / "rules").glob("*.toml"))
-                if f"seeds/{seed.name}" in p.read_text(encoding="utf-8"))
+    hand = next(
+        p
+        for p in sorted((ROOT / "rules").glob("*.toml"))
+        if f"seeds/{seed.name}" in p.read_text(encoding="utf-8")
+    )
     c = compare_seed(seed, hand, ROOT / "patients")
     assert c.typed >= 2
     bad = {line.split()[0] for line in c.disagreements}
@@ -120,8 +128,7 @@ def test_typed_drafts_agree_with_the_hand_encoding(seed: Path) -> None:
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("eligimatch")
-    return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=60,
-                          check=False)
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=60, check=False)
 
 
 def test_cli_draft_then_check(tmp_path: Path) -> None:
@@ -135,7 +142,8 @@ def test_cli_draft_then_check(tmp_path: Path) -> None:
 
 
 def test_draft_marks_in_trials_screen_explain_and_batch(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "draft.toml").write_text(draft_file(SEEDS[0], "DRAFT-000").text, encoding="utf-8")
@@ -150,12 +158,12 @@ def test_draft_marks_in_trials_screen_explain_and_batch(
     doc = json.loads(out)
     assert doc["trials"][0]["draft"] == ["I8.1"]
     assert all(c["draft"] for c in doc["trials"][0]["criteria"])
-    _, out, _ = run_main(["screen-batch", p02.rsplit("/", 1)[0], "--rules", str(rules),
-                          "-j", "1"], capsys)
+    _, out, _ = run_main(["screen-batch", p02.rsplit("/", 1)[0], "--rules", str(rules), "-j", "1"], capsys)
     records = [json.loads(line) for line in out.splitlines()]
     assert {"p02": ["I8.1"]}.items() <= {r["patient_id"]: r["draft"] for r in records}.items()
-    _, out, _ = run_main(["screen-batch", p02.rsplit("/", 1)[0], "--rules", str(rules),
-                          "-j", "1", "--format", "csv"], capsys)
+    _, out, _ = run_main(
+        ["screen-batch", p02.rsplit("/", 1)[0], "--rules", str(rules), "-j", "1", "--format", "csv"], capsys
+    )
     assert out.splitlines()[0].endswith(",draft")
 
 
@@ -165,14 +173,12 @@ def test_rules_without_drafts_print_no_marks(capsys: pytest.CaptureFixture[str])
     assert all("draft" not in t for t in json.loads(out)["trials"])
 
 
-def test_missing_record_is_one_line_error(capsys: pytest.CaptureFixture[str],
-                                          tmp_path: Path) -> None:
+def test_missing_record_is_one_line_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = run_main(["draft", str(tmp_path / "nope.json")], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1
 
 
-def test_bad_records_are_one_line_errors(tmp_path: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_records_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"protocolSection": {}}', encoding="utf-8")
     code, _, err = run_main(["draft", str(bad)], capsys)

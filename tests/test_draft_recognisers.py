@@ -13,9 +13,22 @@ FAILS = [(r.name, p) for r in RECOGNISERS for p in r.fails]
 
 
 def _kind(name: str, text: str) -> str:
-    exclusion = ("pregnan", "lactating", "hiv", "brain", "central nervous", "major surgery",
-                 "inability", "less than 18", "surufatinib", "pazopanib", "inr", "(inr)",
-                 "lvef(left", "investigational")
+    exclusion = (
+        "pregnan",
+        "lactating",
+        "hiv",
+        "brain",
+        "central nervous",
+        "major surgery",
+        "inability",
+        "less than 18",
+        "surufatinib",
+        "pazopanib",
+        "inr",
+        "(inr)",
+        "lvef(left",
+        "investigational",
+    )
     return "exclusion" if any(w in text.lower() for w in exclusion) else "inclusion"
 
 

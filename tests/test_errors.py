@@ -33,8 +33,10 @@ def _subclasses(cls: type[BaseException]) -> list[type[BaseException]]:
 
 
 _import_all()
-DISCOVERED = sorted({*_subclasses(EligimatchError), EligimatchError, Interrupted},
-                    key=lambda c: f"{c.__module__}.{c.__qualname__}")
+DISCOVERED = sorted(
+    {*_subclasses(EligimatchError), EligimatchError, Interrupted},
+    key=lambda c: f"{c.__module__}.{c.__qualname__}",
+)
 
 # errors whose __init__ takes more than a message: an instance with every attribute set
 EXAMPLES: dict[str, BaseException] = {
@@ -58,14 +60,14 @@ def _example(cls: type[BaseException]) -> BaseException:
         error = cls("a message naming 'x.json'")
     except TypeError:
         pytest.fail(f"{name} needs arguments: add an instance of it to EXAMPLES")
-    error.__dict__.setdefault("status", 409)   # an attribute set later survives too
+    error.__dict__.setdefault("status", 409)  # an attribute set later survives too
     return error
 
 
 def test_every_error_module_is_found():
-    names = {c.__qualname__ for c in DISCOVERED}   # from the wings too, wherever they live
+    names = {c.__qualname__ for c in DISCOVERED}  # from the wings too, wherever they live
     assert {"PatientError", "RuleFileError", "BatchError", "ActionError", "DraftError"} <= names
-    assert sum(c.__qualname__ == "ConfigError" for c in DISCOVERED) == 2   # the web's own too
+    assert sum(c.__qualname__ == "ConfigError" for c in DISCOVERED) == 2  # the web's own too
     assert set(EXAMPLES) <= {f"{c.__module__}.{c.__qualname__}" for c in DISCOVERED}
 
 

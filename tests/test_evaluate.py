@@ -33,10 +33,8 @@ class Const(Node):
 
 
 # Kleene's strong three-valued logic, written out in full
-AND = {(T, T): T, (T, F): F, (T, U): U, (F, T): F, (F, F): F, (F, U): F,
-       (U, T): U, (U, F): F, (U, U): U}
-OR = {(T, T): T, (T, F): T, (T, U): T, (F, T): T, (F, F): F, (F, U): U,
-      (U, T): T, (U, F): U, (U, U): U}
+AND = {(T, T): T, (T, F): F, (T, U): U, (F, T): F, (F, F): F, (F, U): F, (U, T): U, (U, F): F, (U, U): U}
+OR = {(T, T): T, (T, F): T, (T, U): T, (F, T): T, (F, F): F, (F, U): U, (U, T): T, (U, F): U, (U, U): U}
 NOT = {T: F, F: T, U: U}
 
 
@@ -63,26 +61,36 @@ def test_unknown_carries_what_is_missing_only_when_it_matters():
     assert out.value is None and out.missing == ("fact u",)
 
 
-@pytest.mark.parametrize(("kind", "value", "status"), [
-    ("inclusion", T, "pass"), ("inclusion", F, "fail"), ("inclusion", U, "unknown"),
-    ("exclusion", T, "fail"), ("exclusion", F, "pass"), ("exclusion", U, "unknown"),
-])
+@pytest.mark.parametrize(
+    ("kind", "value", "status"),
+    [
+        ("inclusion", T, "pass"),
+        ("inclusion", F, "fail"),
+        ("inclusion", U, "unknown"),
+        ("exclusion", T, "fail"),
+        ("exclusion", F, "pass"),
+        ("exclusion", U, "unknown"),
+    ],
+)
 def test_exclusion_passes_exactly_when_its_condition_is_false(kind, value, status):
     assert status_of(kind, value) == status
 
 
-@pytest.mark.parametrize(("op", "comparator", "bound", "threshold", "expected"), [
-    (">", "<", 20, 2000, False),      # HBV DNA "<20" is surely not > 2000
-    (">", "<", 20, 10, None),         # "<20" cannot decide > 10
-    (">=", ">=", 6, 3, True),         # ">= 6 months" is surely >= 3 months
-    (">=", ">", 2, 3, None),
-    ("<=", "<", 3, 3, True),          # below 3 is <= 3
-    ("<", "<=", 3, 3, None),          # could be exactly 3
-    ("<", "<", 3, 3, True),
-    (">", ">=", 3, 3, None),
-    (">", ">", 3, 3, True),
-    ("<=", ">", 3, 3, False),
-])
+@pytest.mark.parametrize(
+    ("op", "comparator", "bound", "threshold", "expected"),
+    [
+        (">", "<", 20, 2000, False),  # HBV DNA "<20" is surely not > 2000
+        (">", "<", 20, 10, None),  # "<20" cannot decide > 10
+        (">=", ">=", 6, 3, True),  # ">= 6 months" is surely >= 3 months
+        (">=", ">", 2, 3, None),
+        ("<=", "<", 3, 3, True),  # below 3 is <= 3
+        ("<", "<=", 3, 3, None),  # could be exactly 3
+        ("<", "<", 3, 3, True),
+        (">", ">=", 3, 3, None),
+        (">", ">", 3, 3, True),
+        ("<=", ">", 3, 3, False),
+    ],
+)
 def test_censored_values(op, comparator, bound, threshold, expected):
     assert _censored(op, comparator, Fraction(bound), Fraction(threshold)) is expected
 
@@ -91,14 +99,17 @@ def _item(start, end, ongoing, **fields):
     return Item(fields, start, end, ongoing, "thing")
 
 
-@pytest.mark.parametrize(("item", "expected"), [
-    (_item(date(2026, 2, 1), date(2026, 2, 1), False), False),   # exactly 4 weeks: not within
-    (_item(date(2026, 2, 2), date(2026, 2, 2), False), True),
-    (_item(date(2025, 1, 1), None, True), True),                  # ongoing
-    (_item(date(2025, 1, 1), None, None), None),                  # end unknown
-    (_item(date(2026, 2, 20), None, None), True),                 # started inside the window
-    (_item(None, None, None), None),
-])
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        (_item(date(2026, 2, 1), date(2026, 2, 1), False), False),  # exactly 4 weeks: not within
+        (_item(date(2026, 2, 2), date(2026, 2, 2), False), True),
+        (_item(date(2025, 1, 1), None, True), True),  # ongoing
+        (_item(date(2025, 1, 1), None, None), None),  # end unknown
+        (_item(date(2026, 2, 20), None, None), True),  # started inside the window
+        (_item(None, None, None), None),
+    ],
+)
 def test_window_is_half_open(item, expected):
     node = Exists("treatments", (), parse_duration("P4W"), "treatments")
     facts = Facts(patient_id="x", as_of=date(2026, 3, 1), collections={"treatments": [item]})
@@ -107,10 +118,8 @@ def test_window_is_half_open(item, expected):
 
 def test_exists_unrecorded_collection_is_unknown_and_empty_is_false():
     node = Exists("treatments", (Match("type", "in", ("surgery",)),), None, "surgery")
-    assert node.evaluate(Facts("x", date(2026, 3, 1), collections={"treatments": None}),
-                         CTX).value is None
-    assert node.evaluate(Facts("x", date(2026, 3, 1), collections={"treatments": []}),
-                         CTX).value is False
+    assert node.evaluate(Facts("x", date(2026, 3, 1), collections={"treatments": None}), CTX).value is None
+    assert node.evaluate(Facts("x", date(2026, 3, 1), collections={"treatments": []}), CTX).value is False
 
 
 def test_match_field_missing_is_unknown_and_lists_intersect():

@@ -29,7 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 EXE = [sys.executable, "-m", "eligimatch"]
 LINUX = sys.platform.startswith("linux")
 PROFILE = {
-    "id": "f", "as_of": "2026-11-16", "sex": "female", "birth_date": "1979-08-30",
+    "id": "f",
+    "as_of": "2026-11-16",
+    "sex": "female",
+    "birth_date": "1979-08-30",
     "weight": {"value": 64, "unit": "kg", "date": "2026-11-12"},
     "ecog": {"value": 1, "date": "2026-11-12"},
     "labs": [{"test": "anc", "value": 1200, "unit": "/uL", "date": "2026-11-12"}],
@@ -67,17 +70,30 @@ def _alive(pid: int) -> bool:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return False
-    return state not in ("Z", "X")      # a zombie has ended; init reaps it when it can
+    return state not in ("Z", "X")  # a zombie has ended; init reaps it when it can
 
 
 def _start_batch(cohort: Path, out: Path) -> tuple[subprocess.Popen[str], list[int]]:
     """screen-batch with two workers, once both run and records are being written."""
     out.write_text(PREVIOUS)
     (out.parent / "att.json").write_text(PREVIOUS)
-    proc = subprocess.Popen([*EXE, "screen-batch", str(cohort), "-o", str(out), "--attrition",
-                             str(out.parent / "att.json"), "--jobs", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=_env())
+    proc = subprocess.Popen(
+        [
+            *EXE,
+            "screen-batch",
+            str(cohort),
+            "-o",
+            str(out),
+            "--attrition",
+            str(out.parent / "att.json"),
+            "--jobs",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
     deadline = time.monotonic() + 60
     workers: list[int] = []
     while time.monotonic() < deadline and proc.poll() is None:
@@ -103,8 +119,10 @@ def test_interrupted_batch_leaves_the_previous_files_and_no_worker(cohort, tmp_p
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == code, stderr
     assert stdout == ""
-    assert stderr == (f"eligimatch: interrupted by {sig.name}; not written: {out}, "
-                      f"{tmp_path / 'att.json'} (an earlier file there is left as it was)\n")
+    assert stderr == (
+        f"eligimatch: interrupted by {sig.name}; not written: {out}, "
+        f"{tmp_path / 'att.json'} (an earlier file there is left as it was)\n"
+    )
     assert out.read_text() == PREVIOUS and (tmp_path / "att.json").read_text() == PREVIOUS
     _no_part_files(tmp_path)
     time.sleep(0.2)
@@ -133,8 +151,15 @@ def _one_line(proc: subprocess.CompletedProcess[str], fragment: str, code: int =
 
 
 def _run(argv: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*EXE, *argv], capture_output="stdout" not in kw, text=True,
-                          check=False, env=_env(), timeout=120, **kw)  # type: ignore[call-overload]
+    return subprocess.run(
+        [*EXE, *argv],
+        capture_output="stdout" not in kw,
+        text=True,
+        check=False,
+        env=_env(),
+        timeout=120,
+        **kw,
+    )  # type: ignore[call-overload]
 
 
 @pytest.fixture
@@ -145,37 +170,60 @@ def profile(tmp_path: Path) -> Path:
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
-@pytest.mark.parametrize("argv", [
-    ["screen", "{p}", "--format", "json"], ["export-fhir", "{p}"],
-    ["export-fhir", "{p}", "-o", "/dev/full"],
-    ["screen-batch", "{d}"], ["screen-batch", "{d}", "-o", "/dev/full"],
-    ["screen-batch", "{d}", "-o", "{d}/out.jsonl", "--attrition", "/dev/full"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["screen", "{p}", "--format", "json"],
+        ["export-fhir", "{p}"],
+        ["export-fhir", "{p}", "-o", "/dev/full"],
+        ["screen-batch", "{d}"],
+        ["screen-batch", "{d}", "-o", "/dev/full"],
+        ["screen-batch", "{d}", "-o", "{d}/out.jsonl", "--attrition", "/dev/full"],
+    ],
+)
 def test_full_device_is_one_line_and_exit_2(argv, profile, tmp_path):
     argv = [a.format(p=profile, d=tmp_path) for a in argv]
     with open("/dev/full", "w") as full:
-        proc = subprocess.run([*EXE, *argv], stdout=full, stderr=subprocess.PIPE, text=True,
-                              check=False, env=_env(), timeout=120)
+        proc = subprocess.run(
+            [*EXE, *argv],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            env=_env(),
+            timeout=120,
+        )
     _one_line(proc, "cannot write: No space left on device")
     _no_part_files(tmp_path)
     assert not (tmp_path / "out.jsonl").exists()
 
 
-@pytest.mark.parametrize("argv", [["screen", "{p}"], ["export-fhir", "{p}"],
-                                  ["screen-batch", "{d}"], ["trials"]])
+@pytest.mark.parametrize(
+    "argv", [["screen", "{p}"], ["export-fhir", "{p}"], ["screen-batch", "{d}"], ["trials"]]
+)
 def test_closed_stdout_is_never_success(argv, profile, tmp_path):
     argv = [a.format(p=profile, d=tmp_path) for a in argv]
-    proc = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", *EXE, *argv],
-                          stderr=subprocess.PIPE, text=True, check=False, env=_env(), timeout=120)
+    proc = subprocess.run(
+        ["sh", "-c", 'exec "$@" >&-', "sh", *EXE, *argv],
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+        env=_env(),
+        timeout=120,
+    )
     _one_line(proc, "eligimatch: error: standard output: closed, so nothing could be written")
 
 
 def test_broken_pipe_is_one_line_and_exit_2(cohort, tmp_path):
-    proc = subprocess.Popen([*EXE, "screen-batch", str(cohort), "--jobs", "1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+    proc = subprocess.Popen(
+        [*EXE, "screen-batch", str(cohort), "--jobs", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(),
+    )
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.readline()
-    proc.stdout.close()         # the reader goes away, as `| head -1` does
+    proc.stdout.close()  # the reader goes away, as `| head -1` does
     err = proc.stderr.read().decode()
     proc.wait(timeout=120)
     assert proc.returncode == 2 and "Traceback" not in err
@@ -183,6 +231,7 @@ def test_broken_pipe_is_one_line_and_exit_2(cohort, tmp_path):
 
 
 # ---------------------------------------------------------------------------- in-process
+
 
 def test_disk_full_mid_batch_leaves_the_previous_file(tmp_path, capsys, monkeypatch):
     src = tmp_path / "cohort.jsonl"
@@ -200,12 +249,16 @@ def test_disk_full_mid_batch_leaves_the_previous_file(tmp_path, capsys, monkeypa
 
     monkeypatch.setattr(safeio.AtomicFile, "write", write)
     monkeypatch.setattr("eligimatch.batch.run.TARGET_PAIRS_PER_CHUNK", 100)
-    code, stdout, err = run_main(["screen-batch", str(src), "-o", str(out), "--jobs", "1",
-                                  "--attrition", str(tmp_path / "att.json")], capsys)
+    code, stdout, err = run_main(
+        ["screen-batch", str(src), "-o", str(out), "--jobs", "1", "--attrition", str(tmp_path / "att.json")],
+        capsys,
+    )
     assert code == 2 and stdout == ""
-    assert err == (f"eligimatch: error: {out}: cannot write: No space left on device; not "
-                   f"written: {out}, {tmp_path / 'att.json'} (an earlier file there is left "
-                   "as it was)\n")
+    assert err == (
+        f"eligimatch: error: {out}: cannot write: No space left on device; not "
+        f"written: {out}, {tmp_path / 'att.json'} (an earlier file there is left "
+        "as it was)\n"
+    )
     assert out.read_text() == PREVIOUS and not (tmp_path / "att.json").exists()
     _no_part_files(tmp_path)
 
@@ -226,7 +279,7 @@ def test_atomic_file_appears_complete_or_not_at_all(tmp_path):
         f.commit()
     assert target.read_text() == "whole\n"
     assert (target.stat().st_mode & 0o777) == (0o666 & ~_umask())
-    with safeio.AtomicFile(Path(os.devnull)) as f:     # a device is written directly
+    with safeio.AtomicFile(Path(os.devnull)) as f:  # a device is written directly
         f.write("x")
         f.commit()
     assert Path(os.devnull).exists()

@@ -52,25 +52,40 @@ def resource(name: str) -> dict[str, Any]:
     return result
 
 
-def bundle(*resources_: dict[str, Any], timestamp: str | None = "2026-01-01T00:00:00Z"
-           ) -> dict[str, Any]:
-    out: dict[str, Any] = {"resourceType": "Bundle", "type": "collection",
-                           "entry": [{"resource": r} for r in resources_]}
+def bundle(*resources_: dict[str, Any], timestamp: str | None = "2026-01-01T00:00:00Z") -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": r} for r in resources_],
+    }
     if timestamp:
         out["timestamp"] = timestamp
     return out
 
 
-def lab(code: str, value: Any, ucum: str | None, *, system: str = LOINC, unit: str | None = None,
-        date: str = "2025-12-20", **extra: Any) -> dict[str, Any]:
+def lab(
+    code: str,
+    value: Any,
+    ucum: str | None,
+    *,
+    system: str = LOINC,
+    unit: str | None = None,
+    date: str = "2025-12-20",
+    **extra: Any,
+) -> dict[str, Any]:
     q: dict[str, Any] = {"value": value}
     if ucum is not None:
         q.update({"system": UCUM, "code": ucum, "unit": unit or ucum})
     elif unit is not None:
         q["unit"] = unit
-    return {"resourceType": "Observation", "status": "final",
-            "code": {"coding": [{"system": system, "code": code}]},
-            "effectiveDateTime": date, "valueQuantity": q, **extra}
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": system, "code": code}]},
+        "effectiveDateTime": date,
+        "valueQuantity": q,
+        **extra,
+    }
 
 
 def unmapped(result: fhir_mod.FhirImport) -> list[str]:
@@ -97,7 +112,7 @@ def test_every_ucum_entry_is_a_unit_eligimatch_reads_and_means_the_same():
         try:
             direct = parse_unit(code)
         except ValueError:
-            continue        # [lb_av], [in_i], wk, mo: only the table knows them
+            continue  # [lb_av], [in_i], wk, mo: only the table knows them
         assert direct.key == spec.key, code
 
 
@@ -154,16 +169,19 @@ def test_a_reference_range_outside_the_plausible_ulns_leaves_the_lab_out(us_core
     # ULN, so the result is not used rather than compared with the wrong limit or with none
     assert not any(lab.test == "creatinine" for lab in us_core.patient.labs or [])
     notes = [f.line() for f in us_core.findings]
-    assert any("Observation/serum-creatinine" in n and "reference range upper limit 0.6 mg/dL "
-               "is not a plausible upper limit of normal of serum creatinine" in n
-               for n in notes), notes
+    assert any(
+        "Observation/serum-creatinine" in n
+        and "reference range upper limit 0.6 mg/dL "
+        "is not a plausible upper limit of normal of serum creatinine"
+        in n
+        for n in notes
+    ), notes
 
 
 def test_bilirubin_unit_without_ucum_code_is_read_only_because_it_is_a_listed_ucum_code(us_core):
     # (the example's range, 2.0-7.0 mg/dL, is a newborn's: the result itself is then left out)
     notes = [f.line() for f in us_core.of_kind("note")]
-    assert any("serum-total-bilirubin" in n and "unit read from the text 'mg/dL'" in n
-               for n in notes)
+    assert any("serum-total-bilirubin" in n and "unit read from the text 'mg/dL'" in n for n in notes)
 
 
 def test_a_human_unit_that_is_not_a_ucum_code_is_not_guessed():
@@ -176,10 +194,17 @@ def test_a_human_unit_that_is_not_a_ucum_code_is_not_guessed():
 
 def test_unmappable_resources_are_listed_not_dropped(us_core):
     lines = unmapped(us_core)
-    assert any(line.startswith("Observation/serum-glucose [http://loinc.org|2345-7]: LOINC "
-                               "2345-7 is not in eligimatch's analyte catalogue") for line in lines)
-    assert any(line.startswith("Condition/encounter-diagnosis-example1 "
-                               "[http://snomed.info/sct|39065001]") for line in lines)
+    assert any(
+        line.startswith(
+            "Observation/serum-glucose [http://loinc.org|2345-7]: LOINC "
+            "2345-7 is not in eligimatch's analyte catalogue"
+        )
+        for line in lines
+    )
+    assert any(
+        line.startswith("Condition/encounter-diagnosis-example1 [http://snomed.info/sct|39065001]")
+        for line in lines
+    )
     # an unclassifiable condition stays on the list as an unclassified item (not "none", and
     # not the whole list lost)
     (cond,) = us_core.patient.conditions or []
@@ -203,16 +228,23 @@ def test_neutrophil_percentage_770_8_is_not_taken_as_anc():
 
 
 def test_loinc_code_needs_the_loinc_system():
-    result = import_bundle(bundle(lab("751-8", 2.1, "10*9/L", system="http://example.org/lab")),
-                           "t")
+    result = import_bundle(bundle(lab("751-8", 2.1, "10*9/L", system="http://example.org/lab")), "t")
     assert result.patient.labs is None and unmapped(result)
 
 
 def test_anc_751_8_with_ucum_units_and_a_censored_viral_load():
-    result = import_bundle(bundle(
-        lab("751-8", 1500, "/uL"),
-        lab("42595-9", 20, "[IU]/mL", **{"valueQuantity": {
-            "value": 20, "comparator": "<", "system": UCUM, "code": "[IU]/mL"}})), "t")
+    result = import_bundle(
+        bundle(
+            lab("751-8", 1500, "/uL"),
+            lab(
+                "42595-9",
+                20,
+                "[IU]/mL",
+                **{"valueQuantity": {"value": 20, "comparator": "<", "system": UCUM, "code": "[IU]/mL"}},
+            ),
+        ),
+        "t",
+    )
     facts = build_facts(result.patient, None, "t")
     assert facts.quantities["anc"].value == Fraction(3, 2)
     hbv = facts.quantities["hbv_dna_iu"]
@@ -236,42 +268,58 @@ def test_a_newer_unreadable_result_leaves_the_analyte_unrecorded():
 
 def test_unreadable_reference_range_drops_the_lab_when_a_default_uln_would_replace_it():
     bad_range = {"referenceRange": [{"high": {"value": 40, "unit": "IU per litre"}}]}
-    result = import_bundle(bundle(lab("1742-6", 30, "U/L", **bad_range),
-                                  lab("777-3", 200, "10*9/L", **bad_range)), "t")
+    result = import_bundle(
+        bundle(lab("1742-6", 30, "U/L", **bad_range), lab("777-3", 200, "10*9/L", **bad_range)), "t"
+    )
     labs = {x.test: x for x in result.patient.labs or []}
-    assert "alt" not in labs            # ALT has a default ULN: not silently substituted
+    assert "alt" not in labs  # ALT has a default ULN: not silently substituted
     assert labs["platelets"].reference_range is None
 
 
 def test_population_specific_reference_ranges_are_not_used_as_the_uln():
-    rr = {"referenceRange": [{"high": {"value": 40, "system": UCUM, "code": "U/L"},
-                              "appliesTo": [{"text": "men"}]}]}
+    rr = {
+        "referenceRange": [
+            {"high": {"value": 40, "system": UCUM, "code": "U/L"}, "appliesTo": [{"text": "men"}]}
+        ]
+    }
     result = import_bundle(bundle(lab("1742-6", 30, "U/L", **rr)), "t")
     assert result.patient.labs is None
 
 
 def test_ucum_lower_case_litre_from_mcode():
     john = json.loads((MCODE / "mcode-basic-john-anyperson.json").read_text(encoding="utf-8"))
-    hb = next(e["resource"] for e in john["entry"]
-              if e["resource"]["id"] == "lab-result-observation-hemoglobin")
+    hb = next(
+        e["resource"] for e in john["entry"] if e["resource"]["id"] == "lab-result-observation-hemoglobin"
+    )
     result = import_bundle(bundle(hb), "t")
     facts = build_facts(result.patient, None, "t")
-    assert facts.quantities["hemoglobin"].value == 135       # 13.5 g/dl = 135 g/L
+    assert facts.quantities["hemoglobin"].value == 135  # 13.5 g/dl = 135 g/L
 
 
 def test_ecog_blood_pressure_and_pregnancy():
-    ecog = {"resourceType": "Observation", "status": "final",
-            "code": {"coding": [{"system": LOINC, "code": "89247-1"}]},
-            "effectiveDateTime": "2025-12-01",
-            "valueCodeableConcept": {"coding": [{"system": LOINC, "code": "LA9624-3"}]}}
-    bp = {"resourceType": "Observation", "status": "final",
-          "code": {"coding": [{"system": LOINC, "code": "85354-9"}]},
-          "effectiveDateTime": "2025-12-02",
-          "component": [
-              {"code": {"coding": [{"system": LOINC, "code": "8480-6"}]},
-               "valueQuantity": {"value": 142, "system": UCUM, "code": "mm[Hg]"}},
-              {"code": {"coding": [{"system": LOINC, "code": "8462-4"}]},
-               "valueQuantity": {"value": 91, "system": UCUM, "code": "mm[Hg]"}}]}
+    ecog = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "89247-1"}]},
+        "effectiveDateTime": "2025-12-01",
+        "valueCodeableConcept": {"coding": [{"system": LOINC, "code": "LA9624-3"}]},
+    }
+    bp = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "85354-9"}]},
+        "effectiveDateTime": "2025-12-02",
+        "component": [
+            {
+                "code": {"coding": [{"system": LOINC, "code": "8480-6"}]},
+                "valueQuantity": {"value": 142, "system": UCUM, "code": "mm[Hg]"},
+            },
+            {
+                "code": {"coding": [{"system": LOINC, "code": "8462-4"}]},
+                "valueQuantity": {"value": 91, "system": UCUM, "code": "mm[Hg]"},
+            },
+        ],
+    }
     preg = resource("observation-pregnancy-status.json")
     preg["valueCodeableConcept"]["coding"][0]["code"] = "60001007"
     result = import_bundle(bundle(ecog, bp, preg), "t")
@@ -283,9 +331,13 @@ def test_ecog_blood_pressure_and_pregnancy():
 
 
 def test_ecog_value_and_interpretation_must_agree():
-    ecog = {"resourceType": "Observation", "status": "final",
-            "code": {"coding": [{"system": LOINC, "code": "89247-1"}]}, "valueInteger": 1,
-            "interpretation": [{"coding": [{"system": LOINC, "code": "LA9622-7"}]}]}
+    ecog = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "89247-1"}]},
+        "valueInteger": 1,
+        "interpretation": [{"coding": [{"system": LOINC, "code": "LA9622-7"}]}],
+    }
     result = import_bundle(bundle(ecog), "t")
     assert result.patient.ecog is None
     assert any("disagree" in line for line in unmapped(result))
@@ -295,13 +347,15 @@ def test_ecog_value_and_interpretation_must_agree():
 
 
 def _statement(text: str, route: str | None = None, status: str = "active") -> dict[str, Any]:
-    res: dict[str, Any] = {"resourceType": "MedicationStatement", "status": status,
-                           "medicationCodeableConcept": {"text": text},
-                           "subject": {"reference": "Patient/x"},
-                           "effectivePeriod": {"start": "2025-11-01"}}
+    res: dict[str, Any] = {
+        "resourceType": "MedicationStatement",
+        "status": status,
+        "medicationCodeableConcept": {"text": text},
+        "subject": {"reference": "Patient/x"},
+        "effectivePeriod": {"start": "2025-11-01"},
+    }
     if route:
-        res["dosage"] = [{"route": {"coding": [{"system": "http://snomed.info/sct",
-                                                "code": route}]}}]
+        res["dosage"] = [{"route": {"coding": [{"system": "http://snomed.info/sct", "code": route}]}}]
     return res
 
 
@@ -309,23 +363,26 @@ def test_an_unknown_drug_stays_in_both_lists_as_an_unclassified_item():
     result = import_bundle(bundle(_statement("prednisolone 5 mg"), _statement("zorbatinib")), "t")
     meds = result.patient.medications or []
     assert [m.name for m in meds] == ["prednisolone 5 mg", "zorbatinib"]
-    assert meds[1].classes is None                  # not stated: the catalogue reads what it can
-    (tr,) = result.patient.treatments or []         # it may be an anticancer drug
+    assert meds[1].classes is None  # not stated: the catalogue reads what it can
+    (tr,) = result.patient.treatments or []  # it may be an anticancer drug
     assert tr.type is None and tr.agents == ["zorbatinib"]
     assert any("'zorbatinib' is not in drug_classes.toml" in line for line in unmapped(result))
 
 
-@pytest.mark.parametrize(("route", "expected"), [
-    ("26643006", ["systemic_corticosteroid"]),   # oral
-    ("6064005", []),                             # topical: not systemic
-    (None, None),                                # route unrecorded: not guessed
-])
+@pytest.mark.parametrize(
+    ("route", "expected"),
+    [
+        ("26643006", ["systemic_corticosteroid"]),  # oral
+        ("6064005", []),  # topical: not systemic
+        (None, None),  # route unrecorded: not guessed
+    ],
+)
 def test_corticosteroid_classes_depend_on_a_systemic_route(route, expected):
     result = import_bundle(bundle(_statement("dexamethasone 4 mg", route)), "t")
     (med,) = result.patient.medications or []
     assert med.classes == expected
-    assert result.patient.treatments is None        # a known drug: not anticancer therapy
-    if expected is None:                            # the catalogue leaves the classes open
+    assert result.patient.treatments is None  # a known drug: not anticancer therapy
+    if expected is None:  # the catalogue leaves the classes open
         facts = build_facts(result.patient)
         (item,) = facts.collections["medications"] or []
         assert item.fields["classes"] == Open((), ("dexamethasone (route not recorded)",))
@@ -363,14 +420,19 @@ def test_mcode_extended_example(jenny):
     # breast cancer code + infiltrating duct carcinoma morphology: the finer OncoTree code
     assert p.diagnosis is not None and p.diagnosis.histology == "IDC"
     assert sorted(c.type for c in p.conditions or []) == [
-        "hypertension", "psychiatric_disorder", "psychiatric_disorder"]
+        "hypertension",
+        "psychiatric_disorder",
+        "psychiatric_disorder",
+    ]
     treatments = p.treatments or []
     anthracyclines = [t for t in treatments if "anthracycline" in (t.classes or [])]
     assert {str(t.start or t.date) for t in anthracyclines} == {"2018-04-01", "2018-04-22"}
     # one course over two volumes: one item per volume, each with its site and dose
     radio = [(t.site, t.dose_gy, t.intent) for t in treatments if t.type == "radiotherapy"]
-    assert radio == [("Chest wall structure (body structure)", 60, "curative"),
-                     ("Mediastinal lymph node structure (body structure)", 50, "curative")]
+    assert radio == [
+        ("Chest wall structure (body structure)", 60, "curative"),
+        ("Mediastinal lymph node structure (body structure)", 50, "curative"),
+    ]
     lines = unmapped(jenny)
     # 3000 ×10³/µL of neutrophils is impossible: listed, and ANC left unrecorded
     assert any("neutrophils-jenny-m" in line and "is not a possible" in line for line in lines)
@@ -378,34 +440,43 @@ def test_mcode_extended_example(jenny):
     skipped = {f.resource.split("/")[0] for f in jenny.of_kind("skipped")}
     # Procedure: mammography; Observation: stage groups, disease status, a pM not applicable;
     # FamilyMemberHistory: the profile records the patient's own history
-    assert skipped == {"BodyStructure", "Practitioner", "Procedure", "Observation",
-                       "FamilyMemberHistory"}
+    assert skipped == {"BodyStructure", "Practitioner", "Procedure", "Observation", "FamilyMemberHistory"}
 
 
 def test_mcode_basic_example(john):
     p = john.patient
-    assert p.diagnosis is not None and p.diagnosis.histology == "LUAD"    # adenocarcinoma, lung
+    assert p.diagnosis is not None and p.diagnosis.histology == "LUAD"  # adenocarcinoma, lung
     assert [(m.site, m.status) for m in p.metastases or []] == [("brain", "active")]
     assert {(c.type, c.status) for c in p.conditions or []} == {
-        ("heart_failure", "active"), ("other", "resolved")}
+        ("heart_failure", "active"),
+        ("other", "resolved"),
+    }
     gefitinib = next(t for t in p.treatments or [] if "gefitinib" in (t.agents or []))
     assert gefitinib.classes == ["tyrosine_kinase_inhibitor"]
     lines = unmapped(john)
-    assert any("refers to another patient" in line for line in lines)       # Adam's Hb
-    assert p.ecog is not None and p.ecog.value == 0    # Karnofsky 90 the same day agrees
+    assert any("refers to another patient" in line for line in lines)  # Adam's Hb
+    assert p.ecog is not None and p.ecog.value == 0  # Karnofsky 90 the same day agrees
 
 
-def _cancer(code: dict[str, Any], histology: dict[str, Any] | None = None,
-            site: dict[str, Any] | None = None) -> dict[str, Any]:
-    res: dict[str, Any] = {"resourceType": "Condition", "code": {"coding": [code]},
-                           "meta": {"profile": [
-                               "http://hl7.org/fhir/us/mcode/StructureDefinition/"
-                               "mcode-primary-cancer-condition"]},
-                           "subject": {"reference": "Patient/x"}, "onsetDateTime": "2024-05-02"}
+def _cancer(
+    code: dict[str, Any], histology: dict[str, Any] | None = None, site: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    res: dict[str, Any] = {
+        "resourceType": "Condition",
+        "code": {"coding": [code]},
+        "meta": {
+            "profile": ["http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-primary-cancer-condition"]
+        },
+        "subject": {"reference": "Patient/x"},
+        "onsetDateTime": "2024-05-02",
+    }
     if histology:
-        res["extension"] = [{"url": "http://hl7.org/fhir/us/mcode/StructureDefinition/"
-                                    "mcode-histology-morphology-behavior",
-                             "valueCodeableConcept": {"coding": [histology]}}]
+        res["extension"] = [
+            {
+                "url": "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-histology-morphology-behavior",
+                "valueCodeableConcept": {"coding": [histology]},
+            }
+        ]
     if site:
         res["bodySite"] = [{"coding": [site]}]
     return res
@@ -416,25 +487,31 @@ ICDO3 = "http://terminology.hl7.org/CodeSystem/icd-o-3"
 THIGH = {"system": "http://snomed.info/sct", "code": "68367000"}
 
 
-@pytest.mark.parametrize(("cond", "histology", "site_group"), [
-    (_cancer(ICD10, {"system": ICDO3, "code": "8858/3"}, THIGH), "DDLS", "extremity"),
-    (_cancer({"system": "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl", "code": "C3158"}),
-     "LMS", None),
-    (_cancer({"system": "http://oncotree.mskcc.org", "code": "SYNS"}), "SYNS", None),
-    (_cancer(ICD10), "SOFT_TISSUE", None),
-])
+@pytest.mark.parametrize(
+    ("cond", "histology", "site_group"),
+    [
+        (_cancer(ICD10, {"system": ICDO3, "code": "8858/3"}, THIGH), "DDLS", "extremity"),
+        (
+            _cancer({"system": "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl", "code": "C3158"}),
+            "LMS",
+            None,
+        ),
+        (_cancer({"system": "http://oncotree.mskcc.org", "code": "SYNS"}), "SYNS", None),
+        (_cancer(ICD10), "SOFT_TISSUE", None),
+    ],
+)
 def test_primary_cancer_histology_to_oncotree(cond, histology, site_group):
     d = import_bundle(bundle(cond), "t").patient.diagnosis
-    assert d is not None and (d.histology, d.site_group, str(d.date)) == (
-        histology, site_group, "2024-05-02")
+    assert d is not None and (d.histology, d.site_group, str(d.date)) == (histology, site_group, "2024-05-02")
 
 
 def test_conflicting_cancer_codes_leave_the_histology_unrecorded():
     breast = {"system": "http://snomed.info/sct", "code": "372137005"}
     result = import_bundle(bundle(_cancer(breast, {"system": ICDO3, "code": "8890/3"})), "t")
     assert result.patient.diagnosis is not None and result.patient.diagnosis.histology is None
-    assert any("different branches (BREAST, LMS)" in line or "(LMS, BREAST)" in line
-               for line in unmapped(result))
+    assert any(
+        "different branches (BREAST, LMS)" in line or "(LMS, BREAST)" in line for line in unmapped(result)
+    )
 
 
 def test_two_unmarked_primary_cancers_leave_the_diagnosis_unrecorded():
@@ -458,23 +535,33 @@ def _statuses(results: list[Any]) -> list[tuple[str, str, list[tuple[str, str]]]
     return [(r.trial_id, r.verdict, [(c.id, c.status) for c in r.criteria]) for r in results]
 
 
-ALLOWED_IN_PATIENT_EXTENSION = {"administrative", "attestations", "lesions", "life_expectancy",
-                                "measurable_disease", "reproductive", "toxicities"}
+ALLOWED_IN_PATIENT_EXTENSION = {
+    "administrative",
+    "attestations",
+    "lesions",
+    "life_expectancy",
+    "measurable_disease",
+    "reproductive",
+    "toxicities",
+}
 
 
 @pytest.mark.parametrize("path", PATIENTS, ids=lambda p: p.stem)
 def test_round_trip_through_fhir_screens_identically(path, rules):
     original = read_patient(path)
     exported = export_bundle(original, str(path))
-    Bundle.model_validate(exported)                      # valid FHIR R4
+    Bundle.model_validate(exported)  # valid FHIR R4
     text = json.dumps(exported)
-    back = parse_patient(text, "bundle")                 # detected by resourceType
+    back = parse_patient(text, "bundle")  # detected by resourceType
     assert _statuses(screen(back, rules)[1]) == _statuses(screen(original, rules)[1])
     # what travels in the eligimatch extension is only what FHIR cannot say
-    patient = next(e["resource"] for e in exported["entry"]
-                   if e["resource"]["resourceType"] == "Patient")
-    carried = {k: v for ext in patient.get("extension", []) if ext["url"] == EXT_FIELDS
-               for k, v in json.loads(ext["valueString"]).items()}
+    patient = next(e["resource"] for e in exported["entry"] if e["resource"]["resourceType"] == "Patient")
+    carried = {
+        k: v
+        for ext in patient.get("extension", [])
+        if ext["url"] == EXT_FIELDS
+        for k, v in json.loads(ext["valueString"]).items()
+    }
     assert set(carried) <= ALLOWED_IN_PATIENT_EXTENSION
     assert "pregnant" not in carried.get("reproductive", {})
     # the imported profile is itself a valid profile file
@@ -490,15 +577,16 @@ def test_a_profile_using_every_part_of_the_format_survives_the_trip(rules):
     exported = export_bundle(original, "rich")
     Bundle.model_validate(exported)
     back = import_bundle(json.loads(json.dumps(exported)), "rich").patient
-    assert back.id == RICH["id"]                      # not a FHIR id: carried in the extension
+    assert back.id == RICH["id"]  # not a FHIR id: carried in the extension
     assert back.labs is not None and [x.test for x in back.labs] == [x["test"] for x in RICH["labs"]]
     assert _statuses(screen(back, rules)[1]) == _statuses(screen(original, rules)[1])
     assert back.model_dump(exclude={"labs"}) == original.model_dump(exclude={"labs"})
 
 
 def test_export_refuses_a_unit_it_cannot_write_in_ucum():
-    p = Patient.model_validate({"id": "x", "labs": [
-        {"test": "platelets", "value": 0.0002, "unit": "10^9/mL", "date": "2026-01-01"}]})
+    p = Patient.model_validate(
+        {"id": "x", "labs": [{"test": "platelets", "value": 0.0002, "unit": "10^9/mL", "date": "2026-01-01"}]}
+    )
     with pytest.raises(PatientError, match=r"labs\[0\]: unit '10\^9/mL' has no UCUM code"):
         export_bundle(p, "x.json")
 
@@ -534,9 +622,11 @@ def test_a_resource_that_fails_validation_is_reported_and_skipped_the_rest_read(
     result = import_bundle(bundle(bad, good), "b.json")
     assert [x.test for x in result.patient.labs or []] == ["platelets"]
     (line,) = [f.line() for f in result.of_kind("unmapped")]
-    assert line.startswith("Observation (entry 0): not valid FHIR R4, skipped "
-                           "(entry[0].resource(Observation): valueQuantity.value: ")
-    with pytest.raises(PatientError, match="not a valid FHIR R4 Bundle"):   # the strict reader
+    assert line.startswith(
+        "Observation (entry 0): not valid FHIR R4, skipped "
+        "(entry[0].resource(Observation): valueQuantity.value: "
+    )
+    with pytest.raises(PatientError, match="not a valid FHIR R4 Bundle"):  # the strict reader
         fhir_mod.load_bundle(bundle(bad, good), "b.json")
 
 
@@ -545,13 +635,18 @@ def test_an_invalid_patient_resource_is_an_error():
         import_bundle(bundle({"resourceType": "Patient", "id": "p", "gender": 7}), "b.json")
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ({"resourceType": "Patient", "id": "x"}, "a FHIR 'Patient' resource, not a Bundle"),
-    ({"resourceType": "Bundle"}, "type: Value for the field 'type' is required"),
-    (bundle({"resourceType": "Foo"}), "'Foo' is not a FHIR R4 resource type"),
-    (bundle({"resourceType": "Patient", "id": "a"}, {"resourceType": "Patient", "id": "b"}),
-     "2 Patient resources"),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"resourceType": "Patient", "id": "x"}, "a FHIR 'Patient' resource, not a Bundle"),
+        ({"resourceType": "Bundle"}, "type: Value for the field 'type' is required"),
+        (bundle({"resourceType": "Foo"}), "'Foo' is not a FHIR R4 resource type"),
+        (
+            bundle({"resourceType": "Patient", "id": "a"}, {"resourceType": "Patient", "id": "b"}),
+            "2 Patient resources",
+        ),
+    ],
+)
 def test_bad_bundles(raw, expected):
     with pytest.raises(PatientError, match=expected):
         parse_patient(json.dumps(raw), "b.json")
@@ -566,18 +661,21 @@ def test_without_fhir_resources_installed_the_user_is_told_what_to_install(monke
 
 
 def test_json_profiles_and_help_do_not_import_fhir_resources():
-    code = ("import sys, json; from eligimatch import cli, api; "
-            f"api.read_patient(__import__('pathlib').Path({str(PATIENTS[0])!r})); "
-            "assert 'fhir.resources' not in sys.modules, 'imported'")
+    code = (
+        "import sys, json; from eligimatch import cli, api; "
+        f"api.read_patient(__import__('pathlib').Path({str(PATIENTS[0])!r})); "
+        "assert 'fhir.resources' not in sys.modules, 'imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_the_fhir_package_imports_fhir_resources_only_to_read_or_write():
     """Importing eligimatch.fhir (every public name) loads neither fhir.resources nor pint."""
-    code = ("import sys, eligimatch.fhir as f; [getattr(f, n) for n in f.__all__]; "
-            "print(sorted(m for m in ('fhir.resources', 'pint', 'rule_engine') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    code = (
+        "import sys, eligimatch.fhir as f; [getattr(f, n) for n in f.__all__]; "
+        "print(sorted(m for m in ('fhir.resources', 'pint', 'rule_engine') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
 
@@ -587,30 +685,46 @@ def test_cli_import_and_export(tmp_path):
     src = tmp_path / "us-core.json"
     src.write_text(json.dumps(bundle(*(resource(n) for n in names))), encoding="utf-8")
     out, report = tmp_path / "profile.json", tmp_path / "report.json"
-    proc = subprocess.run([*exe, "import-fhir", str(src), "-o", str(out), "--report",
-                           str(report)], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [*exe, "import-fhir", str(src), "-o", str(out), "--report", str(report)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "unmapped: Observation/serum-glucose [http://loinc.org|2345-7]" in proc.stderr
     assert parse_patient(out.read_bytes(), "profile").id == "example"
     assert json.loads(report.read_text(encoding="utf-8"))["unmapped"]
     fhir_out = tmp_path / "p.fhir.json"
-    proc = subprocess.run([*exe, "export-fhir", str(PATIENTS[0]), "-o", str(fhir_out)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [*exe, "export-fhir", str(PATIENTS[0]), "-o", str(fhir_out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
-    proc = subprocess.run([*exe, "screen", str(fhir_out)], capture_output=True, text=True,
-                          check=False)
+    proc = subprocess.run([*exe, "screen", str(fhir_out)], capture_output=True, text=True, check=False)
     assert proc.returncode == 0 and "NCT07342322" in proc.stdout
 
 
-@pytest.mark.parametrize("content", [
-    "not json", '{"resourceType": "Observation"}', '{"resourceType": 7}',
-    json.dumps(bundle({"resourceType": "Patient", "birthDate": "yesterday"})),
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "not json",
+        '{"resourceType": "Observation"}',
+        '{"resourceType": 7}',
+        json.dumps(bundle({"resourceType": "Patient", "birthDate": "yesterday"})),
+    ],
+)
 def test_cli_bad_fhir_input_is_one_line_and_exit_2(tmp_path, content):
     bad = tmp_path / "bad.json"
     bad.write_text(content, encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "eligimatch", "import-fhir", str(bad)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "eligimatch", "import-fhir", str(bad)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("eligimatch: error: ")

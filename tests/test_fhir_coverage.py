@@ -26,20 +26,26 @@ import pytest
 
 DATA = Path(__file__).parent / "data" / "fhir"
 FIGURES = DATA / "coverage.json"
-AS_OF = date(2026, 11, 16)      # the Synthea bundles' reference date (they carry no timestamp)
+AS_OF = date(2026, 11, 16)  # the Synthea bundles' reference date (they carry no timestamp)
 
 
 def us_core() -> dict[str, Any]:
-    return {"resourceType": "Bundle", "type": "collection", "timestamp": "2026-01-01T00:00:00Z",
-            "entry": [{"resource": json.loads(p.read_text(encoding="utf-8"))}
-                      for p in sorted((DATA / "us_core").glob("*.json"))]}
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": "2026-01-01T00:00:00Z",
+        "entry": [
+            {"resource": json.loads(p.read_text(encoding="utf-8"))}
+            for p in sorted((DATA / "us_core").glob("*.json"))
+        ],
+    }
 
 
 def bundles() -> dict[str, Any]:
     out: dict[str, Any] = {"us_core (10 examples)": us_core}
     for folder in ("mcode", "synthea"):
         for p in sorted((DATA / folder).glob("*.json")):
-            out[f"{folder}/{p.name}"] = (lambda p=p: json.loads(p.read_text(encoding="utf-8")))
+            out[f"{folder}/{p.name}"] = lambda p=p: json.loads(p.read_text(encoding="utf-8"))
     return out
 
 
@@ -54,8 +60,12 @@ def measure(name: str) -> dict[str, Any]:
     as_of = None if imported.patient.as_of is not None else AS_OF
     _, results = api.screen(imported.patient, load_rules(None), as_of, name, explain=False)
     statuses = [c.status for r in results for c in r.criteria]
-    return {**cov, "criteria": len(statuses),
-            "decided": sum(s != "unknown" for s in statuses), "_import": imported}
+    return {
+        **cov,
+        "criteria": len(statuses),
+        "decided": sum(s != "unknown" for s in statuses),
+        "_import": imported,
+    }
 
 
 def figures(name: str) -> dict[str, int]:
@@ -64,14 +74,18 @@ def figures(name: str) -> dict[str, int]:
 
 
 def table(names: list[str]) -> str:
-    rows = ["| bundle | resources | mapped | partial | unmapped | criteria decided |",
-            "|---|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| bundle | resources | mapped | partial | unmapped | criteria decided |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for name in names:
         f = figures(name)
         ok = f["mapped"] + f["skipped"]
-        rows.append(f"| {name} | {f['resources']} | {ok} ({_pct(ok, f['resources'])}) | "
-                    f"{f['partial']} | {f['unmapped']} | {f['decided']} of {f['criteria']} "
-                    f"({_pct(f['decided'], f['criteria'])}) |")
+        rows.append(
+            f"| {name} | {f['resources']} | {ok} ({_pct(ok, f['resources'])}) | "
+            f"{f['partial']} | {f['unmapped']} | {f['decided']} of {f['criteria']} "
+            f"({_pct(f['decided'], f['criteria'])}) |"
+        )
     return "\n".join(rows)
 
 
@@ -92,16 +106,20 @@ def test_shares_mapped_and_decided_do_not_drop(name, record_property):
     assert f["resources"] == want["resources"], "the fixture changed: re-measure"
     assert f["criteria"] == want["criteria"], "the rules changed: re-measure"
     mapped, committed = f["mapped"] + f["skipped"], want["mapped"] + want["skipped"]
-    assert mapped >= committed, (
-        f"{name}: resources mapped dropped from {committed} to {mapped}\n" + table([name]))
+    assert mapped >= committed, f"{name}: resources mapped dropped from {committed} to {mapped}\n" + table(
+        [name]
+    )
     assert f["decided"] >= want["decided"], (
-        f"{name}: criteria decided dropped from {want['decided']} to {f['decided']}\n"
-        + table([name]))
+        f"{name}: criteria decided dropped from {want['decided']} to {f['decided']}\n" + table([name])
+    )
 
 
-COLLECTION_RESOURCES = {"conditions": ("Condition",), "treatments": ("Procedure",),
-                        "medications": ("MedicationRequest", "MedicationStatement"),
-                        "allergies": ("AllergyIntolerance",)}
+COLLECTION_RESOURCES = {
+    "conditions": ("Condition",),
+    "treatments": ("Procedure",),
+    "medications": ("MedicationRequest", "MedicationStatement"),
+    "allergies": ("AllergyIntolerance",),
+}
 
 
 @pytest.mark.parametrize("name", [n for n in sorted(bundles()) if n.startswith("synthea")])
@@ -117,6 +135,5 @@ def test_no_collection_is_lost_to_one_item(name):
 if __name__ == "__main__":
     names = sorted(bundles())
     if "--write" in sys.argv:
-        FIGURES.write_text(json.dumps({n: figures(n) for n in names}, indent=1) + "\n",
-                           encoding="utf-8")
+        FIGURES.write_text(json.dumps({n: figures(n) for n in names}, indent=1) + "\n", encoding="utf-8")
     print(table(names))

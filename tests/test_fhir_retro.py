@@ -30,18 +30,26 @@ SUBJECT = {"reference": "Patient/p1"}
 OCT1 = date(2026, 10, 1)
 
 
-
 def anc(value: Any, when: str, unit: str = "10*9/L") -> dict[str, Any]:
-    return {"resourceType": "Observation", "status": "final", "subject": SUBJECT,
-            "code": {"coding": [{"system": LOINC, "code": "751-8"}]},
-            "effectiveDateTime": when,
-            "valueQuantity": {"value": value, "system": UCUM, "code": unit}}
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "subject": SUBJECT,
+        "code": {"coding": [{"system": LOINC, "code": "751-8"}]},
+        "effectiveDateTime": when,
+        "valueQuantity": {"value": value, "system": UCUM, "code": unit},
+    }
 
 
 def ecog(score: int, when: str) -> dict[str, Any]:
-    return {"resourceType": "Observation", "status": "final", "subject": SUBJECT,
-            "code": {"coding": [{"system": LOINC, "code": "89247-1"}]},
-            "effectiveDateTime": when, "valueInteger": score}
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "subject": SUBJECT,
+        "code": {"coding": [{"system": LOINC, "code": "89247-1"}]},
+        "effectiveDateTime": when,
+        "valueInteger": score,
+    }
 
 
 def left_out(result: Any) -> list[str]:
@@ -53,6 +61,7 @@ def profile(**fields: Any) -> Patient:
 
 
 # ------------------------------------------------------------------------------------ profiles
+
 
 def test_profile_data_after_the_date_is_left_out_and_listed():
     notes: list[str] = []
@@ -68,9 +77,12 @@ def test_profile_data_after_the_date_is_left_out_and_listed():
         "p02.json: note: 8 lab results after 2026-10-01 not used",
         "p02.json: note: 1 life expectancy after 2026-10-01 not used",
         "p02.json: note: 1 weight after 2026-10-01 not used",
-        "p02.json: note: 1 treatment ended after 2026-10-01 read as ongoing then"]
-    assert notes[5].startswith("p02.json: note: screened as of 2026-10-01, earlier than the "
-                               "profile's date 2026-11-16: undated states (pregnancy")
+        "p02.json: note: 1 treatment ended after 2026-10-01 read as ongoing then",
+    ]
+    assert notes[5].startswith(
+        "p02.json: note: screened as of 2026-10-01, earlier than the "
+        "profile's date 2026-11-16: undated states (pregnancy"
+    )
     # undated states may have been different then: not carried back
     assert p.reproductive is None and p.administrative is None and p.measurable_disease is None
     assert p.diagnosis is not None and p.diagnosis.status is None
@@ -80,8 +92,7 @@ def test_profile_data_after_the_date_is_left_out_and_listed():
 def test_nothing_changes_on_or_after_the_profiles_date():
     raw = P02.read_bytes()
     notes: list[str] = []
-    assert parse_patient(raw, "p", notes=notes, as_of=date(2026, 11, 16)) == parse_patient(raw,
-                                                                                         "p")
+    assert parse_patient(raw, "p", notes=notes, as_of=date(2026, 11, 16)) == parse_patient(raw, "p")
     assert notes == []
 
 
@@ -89,50 +100,99 @@ def test_data_after_the_profiles_own_date_stays_an_error():
     raw = json.loads(P02.read_text(encoding="utf-8"))
     raw["labs"][0]["date"] = "2026-11-20"
     p = parse_patient(json.dumps(raw), "p02.json", as_of=OCT1)
-    with pytest.raises(PatientError, match=r"labs\[0\]\.date: date 2026-11-20 is after the "
-                                           r"evaluation date 2026-10-01"):
+    with pytest.raises(
+        PatientError,
+        match=r"labs\[0\]\.date: date 2026-11-20 is after the "
+        r"evaluation date 2026-10-01",
+    ):
         build_facts(p, OCT1, "p02.json")
 
 
-@pytest.mark.parametrize(("fields", "check", "note"), [
-    ({"conditions": [{"type": "pulmonary_embolism", "onset": "2026-10-20"}]},
-     lambda p: p.conditions == [], "1 condition after 2026-10-01 not used"),
-    ({"conditions": [{"type": "deep_vein_thrombosis", "onset": "2026-03-01",
-                      "resolved": "2026-10-20", "status": "resolved"}]},
-     lambda p: p.conditions[0].status is None and p.conditions[0].resolved is None,
-     "1 condition resolved after 2026-10-01 read as not resolved then (status unrecorded)"),
-    ({"conditions": [{"type": "hypertension", "status": "controlled"}]},
-     lambda p: p.conditions[0].status is None,
-     "1 condition with status 'controlled' read as status unrecorded (not dated on or before "
-     "2026-10-01)"),
-    ({"metastases": [{"site": "liver", "status": "resolved"}]},
-     lambda p: p.metastases[0].status is None,
-     "1 metastasis with status 'resolved' read as status unrecorded (not dated on or before "
-     "2026-10-01)"),
-    ({"metastases": [{"site": "lung", "date": "2026-10-02"}]},
-     lambda p: p.metastases == [], "1 metastasis after 2026-10-01 not used"),
-    ({"medications": [{"name": "prednisone", "start": "2026-09-01", "end": "2026-10-15"}]},
-     lambda p: (p.medications[0].end, p.medications[0].ongoing) == (None, True),
-     "1 medication ended after 2026-10-01 read as ongoing then"),
-    ({"medications": [{"name": "prednisone", "ongoing": False}]},
-     lambda p: p.medications[0].ongoing is None,
-     "1 medication stopped on an unrecorded date read as ongoing unrecorded"),
-    ({"treatments": [{"type": "surgery", "date": "2026-10-05"}]},
-     lambda p: p.treatments == [], "1 treatment after 2026-10-01 not used"),
-    ({"toxicities": [{"term": "neuropathy", "grade": 2, "date": "2026-09-01",
-                      "resolved": "2026-10-15"}]},
-     lambda p: p.toxicities[0].ongoing is True, "1 toxicity resolved after 2026-10-01 read as "
-                                                "ongoing then"),
-    ({"other_malignancies": [{"histology": "BRCA", "status": "cured"}]},
-     lambda p: p.other_malignancies[0].status is None,
-     "1 other malignancy with status 'cured' read as status unrecorded (not dated on or "
-     "before 2026-10-01)"),
-    ({"attestations": [{"trial": "T", "criterion": "C", "answer": "no", "by": "Dr A",
-                        "date": "2026-10-10"}]},
-     lambda p: p.attestations == [], "1 attestation after 2026-10-01 not used"),
-    ({"diagnosis": {"histology": "LMS", "date": "2026-10-10"}},
-     lambda p: p.diagnosis is None, "1 diagnosis after 2026-10-01 not used"),
-])
+@pytest.mark.parametrize(
+    ("fields", "check", "note"),
+    [
+        (
+            {"conditions": [{"type": "pulmonary_embolism", "onset": "2026-10-20"}]},
+            lambda p: p.conditions == [],
+            "1 condition after 2026-10-01 not used",
+        ),
+        (
+            {
+                "conditions": [
+                    {
+                        "type": "deep_vein_thrombosis",
+                        "onset": "2026-03-01",
+                        "resolved": "2026-10-20",
+                        "status": "resolved",
+                    }
+                ]
+            },
+            lambda p: p.conditions[0].status is None and p.conditions[0].resolved is None,
+            "1 condition resolved after 2026-10-01 read as not resolved then (status unrecorded)",
+        ),
+        (
+            {"conditions": [{"type": "hypertension", "status": "controlled"}]},
+            lambda p: p.conditions[0].status is None,
+            "1 condition with status 'controlled' read as status unrecorded (not dated on or before "
+            "2026-10-01)",
+        ),
+        (
+            {"metastases": [{"site": "liver", "status": "resolved"}]},
+            lambda p: p.metastases[0].status is None,
+            "1 metastasis with status 'resolved' read as status unrecorded (not dated on or before "
+            "2026-10-01)",
+        ),
+        (
+            {"metastases": [{"site": "lung", "date": "2026-10-02"}]},
+            lambda p: p.metastases == [],
+            "1 metastasis after 2026-10-01 not used",
+        ),
+        (
+            {"medications": [{"name": "prednisone", "start": "2026-09-01", "end": "2026-10-15"}]},
+            lambda p: (p.medications[0].end, p.medications[0].ongoing) == (None, True),
+            "1 medication ended after 2026-10-01 read as ongoing then",
+        ),
+        (
+            {"medications": [{"name": "prednisone", "ongoing": False}]},
+            lambda p: p.medications[0].ongoing is None,
+            "1 medication stopped on an unrecorded date read as ongoing unrecorded",
+        ),
+        (
+            {"treatments": [{"type": "surgery", "date": "2026-10-05"}]},
+            lambda p: p.treatments == [],
+            "1 treatment after 2026-10-01 not used",
+        ),
+        (
+            {
+                "toxicities": [
+                    {"term": "neuropathy", "grade": 2, "date": "2026-09-01", "resolved": "2026-10-15"}
+                ]
+            },
+            lambda p: p.toxicities[0].ongoing is True,
+            "1 toxicity resolved after 2026-10-01 read as ongoing then",
+        ),
+        (
+            {"other_malignancies": [{"histology": "BRCA", "status": "cured"}]},
+            lambda p: p.other_malignancies[0].status is None,
+            "1 other malignancy with status 'cured' read as status unrecorded (not dated on or "
+            "before 2026-10-01)",
+        ),
+        (
+            {
+                "attestations": [
+                    {"trial": "T", "criterion": "C", "answer": "no", "by": "Dr A", "date": "2026-10-10"}
+                ]
+            },
+            lambda p: p.attestations == [],
+            "1 attestation after 2026-10-01 not used",
+        ),
+        (
+            {"diagnosis": {"histology": "LMS", "date": "2026-10-10"}},
+            lambda p: p.diagnosis is None,
+            "1 diagnosis after 2026-10-01 not used",
+        ),
+    ],
+)
 def test_what_changed_later_is_not_carried_back(fields, check, note):
     p, notes = as_of_earlier(profile(**fields), OCT1)
     assert check(p)
@@ -141,16 +201,25 @@ def test_what_changed_later_is_not_carried_back(fields, check, note):
 
 # ------------------------------------------------------------------------------------ bundles
 
+
 def test_a_bundle_seen_earlier_uses_the_results_of_then():
-    raw = bundle(anc(2.0, "2026-09-20"), anc(0.9, "2026-10-10"), anc(1.1, "2026-11-01"),
-                 anc("x", "2026-11-10", "10*9/L"), ecog(1, "2026-09-15"), ecog(3, "2026-11-10"))
+    raw = bundle(
+        anc(2.0, "2026-09-20"),
+        anc(0.9, "2026-10-10"),
+        anc(1.1, "2026-11-01"),
+        anc("x", "2026-11-10", "10*9/L"),
+        ecog(1, "2026-09-15"),
+        ecog(3, "2026-11-10"),
+    )
     raw["entry"][4]["resource"]["valueQuantity"] = {"value": 5, "system": UCUM, "code": "g/L"}
     result = import_bundle(raw, "b.json", as_of=OCT1)
     p = result.patient
     assert p.ecog is not None and (p.ecog.value, p.ecog.date) == (1, date(2026, 9, 15))
     assert [(lab.value, lab.date) for lab in p.labs or []] == [(2, date(2026, 9, 20))]
-    assert left_out(result)[:2] == ["1 ECOG score after 2026-10-01 not used",
-                                    "3 lab results after 2026-10-01 not used"]
+    assert left_out(result)[:2] == [
+        "1 ECOG score after 2026-10-01 not used",
+        "3 lab results after 2026-10-01 not used",
+    ]
     # today, the unreadable newest ANC leaves ANC unrecorded and ECOG 3 is the one used
     now = import_bundle(raw, "b.json")
     assert not now.patient.labs and now.patient.ecog is not None
@@ -166,11 +235,14 @@ def test_a_result_after_the_bundles_own_date_stays_an_error():
 
 # ------------------------------------------------------------------------------------ commands
 
+
 @pytest.fixture
 def bundle_file(tmp_path: Path) -> Path:
     path = tmp_path / "b.json"
-    path.write_text(json.dumps(bundle(anc(2.0, "2026-09-20"), anc(0.9, "2026-10-10"),
-                                      ecog(1, "2026-09-15"))), encoding="utf-8")
+    path.write_text(
+        json.dumps(bundle(anc(2.0, "2026-09-20"), anc(0.9, "2026-10-10"), ecog(1, "2026-09-15"))),
+        encoding="utf-8",
+    )
     return path
 
 

@@ -53,27 +53,32 @@ def test_absent_and_current_version_screen_identically(tmp_path, capsys):
     assert outs[0] == outs[1]
 
 
-@pytest.mark.parametrize(("value", "shown"), [
-    ("2", '"2"'),
-    ("0", '"0"'),
-    ("", '""'),
-    (" 1", '" 1"'),          # a version is an identifier: not stripped
-    ("1.0", '"1.0"'),
-    ("v1", '"v1"'),
-    (1, "1"),                # a number, not the string "1"
-    (1.0, "1.0"),
-    (True, "true"),
-    ([1], "[1]"),
-    ({"major": 1}, '{"major": 1}'),
-    ("9" * 100, '"' + "9" * 39),   # cut short: never a long line
-])
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("2", '"2"'),
+        ("0", '"0"'),
+        ("", '""'),
+        (" 1", '" 1"'),  # a version is an identifier: not stripped
+        ("1.0", '"1.0"'),
+        ("v1", '"v1"'),
+        (1, "1"),  # a number, not the string "1"
+        (1.0, "1.0"),
+        (True, "true"),
+        ([1], "[1]"),
+        ({"major": 1}, '{"major": 1}'),
+        ("9" * 100, '"' + "9" * 39),  # cut short: never a long line
+    ],
+)
 def test_an_unknown_version_is_one_line_naming_file_and_field(tmp_path, capsys, value, shown):
     path = _write(tmp_path, _profile(format_version=value))
     code, out, err = run_main(["screen", str(path)], capsys)
     assert code == 2 and out == ""
-    assert err == (f"eligimatch: error: {path}: format_version: unknown profile format version "
-                   f'{shown}; this eligimatch reads "1" (leave format_version out for the current '
-                   "version)\n")
+    assert err == (
+        f"eligimatch: error: {path}: format_version: unknown profile format version "
+        f'{shown}; this eligimatch reads "1" (leave format_version out for the current '
+        "version)\n"
+    )
 
 
 def test_an_unknown_version_is_reported_with_the_other_problems():
@@ -99,8 +104,9 @@ def test_export_and_import_keep_the_version(tmp_path, capsys):
     assert back.format_version == "1"
 
 
-@pytest.mark.parametrize("command", [["screen", str(P03)], ["screen", str(P01), str(P03)],
-                                     ["explain", str(P03), "NCT07342322"]])
+@pytest.mark.parametrize(
+    "command", [["screen", str(P03)], ["screen", str(P01), str(P03)], ["explain", str(P03), "NCT07342322"]]
+)
 def test_json_output_carries_its_format_version_at_the_top(capsys, command):
     code, out, err = run_main([*command, "--format", "json"], capsys)
     assert code == 0, err

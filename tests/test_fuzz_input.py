@@ -54,7 +54,7 @@ def byte_mutants(draw: st.DrawFn) -> bytes:
     if kind == "insert":
         return text[:i] + draw(st.binary(min_size=1, max_size=16)) + text[i:]
     if kind == "replace":
-        return text[:i] + bytes([draw(st.integers(0, 255))]) + text[i + 1:]
+        return text[:i] + bytes([draw(st.integers(0, 255))]) + text[i + 1 :]
     key = draw(st.sampled_from([b'"id": "dup", ', b'"as_of": "2020-01-01", ', b'"sex": "male", ']))
     return text[:1] + key + text[1:]
 
@@ -80,21 +80,40 @@ def _set(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
 
 
 NUMBERS = st.one_of(
-    st.integers(), st.integers(min_value=10**29, max_value=10**40),
+    st.integers(),
+    st.integers(min_value=10**29, max_value=10**40),
     st.decimals(allow_nan=False, allow_infinity=False),
-    st.sampled_from([Decimal("1e999999999"), Decimal("-1e-999999999"), Decimal("1e30"),
-                     Decimal("1e-30"), Decimal("0.0"), Decimal("-0")]))
-SCALARS = st.one_of(st.none(), st.booleans(), NUMBERS,
-                    st.text(max_size=12), st.sampled_from(["2026-02-30", "2026-11-16", "n", "0",
-                                                           "1200", "a\nELIGIBLE", "\x1b[31m"]))
-VALUES = st.recursive(SCALARS, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)),
-    max_leaves=8)
+    st.sampled_from(
+        [
+            Decimal("1e999999999"),
+            Decimal("-1e-999999999"),
+            Decimal("1e30"),
+            Decimal("1e-30"),
+            Decimal("0.0"),
+            Decimal("-0"),
+        ]
+    ),
+)
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    NUMBERS,
+    st.text(max_size=12),
+    st.sampled_from(["2026-02-30", "2026-11-16", "n", "0", "1200", "a\nELIGIBLE", "\x1b[31m"]),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
 
 
 def _dumps(doc: Any) -> bytes:
     def enc(o: Any) -> str:
         return f"@@{o}@@"
+
     text = json.dumps(doc, default=enc, ensure_ascii=False)
     for marker in {m for m in text.split('"') if m.startswith("@@") and m.endswith("@@")}:
         text = text.replace(f'"{marker}"', marker[2:-2])
@@ -117,7 +136,7 @@ def test_byte_mutants_screen_or_give_one_line_errors(data):
 
 @given(data=value_mutants())
 @example(data=b'{"id": "x", "as_of": "2026-01-01", "reproductive": {"pregnant": "n"}}')
-@example(data=b'{"\\n": null}')     # a field name with a newline: the message stays one line
+@example(data=b'{"\\n": null}')  # a field name with a newline: the message stays one line
 def test_value_mutants_screen_or_give_one_line_errors(data):
     screened_or_own_error(data)
 

@@ -40,7 +40,8 @@ def test_batch_path_without_explanations_gives_the_same_statuses(name):
     patient = read_patient(ROOT / "patients" / name)
     _, full = screen(patient, rules)
     _, fast = screen(patient, rules, explain=False)
-    assert [(r.trial_id, r.verdict, [c.status for c in r.criteria]) for r in fast] == \
-           [(r.trial_id, r.verdict, [c.status for c in r.criteria]) for r in full]
+    assert [(r.trial_id, r.verdict, [c.status for c in r.criteria]) for r in fast] == [
+        (r.trial_id, r.verdict, [c.status for c in r.criteria]) for r in full
+    ]
     assert all(c.explanation == "" for r in fast for c in r.criteria)
     assert all(c.explanation for r in full for c in r.criteria)

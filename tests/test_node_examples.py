@@ -41,8 +41,8 @@ def rule_file(logic: str) -> bytes:
 
 @dataclass(frozen=True)
 class Ran:
-    value: str          # the explaining runner's
-    graph_value: str    # the status-only graph runner's
+    value: str  # the explaining runner's
+    graph_value: str  # the status-only graph runner's
     explanation: str
 
 
@@ -70,8 +70,7 @@ def _examples() -> list[tuple[str, int, Example]]:
     return [(k.key, i, ex) for k in kinds().values() for i, ex in enumerate(k.examples)]
 
 
-@pytest.mark.parametrize(("key", "i", "example"), _examples(),
-                         ids=[f"{k}[{i}]" for k, i, _ in _examples()])
+@pytest.mark.parametrize(("key", "i", "example"), _examples(), ids=[f"{k}[{i}]" for k, i, _ in _examples()])
 def test_every_example_of_every_node_kind(key, i, example):
     assert (example.value is None) != (example.error is None), "give value or error, not both"
     if example.error is not None:
@@ -125,13 +124,13 @@ def count_kind(tmp_path, monkeypatch):
     spec = importlib.util.spec_from_file_location("count_nodes", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "count_nodes", module)   # dataclasses look their module up
+    monkeypatch.setitem(sys.modules, "count_nodes", module)  # dataclasses look their module up
     spec.loader.exec_module(module)
     monkeypatch.setattr(registry, "FAMILIES", list(registry.FAMILIES))
     monkeypatch.setattr(registry, "_kinds", None)
-    registry.register(module)                       # the one registry line
+    registry.register(module)  # the one registry line
     yield registry.kinds()["items"]
-    monkeypatch.setattr(registry, "_kinds", None)   # forget it again
+    monkeypatch.setattr(registry, "_kinds", None)  # forget it again
 
 
 def test_a_node_kind_is_one_module_plus_one_registry_line(count_kind):
@@ -145,13 +144,18 @@ def test_a_node_kind_is_one_module_plus_one_registry_line(count_kind):
             assert (ran.value, ran.graph_value) == (example.value, example.value)
             assert example.explains in ran.explanation
     # a rule file using it loads, and both runners screen with it (an exclusion too)
-    rules = (header("T9") + criterion('{ items = "treatments", at_least = 2 }', "I4")
-             + criterion('{ items = "conditions", at_least = 1 }', "E2", "exclusion")).encode()
+    rules = (
+        header("T9")
+        + criterion('{ items = "treatments", at_least = 2 }', "I4")
+        + criterion('{ items = "conditions", at_least = 1 }', "E2", "exclusion")
+    ).encode()
     trial = compile_bytes(rules, "t9.toml")
     chemo = {"type": "chemotherapy", "start": "2025-01-01", "end": "2025-03-01"}
-    for profile, verdict in [({"treatments": [chemo, chemo], "conditions": []}, "eligible"),
-                             ({"treatments": [chemo], "conditions": []}, "ineligible"),
-                             ({"treatments": [chemo, chemo]}, "undetermined")]:
+    for profile, verdict in [
+        ({"treatments": [chemo, chemo], "conditions": []}, "eligible"),
+        ({"treatments": [chemo], "conditions": []}, "ineligible"),
+        ({"treatments": [chemo, chemo]}, "undetermined"),
+    ]:
         patient = parse_patient(json.dumps({"id": "p", **profile}), "p.json")
         facts = build_facts(patient, date(2026, 11, 16), "p.json")
         assert trial.evaluate(facts).verdict == verdict
@@ -159,7 +163,8 @@ def test_a_node_kind_is_one_module_plus_one_registry_line(count_kind):
         assert graph_verdict == verdict
     # a misspelt key of the new kind is refused with a suggestion, like any other kind's
     assert load_problems('{ items = "treatments", at_leest = 2 }') == [
-        "logic.at_leest: unknown key for a 'items' node; did you mean 'at_least'?"]
+        "logic.at_leest: unknown key for a 'items' node; did you mean 'at_least'?"
+    ]
 
 
 def test_the_generated_docs_take_a_new_node_kind(count_kind):
@@ -171,8 +176,9 @@ def test_the_generated_docs_take_a_new_node_kind(count_kind):
     assert "\n### `items`\n" in text and "2 treatments recorded (at least 2)" in text
 
 
-@pytest.mark.parametrize("missing", ["summary", "syntax", "unknown", "true", "false", "unknown example",
-                                     "error"])
+@pytest.mark.parametrize(
+    "missing", ["summary", "syntax", "unknown", "true", "false", "unknown example", "error"]
+)
 def test_the_meta_test_fails_a_kind_without_docs_or_examples(count_kind, missing):
     import dataclasses
 
@@ -181,8 +187,9 @@ def test_the_meta_test_fails_a_kind_without_docs_or_examples(count_kind, missing
         kind = dataclasses.replace(kind, **{missing: " "})
     else:
         value = {"unknown example": "unknown"}.get(missing, missing)
-        kept = tuple(ex for ex in kind.examples
-                     if (ex.error is None if missing == "error" else ex.value != value))
+        kept = tuple(
+            ex for ex in kind.examples if (ex.error is None if missing == "error" else ex.value != value)
+        )
         kind = dataclasses.replace(kind, examples=kept)
     with pytest.raises(AssertionError):
         check_documented(kind)

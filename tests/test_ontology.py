@@ -5,11 +5,20 @@ import pytest
 from eligimatch.ontology import oncotree
 
 
-@pytest.mark.parametrize(("code", "ancestor", "expected"), [
-    ("DDLS", "LIPO", True), ("LIPO", "SOFT_TISSUE", True), ("DDLS", "SOFT_TISSUE", True),
-    ("ULMS", "SOFT_TISSUE", False), ("ES", "BONE", True), ("ESST", "SOFT_TISSUE", True),
-    ("MFH", "SOFT_TISSUE", True), ("PLRMS", "RMS", True), ("GIST", "SOFT_TISSUE", True),
-])
+@pytest.mark.parametrize(
+    ("code", "ancestor", "expected"),
+    [
+        ("DDLS", "LIPO", True),
+        ("LIPO", "SOFT_TISSUE", True),
+        ("DDLS", "SOFT_TISSUE", True),
+        ("ULMS", "SOFT_TISSUE", False),
+        ("ES", "BONE", True),
+        ("ESST", "SOFT_TISSUE", True),
+        ("MFH", "SOFT_TISSUE", True),
+        ("PLRMS", "RMS", True),
+        ("GIST", "SOFT_TISSUE", True),
+    ],
+)
 def test_is_a(code, ancestor, expected):
     assert oncotree().is_a(code, ancestor) is expected
 

@@ -94,12 +94,24 @@ TRIALS: tuple[Trial, ...] = S.load_trials()
 RULES = RuleSet(TRIALS, "rules")
 RANK = {False: 0, None: 1, True: 2}
 STATUS_RANK = {"fail": 0, "unknown": 1, "pass": 2}
-LISTS = ("labs", "blood_pressure", "metastases", "lesions", "conditions", "medications",
-         "treatments", "toxicities", "allergies", "other_malignancies", "attestations")
+LISTS = (
+    "labs",
+    "blood_pressure",
+    "metastases",
+    "lesions",
+    "conditions",
+    "medications",
+    "treatments",
+    "toxicities",
+    "allergies",
+    "other_malignancies",
+    "attestations",
+)
 
 
-def run(p: Patient, rules: RuleSet | list[Trial] = RULES, as_of: dt.date | None = None
-        ) -> tuple[Facts, list[Any]]:
+def run(
+    p: Patient, rules: RuleSet | list[Trial] = RULES, as_of: dt.date | None = None
+) -> tuple[Facts, list[Any]]:
     return screen(p, rules, as_of, "<test>")
 
 
@@ -116,8 +128,9 @@ def verdicts(results: list[Any]) -> dict[str, str]:
 
 
 def json_bytes(facts: Facts, results: list[Any], rules: RuleSet = RULES) -> str:
-    return explain.dumps(explain.document(facts.patient_id, "<test>", facts.as_of, results,
-                                          rules.sha256, "test"))
+    return explain.dumps(
+        explain.document(facts.patient_id, "<test>", facts.as_of, results, rules.sha256, "test")
+    )
 
 
 def context(trial: Trial, criterion: Any) -> EvalContext:
@@ -130,8 +143,12 @@ def canonical_facts(f: Facts) -> dict[str, Any]:
 
 # ============================================================================ 1 unit invariance
 
-ORACLE = [pytest.param(k, u, f, id=f"{k}:{u}") for k, a in sorted(analytes().items())
-          if a.kind == "quantity" for u, f in sorted(S.unit_factors(k).items())]
+ORACLE = [
+    pytest.param(k, u, f, id=f"{k}:{u}")
+    for k, a in sorted(analytes().items())
+    if a.kind == "quantity"
+    for u, f in sorted(S.unit_factors(k).items())
+]
 
 
 @pytest.mark.parametrize(("key", "unit", "factor"), ORACLE)
@@ -157,6 +174,7 @@ def test_re_expressing_any_quantity_in_another_unit_changes_nothing(p, data):
 
 # ============================================================================ 2 monotonicity
 
+
 def assert_facts_only_forgotten(f1: Facts, f2: Facts, removal: S.Removal) -> None:
     full, less = canonical_facts(f1), canonical_facts(f2)
     for k, v in less.items():
@@ -165,7 +183,8 @@ def assert_facts_only_forgotten(f1: Facts, f2: Facts, removal: S.Removal) -> Non
             continue  # the same, or with a part (a date) forgotten
         q = f2.quantities[k]
         assert removal.substitute and removal.substitute in (q.derived + q.uln_note), (
-            f"forgetting {removal.label} changed {k}: {full.get(k)} -> {v}")
+            f"forgetting {removal.label} changed {k}: {full.get(k)} -> {v}"
+        )
     for k, v in f2.scalars.items():
         assert v is None or v == f1.scalars.get(k), f"forgetting {removal.label} changed {k}"
     assert f2.histology in (None, f1.histology)
@@ -211,14 +230,11 @@ def fallbacks_taken(trial: Trial, criterion: Any, facts: Facts, removal: S.Remov
     return out
 
 
-
-
 @given(p=S.patients(), data=st.data())
 def test_forgetting_a_fact_only_moves_statuses_towards_unknown(p, data):
     rems = S.removals(S.to_dict(p))
     assume(rems)
-    picked = data.draw(st.lists(st.sampled_from(rems), min_size=1, max_size=8,
-                                unique_by=lambda r: r.label))
+    picked = data.draw(st.lists(st.sampled_from(rems), min_size=1, max_size=8, unique_by=lambda r: r.label))
     check_forgetting(p, picked)
 
 
@@ -248,8 +264,8 @@ def check_forgetting(p: Patient, picked: list[S.Removal]) -> None:
                 continue
             fallback = fallbacks_taken(*criteria[key], f2, rem)
             assert (rem.substitute and rem.substitute in why[key]) or (
-                fallback and all(f in why[key] for f in fallback)), (
-                f"forgetting {rem.label} turned {key} from {before[key]} into {now}: {why[key]}")
+                fallback and all(f in why[key] for f in fallback)
+            ), f"forgetting {rem.label} turned {key} from {before[key]} into {now}: {why[key]}"
             substituted = True
         if not substituted:
             for t, v in verdicts(r2).items():
@@ -273,7 +289,8 @@ def test_adding_evidence_never_lifts_an_exclusion_that_applies(p, data):
         if was == "fail" and kinds[(trial, cid)] == "exclusion":
             assert after[(trial, cid)] == "fail", (
                 f"{added.label} turned {trial} {cid} from fail into {after[(trial, cid)]}: "
-                f"{why[(trial, cid)]}")
+                f"{why[(trial, cid)]}"
+            )
 
 
 def _alt(rr: dict[str, Any] | None) -> Facts:
@@ -288,7 +305,7 @@ def test_pinned_forgetting_a_range_inside_the_band_never_decides_differently():
     band, forgetting the range keeps the verdict or makes it unknown."""
     node = Compare(analytes()["alt"], "<=", uln_multiple=Decimal("2.5"))
     ctx = EvalContext("T", "I1", None)
-    for high, value in ((19, True), (70, True), (20, True)):   # 40 U/L ≤ 2.5 × ULN?
+    for high, value in ((19, True), (70, True), (20, True)):  # 40 U/L ≤ 2.5 × ULN?
         with_range = node.evaluate(_alt({"high": high}), ctx).value
         assert with_range is value
         without = node.evaluate(_alt(None), ctx)
@@ -313,13 +330,15 @@ def _screened(profile: dict[str, Any], trial: str, criterion: str) -> str:
 def test_pinned_forgetting_where_a_procedure_was_never_turns_unknown_into_pass():
     """A procedure at the tumour site whose name cannot tell whether it removed the tumour
     leaves NCT06593899 E1.unplanned_excision unknown; with the site forgotten it passed."""
-    at_site = {"type": "procedure", "name": "lesion injection", "involves_target_site": True,
-               "date": "2026-01-01"}
-    assert _screened({"treatments": [at_site]}, "NCT06593899", "E1.unplanned_excision") == (
-        "unknown")
+    at_site = {
+        "type": "procedure",
+        "name": "lesion injection",
+        "involves_target_site": True,
+        "date": "2026-01-01",
+    }
+    assert _screened({"treatments": [at_site]}, "NCT06593899", "E1.unplanned_excision") == ("unknown")
     forgotten = {k: v for k, v in at_site.items() if k != "involves_target_site"}
-    assert _screened({"treatments": [forgotten]}, "NCT06593899",
-                     "E1.unplanned_excision") != "pass"
+    assert _screened({"treatments": [forgotten]}, "NCT06593899", "E1.unplanned_excision") != "pass"
 
 
 def test_pinned_forgetting_a_treatment_type_keeps_its_amputation():
@@ -334,10 +353,16 @@ def test_pinned_forgetting_a_metastasis_status_makes_the_counts_unknown():
     """Counter-example: a resolved liver metastasis was not counted; with its status forgotten
     it was counted, so "≤ 3 metastatic organs" went from pass to fail."""
     mets = [{"site": s, "lesion_count": 1, "status": "active"} for s in ("bone", "lung", "adrenal")]
-    full = Patient.model_validate({"id": "m", "as_of": "2026-03-01", "metastases": [
-        *mets, {"site": "liver", "lesion_count": 2, "status": "resolved"}]})
-    less = Patient.model_validate({"id": "m", "as_of": "2026-03-01", "metastases": [
-        *mets, {"site": "liver", "lesion_count": 2}]})
+    full = Patient.model_validate(
+        {
+            "id": "m",
+            "as_of": "2026-03-01",
+            "metastases": [*mets, {"site": "liver", "lesion_count": 2, "status": "resolved"}],
+        }
+    )
+    less = Patient.model_validate(
+        {"id": "m", "as_of": "2026-03-01", "metastases": [*mets, {"site": "liver", "lesion_count": 2}]}
+    )
     f1, f2 = build_facts(full), build_facts(less)
     assert f1.quantities["metastatic_organ_count"].value == 3
     assert f1.quantities["metastatic_lesion_count"].value == 3
@@ -348,25 +373,28 @@ def test_pinned_forgetting_a_metastasis_status_makes_the_counts_unknown():
 
 # ============================================================================ 3 thresholds
 
+
 def _sites() -> dict[tuple[Any, ...], tuple[Trial, Any, Compare]]:
     out: dict[tuple[Any, ...], tuple[Trial, Any, Compare]] = {}
     for t in TRIALS:
         for c in t.criteria:
             for n in S.walk(c.node):
                 if isinstance(n, Compare) and n.ordinal is None and S.placeable(n.analyte.key):
-                    out.setdefault((n.analyte.key, n.op, n.threshold, n.uln_multiple),
-                                   (t, c, n))
+                    out.setdefault((n.analyte.key, n.op, n.threshold, n.uln_multiple), (t, c, n))
     return out
 
 
 SITES = _sites()
-SITE_PARAMS = [pytest.param(v, id=f"{k[0]}{k[1]}{k[2] if k[3] is None else f'{k[3]}xULN'}")
-               for k, v in sorted(SITES.items(), key=lambda kv: repr(kv[0]))]
+SITE_PARAMS = [
+    pytest.param(v, id=f"{k[0]}{k[1]}{k[2] if k[3] is None else f'{k[3]}xULN'}")
+    for k, v in sorted(SITES.items(), key=lambda kv: repr(kv[0]))
+]
 SIDES = {"below": -1, "at": 0, "above": 1}
 
 
-def _boundary_profile(node: Compare, as_of: dt.date, side: int, hair: int, pick: int
-                      ) -> tuple[dict[str, Any], str] | None:
+def _boundary_profile(
+    node: Compare, as_of: dt.date, side: int, hair: int, pick: int
+) -> tuple[dict[str, Any], str] | None:
     """A profile whose value of ``node``'s quantity is at its limit (or a hair from it), in the
     ``pick``-th unit in which the limit is exact; None when there is none."""
     a = node.analyte
@@ -400,15 +428,15 @@ def _boundary_profile(node: Compare, as_of: dt.date, side: int, hair: int, pick:
 
 
 @pytest.mark.parametrize("site", SITE_PARAMS)
-@given(as_of=S.AS_OF, side=st.sampled_from(sorted(SIDES)), hair=st.integers(1, 20),
-       pick=st.integers(0, 10**6))
-@example(as_of=dt.date(2026, 3, 1), side="at", hair=1, pick=7 * 9)   # ANC 1500 /uL ≥ 1.5×10⁹/L
+@given(
+    as_of=S.AS_OF, side=st.sampled_from(sorted(SIDES)), hair=st.integers(1, 20), pick=st.integers(0, 10**6)
+)
+@example(as_of=dt.date(2026, 3, 1), side="at", hair=1, pick=7 * 9)  # ANC 1500 /uL ≥ 1.5×10⁹/L
 @example(as_of=dt.date(2026, 3, 1), side="below", hair=18, pick=7 * 9)
 def test_boundaries_are_exact_in_every_unit(site, as_of, side, hair, pick):
     trial, criterion, node = site
     made = _boundary_profile(node, as_of, SIDES[side], hair, pick)
-    assume(made is not None and (node.analyte.key != "ecog" or
-                                 0 <= made[0]["ecog"]["value"] <= 5))
+    assume(made is not None and (node.analyte.key != "ecog" or 0 <= made[0]["ecog"]["value"] <= 5))
     assert made is not None
     d, shown = made
     note(shown)
@@ -424,15 +452,15 @@ PINNED_BOUNDARIES = [  # value, unit, threshold, unit: all equal, so >= and <= b
     ("anc", "1500", "/uL", "1.5", "10^9/L"),
     ("platelets", "60", "10*3/uL", "60000", "/mm3"),
     ("hemoglobin", "5", "g/dL", "50", "g/L"),
-    ("life_expectancy", "90", "day", "3", "month"),             # an estimate: 1 month = 30 d
+    ("life_expectancy", "90", "day", "3", "month"),  # an estimate: 1 month = 30 d
     ("life_expectancy", "84", "day", "12", "week"),
-    ("life_expectancy", "1", "year", "12", "month"),            # 1 year = 12 × 30 days
+    ("life_expectancy", "1", "year", "12", "month"),  # 1 year = 12 × 30 days
     ("life_expectancy", "360", "d", "1", "a"),
-    ("bp_systolic", "21.3315819864", "kPa", "160", "mmHg"),     # 1 mmHg = 133.322387415 Pa
+    ("bp_systolic", "21.3315819864", "kPa", "160", "mmHg"),  # 1 mmHg = 133.322387415 Pa
     ("bp_systolic", "160", "mmHg", "21.3315819864", "kPa"),
-    ("alt", "144", "U/L", "2.4", "ukat/L"),                     # 1 U = 1/60 µkat
+    ("alt", "144", "U/L", "2.4", "ukat/L"),  # 1 U = 1/60 µkat
     ("crcl", "3", "L/h", "50", "mL/min"),
-    ("creatinine", "1.1312", "mg/dL", "100", "umol/L"),         # molar mass 113.12 g/mol
+    ("creatinine", "1.1312", "mg/dL", "100", "umol/L"),  # molar mass 113.12 g/mol
 ]
 
 
@@ -476,8 +504,13 @@ def _pull(criterion: Any, key: str) -> set[int] | None:
     return pulls if ok else None
 
 
-ALL_SITES = [(t, c, n) for t in TRIALS for c in t.criteria for n in S.walk(c.node)
-             if isinstance(n, Compare) and n.ordinal is None and S.placeable(n.analyte.key)]
+ALL_SITES = [
+    (t, c, n)
+    for t in TRIALS
+    for c in t.criteria
+    for n in S.walk(c.node)
+    if isinstance(n, Compare) and n.ordinal is None and S.placeable(n.analyte.key)
+]
 
 
 @given(p=S.patients(), data=st.data())
@@ -521,6 +554,7 @@ def test_raising_a_value_moves_comparisons_and_criteria_one_way(p, data):
 
 # ============================================================================ 4 Kleene laws
 
+
 @dataclasses.dataclass(frozen=True)
 class Const(Node):
     value: bool | None
@@ -549,7 +583,7 @@ TRUTHS = st.lists(st.sampled_from([True, False, None]), min_size=1, max_size=6)
 
 
 @given(vs=TRUTHS, data=st.data())
-@example(vs=[None, True], data=None)    # a left-to-right short circuit would answer unknown
+@example(vs=[None, True], data=None)  # a left-to-right short circuit would answer unknown
 @example(vs=[False, None, False], data=None)
 def test_all_any_not_follow_the_three_valued_tables_in_any_order(vs, data):
     nodes = tuple(Const(v, f"c{i}") for i, v in enumerate(vs))
@@ -563,10 +597,8 @@ def test_all_any_not_follow_the_three_valued_tables_in_any_order(vs, data):
                 assert out.missing, "an unknown combination must say what is missing"
     # De Morgan, both ways; double negation
     negs = tuple(Not(n) for n in nodes)
-    assert Not(All(nodes)).evaluate(NO_FACTS, CTX).value is Any_(negs).evaluate(NO_FACTS,
-                                                                               CTX).value
-    assert Not(Any_(nodes)).evaluate(NO_FACTS, CTX).value is All(negs).evaluate(NO_FACTS,
-                                                                               CTX).value
+    assert Not(All(nodes)).evaluate(NO_FACTS, CTX).value is Any_(negs).evaluate(NO_FACTS, CTX).value
+    assert Not(Any_(nodes)).evaluate(NO_FACTS, CTX).value is All(negs).evaluate(NO_FACTS, CTX).value
     for n, v in zip(nodes, vs, strict=True):
         assert Not(Not(n)).evaluate(NO_FACTS, CTX).value is v
         assert Not(n).evaluate(NO_FACTS, CTX).value is ref_not(v) is kleene_not(v)
@@ -587,8 +619,13 @@ def _check_tree(node: Any, facts: Facts, ctx: EvalContext) -> bool | None:
     return value
 
 
-LEAVES = [(t, c, n) for t in TRIALS for c in t.criteria for n in S.walk(c.node)
-          if not isinstance(n, All | Any_ | Not)]
+LEAVES = [
+    (t, c, n)
+    for t in TRIALS
+    for c in t.criteria
+    for n in S.walk(c.node)
+    if not isinstance(n, All | Any_ | Not)
+]
 
 
 @given(p=S.patients(), data=st.data())
@@ -599,7 +636,7 @@ def test_rule_logic_obeys_the_kleene_laws(p, data):
         for c in t.criteria:
             value = _check_tree(c.node, facts, context(t, c))
             got = by_id[(t.id, c.id)].status
-            if c.spec.kind == "exclusion":   # passes exactly when its condition is false
+            if c.spec.kind == "exclusion":  # passes exactly when its condition is false
                 assert (got == "pass") == (value is False)
                 assert (got == "fail") == (value is True)
             assert got == status_of(c.spec.kind, value)
@@ -617,6 +654,7 @@ def test_rule_logic_obeys_the_kleene_laws(p, data):
 
 # ============================================================================ 5 determinism
 
+
 @given(p=S.patients())
 def test_same_input_gives_byte_identical_json(p):
     first = json_bytes(*run(p))
@@ -632,9 +670,13 @@ def test_separate_processes_give_byte_identical_json():
     files = sorted(str(p) for p in (root / "patients").glob("*.json"))
     outs = set()
     for seed in ("1", "2"):
-        proc = subprocess.run([sys.executable, "-m", "eligimatch", "screen", "--format", "json",
-                               *files], cwd=root, capture_output=True, check=False,
-                              env={**os.environ, "PYTHONHASHSEED": seed})
+        proc = subprocess.run(
+            [sys.executable, "-m", "eligimatch", "screen", "--format", "json", *files],
+            cwd=root,
+            capture_output=True,
+            check=False,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
         assert proc.returncode == 0, proc.stderr
         outs.add(proc.stdout)
     assert len(outs) == 1
@@ -664,12 +706,12 @@ def test_pinned_blood_pressure_readings_compare_in_one_unit():
     numbers (120 > 18.66...), so writing a reading in kPa changed which one counted."""
     kpa = S.exact_decimal(Fraction(140) / S.unit_factors("bp_systolic")["kPa"])
     kpa_d = S.exact_decimal(Fraction(90) / S.unit_factors("bp_systolic")["kPa"])
-    readings = [{"systolic": 120, "diastolic": 80, "date": "2026-02-27"},
-                {"systolic": str(kpa), "diastolic": str(kpa_d), "unit": "kPa",
-                 "date": "2026-02-27"}]
+    readings = [
+        {"systolic": 120, "diastolic": 80, "date": "2026-02-27"},
+        {"systolic": str(kpa), "diastolic": str(kpa_d), "unit": "kPa", "date": "2026-02-27"},
+    ]
     for order in (readings, readings[::-1]):
-        f = build_facts(Patient.model_validate({"id": "bp", "as_of": "2026-03-01",
-                                                "blood_pressure": order}))
+        f = build_facts(Patient.model_validate({"id": "bp", "as_of": "2026-03-01", "blood_pressure": order}))
         assert f.quantities["bp_systolic"].value == 140
         assert f.quantities["bp_diastolic"].value == 90
 
@@ -686,6 +728,7 @@ def test_pinned_items_are_listed_in_one_order():
 
 # ============================================================================ 6 explanations
 
+
 def decisive(node: Any, facts: Facts, ctx: EvalContext) -> list[tuple[Any, Outcome]]:
     """The leaves whose outcomes decide ``node``: for all / any, the children that agree with
     the result (all of them when every child had to be looked at)."""
@@ -694,8 +737,7 @@ def decisive(node: Any, facts: Facts, ctx: EvalContext) -> list[tuple[Any, Outco
         return decisive(node.child, facts, ctx)
     if isinstance(node, All | Any_):
         everyone = out.value is (bool(isinstance(node, All)))
-        kids = [k for k in node.children
-                if everyone or k.evaluate(facts, ctx).value is out.value]
+        kids = [k for k in node.children if everyone or k.evaluate(facts, ctx).value is out.value]
         return [x for k in kids for x in decisive(k, facts, ctx)]
     return [(node, out)]
 
@@ -748,18 +790,32 @@ def _assert_names_values_and_units(node: Compare, facts: Facts, text: str) -> No
 
 # ============================================================================ 7 round trips
 
+
 def json_with_numbers(p: Patient) -> str:
     """The profile as a patient file writes it: numbers as JSON numbers, dates as strings."""
+
     def enc(o: Any) -> str:
         return f"@@{o}@@" if isinstance(o, Decimal) else o.isoformat()
+
     text = json.dumps(p.model_dump(exclude_none=True), default=enc, ensure_ascii=False)
     return re.sub(r'"@@([^"@]+)@@"', r"\1", text)
 
 
 @given(p=S.patients())
-@example(p=Patient(id="p", as_of=dt.date(2026, 3, 1), labs=[{
-    "test": "anc", "value": Decimal("1499.99999999999999999"), "unit": "/uL",
-    "date": dt.date(2026, 2, 27)}]))   # read through a float, it became 1500.0
+@example(
+    p=Patient(
+        id="p",
+        as_of=dt.date(2026, 3, 1),
+        labs=[
+            {
+                "test": "anc",
+                "value": Decimal("1499.99999999999999999"),
+                "unit": "/uL",
+                "date": dt.date(2026, 2, 27),
+            }
+        ],
+    )
+)  # read through a float, it became 1500.0
 def test_profile_json_profile_round_trip(p):
     # (pydantic's model_dump_json writes decimals as strings, which the strict reader refuses)
     assert parse_patient(json_with_numbers(p), "<numbers>") == p
@@ -789,8 +845,9 @@ def inline_toml(value: Any) -> str:
         return "[" + ", ".join(inline_toml(v) for v in value) + "]"
     assert isinstance(value, dict), value
     keys = (k if _BARE_KEY.match(k) else json.dumps(k, ensure_ascii=False) for k in value)
-    return "{ " + ", ".join(f"{k} = {inline_toml(v)}"
-                            for k, v in zip(keys, value.values(), strict=True)) + " }"
+    return (
+        "{ " + ", ".join(f"{k} = {inline_toml(v)}" for k, v in zip(keys, value.values(), strict=True)) + " }"
+    )
 
 
 def dump_rules(model: RuleFile) -> str:
@@ -825,8 +882,7 @@ def test_rule_file_model_file_round_trip(path, tmp_path):
     assert dump_rules(again) == text
     out = tmp_path / path.name
     out.write_text(text, encoding="utf-8")  # and it compiles to the same criteria
-    assert [c.spec for c in load_rule_file(out).criteria] == [
-        c.spec for c in load_rule_file(path).criteria]
+    assert [c.spec for c in load_rule_file(out).criteria] == [c.spec for c in load_rule_file(path).criteria]
 
 
 @pytest.fixture(scope="module")
@@ -849,6 +905,7 @@ def test_rewritten_rule_files_decide_exactly_as_the_originals(rewritten, p):
 
 # ============================================================================ 8 robustness
 
+
 def screen_or_documented_error(text: str | bytes, as_of: dt.date | None) -> None:
     try:
         p = parse_patient(text, "<fuzz>")
@@ -862,8 +919,9 @@ def screen_or_documented_error(text: str | bytes, as_of: dt.date | None) -> None
 
 
 @given(value=st.one_of(S.json_values(), S.FHIR_ISH), as_of=st.one_of(st.none(), st.dates()))
-@example(value={"id": "x", "as_of": "2026-01-01", "weight": {"value": "1e-999999999",
-                                                             "unit": "kg"}}, as_of=None)
+@example(
+    value={"id": "x", "as_of": "2026-01-01", "weight": {"value": "1e-999999999", "unit": "kg"}}, as_of=None
+)
 def test_arbitrary_json_is_screened_or_a_documented_error(value, as_of):
     screen_or_documented_error(json.dumps(value), as_of)
 
@@ -893,14 +951,33 @@ def _paths(obj: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 def test_a_profile_with_one_part_replaced_by_junk_is_screened_or_a_documented_error(p, data):
     d = p.model_dump(mode="json", exclude_none=True)
     path = data.draw(st.sampled_from(_paths(d)))
-    junk = data.draw(st.one_of(S.json_values(), st.sampled_from(
-        ["", "1e-999999999", "1e999999999", "NaN", "-1", "2026-02-30", "9999-12-31", "0001-01-01",
-         "a\nb", "10^9/L\n", "µmol/L", "P4W", " "])))
+    junk = data.draw(
+        st.one_of(
+            S.json_values(),
+            st.sampled_from(
+                [
+                    "",
+                    "1e-999999999",
+                    "1e999999999",
+                    "NaN",
+                    "-1",
+                    "2026-02-30",
+                    "9999-12-31",
+                    "0001-01-01",
+                    "a\nb",
+                    "10^9/L\n",
+                    "µmol/L",
+                    "P4W",
+                    " ",
+                ]
+            ),
+        )
+    )
     if data.draw(st.booleans()) and isinstance(path[-1], str):  # a key the format lacks
-        path = (*path[:-1], data.draw(st.sampled_from(["bogus", "a\nb", "valeur",
-                                                         "resourceType"])))
-    screen_or_documented_error(json.dumps(_set_any(d, path, junk)), data.draw(
-        st.one_of(st.none(), st.dates())))
+        path = (*path[:-1], data.draw(st.sampled_from(["bogus", "a\nb", "valeur", "resourceType"])))
+    screen_or_documented_error(
+        json.dumps(_set_any(d, path, junk)), data.draw(st.one_of(st.none(), st.dates()))
+    )
 
 
 def _set_any(obj: Any, path: tuple[Any, ...], value: Any) -> Any:
@@ -930,8 +1007,8 @@ def test_profiles_at_the_ends_of_the_calendar_are_screened(as_of, data):
 @example(text="10^12^12")
 @example(text="2**12**12")
 @example(text="mg/12h")
-@example(text="1e31")       # INR 2 "1e31" = 2e31: printing it in the error raised
-@example(text="1e999999")   # a million-digit factor
+@example(text="1e31")  # INR 2 "1e31" = 2e31: printing it in the error raised
+@example(text="1e999999")  # a million-digit factor
 def test_arbitrary_unit_strings_parse_or_raise_unit_error(text):
     try:
         spec = parse_unit(text)
@@ -944,8 +1021,16 @@ def test_arbitrary_unit_strings_parse_or_raise_unit_error(text):
                 a.to_canonical(Decimal("1.5"), a.unit_for(text))
     assert spec.scale > 0
     for test in ("anc", "inr"):  # a count, and a pure number (where any scale is "a unit")
-        screen_or_documented_error(json.dumps({"id": "u", "as_of": "2026-01-01", "labs": [
-            {"test": test, "value": 2, "unit": text, "date": "2026-01-01"}]}), None)
+        screen_or_documented_error(
+            json.dumps(
+                {
+                    "id": "u",
+                    "as_of": "2026-01-01",
+                    "labs": [{"test": test, "value": 2, "unit": text, "date": "2026-01-01"}],
+                }
+            ),
+            None,
+        )
 
 
 TEMPLATE = resolved(Path(TRIALS[0].path))
@@ -953,8 +1038,7 @@ TEMPLATE = resolved(Path(TRIALS[0].path))
 
 def _load_logic(logic: Any) -> Trial | None:
     tomli_w = pytest.importorskip("tomli_w")
-    raw = {**TEMPLATE, "criteria": [{"id": "I1", "kind": "inclusion", "text": "fuzz",
-                                     "logic": logic}]}
+    raw = {**TEMPLATE, "criteria": [{"id": "I1", "kind": "inclusion", "text": "fuzz", "logic": logic}]}
     try:
         text = tomli_w.dumps(raw)
     except (TypeError, ValueError):  # not representable in TOML: nothing to load
@@ -969,16 +1053,20 @@ def _load_logic(logic: Any) -> Trial | None:
             return None
 
 
-_PATIENT = Patient.model_validate(json.loads(
-    (Path(__file__).resolve().parents[1] / "patients" / "p01_ups_metastatic_eligible.json")
-    .read_text(encoding="utf-8")))
+_PATIENT = Patient.model_validate(
+    json.loads(
+        (Path(__file__).resolve().parents[1] / "patients" / "p01_ups_metastatic_eligible.json").read_text(
+            encoding="utf-8"
+        )
+    )
+)
 
 
 @given(logic=S.MALFORMED_LOGIC, p=st.one_of(st.just(_PATIENT), S.patients()))
-@example(logic={"quantity": "anc", "op": ">=", "value": Decimal("1e-999999999"),
-                "unit": "10^9/L"}, p=_PATIENT)
-@example(logic={"quantity": "anc", "op": ">=", "value": Decimal("1e999999999"),
-                "unit": "10^9/L"}, p=_PATIENT)
+@example(
+    logic={"quantity": "anc", "op": ">=", "value": Decimal("1e-999999999"), "unit": "10^9/L"}, p=_PATIENT
+)
+@example(logic={"quantity": "anc", "op": ">=", "value": Decimal("1e999999999"), "unit": "10^9/L"}, p=_PATIENT)
 def test_malformed_rule_logic_is_a_rule_file_error(logic, p):
     trial = _load_logic(logic)
     if trial is not None:
@@ -988,7 +1076,7 @@ def test_malformed_rule_logic_is_a_rule_file_error(logic, p):
 
 @given(expr=S.EXPRESSIONS, p=st.one_of(st.just(_PATIENT), S.patients()))
 @example(expr="anc / 0 > 1", p=_PATIENT)
-@example(expr="sex[100] == \"f\"", p=_PATIENT)
+@example(expr='sex[100] == "f"', p=_PATIENT)
 @example(expr="(sex).to_flt > 1", p=_PATIENT)
 @example(expr="anc >> 1 > 0", p=_PATIENT)
 @example(expr="{}[{}] == 1", p=_PATIENT)
@@ -1016,8 +1104,11 @@ def test_arbitrary_bytes_as_a_rule_file_are_a_rule_file_error(data):
 def run_cli(content: bytes, *args: str, cached_rules: bool = True) -> tuple[int, str, str]:
     """``eligimatch screen FILE`` through the console-script entry point (the rules, which do
     not depend on the input, loaded once rather than for every example)."""
-    rules = mock.patch.object(cli.common, "rules", lambda d: RULES) if cached_rules else (
-        contextlib.nullcontext())
+    rules = (
+        mock.patch.object(cli.common, "rules", lambda d: RULES)
+        if cached_rules
+        else (contextlib.nullcontext())
+    )
     with tempfile.TemporaryDirectory() as tmp, rules:
         path = Path(tmp) / "patient.json"
         path.write_bytes(content)
@@ -1041,10 +1132,14 @@ CLI_INPUTS = st.one_of(
     st.binary(max_size=64),
     S.patients().map(lambda p: json_with_numbers(p).encode()),
     S.patients().map(lambda p: json_with_numbers(p.model_copy(update={"as_of": None})).encode()),
-    st.sampled_from([b'{"id": "x", "as_of": "2026-01-01", "a\\nb": 1}',
-                     b'{"id": "x", "as_of": "2026-01-01", "labs": [{"test": "a\\nb", '
-                     b'"value": 1, "unit": "g/L", "date": "2026-01-01"}]}',
-                     b'{"id": ' + b"1" * 5000 + b"}"]),
+    st.sampled_from(
+        [
+            b'{"id": "x", "as_of": "2026-01-01", "a\\nb": 1}',
+            b'{"id": "x", "as_of": "2026-01-01", "labs": [{"test": "a\\nb", '
+            b'"value": 1, "unit": "g/L", "date": "2026-01-01"}]}',
+            b'{"id": ' + b"1" * 5000 + b"}",
+        ]
+    ),
 )
 
 
@@ -1069,6 +1164,7 @@ def test_cli_reports_a_bad_option_value_in_one_line():
 
 # ============================================================================ rule structure
 
+
 def _way(n: Compare) -> int:
     return {">": 1, ">=": 1, "<": -1, "<=": -1}.get(n.op, 0)
 
@@ -1086,12 +1182,12 @@ def test_no_comparison_is_implied_by_a_sibling(trial):
             for k in n.children:
                 if not isinstance(k, Compare) or not _way(k) or k.ordinal is not None:
                     continue
-                basis = (k.analyte.key, _way(k), k.uln_multiple is None, k.within_days,
-                         k.default_recency)
+                basis = (k.analyte.key, _way(k), k.uln_multiple is None, k.within_days, k.default_recency)
                 assert basis not in seen, (
                     f"{trial.id} {c.id}: {seen[basis]._threshold_text()} and "
                     f"{k._threshold_text()} on {k.analyte.short} in one "
-                    f"{'any' if isinstance(n, Any_) else 'all'}: one of them is redundant")
+                    f"{'any' if isinstance(n, Any_) else 'all'}: one of them is redundant"
+                )
                 seen[basis] = k
 
 
@@ -1099,25 +1195,39 @@ def test_pinned_an_amputation_flag_belongs_to_an_operation():
     """Found by the ci profile: an amputation flag on a vaccination was ignored, and counted
     once the type was forgotten (False → True), or counted and lost with the flag.  Only an
     operation, a procedure or an untyped item can be an amputation; anything else is an error."""
-    p = Patient.model_validate({"id": "a", "as_of": "2009-03-07", "treatments": [
-        {"amputation": True, "name": "x", "date": "2009-01-01"}]})
+    p = Patient.model_validate(
+        {
+            "id": "a",
+            "as_of": "2009-03-07",
+            "treatments": [{"amputation": True, "name": "x", "date": "2009-01-01"}],
+        }
+    )
     assert build_facts(p).scalars["amputee"] is True
-    bad = Patient.model_validate({"id": "a", "as_of": "2009-03-07", "treatments": [
-        {"type": "vaccine", "amputation": True, "date": "2009-01-01"}]})
+    bad = Patient.model_validate(
+        {
+            "id": "a",
+            "as_of": "2009-03-07",
+            "treatments": [{"type": "vaccine", "amputation": True, "date": "2009-01-01"}],
+        }
+    )
     with pytest.raises(PatientError, match="only an operation or procedure can be an amputation"):
         build_facts(bad)
-    nameless = Patient.model_validate({"id": "a", "as_of": "2009-03-07", "treatments": [
-        {"type": "procedure", "date": "2009-01-01"}]})
-    assert build_facts(nameless).scalars["amputee"] is None   # which procedure, nobody said
+    nameless = Patient.model_validate(
+        {"id": "a", "as_of": "2009-03-07", "treatments": [{"type": "procedure", "date": "2009-01-01"}]}
+    )
+    assert build_facts(nameless).scalars["amputee"] is None  # which procedure, nobody said
 
 
 def test_pinned_forgetting_an_operations_name_never_forgets_its_drug():
     """Found by the ci profile: a surgery named after a cytotoxic drug failed NCT06593899 E9;
     with the name forgotten the surgery carried no drug and E9 passed."""
-    named = {"type": "surgery", "name": "isolated limb perfusion with melphalan",
-             "involves_target_site": True, "date": "2000-01-01"}
+    named = {
+        "type": "surgery",
+        "name": "isolated limb perfusion with melphalan",
+        "involves_target_site": True,
+        "date": "2000-01-01",
+    }
     profile = {"treatments": [named], "medications": []}
     assert _screened(profile, "NCT06593899", "E9") == "fail"
     forgotten = {k: v for k, v in named.items() if k != "name"}
-    assert _screened({"treatments": [forgotten], "medications": []}, "NCT06593899",
-                     "E9") != "pass"
+    assert _screened({"treatments": [forgotten], "medications": []}, "NCT06593899", "E9") != "pass"

@@ -20,14 +20,30 @@ def _tool(name: str) -> None:
 
 def test_ruff_lint_is_clean():
     _tool("ruff")
-    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "--output-format", "concise",
-                           "src", "tests", "scripts", "benchmarks"], cwd=ROOT, capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--output-format",
+            "concise",
+            "src",
+            "tests",
+            "scripts",
+            "benchmarks",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_mypy_strict_on_the_library_is_clean():
     _tool("mypy")
-    proc = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -12,10 +12,12 @@ import pytest
 from eligimatch.engine import nodes, registry
 from eligimatch.engine.nodes.base import Node, NodeKind
 
-SRC = Path(nodes.__file__).resolve().parents[2]      # src/eligimatch
-NODE_CLASSES = {name for name, obj in vars(nodes).items()
-                if inspect.isclass(obj) and (issubclass(obj, Node) or name.endswith("FieldTest")
-                                             or name == "Match")}
+SRC = Path(nodes.__file__).resolve().parents[2]  # src/eligimatch
+NODE_CLASSES = {
+    name
+    for name, obj in vars(nodes).items()
+    if inspect.isclass(obj) and (issubclass(obj, Node) or name.endswith("FieldTest") or name == "Match")
+}
 
 
 def test_every_family_module_lists_its_kinds():
@@ -42,12 +44,14 @@ def _type_tests(tree: ast.AST) -> list[tuple[int, str]]:
     """isinstance(x, NodeClass) and type(x) is NodeClass in a module."""
     out = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("isinstance",
-                                                                                 "issubclass"):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("isinstance", "issubclass"):
             names = {n.id for n in ast.walk(node.args[1]) if isinstance(n, ast.Name)}
             out.extend((node.lineno, n) for n in names & NODE_CLASSES)
-        if isinstance(node, ast.Compare) and isinstance(node.left, ast.Call) and getattr(
-                node.left.func, "id", None) == "type":
+        if (
+            isinstance(node, ast.Compare)
+            and isinstance(node.left, ast.Call)
+            and getattr(node.left.func, "id", None) == "type"
+        ):
             names = {n.id for c in node.comparators for n in ast.walk(c) if isinstance(n, ast.Name)}
             out.extend((node.lineno, n) for n in names & NODE_CLASSES)
     return out

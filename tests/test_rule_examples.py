@@ -13,7 +13,9 @@ from eligimatch.patient import Patient
 TRIALS = [load_rule_file(p) for p in rule_files(default_rules_dir())]
 EXAMPLES = [
     pytest.param(t, c, ex, id=f"{t.id}:{c.id}:{i}:{ex.expect}")
-    for t in TRIALS for c in t.criteria for i, ex in enumerate(c.spec.examples)
+    for t in TRIALS
+    for c in t.criteria
+    for i, ex in enumerate(c.spec.examples)
 ]
 CRITERIA = [pytest.param(t, c, id=f"{t.id}:{c.id}") for t in TRIALS for c in t.criteria]
 
@@ -22,8 +24,7 @@ CRITERIA = [pytest.param(t, c, id=f"{t.id}:{c.id}") for t in TRIALS for c in t.c
 def test_example(trial, criterion, example):
     patient = Patient.model_validate({"id": "example", **example.patient})
     facts = build_facts(patient, example.as_of)
-    out = criterion.node.evaluate(facts, EvalContext(trial.id, criterion.id,
-                                                     trial.meta.lab_max_age_days))
+    out = criterion.node.evaluate(facts, EvalContext(trial.id, criterion.id, trial.meta.lab_max_age_days))
     assert status_of(criterion.spec.kind, out.value) == example.expect, out.text
     if example.explanation_contains:
         assert example.explanation_contains in out.text
@@ -37,6 +38,6 @@ def test_example(trial, criterion, example):
 def test_every_criterion_has_pass_fail_and_unknown_examples(trial, criterion):
     expects = {ex.expect for ex in criterion.spec.examples}
     assert expects >= {"pass", "fail", "unknown"}, (
-        f"{trial.path}: {criterion.id} lacks examples for "
-        f"{sorted({'pass', 'fail', 'unknown'} - expects)}")
+        f"{trial.path}: {criterion.id} lacks examples for {sorted({'pass', 'fail', 'unknown'} - expects)}"
+    )
     assert criterion.spec.text.strip()

@@ -46,15 +46,26 @@ def _same(a: str, b: str) -> bool:
 # ---------------------------------------------------------------------------- generated documents
 
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x7f"), max_size=40)
-_WORDS = st.lists(st.sampled_from(["anti-angiogenic", "therapy", "a", "ULN", "≥", "5", "'x'", '"q"',
-                                   "back\\slash", "  ", "\t", "é"]), max_size=60).map(" ".join)
+_WORDS = st.lists(
+    st.sampled_from(
+        ["anti-angiogenic", "therapy", "a", "ULN", "≥", "5", "'x'", '"q"', "back\\slash", "  ", "\t", "é"]
+    ),
+    max_size=60,
+).map(" ".join)
 _KEYS = st.one_of(st.from_regex(r"[a-z_][a-z0-9_-]{0,10}", fullmatch=True), _TEXT.filter(bool))
-_SCALARS = st.one_of(st.booleans(), st.integers(-10**9, 10**9), _TEXT, _WORDS,
-                     st.decimals(allow_nan=False, allow_infinity=False, places=3,
-                                 min_value=-10**6, max_value=10**6),
-                     st.dates())
-_VALUES = st.recursive(_SCALARS, lambda inner: st.one_of(
-    st.lists(inner, max_size=6), st.dictionaries(_KEYS, inner, max_size=5)), max_leaves=40)
+_SCALARS = st.one_of(
+    st.booleans(),
+    st.integers(-(10**9), 10**9),
+    _TEXT,
+    _WORDS,
+    st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=-(10**6), max_value=10**6),
+    st.dates(),
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=6), st.dictionaries(_KEYS, inner, max_size=5)),
+    max_leaves=40,
+)
 
 
 def _key(k: str) -> str:
@@ -75,7 +86,7 @@ def _inline(v: Any) -> str:
         return "[" + ", ".join(_inline(x) for x in v) + "]"
     if isinstance(v, dict):
         return "{ " + ", ".join(f"{_key(k)} = {_inline(x)}" for k, x in v.items()) + " }"
-    return v.isoformat()        # a date
+    return v.isoformat()  # a date
 
 
 @st.composite
@@ -108,8 +119,10 @@ def rule_documents(draw: st.DrawFn) -> str:
     return "\n".join(lines) + "\n"
 
 
-PINNED = ('schema = 1\n[trial]\nlabel = "' + "word " * 40 + 'end"\n'
-          'logic = { all = [' + ", ".join(['{ fact = "sex", is = "female" }'] * 6) + '] }\n')
+PINNED = (
+    'schema = 1\n[trial]\nlabel = "' + "word " * 40 + 'end"\n'
+    "logic = { all = [" + ", ".join(['{ fact = "sex", is = "female" }'] * 6) + "] }\n"
+)
 
 
 @given(rule_documents())
@@ -136,13 +149,13 @@ def test_tomli_w_output_formats_to_the_same_document(doc):
 def test_long_logic_is_indented_across_lines_within_the_width():
     out = format_text(PINNED)
     assert max(len(line) for line in out.splitlines()) <= WIDTH
-    assert "logic = {\n  all = [\n    { fact = \"sex\", is = \"female\" },\n" in out
+    assert 'logic = {\n  all = [\n    { fact = "sex", is = "female" },\n' in out
     assert out.endswith("  ],\n}\n")
 
 
 # ---------------------------------------------------------------------------- layout, by example
 
-COMMENTED = '''# head comment
+COMMENTED = """# head comment
 
 
 schema = 1   # after a value
@@ -160,9 +173,9 @@ logic = {
 }
     [[criteria.examples]]
   expect = "pass"
-'''
+"""
 
-FORMATTED = '''# head comment
+FORMATTED = """# head comment
 
 schema = 1  # after a value
 
@@ -183,7 +196,7 @@ logic = {
 
   [[criteria.examples]]
   expect = "pass"
-'''
+"""
 
 
 def test_comments_keep_their_places():
@@ -199,7 +212,7 @@ def test_a_one_line_logic_that_fits_stays_on_one_line():
 
 
 def test_a_long_string_is_wrapped_without_changing_it_and_joined_again_when_it_fits():
-    text = "x = \"" + "a very long sentence of words  with double spaces, " * 4 + "end\"\n"
+    text = 'x = "' + "a very long sentence of words  with double spaces, " * 4 + 'end"\n'
     out = format_text(text)
     assert out.startswith('x = """\\\n  a very') and max(map(len, out.splitlines())) <= WIDTH
     assert _doc(out) == _doc(text)
@@ -211,7 +224,7 @@ def test_a_long_line_of_a_multi_line_string_gets_a_line_ending_backslash():
     text = 'notes = """\nfirst line\n' + "word " * 40 + 'last\n  indented"""\n'
     out = format_text(text)
     assert _doc(out) == _doc(text) and max(map(len, out.splitlines())) <= WIDTH
-    assert "first line\n" in out and "\n  indented\"\"\"" in out
+    assert "first line\n" in out and '\n  indented"""' in out
 
 
 def test_literal_strings_numbers_and_dates_are_written_as_they_are():
@@ -225,11 +238,14 @@ def test_an_array_of_short_values_is_filled():
     assert out[0] == "agents = [" and out[-1] == "]" and len(out) == 5
 
 
-@pytest.mark.parametrize(("text", "reason"), [
-    ("a = [\n", "TOML syntax error: Invalid value (at end of document)"),
-    ("a = 1" + "0" * 5000 + "\n", "cannot be formatted: a number is out of range"),
-    ("x = " + "[" * 2000 + "]" * 2000 + "\n", "cannot be formatted: nested too deeply"),
-])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("a = [\n", "TOML syntax error: Invalid value (at end of document)"),
+        ("a = 1" + "0" * 5000 + "\n", "cannot be formatted: a number is out of range"),
+        ("x = " + "[" * 2000 + "]" * 2000 + "\n", "cannot be formatted: nested too deeply"),
+    ],
+)
 def test_text_that_cannot_be_formatted_is_a_format_error(text, reason):
     with pytest.raises(FormatError) as info:
         format_text(text)
@@ -237,11 +253,12 @@ def test_text_that_cannot_be_formatted_is_a_format_error(text, reason):
 
 
 def test_toml_1_1_inline_tables_across_lines_are_read():
-    text = 'x = {\n  a = 1,  # one\n  b = [1, 2,],\n}\n'
-    assert format_text(text) == 'x = {\n  a = 1,  # one\n  b = [1, 2],\n}\n'
+    text = "x = {\n  a = 1,  # one\n  b = [1, 2,],\n}\n"
+    assert format_text(text) == "x = {\n  a = 1,  # one\n  b = [1, 2],\n}\n"
 
 
 # ---------------------------------------------------------------------------- the project's rules
+
 
 def test_the_project_rules_are_formatted_and_within_the_width():
     for path in [*sorted((ROOT / "rules").glob("*.toml")), ROOT / "rules" / "shared" / "value_sets.toml"]:
@@ -251,6 +268,7 @@ def test_the_project_rules_are_formatted_and_within_the_width():
 
 
 # ---------------------------------------------------------------------------- commands
+
 
 @pytest.fixture
 def rules(tmp_path: Path) -> Path:
@@ -273,7 +291,7 @@ def test_fmt_check_exit_codes(rules, capsys):
     code, out, err = run_main(["fmt", "--check", str(rules)], capsys)
     assert (code, out) == (1, f"{target}: not in the canonical layout\n")
     assert err == "eligimatch: 1 of 6 files would be reformatted\n"
-    assert target.read_text("utf-8") == messy           # --check writes nothing
+    assert target.read_text("utf-8") == messy  # --check writes nothing
 
 
 def test_fmt_rewrites_only_what_is_not_formatted(rules, capsys):
@@ -287,10 +305,13 @@ def test_fmt_rewrites_only_what_is_not_formatted(rules, capsys):
     assert not list(rules.glob(".*.part"))
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (b"a = [\n", "TOML syntax error: Invalid value (at end of document)"),
-    (b"\xff\xfe", "not UTF-8 text"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"a = [\n", "TOML syntax error: Invalid value (at end of document)"),
+        (b"\xff\xfe", "not UTF-8 text"),
+    ],
+)
 def test_fmt_of_a_broken_file_is_one_line_and_exit_2_nothing_written(rules, capsys, content, message):
     bad = rules / "bad.toml"
     bad.write_bytes(content)
@@ -323,6 +344,7 @@ def test_check_names_an_unformatted_shared_file(rules, capsys):
 
 
 def test_the_console_script_fmt_check(rules):
-    done = subprocess.run([str(SCRIPT), "fmt", "--check", str(rules)], capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        [str(SCRIPT), "fmt", "--check", str(rules)], capture_output=True, text=True, check=False
+    )
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")

@@ -41,54 +41,71 @@ def _logic(path: Path, cid: str = "I1") -> object:
 
 # ---------------------------------------------------------------------------- what a reference is
 
+
 def test_a_shared_set_used_as_a_value(tmp_path):
-    path = _write(tmp_path, criterion('{ exists = "treatments", where = { agents = { use = "anthra" } } }'),
-                  'anthra = ["doxorubicin", "epirubicin"]\n')
+    path = _write(
+        tmp_path,
+        criterion('{ exists = "treatments", where = { agents = { use = "anthra" } } }'),
+        'anthra = ["doxorubicin", "epirubicin"]\n',
+    )
     assert _logic(path) == tomllib.loads(f"x = {OLD}")["x"]
 
 
 def test_a_value_set_is_spliced_into_a_list(tmp_path):
-    path = _write(tmp_path, criterion(
-        '{ exists = "treatments", where = { agents = ["idarubicin", { use = "anthra" }, "adriamycin"] } }'),
-        'anthra = ["doxorubicin", "epirubicin"]\n')
-    assert _logic(path) == {"exists": "treatments", "where": {
-        "agents": ["idarubicin", "doxorubicin", "epirubicin", "adriamycin"]}}
+    path = _write(
+        tmp_path,
+        criterion(
+            '{ exists = "treatments", where = { agents = ["idarubicin", { use = "anthra" }, "adriamycin"] } }'
+        ),
+        'anthra = ["doxorubicin", "epirubicin"]\n',
+    )
+    assert _logic(path) == {
+        "exists": "treatments",
+        "where": {"agents": ["idarubicin", "doxorubicin", "epirubicin", "adriamycin"]},
+    }
 
 
 def test_definitions_of_a_file_tables_lists_and_each_other(tmp_path):
-    body = '''
+    body = """
 [definitions]
 drug = [{ classes = "anthracycline" }, { agents = { use = "anthra" } }]
 chemo = { exists = "treatments", where = { any = { use = "drug" } } }
-''' + criterion('{ all = [{ use = "chemo" }, { not = { use = "chemo" } }] }')
+""" + criterion('{ all = [{ use = "chemo" }, { not = { use = "chemo" } }] }')
     path = _write(tmp_path, body, 'anthra = ["doxorubicin"]\n')
-    chemo = {"exists": "treatments", "where": {"any": [{"classes": "anthracycline"},
-                                                        {"agents": ["doxorubicin"]}]}}
+    chemo = {
+        "exists": "treatments",
+        "where": {"any": [{"classes": "anthracycline"}, {"agents": ["doxorubicin"]}]},
+    }
     assert _logic(path) == {"all": [chemo, {"not": chemo}]}
 
 
 def test_a_list_of_tables_spliced_into_all(tmp_path):
-    body = '''
+    body = """
 [definitions]
 two = [{ fact = "sex", is = "female" }, { fact = "consent_signed", is = true }]
-''' + criterion('{ all = [{ use = "two" }, { fact = "pregnant", is = false }] }')
+""" + criterion('{ all = [{ use = "two" }, { fact = "pregnant", is = false }] }')
     path = _write(tmp_path, body)
     assert [n for n in _logic(path)["all"]] == [  # type: ignore[index]
-        {"fact": "sex", "is": "female"}, {"fact": "consent_signed", "is": True},
-        {"fact": "pregnant", "is": False}]
+        {"fact": "sex", "is": "female"},
+        {"fact": "consent_signed", "is": True},
+        {"fact": "pregnant", "is": False},
+    ]
 
 
 def test_shared_sets_may_use_each_other(tmp_path):
-    path = _write(tmp_path, criterion('{ exists = "treatments", where = { agents = { use = "all_of" } } }'),
-                  'some = ["a"]\nall_of = [{ use = "some" }, "b"]\n')
+    path = _write(
+        tmp_path,
+        criterion('{ exists = "treatments", where = { agents = { use = "all_of" } } }'),
+        'some = ["a"]\nall_of = [{ use = "some" }, "b"]\n',
+    )
     assert _logic(path) == {"exists": "treatments", "where": {"agents": ["a", "b"]}}
 
 
 def test_every_copy_is_its_own(tmp_path):
-    body = '''
+    body = """
 [definitions]
 chemo = { exists = "treatments", where = { agents = ["x"] } }
-''' + criterion('{ all = [{ use = "chemo" }, { use = "chemo" }] }')
+""" + criterion('{ all = [{ use = "chemo" }, { use = "chemo" }] }')
     raw, problems = rulesource.read(_write(tmp_path, body).read_bytes(), None)
     first, second = raw["criteria"][0]["logic"]["all"]
     assert problems == [] and first == second and first is not second
@@ -99,8 +116,10 @@ def test_a_single_file_finds_the_shared_sets_next_to_it(tmp_path):
     shutil.copytree(ROOT / "rules", tmp_path / "rules")
     for path in rule_files(tmp_path / "rules"):
         assert load_rule_file(path).criteria
-    assert rulesource.shared_path(tmp_path / "rules" / "x.toml") == \
-        tmp_path / "rules" / "shared" / "value_sets.toml"
+    assert (
+        rulesource.shared_path(tmp_path / "rules" / "x.toml")
+        == tmp_path / "rules" / "shared" / "value_sets.toml"
+    )
 
 
 def test_the_shared_file_is_not_a_trial():
@@ -144,51 +163,94 @@ def test_every_list_of_the_project_rules_is_written_once():
 
 SHARED = 'anthracyclines = ["doxorubicin"]\n'
 ERRORS = [
-    ("unknown-name", criterion('{ exists = "treatments", where = { agents = { use = "anthracyclins" } } }'),
-     "criteria[I1].logic.where.agents: unknown definition 'anthracyclins'; "
-     "did you mean 'anthracyclines'?"),
-    ("unknown-name-no-hint", criterion('{ exists = "treatments", where = { agents = { use = "zzz" } } }'),
-     "criteria[I1].logic.where.agents: unknown definition 'zzz'"),
-    ("cycle", '\n[definitions]\na = { all = [{ use = "b" }] }\nb = { any = [{ use = "a" }] }\n'
-     + criterion('{ use = "a" }'),
-     "definitions.a: definitions use each other in a cycle: a → b → a"),
-    ("self-cycle", '\n[definitions]\na = { not = { use = "a" } }\n' + criterion('{ use = "a" }'),
-     "definitions.a: definitions use each other in a cycle: a → a"),
-    ("unused", '\n[definitions]\nspare = ["x"]\n' + criterion('{ fact = "sex", is = "female" }'),
-     "definitions.spare: defined but never used"),
-    ("list-as-logic", criterion('{ use = "anthracyclines" }'),
-     "criteria[I1].logic: 'anthracyclines' is a list; here a table (a logic node) is expected"),
-    ("values-among-tables",
-     criterion('{ all = [{ use = "anthracyclines" }, { fact = "sex", is = "male" }] }'),
-     "criteria[I1].logic.all[0]: 'anthracyclines' holds values; here tables (logic nodes) are expected"),
-    ("table-among-values", '\n[definitions]\nchemo = { classes = "anthracycline" }\n'
-     + criterion('{ exists = "treatments", where = { agents = ["x", { use = "chemo" }] } }'),
-     "criteria[I1].logic.where.agents[1]: 'chemo' is a table; here a value is expected"),
-    ("tables-among-values", '\n[definitions]\nchemo = [{ classes = "anthracycline" }]\n'
-     + criterion('{ exists = "treatments", where = { agents = ["x", { use = "chemo" }] } }'),
-     "criteria[I1].logic.where.agents[1]: 'chemo' holds tables; here values are expected"),
-    ("extra-key", criterion('{ exists = "treatments", where = { agents = { use = "anthracyclines", '
-                            'plus = "x" } } }'),
-     "criteria[I1].logic.where.agents: a reference { use = ... } takes no other key (got plus)"),
-    ("name-not-a-string", criterion('{ exists = "treatments", where = { agents = { use = 3 } } }'),
-     "criteria[I1].logic.where.agents.use: must be the name of a definition"),
-    ("outside-logic", criterion('{ fact = "sex", is = "female" }')
-     + '\n  [[criteria.examples]]\n  expect = "pass"\n  patient = { use = "anthracyclines" }\n',
-     "criteria[I1].examples[0].patient: a reference { use = ... } may stand only in a criterion's "
-     "logic or in a definition"),
-    ("shadows-shared",
-     '\n[definitions]\nanthracyclines = ["x"]\n' + criterion('{ fact = "sex", is = "female" }'),
-     "definitions.anthracyclines: 'anthracyclines' is a shared value set ({shared}); "
-     "give this definition another name"),
-    ("bad-name", '\n[definitions]\nBad-Name = ["x"]\n' + criterion('{ fact = "sex", is = "female" }'),
-     "definitions.Bad-Name: a definition's name is lower case letters, digits and '_', "
-     "starting with a letter"),
-    ("scalar-definition", '\n[definitions]\nthree = 3\n' + criterion('{ fact = "sex", is = "female" }'),
-     "definitions.three: a definition is a list (a value set) or a table (logic)"),
-    ("in-a-definition",
-     '\n[definitions]\nchemo = { exists = "treatments", where = { agents = { use = "anthracyclin" } } }\n'
-     + criterion('{ use = "chemo" }'),
-     "definitions.chemo.where.agents: unknown definition 'anthracyclin'; did you mean 'anthracyclines'?"),
+    (
+        "unknown-name",
+        criterion('{ exists = "treatments", where = { agents = { use = "anthracyclins" } } }'),
+        "criteria[I1].logic.where.agents: unknown definition 'anthracyclins'; did you mean 'anthracyclines'?",
+    ),
+    (
+        "unknown-name-no-hint",
+        criterion('{ exists = "treatments", where = { agents = { use = "zzz" } } }'),
+        "criteria[I1].logic.where.agents: unknown definition 'zzz'",
+    ),
+    (
+        "cycle",
+        '\n[definitions]\na = { all = [{ use = "b" }] }\nb = { any = [{ use = "a" }] }\n'
+        + criterion('{ use = "a" }'),
+        "definitions.a: definitions use each other in a cycle: a → b → a",
+    ),
+    (
+        "self-cycle",
+        '\n[definitions]\na = { not = { use = "a" } }\n' + criterion('{ use = "a" }'),
+        "definitions.a: definitions use each other in a cycle: a → a",
+    ),
+    (
+        "unused",
+        '\n[definitions]\nspare = ["x"]\n' + criterion('{ fact = "sex", is = "female" }'),
+        "definitions.spare: defined but never used",
+    ),
+    (
+        "list-as-logic",
+        criterion('{ use = "anthracyclines" }'),
+        "criteria[I1].logic: 'anthracyclines' is a list; here a table (a logic node) is expected",
+    ),
+    (
+        "values-among-tables",
+        criterion('{ all = [{ use = "anthracyclines" }, { fact = "sex", is = "male" }] }'),
+        "criteria[I1].logic.all[0]: 'anthracyclines' holds values; here tables (logic nodes) are expected",
+    ),
+    (
+        "table-among-values",
+        '\n[definitions]\nchemo = { classes = "anthracycline" }\n'
+        + criterion('{ exists = "treatments", where = { agents = ["x", { use = "chemo" }] } }'),
+        "criteria[I1].logic.where.agents[1]: 'chemo' is a table; here a value is expected",
+    ),
+    (
+        "tables-among-values",
+        '\n[definitions]\nchemo = [{ classes = "anthracycline" }]\n'
+        + criterion('{ exists = "treatments", where = { agents = ["x", { use = "chemo" }] } }'),
+        "criteria[I1].logic.where.agents[1]: 'chemo' holds tables; here values are expected",
+    ),
+    (
+        "extra-key",
+        criterion('{ exists = "treatments", where = { agents = { use = "anthracyclines", plus = "x" } } }'),
+        "criteria[I1].logic.where.agents: a reference { use = ... } takes no other key (got plus)",
+    ),
+    (
+        "name-not-a-string",
+        criterion('{ exists = "treatments", where = { agents = { use = 3 } } }'),
+        "criteria[I1].logic.where.agents.use: must be the name of a definition",
+    ),
+    (
+        "outside-logic",
+        criterion('{ fact = "sex", is = "female" }')
+        + '\n  [[criteria.examples]]\n  expect = "pass"\n  patient = { use = "anthracyclines" }\n',
+        "criteria[I1].examples[0].patient: a reference { use = ... } may stand only in a criterion's "
+        "logic or in a definition",
+    ),
+    (
+        "shadows-shared",
+        '\n[definitions]\nanthracyclines = ["x"]\n' + criterion('{ fact = "sex", is = "female" }'),
+        "definitions.anthracyclines: 'anthracyclines' is a shared value set ({shared}); "
+        "give this definition another name",
+    ),
+    (
+        "bad-name",
+        '\n[definitions]\nBad-Name = ["x"]\n' + criterion('{ fact = "sex", is = "female" }'),
+        "definitions.Bad-Name: a definition's name is lower case letters, digits and '_', "
+        "starting with a letter",
+    ),
+    (
+        "scalar-definition",
+        "\n[definitions]\nthree = 3\n" + criterion('{ fact = "sex", is = "female" }'),
+        "definitions.three: a definition is a list (a value set) or a table (logic)",
+    ),
+    (
+        "in-a-definition",
+        '\n[definitions]\nchemo = { exists = "treatments", where = { agents = { use = "anthracyclin" } } }\n'
+        + criterion('{ use = "chemo" }'),
+        "definitions.chemo.where.agents: unknown definition 'anthracyclin'; did you mean 'anthracyclines'?",
+    ),
 ]
 
 
@@ -206,21 +268,33 @@ def test_definitions_must_be_a_table(tmp_path):
 
 
 def test_several_problems_are_all_reported(tmp_path):
-    body = ('\n[definitions]\nspare = ["x"]\n'
-            + criterion('{ exists = "treatments", where = { agents = { use = "nope" } } }'))
+    body = '\n[definitions]\nspare = ["x"]\n' + criterion(
+        '{ exists = "treatments", where = { agents = { use = "nope" } } }'
+    )
     path = _write(tmp_path, body, SHARED)
-    assert _error(path) == (f"{path}: criteria[I1].logic.where.agents: unknown definition 'nope'; "
-                            "definitions.spare: defined but never used")
+    assert _error(path) == (
+        f"{path}: criteria[I1].logic.where.agents: unknown definition 'nope'; "
+        "definitions.spare: defined but never used"
+    )
 
 
 SHARED_ERRORS = [
     ("not-a-list", 'anthracyclines = "doxorubicin"\n', "anthracyclines: a shared value set must be a list"),
-    ("a-table-inside", 'anthracyclines = [{ agents = "x" }]\n',
-     "anthracyclines[0]: a value set holds only values and other value sets"),
-    ("unknown", 'anthracyclines = [{ use = "anthracyclin" }]\n',
-     "anthracyclines[0]: unknown definition 'anthracyclin'; did you mean 'anthracyclines'?"),
-    ("cycle", 'a = [{ use = "b" }]\nb = [{ use = "a" }]\n',
-     "a: definitions use each other in a cycle: a → b → a"),
+    (
+        "a-table-inside",
+        'anthracyclines = [{ agents = "x" }]\n',
+        "anthracyclines[0]: a value set holds only values and other value sets",
+    ),
+    (
+        "unknown",
+        'anthracyclines = [{ use = "anthracyclin" }]\n',
+        "anthracyclines[0]: unknown definition 'anthracyclin'; did you mean 'anthracyclines'?",
+    ),
+    (
+        "cycle",
+        'a = [{ use = "b" }]\nb = [{ use = "a" }]\n',
+        "a: definitions use each other in a cycle: a → b → a",
+    ),
     ("syntax", "a = [\n", "TOML syntax error: Invalid value (at end of document)"),
 ]
 
@@ -229,9 +303,9 @@ SHARED_ERRORS = [
 def test_a_broken_shared_file_is_an_error_naming_it(tmp_path, shared, message):
     path = _write(tmp_path, criterion('{ fact = "sex", is = "female" }'), shared)
     assert _error(path) == f"{tmp_path / 'shared' / 'value_sets.toml'}: {message}"
-    assert check_rules([path, _write(tmp_path, criterion('{ fact = "sex", is = "male" }'),
-                                     name="u.toml")]) == \
-        [f"{tmp_path / 'shared' / 'value_sets.toml'}: {message}"]       # once, not per file
+    assert check_rules(
+        [path, _write(tmp_path, criterion('{ fact = "sex", is = "male" }'), name="u.toml")]
+    ) == [f"{tmp_path / 'shared' / 'value_sets.toml'}: {message}"]  # once, not per file
 
 
 def test_definitions_that_expand_without_limit_are_refused(tmp_path):
@@ -241,7 +315,8 @@ def test_definitions_that_expand_without_limit_are_refused(tmp_path):
 
     levels = "\n".join(level(i) for i in range(7))
     body = f'\n[definitions]\n{levels}\nd7 = ["x"]\n' + criterion(
-        '{ exists = "treatments", where = { agents = { use = "d0" } } }')
+        '{ exists = "treatments", where = { agents = { use = "d0" } } }'
+    )
     path = _write(tmp_path, body)
     assert _error(path) == f"{path}: the definitions expand to more than 1,000,000 values"
 
@@ -254,12 +329,12 @@ def test_depth_is_bounded_after_expansion(tmp_path):
 
 
 def test_toml_1_1_multi_line_inline_tables_and_trailing_commas(tmp_path):
-    body = criterion('''{
+    body = criterion("""{
   exists = "treatments",  # a comment inside an inline table
   where = {
     agents = ["doxorubicin", "epirubicin",],
   },
-}''')
+}""")
     path = _write(tmp_path, body)
     assert _logic(path) == tomllib.loads(f"x = {OLD}", parse_float=Decimal)["x"]
 

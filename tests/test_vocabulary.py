@@ -28,15 +28,25 @@ from eligimatch.vocabulary import (
 )
 
 # What the rule files and the compiler relied on before the vocabulary was derived.
-BOOLEANS = {"pregnant", "breastfeeding", "childbearing_potential", "effective_contraception",
-            "consent_signed", "prior_trial_participation", "able_to_lie_flat",
-            "able_to_take_oral_medication", "willing_to_provide_samples", "measurable_disease",
-            "locally_advanced", "resectable", "amputee"}
+BOOLEANS = {
+    "pregnant",
+    "breastfeeding",
+    "childbearing_potential",
+    "effective_contraception",
+    "consent_signed",
+    "prior_trial_participation",
+    "able_to_lie_flat",
+    "able_to_take_oral_medication",
+    "willing_to_provide_samples",
+    "measurable_disease",
+    "locally_advanced",
+    "resectable",
+    "amputee",
+}
 CHOICES = {
     "sex": ("female", "male"),
     "disease_status": ("primary", "recurrent", "metastatic"),
-    "site_group": ("extremity", "trunk", "retroperitoneum", "head_and_neck", "visceral", "bone",
-                   "other"),
+    "site_group": ("extremity", "trunk", "retroperitoneum", "head_and_neck", "visceral", "bone", "other"),
     "grade": ("G1", "G2", "G3", "GX"),
     "depth": ("superficial", "deep"),
     "confirmation": ("histological", "cytological", "clinical", "radiological"),
@@ -55,19 +65,41 @@ def test_the_facts_rules_use_are_all_there_with_their_types_and_values():
 
 def test_collections_and_their_item_fields():
     assert {n: dated for n, (_, dated) in COLLECTIONS.items()} == {
-        "treatments": True, "conditions": True, "medications": True, "metastases": True,
-        "toxicities": True, "allergies": False, "other_malignancies": True, "lesions": True}
+        "treatments": True,
+        "conditions": True,
+        "medications": True,
+        "metastases": True,
+        "toxicities": True,
+        "allergies": False,
+        "other_malignancies": True,
+        "lesions": True,
+    }
     assert COLLECTIONS["treatments"][0] is patient.Treatment
-    assert ITEM_QUANTITY_UNITS == {"lesions": {"longest_diameter": "mm", "shortest_diameter": "mm"},
-                                   "conditions": {"volume": "mL"}}
+    assert ITEM_QUANTITY_UNITS == {
+        "lesions": {"longest_diameter": "mm", "shortest_diameter": "mm"},
+        "conditions": {"volume": "mL"},
+    }
     assert ONCOTREE_ITEM_FIELDS == {"other_malignancies": ("histology",)}
-    assert ITEM_FIELDS["treatments"]["anticancer"] is bool            # derived by the facts
+    assert ITEM_FIELDS["treatments"]["anticancer"] is bool  # derived by the facts
     assert ITEM_FIELDS["medications"]["classes"] == typing.get_args(patient.DrugClass)
     assert ITEM_FIELDS["metastases"]["site"] == typing.get_args(patient.MetastasisSite)
 
 
-@pytest.mark.parametrize("name", ["format_version", "id", "as_of", "histology", "primary_site",
-                                  "system", "labs", "blood_pressure", "attestations", "status"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "format_version",
+        "id",
+        "as_of",
+        "histology",
+        "primary_site",
+        "system",
+        "labs",
+        "blood_pressure",
+        "attestations",
+        "status",
+    ],
+)
 def test_what_is_not_a_fact_or_collection(name):
     assert name not in SCALARS and name not in COLLECTIONS
 
@@ -75,16 +107,19 @@ def test_what_is_not_a_fact_or_collection(name):
 def test_every_fact_is_set_by_the_facts_builder():
     facts = build_facts(Patient(id="x"), dt.date(2026, 1, 1))
     assert set(facts.scalars) == set(SCALARS)
-    assert all(v is None for v in facts.scalars.values())   # nothing recorded: nothing known
+    assert all(v is None for v in facts.scalars.values())  # nothing recorded: nothing known
 
 
 def test_a_nested_fact_is_read_from_its_place():
-    p = Patient.model_validate({"id": "x", "diagnosis": {"status": "recurrent",
-                                                         "stage": {"n": "N1", "t": "T2b"}},
-                                "administrative": {"able_to_lie_flat": False}})
+    p = Patient.model_validate(
+        {
+            "id": "x",
+            "diagnosis": {"status": "recurrent", "stage": {"n": "N1", "t": "T2b"}},
+            "administrative": {"able_to_lie_flat": False},
+        }
+    )
     s = build_facts(p, dt.date(2026, 1, 1)).scalars
-    assert (s["disease_status"], s["stage_n"], s["stage_t"], s["stage_m"]) == ("recurrent", "N1",
-                                                                               "T2b", None)
+    assert (s["disease_status"], s["stage_n"], s["stage_t"], s["stage_m"]) == ("recurrent", "N1", "T2b", None)
     assert s["able_to_lie_flat"] is False and s["consent_signed"] is None
 
 
@@ -97,14 +132,17 @@ def test_every_quantity_field_of_an_item_says_its_unit():
 
 # ------------------------------------------------------------ a profile model with additions
 
+
 class Administrative(patient.Administrative):
     able_to_swallow: bool | None = None
 
 
 Diagnosis = create_model(
-    "Diagnosis", __base__=patient.Diagnosis,
+    "Diagnosis",
+    __base__=patient.Diagnosis,
     grade=(Literal["G1", "G2", "G3", "G4", "GX"] | None, None),
-    laterality=(Literal["left", "right"] | None, None))
+    laterality=(Literal["left", "right"] | None, None),
+)
 
 
 class Device(BaseModel):
@@ -119,15 +157,20 @@ class Consent(BaseModel):
 
 
 Extended = create_model(
-    "Patient", __base__=Patient,
-    administrative=(Administrative | None, None), diagnosis=(Diagnosis | None, None),
-    devices=(list[Device] | None, None), frail=(bool | None, None))
+    "Patient",
+    __base__=Patient,
+    administrative=(Administrative | None, None),
+    diagnosis=(Diagnosis | None, None),
+    devices=(list[Device] | None, None),
+    frail=(bool | None, None),
+)
 
 
 def test_a_field_or_value_added_to_the_profile_is_in_the_vocabulary():
     v = derive(Extended)
     assert v.scalars["able_to_swallow"] == Scalar(
-        "able_to_swallow", ("administrative", "able_to_swallow"), "boolean", "able to swallow")
+        "able_to_swallow", ("administrative", "able_to_swallow"), "boolean", "able to swallow"
+    )
     assert v.scalars["frail"] == Scalar("frail", ("frail",), "boolean", "frail")
     assert v.scalars["laterality"].values == ("left", "right")
     assert v.scalars["grade"].values == ("G1", "G2", "G3", "G4", "GX")
@@ -142,23 +185,31 @@ def test_a_field_or_value_added_to_the_profile_is_in_the_vocabulary():
 
 
 def test_two_fields_that_would_be_one_fact_are_refused():
-    clash = create_model("Patient", __base__=Patient, consent=(Consent | None, None),
-                         given=(bool | None, None))
-    with pytest.raises(ValueError, match=r"given and consent\.given would both be the fact "
-                                         r"'given': name one of them in vocabulary\.RENAMED"):
+    clash = create_model(
+        "Patient", __base__=Patient, consent=(Consent | None, None), given=(bool | None, None)
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"given and consent\.given would both be the fact "
+        r"'given': name one of them in vocabulary\.RENAMED",
+    ):
         derive(clash)
 
 
 def test_a_derived_fact_is_not_read_from_the_profile():
-    assert Scalar("amputee", (), "boolean", DERIVED_SCALARS["amputee"][1]) == \
-        derive(Patient).scalars["amputee"]
+    assert (
+        Scalar("amputee", (), "boolean", DERIVED_SCALARS["amputee"][1]) == derive(Patient).scalars["amputee"]
+    )
 
 
-@pytest.mark.parametrize("word, choices, hint", [
-    ("pregnnt", SCALARS, "; did you mean 'pregnant'?"),
-    ("zzz", SCALARS, ""),
-    ("G4", ("G1", "GX"), ""),
-])
+@pytest.mark.parametrize(
+    "word, choices, hint",
+    [
+        ("pregnnt", SCALARS, "; did you mean 'pregnant'?"),
+        ("zzz", SCALARS, ""),
+        ("G4", ("G1", "GX"), ""),
+    ],
+)
 def test_suggest(word, choices, hint):
     assert suggest(word, choices) == hint
 

@@ -31,8 +31,9 @@ def api(tmp_path):
 
 
 def _store(api, path):
-    r = api.post("/api/patients", content=path.read_bytes(),
-                 headers=JSON | {"x-eligimatch-source": path.name})
+    r = api.post(
+        "/api/patients", content=path.read_bytes(), headers=JSON | {"x-eligimatch-source": path.name}
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -43,24 +44,31 @@ def test_screen_returns_the_cli_json_document(api):
     assert r.status_code == 200, r.text
     rules = load_rules()
     facts, results = screen(read_patient(path), rules, None, "request")
-    want = explain.screen_json([explain.document(facts.patient_id, "request", facts.as_of,
-                                                 results, rules.sha256, version())])
-    assert r.text == want + "\n"          # byte for byte what `screen --format json` prints
+    want = explain.screen_json(
+        [explain.document(facts.patient_id, "request", facts.as_of, results, rules.sha256, version())]
+    )
+    assert r.text == want + "\n"  # byte for byte what `screen --format json` prints
 
 
 def test_screen_takes_a_fhir_bundle(api):
-    bundle = (PATIENTS.parent / "tests/data/fhir/mcode/mcode-extended-example-jenny-m.json")
+    bundle = PATIENTS.parent / "tests/data/fhir/mcode/mcode-extended-example-jenny-m.json"
     r = api.post("/api/screen", content=bundle.read_bytes(), headers=JSON)
     assert r.status_code == 200, r.text
     assert {t["trial_id"] for t in r.json()["trials"]} == {t.id for t in load_rules().trials}
 
 
-@pytest.mark.parametrize(("body", "status", "needle"), [
-    (b"{not json", 422, "request: not valid JSON"),
-    (b'{"id": "x", "as_of": "2026-11-16", "favourite_colour": "blue"}', 422,
-     "favourite_colour: unknown field"),
-    (b'[1, 2]', 422, "must be a JSON object"),
-])
+@pytest.mark.parametrize(
+    ("body", "status", "needle"),
+    [
+        (b"{not json", 422, "request: not valid JSON"),
+        (
+            b'{"id": "x", "as_of": "2026-11-16", "favourite_colour": "blue"}',
+            422,
+            "favourite_colour: unknown field",
+        ),
+        (b"[1, 2]", 422, "must be a JSON object"),
+    ],
+)
 def test_bad_profiles_are_problem_details_with_the_cli_message(api, body, status, needle):
     r = api.post("/api/screen", content=body, headers=JSON)
     assert r.status_code == status
@@ -85,9 +93,16 @@ def test_store_results_attest_withdraw(api):
     assert not non_review_unknowns(doc), "p04's NCT07342322 waits on more than review items"
     verdicts = []
     for c in items:
-        r = api.post(f"/api/patients/{key}/attestations", headers=JSON, json={
-            "trial": REVIEW_TRIAL, "criterion": c["id"], "answer": answer_that_passes(c),
-            "reason": "checked in the chart"})
+        r = api.post(
+            f"/api/patients/{key}/attestations",
+            headers=JSON,
+            json={
+                "trial": REVIEW_TRIAL,
+                "criterion": c["id"],
+                "answer": answer_that_passes(c),
+                "reason": "checked in the chart",
+            },
+        )
         assert r.status_code == 201, r.text
         verdicts.append(r.json()["verdict_after"])
     assert verdicts[-1] == "eligible" and set(verdicts[:-1]) <= {"undetermined"}
@@ -98,16 +113,18 @@ def test_store_results_attest_withdraw(api):
     assert all("Dr Rivera" in expl[c["id"]] for c in items)
 
     atts = api.get(f"/api/patients/{key}/attestations").json()
-    r = api.post(f"/api/patients/{key}/attestations/{atts[0]['id']}/withdraw", headers=JSON,
-                 json={"reason": "asked the wrong patient"})
+    r = api.post(
+        f"/api/patients/{key}/attestations/{atts[0]['id']}/withdraw",
+        headers=JSON,
+        json={"reason": "asked the wrong patient"},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["verdict_before"] == "eligible"
     assert r.json()["verdict_after"] == "undetermined"
     atts = api.get(f"/api/patients/{key}/attestations").json()
-    assert len(atts) == len(items) and not atts[0]["active"]     # recorded, not deleted
+    assert len(atts) == len(items) and not atts[0]["active"]  # recorded, not deleted
     assert atts[0]["withdrawn_reason"] == "asked the wrong patient"
-    again = api.post(f"/api/patients/{key}/attestations/{atts[0]['id']}/withdraw",
-                     headers=JSON, json={})
+    again = api.post(f"/api/patients/{key}/attestations/{atts[0]['id']}/withdraw", headers=JSON, json={})
     assert again.status_code == 409
 
 
@@ -121,12 +138,19 @@ def test_attestation_must_answer_a_review_item(api):
         ({"criterion": "I99"}, "has no criterion"),
         ({"trial": "NCT0734232"}, "did you mean 'NCT07342322'"),
     ]:
-        payload = {"trial": REVIEW_TRIAL, "criterion": "E2.reirradiation", "answer": "no",
-                   "reason": "x"} | body
+        payload = {
+            "trial": REVIEW_TRIAL,
+            "criterion": "E2.reirradiation",
+            "answer": "no",
+            "reason": "x",
+        } | body
         r = api.post(f"/api/patients/{key}/attestations", headers=JSON, json=payload)
         assert r.status_code in (404, 422) and needle in r.json()["detail"], r.text
-    r = api.post(f"/api/patients/{key}/attestations", headers=JSON, json={
-        "trial": REVIEW_TRIAL, "criterion": "E2.reirradiation", "answer": "maybe", "reason": "x"})
+    r = api.post(
+        f"/api/patients/{key}/attestations",
+        headers=JSON,
+        json={"trial": REVIEW_TRIAL, "criterion": "E2.reirradiation", "answer": "maybe", "reason": "x"},
+    )
     assert r.status_code == 422 and r.json()["detail"].startswith("request: answer")
     assert api.get("/api/patients/999/results").status_code == 404
 
@@ -156,7 +180,13 @@ def test_storing_the_same_patient_again_replaces_the_profile(api):
 
 def test_openapi_lists_the_api(api):
     spec = api.get("/openapi.json").json()
-    assert {"/api/screen", "/api/patients", "/api/patients/{key}/results",
-            "/api/patients/{key}/attestations", "/api/trials",
-            "/api/trials/{trial_id}/attrition", "/cds-services"} <= spec["paths"].keys()
+    assert {
+        "/api/screen",
+        "/api/patients",
+        "/api/patients/{key}/results",
+        "/api/patients/{key}/attestations",
+        "/api/trials",
+        "/api/trials/{trial_id}/attrition",
+        "/cds-services",
+    } <= spec["paths"].keys()
     assert api.get("/docs").status_code == 200

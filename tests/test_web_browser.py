@@ -68,11 +68,11 @@ def test_answer_review_items_in_the_browser(server, browser):
     assert n >= 1, "p04 shows no review item for NCT07342322"
 
     for i in range(n):
-        form = card.locator("form.review").first      # the card is swapped after each answer
+        form = card.locator("form.review").first  # the card is swapped after each answer
         kind = form.get_attribute("data-kind")
         criterion = form.get_attribute("data-criterion")
         answer = "No" if kind == "exclusion" else "Yes"
-        if i == 0:   # by keyboard alone: focus the answer, Space to choose, Tab, type, Enter
+        if i == 0:  # by keyboard alone: focus the answer, Space to choose, Tab, type, Enter
             form.get_by_label(answer, exact=True).focus()
             page.keyboard.press("Space")
             page.keyboard.press("Tab")
@@ -83,7 +83,7 @@ def test_answer_review_items_in_the_browser(server, browser):
             form.get_by_label("Reason").fill("discussed with the treating oncologist")
             form.get_by_role("button", name="Record answer").click()
         expect(card.locator(".flash")).to_contain_text(f"to {criterion} recorded")
-        if i == 0:   # the README's picture: one answer applied, the others still to give
+        if i == 0:  # the README's picture: one answer applied, the others still to give
             page.evaluate("window.scrollTo(0, 0)")
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "patient-page.png"))
@@ -105,7 +105,7 @@ def test_answer_review_items_in_the_browser(server, browser):
     expect(page.locator("#answers tr.withdrawn")).to_have_count(1)
     expect(audit.locator("tr.a-withdraw-attestation")).to_have_count(1)
 
-    page.reload()          # what the server stored, not what the page swapped in
+    page.reload()  # what the server stored, not what the page swapped in
     expect(page.locator(f"#trial-{REVIEW_TRIAL} .badge").first).to_have_text("Undetermined")
     assert page.url == url
     page.close()
@@ -115,14 +115,14 @@ def test_pages_read_and_work_without_javascript(server, browser):
     context = browser.new_context(java_script_enabled=False, viewport=LAPTOP)
     page = context.new_page()
     expect = playwright_api.expect
-    _upload_p04(page, server)                  # the same patient id: its profile is replaced
+    _upload_p04(page, server)  # the same patient id: its profile is replaced
     card = page.locator(f"#trial-{REVIEW_TRIAL}")
     form = card.locator("form.review").first
     expect(form).to_be_visible()
     criterion = form.get_attribute("data-criterion")
     form.get_by_label("Yes", exact=True).check()
     form.get_by_label("Reason").fill("no-JS check")
-    form.get_by_role("button", name="Record answer").click()   # a plain POST and a redirect
+    form.get_by_role("button", name="Record answer").click()  # a plain POST and a redirect
     page.wait_for_load_state()
     expect(page.locator("#answers")).to_contain_text("no-JS check")
     expect(page.locator("#audit")).to_contain_text(criterion or "")

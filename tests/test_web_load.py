@@ -11,8 +11,8 @@ import httpx
 
 from web_support import PATIENTS, ROOT, make_app, running
 
-REQUESTS = 200          # at most
-TIME_LIMIT_S = 15.0     # stop sending after this, whatever is left
+REQUESTS = 200  # at most
+TIME_LIMIT_S = 15.0  # stop sending after this, whatever is left
 CLIENTS = 4
 
 
@@ -34,15 +34,19 @@ def test_screening_requests_per_second(tmp_path, capsys):
                             return
                         left[0] -= 1
                     t0 = time.perf_counter()
-                    r = c.post("/api/screen", content=body,
-                               headers={"content-type": "application/json"})
+                    r = c.post("/api/screen", content=body, headers={"content-type": "application/json"})
                     with lock:
                         (done if r.status_code == 200 else failures).append(
-                            time.perf_counter() - t0 if r.status_code == 200 else r.status_code)
+                            time.perf_counter() - t0 if r.status_code == 200 else r.status_code
+                        )
 
-        with httpx.Client(base_url=base) as warm:        # rules are loaded; warm the caches
-            assert warm.post("/api/screen", content=body,
-                             headers={"content-type": "application/json"}).status_code == 200
+        with httpx.Client(base_url=base) as warm:  # rules are loaded; warm the caches
+            assert (
+                warm.post(
+                    "/api/screen", content=body, headers={"content-type": "application/json"}
+                ).status_code
+                == 200
+            )
         t0 = time.perf_counter()
         threads = [threading.Thread(target=worker) for _ in range(CLIENTS)]
         for t in threads:
@@ -54,10 +58,14 @@ def test_screening_requests_per_second(tmp_path, capsys):
     assert len(done) >= 20
     rps = len(done) / elapsed
     lat = sorted(done)
-    report = {"requests": len(done), "clients": CLIENTS, "seconds": round(elapsed, 2),
-              "requests_per_s": round(rps, 1),
-              "median_ms": round(lat[len(lat) // 2] * 1000, 1),
-              "p95_ms": round(lat[int(len(lat) * 0.95) - 1] * 1000, 1)}
+    report = {
+        "requests": len(done),
+        "clients": CLIENTS,
+        "seconds": round(elapsed, 2),
+        "requests_per_s": round(rps, 1),
+        "median_ms": round(lat[len(lat) // 2] * 1000, 1),
+        "p95_ms": round(lat[int(len(lat) * 0.95) - 1] * 1000, 1),
+    }
     out = ROOT / "build" / "test-artifacts" / "web"
     out.mkdir(parents=True, exist_ok=True)
     (out / "load.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -33,9 +33,16 @@ JSON = {"content-type": "application/json"}
 def _answer_all(c, key):
     doc = c.get(f"/api/patients/{key}/results").json()
     for item in review_items(doc):
-        r = c.post(f"/api/patients/{key}/attestations", headers=JSON, json={
-            "trial": REVIEW_TRIAL, "criterion": item["id"], "answer": answer_that_passes(item),
-            "reason": "reviewed"})
+        r = c.post(
+            f"/api/patients/{key}/attestations",
+            headers=JSON,
+            json={
+                "trial": REVIEW_TRIAL,
+                "criterion": item["id"],
+                "answer": answer_that_passes(item),
+                "reason": "reviewed",
+            },
+        )
         assert r.status_code == 201, r.text
 
 
@@ -51,7 +58,7 @@ def test_everything_is_still_there_after_a_restart(tmp_path):
     _answer_all(first, key)
     before = _verdict(first, key)
     del first
-    again = client(make_app(db))        # a new process would do the same: migrate, load, serve
+    again = client(make_app(db))  # a new process would do the same: migrate, load, serve
     assert _verdict(again, key) == before
     assert len(again.get(f"/api/patients/{key}/attestations").json()) >= 1
     page = again.get("/audit").text
@@ -64,8 +71,12 @@ def test_audit_log_and_attestations_cannot_be_rewritten(tmp_path):
     key = c.post("/api/patients", content=P04.read_bytes(), headers=JSON).json()["key"]
     _answer_all(c, key)
     engine = make_engine(f"sqlite:///{db}")
-    for stmt in ("UPDATE audit SET actor = 'someone else'", "DELETE FROM audit",
-                 "DELETE FROM attestations", "UPDATE attestations SET answer = 'yes'"):
+    for stmt in (
+        "UPDATE audit SET actor = 'someone else'",
+        "DELETE FROM audit",
+        "DELETE FROM attestations",
+        "UPDATE attestations SET answer = 'yes'",
+    ):
         with pytest.raises(DatabaseError), engine.begin() as conn:
             conn.execute(text(stmt))
     with engine.connect() as conn:
@@ -79,8 +90,7 @@ def test_migrations_are_idempotent(tmp_path):
     upgrade(engine)
     with engine.connect() as conn:
         (version,) = conn.execute(text("SELECT version_num FROM alembic_version")).one()
-        tables = {r[0] for r in conn.execute(text(
-            "SELECT name FROM sqlite_master WHERE type = 'table'"))}
+        tables = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))}
     assert version == "0001"
     assert {"patients", "attestations", "audit", "settings"} <= tables
     assert Store(engine).secret() == Store(engine).secret()
@@ -100,12 +110,13 @@ def test_password_sign_in(tmp_path, users_file):
     assert c.get("/api/patients").status_code == 401
     assert "Basic" in c.get("/api/patients").headers["www-authenticate"]
     form = c.get("/login").text
-    bad = c.post("/login", data={"csrf": csrf_of(form), "username": "rivera",
-                                 "password": "wrong"})
+    bad = c.post("/login", data={"csrf": csrf_of(form), "username": "rivera", "password": "wrong"})
     assert bad.status_code == 401
-    ok = c.post("/login", data={"csrf": csrf_of(form), "username": "rivera",
-                                "password": "s3cret pass", "next": "/trials"},
-                follow_redirects=False)
+    ok = c.post(
+        "/login",
+        data={"csrf": csrf_of(form), "username": "rivera", "password": "s3cret pass", "next": "/trials"},
+        follow_redirects=False,
+    )
     assert ok.status_code == 303 and ok.headers["location"] == "/trials"
     assert "rivera" in c.get("/patients").text
     basic = "Basic " + base64.b64encode(b"rivera:s3cret pass").decode()
@@ -118,8 +129,7 @@ def test_password_sign_in(tmp_path, users_file):
 def test_trusted_proxy_header(tmp_path):
     c = client(make_app(tmp_path / "p.db", auth="proxy", proxy_header="X-Remote-User"))
     assert c.get("/patients").status_code == 401
-    r = c.post("/api/patients", content=P04.read_bytes(),
-               headers=JSON | {"x-remote-user": "dr.okafor"})
+    r = c.post("/api/patients", content=P04.read_bytes(), headers=JSON | {"x-remote-user": "dr.okafor"})
     assert r.status_code == 201
     assert "dr.okafor" in c.get("/audit", headers={"x-remote-user": "dr.okafor"}).text
 
@@ -130,18 +140,31 @@ def test_every_form_needs_the_csrf_token(tmp_path):
     assert page.count('name="csrf"') >= 1
     r = c.post("/patients", files={"file": ("p04.json", P04.read_bytes(), "application/json")})
     assert r.status_code == 403
-    r = c.post("/patients", data={"csrf": "forged"},
-               files={"file": ("p04.json", P04.read_bytes(), "application/json")})
+    r = c.post(
+        "/patients",
+        data={"csrf": "forged"},
+        files={"file": ("p04.json", P04.read_bytes(), "application/json")},
+    )
     assert r.status_code == 403
-    other = client(c.app)                  # another browser's token is no good here either
-    r = other.post("/patients", data={"csrf": csrf_of(page)},
-                   files={"file": ("p04.json", P04.read_bytes(), "application/json")})
+    other = client(c.app)  # another browser's token is no good here either
+    r = other.post(
+        "/patients",
+        data={"csrf": csrf_of(page)},
+        files={"file": ("p04.json", P04.read_bytes(), "application/json")},
+    )
     assert r.status_code == 403
 
 
 def test_host_header_is_checked_on_loopback(tmp_path):
-    s = make_settings(host="127.0.0.1", db=str(tmp_path / "h.db"), rules=None, users=None,
-                      proxy_header=None, user="Dr Rivera", public_url=None)
+    s = make_settings(
+        host="127.0.0.1",
+        db=str(tmp_path / "h.db"),
+        rules=None,
+        users=None,
+        proxy_header=None,
+        user="Dr Rivera",
+        public_url=None,
+    )
     from fastapi.testclient import TestClient
 
     from eligimatch.web.app import create_app
@@ -162,9 +185,13 @@ def test_refuses_other_addresses_without_sign_in(tmp_path, host, users_file):
 
 
 def test_serve_refusal_is_one_line_and_exit_2(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "eligimatch", "serve", "--host", "0.0.0.0",
-                           "--db", str(tmp_path / "x.db")], capture_output=True, text=True,
-                          timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "eligimatch", "serve", "--host", "0.0.0.0", "--db", str(tmp_path / "x.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("eligimatch: error: refusing to listen")
@@ -176,8 +203,7 @@ def test_server_log_has_no_patient_data(tmp_path, caplog):
         key = c.post("/api/patients", content=P04.read_bytes(), headers=JSON).json()["key"]
         c.get(f"/patients/{key}")
         _answer_all(c, key)
-        c.post("/api/screen", content=b'{"id": "secret-id-123", "as_of": "2026-13-01"}',
-               headers=JSON)
+        c.post("/api/screen", content=b'{"id": "secret-id-123", "as_of": "2026-13-01"}', headers=JSON)
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "/patients/{key}" in logged and "POST /api/patients" in logged
     for needle in ("p04", "secret-id-123", "liposarcoma", "Dr Rivera", "reviewed"):
@@ -187,14 +213,18 @@ def test_server_log_has_no_patient_data(tmp_path, caplog):
 def test_upload_page_shows_errors_and_fhir_import_notes(tmp_path):
     c = client(make_app(tmp_path / "u.db"))
     token = csrf_of(c.get("/patients").text)
-    bad = c.post("/patients", data={"csrf": token, "text": '{"id": "x", "as_of": "2026-11-16",'
-                                                          ' "ecog": {"value": 7}}'})
+    bad = c.post(
+        "/patients", data={"csrf": token, "text": '{"id": "x", "as_of": "2026-11-16", "ecog": {"value": 7}}'}
+    )
     assert bad.status_code == 422 and 'role="alert"' in bad.text and "ecog" in bad.text
     pytest.importorskip("fhir.resources")
     bundle = P04.parents[1] / "tests/data/fhir/mcode/mcode-extended-example-jenny-m.json"
-    r = c.post("/patients", data={"csrf": token},
-               files={"file": (bundle.name, bundle.read_bytes(), "application/fhir+json")})
-    assert r.status_code == 200, r.text          # followed the redirect to the patient page
+    r = c.post(
+        "/patients",
+        data={"csrf": token},
+        files={"file": (bundle.name, bundle.read_bytes(), "application/fhir+json")},
+    )
+    assert r.status_code == 200, r.text  # followed the redirect to the patient page
     assert "Import notes" in r.text and "FHIR bundle" in r.text
 
 
@@ -203,9 +233,11 @@ def test_a_stored_profile_that_no_longer_reads_is_listed(tmp_path):
     c = client(make_app(db))
     key = c.post("/api/patients", content=P04.read_bytes(), headers=JSON).json()["key"]
     engine = make_engine(f"sqlite:///{db}")
-    with engine.begin() as conn:           # as if the patient format had become stricter
-        conn.execute(text("UPDATE patients SET profile = :p, revision = revision + 1"),
-                     {"p": '{"id": "p04", "as_of": "2026-11-16", "shoe_size": 9}'})
+    with engine.begin() as conn:  # as if the patient format had become stricter
+        conn.execute(
+            text("UPDATE patients SET profile = :p, revision = revision + 1"),
+            {"p": '{"id": "p04", "as_of": "2026-11-16", "shoe_size": 9}'},
+        )
     page = c.get("/patients").text
     assert "no longer read" in page and "shoe_size" in page
     assert c.get(f"/patients/{key}").status_code == 422

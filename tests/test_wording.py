@@ -8,11 +8,19 @@ from eligimatch.vocabulary import COLLECTIONS
 from eligimatch.wording import singular
 
 
-@pytest.mark.parametrize(("collection", "one"), [
-    ("metastases", "metastasis"), ("lesions", "lesion"), ("conditions", "condition"),
-    ("medications", "medication"), ("treatments", "treatment"), ("toxicities", "toxicity"),
-    ("allergies", "allergy"), ("other_malignancies", "other malignancy"),
-])
+@pytest.mark.parametrize(
+    ("collection", "one"),
+    [
+        ("metastases", "metastasis"),
+        ("lesions", "lesion"),
+        ("conditions", "condition"),
+        ("medications", "medication"),
+        ("treatments", "treatment"),
+        ("toxicities", "toxicity"),
+        ("allergies", "allergy"),
+        ("other_malignancies", "other malignancy"),
+    ],
+)
 def test_one_item_of_a_collection(collection, one):
     assert singular(collection) == one
 

@@ -34,9 +34,14 @@ if TYPE_CHECKING:
     from .errors import EligimatchError, PatientError, RuleFileError, UnitError
 
 _WHERE = {
-    "EligimatchError": "errors", "PatientError": "errors", "RuleFileError": "errors",
-    "UnitError": "errors", "load_rules": "compile", "parse_patient": "api",
-    "read_patient": "api", "screen": "api",
+    "EligimatchError": "errors",
+    "PatientError": "errors",
+    "RuleFileError": "errors",
+    "UnitError": "errors",
+    "load_rules": "compile",
+    "parse_patient": "api",
+    "read_patient": "api",
+    "screen": "api",
 }
 
 

@@ -28,8 +28,14 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def parse_patient(text: str | bytes, source: str, *, notes: list[str] | None = None,
-                  max_bytes: int | None = None, as_of: date | None = None) -> Patient:
+def parse_patient(
+    text: str | bytes,
+    source: str,
+    *,
+    notes: list[str] | None = None,
+    max_bytes: int | None = None,
+    as_of: date | None = None,
+) -> Patient:
     """Validate a patient profile given as JSON text; raise :class:`PatientError`.
 
     The JSON is read strictly (:mod:`eligimatch.jsonin`): at most ``max_bytes`` (default: the
@@ -75,8 +81,9 @@ def parse_patient(text: str | bytes, source: str, *, notes: list[str] | None = N
     return patient
 
 
-def read_patient(path: Path, *, notes: list[str] | None = None,
-                 max_bytes: int | None = None, as_of: date | None = None) -> Patient:
+def read_patient(
+    path: Path, *, notes: list[str] | None = None, max_bytes: int | None = None, as_of: date | None = None
+) -> Patient:
     """Read and validate a profile (or a FHIR bundle) from a file; see :func:`parse_patient`."""
     limit = jsonin.max_input_bytes() if max_bytes is None else max_bytes
     try:
@@ -88,17 +95,24 @@ def read_patient(path: Path, *, notes: list[str] | None = None,
     return parse_patient(data, str(path), notes=notes, max_bytes=limit, as_of=as_of)
 
 
-def patient_facts(patient: Patient, trials: Sequence[Trial], as_of: date | None = None,
-                  source: str = "<patient>") -> Facts:
+def patient_facts(
+    patient: Patient, trials: Sequence[Trial], as_of: date | None = None, source: str = "<patient>"
+) -> Facts:
     """The facts of a patient screened against ``trials`` (all the rules loaded): its
     attestations matched to their trials and criteria (:mod:`eligimatch.attestations`; one
     naming neither is a :class:`PatientError`), then :func:`~eligimatch.facts.build_facts`."""
     return build_facts(attestations.resolve(patient, trials, source), as_of, source)
 
 
-def screen(patient: Patient, rules: RuleSet | Sequence[Trial], as_of: date | None = None,
-           source: str = "<patient>", *, explain: bool = True,
-           only: Sequence[Trial] | None = None) -> tuple[Facts, list[TrialResult]]:
+def screen(
+    patient: Patient,
+    rules: RuleSet | Sequence[Trial],
+    as_of: date | None = None,
+    source: str = "<patient>",
+    *,
+    explain: bool = True,
+    only: Sequence[Trial] | None = None,
+) -> tuple[Facts, list[TrialResult]]:
     """Evaluate one patient against every trial (or the trials ``only`` names, its attestations
     still checked against all); facts are computed once and shared.
 

@@ -32,13 +32,13 @@ def _index(trials: Sequence[Trial]) -> tuple[dict[str, Trial], dict[str, dict[st
         by_name.setdefault(t.id, t)
         if t.meta.registry_id:
             by_name.setdefault(t.meta.registry_id, t)
-    names = {t.id: {name: c.id for c in t.criteria for name in (c.id, *c.spec.aliases)}
-             for t in trials}
+    names = {t.id: {name: c.id for c in t.criteria for name in (c.id, *c.spec.aliases)} for t in trials}
     return by_name, names
 
 
-def resolve(patient: Patient, trials: Sequence[Trial], source: str,
-            elsewhere: Collection[str] = ()) -> Patient:
+def resolve(
+    patient: Patient, trials: Sequence[Trial], source: str, elsewhere: Collection[str] = ()
+) -> Patient:
     """``patient`` with every attestation naming its trial and criterion by their current ids;
     raise :class:`PatientError` listing every one that names something ``trials`` do not have.
 
@@ -56,19 +56,21 @@ def resolve(patient: Patient, trials: Sequence[Trial], source: str,
             continue
         if trial is None:
             known = sorted({t.id for t in trials})
-            problems.add(f"attestations[{i}].trial",
-                         f"unknown trial {att.trial!r}{suggest(att.trial, by_name)} (the rules "
-                         f"loaded define {', '.join(known) or 'none'})")
+            problems.add(
+                f"attestations[{i}].trial",
+                f"unknown trial {att.trial!r}{suggest(att.trial, by_name)} (the rules "
+                f"loaded define {', '.join(known) or 'none'})",
+            )
             continue
         criterion = names[trial.id].get(att.criterion)
         if criterion is None:
-            problems.add(f"attestations[{i}].criterion",
-                         f"{trial.id} has no criterion {att.criterion!r}"
-                         f"{suggest(att.criterion, names[trial.id])}")
+            problems.add(
+                f"attestations[{i}].criterion",
+                f"{trial.id} has no criterion {att.criterion!r}{suggest(att.criterion, names[trial.id])}",
+            )
             continue
         same = (trial.id, criterion) == (att.trial, att.criterion)
-        resolved.append(att if same else att.model_copy(
-            update={"trial": trial.id, "criterion": criterion}))
+        resolved.append(att if same else att.model_copy(update={"trial": trial.id, "criterion": criterion}))
     if problems:
         raise PatientError(source, problems)
     if all(a is b for a, b in zip(resolved, patient.attestations, strict=True)):

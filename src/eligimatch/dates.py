@@ -52,8 +52,12 @@ class Duration:
 
     def describe(self) -> str:
         parts = []
-        for n, word in ((self.years, "year"), (self.months, "month"), (self.weeks, "week"),
-                        (self.days, "day")):
+        for n, word in (
+            (self.years, "year"),
+            (self.months, "month"),
+            (self.weeks, "week"),
+            (self.days, "day"),
+        ):
             if n:
                 parts.append(f"{n} {word}{'s' if n != 1 else ''}")
         return " ".join(parts) or "0 days"

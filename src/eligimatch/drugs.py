@@ -29,11 +29,26 @@ __all__ = ["ANTICANCER_CLASSES", "Agent", "Catalogue", "DrugReading", "Open", "c
 # Classes of drugs that are given against cancer.  A medication with one of them is anticancer
 # therapy unless its agent is also used for other diseases (methotrexate for arthritis), which
 # leaves the question to the record or a clinician.
-ANTICANCER_CLASSES = frozenset({
-    "anthracycline", "alkylating_agent", "antimetabolite", "taxane", "vinca_alkaloid", "platinum",
-    "topoisomerase_inhibitor", "cytotoxic", "anti_angiogenic", "tyrosine_kinase_inhibitor",
-    "vegf_antibody", "immune_checkpoint_inhibitor", "pd1_inhibitor", "pdl1_inhibitor",
-    "ctla4_inhibitor", "hormonal"})
+ANTICANCER_CLASSES = frozenset(
+    {
+        "anthracycline",
+        "alkylating_agent",
+        "antimetabolite",
+        "taxane",
+        "vinca_alkaloid",
+        "platinum",
+        "topoisomerase_inhibitor",
+        "cytotoxic",
+        "anti_angiogenic",
+        "tyrosine_kinase_inhibitor",
+        "vegf_antibody",
+        "immune_checkpoint_inhibitor",
+        "pd1_inhibitor",
+        "pdl1_inhibitor",
+        "ctla4_inhibitor",
+        "hormonal",
+    }
+)
 # classes that some drugs carry outside cancer treatment too: on their own (stated, with no
 # agent the catalogue knows) they do not say whether the drug was anticancer therapy
 _DUAL_USE_CLASSES = frozenset({"antimetabolite", "alkylating_agent", "hormonal"})
@@ -41,16 +56,37 @@ _DUAL_USE_CLASSES = frozenset({"antimetabolite", "alkylating_agent", "hormonal"}
 SYSTEMIC_ROUTES = frozenset({"oral", "intravenous", "subcutaneous", "intramuscular"})
 # words of a drug name that say how it is given (used when the item records no route)
 _ROUTE_WORDS = {
-    "oral": "oral", "po": "oral", "tablet": "oral", "tablets": "oral", "tab": "oral",
-    "capsule": "oral", "capsules": "oral", "iv": "intravenous", "intravenous": "intravenous",
-    "infusion": "intravenous", "sc": "subcutaneous", "subcutaneous": "subcutaneous",
-    "im": "intramuscular", "intramuscular": "intramuscular", "inhaler": "inhaled",
-    "inhaled": "inhaled", "inhalation": "inhaled", "nebulised": "inhaled", "nebulized": "inhaled",
-    "cream": "topical", "ointment": "topical", "gel": "topical", "topical": "topical",
-    "eye": "topical", "drops": "topical", "nasal": "topical", "spray": "topical",
+    "oral": "oral",
+    "po": "oral",
+    "tablet": "oral",
+    "tablets": "oral",
+    "tab": "oral",
+    "capsule": "oral",
+    "capsules": "oral",
+    "iv": "intravenous",
+    "intravenous": "intravenous",
+    "infusion": "intravenous",
+    "sc": "subcutaneous",
+    "subcutaneous": "subcutaneous",
+    "im": "intramuscular",
+    "intramuscular": "intramuscular",
+    "inhaler": "inhaled",
+    "inhaled": "inhaled",
+    "inhalation": "inhaled",
+    "nebulised": "inhaled",
+    "nebulized": "inhaled",
+    "cream": "topical",
+    "ointment": "topical",
+    "gel": "topical",
+    "topical": "topical",
+    "eye": "topical",
+    "drops": "topical",
+    "nasal": "topical",
+    "spray": "topical",
 }
 # words that carry no identity of a drug: doses, units, schedules, forms, connectors, salts
-_FILLER = frozenset("""
+_FILLER = frozenset(
+    """
     mg g ug mcg microgram micrograms gram grams kg ml l iu unit units m2 m mmol meq qd od bd bid
     tid qid qds tds prn nocte mane daily weekly monthly twice once three four times day days week
     weeks month months hour hours h hr hrs every each per q q2w q3w q4w q21d q28d morning evening
@@ -65,7 +101,8 @@ _FILLER = frozenset("""
     sodium potassium calcium magnesium mesylate malate tosylate maleate citrate phosphate sulfate
     sulphate acetate succinate tartrate besylate besilate fumarate dihydrochloride monohydrate
     trihydrate hydrobromide bromide chloride disodium
-""".split())  # noqa: SIM905
+""".split()  # noqa: SIM905
+)
 _NUMBER = re.compile(r"^\d+([.,]\d+)?$|^\d+(mg|g|ug|mcg|ml|x|d|w|h)$|^[cd]\d+$")
 
 
@@ -79,11 +116,11 @@ class Agent:
 
     name: str
     classes: tuple[str, ...]
-    treatment: str | None           # the treatment type when it is an anticancer drug
-    systemic_route_only: bool        # the classes hold only when given systemically
-    non_oncologic_use: bool          # also given for other diseases (methotrexate for arthritis)
+    treatment: str | None  # the treatment type when it is an anticancer drug
+    systemic_route_only: bool  # the classes hold only when given systemically
+    non_oncologic_use: bool  # also given for other diseases (methotrexate for arthritis)
     rxnorm: tuple[str, ...]
-    names: tuple[str, ...]           # name and aliases, as words joined by single spaces
+    names: tuple[str, ...]  # name and aliases, as words joined by single spaces
 
 
 @dataclass(frozen=True)
@@ -104,10 +141,11 @@ class Open(tuple):  # type: ignore[type-arg]
     """
 
     unread: tuple[str, ...]
-    possible: frozenset[Any] | None   # the values it may have at most (None: any)
+    possible: frozenset[Any] | None  # the values it may have at most (None: any)
 
-    def __new__(cls, values: Iterable[Any], unread: Iterable[str] = (),
-                possible: Iterable[Any] | None = None) -> Open:
+    def __new__(
+        cls, values: Iterable[Any], unread: Iterable[str] = (), possible: Iterable[Any] | None = None
+    ) -> Open:
         obj = super().__new__(cls, values)
         obj.unread = tuple(unread)
         obj.possible = None if possible is None else frozenset(possible) | frozenset(obj)
@@ -118,8 +156,12 @@ class Open(tuple):  # type: ignore[type-arg]
         return self.possible is None or any(v in self.possible for v in values)
 
     def __eq__(self, other: object) -> bool:
-        return (isinstance(other, Open) and tuple(self) == tuple(other)
-                and self.unread == other.unread and self.possible == other.possible)
+        return (
+            isinstance(other, Open)
+            and tuple(self) == tuple(other)
+            and self.unread == other.unread
+            and self.possible == other.possible
+        )
 
     def __hash__(self) -> int:
         return hash((tuple(self), self.unread, self.possible))
@@ -129,12 +171,12 @@ class Open(tuple):  # type: ignore[type-arg]
 class DrugReading:
     """What an item's classes, agents and name say, together."""
 
-    agents: tuple[str, ...]          # canonical agent names found, then unread ones as written
+    agents: tuple[str, ...]  # canonical agent names found, then unread ones as written
     classes: tuple[str, ...]
-    unread: tuple[str, ...]          # words or agents the catalogue could not read
-    classes_known: bool              # False: more classes may apply (see unread)
+    unread: tuple[str, ...]  # words or agents the catalogue could not read
+    classes_known: bool  # False: more classes may apply (see unread)
     agents_known: bool
-    anticancer: bool | None          # is it anticancer drug therapy?
+    anticancer: bool | None  # is it anticancer drug therapy?
 
 
 class Catalogue:
@@ -174,7 +216,7 @@ class Catalogue:
             hit = None
             if w in self._first:
                 for phrase, names in self._phrases:
-                    if tuple(words[i:i + len(phrase)]) == phrase:
+                    if tuple(words[i : i + len(phrase)]) == phrase:
                         hit = (phrase, names)
                         break
             if hit is not None:
@@ -190,8 +232,15 @@ class Catalogue:
         """Agents whose name, alias or regimen appears as a whole word (or phrase) in ``text``."""
         return self.scan(text)[0]
 
-    def read(self, *, name: str | None, agents: Sequence[str] | None,
-             classes: Sequence[str] | None, route: str | None, drug: bool) -> DrugReading:
+    def read(
+        self,
+        *,
+        name: str | None,
+        agents: Sequence[str] | None,
+        classes: Sequence[str] | None,
+        route: str | None,
+        drug: bool,
+    ) -> DrugReading:
         """Read one item.  ``drug`` is False for items that are not drug therapy (an operation,
         radiotherapy, a transfusion): words of their names that are not drugs mean nothing."""
         found: list[str] = []
@@ -236,13 +285,16 @@ class Catalogue:
         agents_known = not gaps and (bool(found) or not drug)
         classes_known = stated is not None or (agents_known and not route_unread)
         anticancer = self._anticancer(found, all_classes, classes_known)
-        return DrugReading(agents=tuple(found) + tuple(unread), classes=all_classes,
-                           unread=tuple(gaps) + tuple(route_unread),
-                           classes_known=classes_known, agents_known=agents_known,
-                           anticancer=anticancer)
+        return DrugReading(
+            agents=tuple(found) + tuple(unread),
+            classes=all_classes,
+            unread=tuple(gaps) + tuple(route_unread),
+            classes_known=classes_known,
+            agents_known=agents_known,
+            anticancer=anticancer,
+        )
 
-    def _anticancer(self, found: Sequence[str], classes: Sequence[str], known: bool
-                    ) -> bool | None:
+    def _anticancer(self, found: Sequence[str], classes: Sequence[str], known: bool) -> bool | None:
         dual = False
         for n in found:
             a = self.agents[n]
@@ -271,16 +323,22 @@ def catalogue() -> Catalogue:
     for name, entry in raw.items():
         names = (name, *entry.get("aliases", ()))
         agents[name] = Agent(
-            name=name, classes=tuple(entry["classes"]), treatment=entry.get("treatment"),
+            name=name,
+            classes=tuple(entry["classes"]),
+            treatment=entry.get("treatment"),
             systemic_route_only=bool(entry.get("systemic_route_only", False)),
             non_oncologic_use=bool(entry.get("non_oncologic_use", False)),
             rxnorm=tuple(entry.get("rxnorm", ())),
-            names=tuple(" ".join(_words(n)) for n in names))
+            names=tuple(" ".join(_words(n)) for n in names),
+        )
     regimens: dict[str, Regimen] = {}
     for name, entry in regimens_raw.items():
         unknown = [a for a in entry["agents"] if a not in agents]
         if unknown:
             raise ValueError(f"drug_classes.toml: regimen {name!r} names unknown agents {unknown}")
-        regimens[name] = Regimen(name=name, agents=tuple(entry["agents"]), names=tuple(
-            " ".join(_words(n)) for n in (name, *entry.get("aliases", ()))))
+        regimens[name] = Regimen(
+            name=name,
+            agents=tuple(entry["agents"]),
+            names=tuple(" ".join(_words(n)) for n in (name, *entry.get("aliases", ()))),
+        )
     return Catalogue(agents, regimens)

@@ -93,8 +93,10 @@ class InputError(EligimatchError, ValueError):
 
     def lines(self) -> list[str]:
         """One line per problem, each naming the source (for a report of many problems)."""
-        return [one_line(f"{self.source}: {field}: {msg}" if field else f"{self.source}: {msg}")
-                for field, msg in self.problems]
+        return [
+            one_line(f"{self.source}: {field}: {msg}" if field else f"{self.source}: {msg}")
+            for field, msg in self.problems
+        ]
 
 
 class PatientError(InputError):
@@ -112,9 +114,7 @@ class UnknownTrialError(EligimatchError, LookupError):
         self.trial_id = trial_id
         self.known = tuple(known)
         hint = f"; did you mean {suggestion!r}?" if suggestion else ""
-        super().__init__(
-            f"unknown trial {trial_id!r}{hint} (known: {', '.join(self.known) or 'none'})"
-        )
+        super().__init__(f"unknown trial {trial_id!r}{hint} (known: {', '.join(self.known) or 'none'})")
 
 
 class ConfigError(EligimatchError, ValueError):

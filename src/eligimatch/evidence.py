@@ -39,12 +39,13 @@ def _words(text: str) -> str:
 
 # ---------------------------------------------------------------------------- condition types
 
+
 @dataclass(frozen=True)
 class ConditionType:
     name: str
     implies: tuple[str, ...]
     allows: frozenset[str]
-    names: tuple[str, ...]       # phrases of a name that identify the type, as " word word "
+    names: tuple[str, ...]  # phrases of a name that identify the type, as " word word "
 
 
 @functools.cache
@@ -54,9 +55,11 @@ def condition_types() -> dict[str, ConditionType]:
     for name, entry in raw.items():
         implies = tuple(entry.get("implies", ()))
         out[name] = ConditionType(
-            name=name, implies=implies,
+            name=name,
+            implies=implies,
             allows=frozenset((*implies, *entry.get("allows", ()), "other")),
-            names=tuple(_words(n) for n in entry.get("names", ())))
+            names=tuple(_words(n) for n in entry.get("names", ())),
+        )
     return out
 
 
@@ -71,11 +74,12 @@ def type_from_name(name: str | None) -> str | None:
 
 # ---------------------------------------------------------------------------- evidence concepts
 
+
 @dataclass(frozen=True)
 class ResultTest:
     test: str
-    values: tuple[str, ...] = ()         # qualitative results that count
-    detectable: bool | None = None       # for viral loads
+    values: tuple[str, ...] = ()  # qualitative results that count
+    detectable: bool | None = None  # for viral loads
 
     def matches(self, q: QuantityFact) -> bool:
         if self.detectable is None:
@@ -137,16 +141,20 @@ def concepts() -> dict[str, Concept]:
         if unknown:
             raise ValueError(f"evidence.toml [{key}]: unknown condition types {unknown}")
         out[key] = Concept(
-            key=key, label=e["label"], conditions=tuple(e.get("conditions", ())),
+            key=key,
+            label=e["label"],
+            conditions=tuple(e.get("conditions", ())),
             condition_status=e.get("condition_status", "any"),
             positive=_tests(e.get("positive", []), key),
             negative=_tests(e.get("negative", []), key),
             review=_tests(e.get("review", []), key),
-            review_classes=tuple(e.get("review_classes", ())))
+            review_classes=tuple(e.get("review_classes", ())),
+        )
     return out
 
 
 # ---------------------------------------------------------------------------- assessment
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -179,8 +187,7 @@ def _current(item: Item, as_of: date) -> bool | None:
     return item.ongoing
 
 
-def assess(c: Concept, facts: Facts, lab_limit: int | None, *, rule_out: str = "record"
-           ) -> Finding:
+def assess(c: Concept, facts: Facts, lab_limit: int | None, *, rule_out: str = "record") -> Finding:
     """Weigh every kind of evidence for concept ``c`` (see ``data/evidence.toml``).
 
     ``lab_limit``: how many days old a negative result may be to rule the concept out.
@@ -215,10 +222,16 @@ def assess(c: Concept, facts: Facts, lab_limit: int | None, *, rule_out: str = "
         if q is not None and t.matches(q):
             reasons.append(_result_text(q))
     meds = facts.collections.get("medications") or []
-    reasons.extend(sorted(dict.fromkeys(
-        f"{item.label} (also given for other reasons)" for item in meds
-        if set(item.fields.get("classes") or ()) & set(c.review_classes)
-        and _current(item, facts.as_of) is not False)))
+    reasons.extend(
+        sorted(
+            dict.fromkeys(
+                f"{item.label} (also given for other reasons)"
+                for item in meds
+                if set(item.fields.get("classes") or ()) & set(c.review_classes)
+                and _current(item, facts.as_of) is not False
+            )
+        )
+    )
     if negatives:
         shown = "; ".join(negatives)
         extra = f" (despite {'; '.join(reasons)})" if reasons else ""
@@ -234,24 +247,28 @@ def assess(c: Concept, facts: Facts, lab_limit: int | None, *, rule_out: str = "
     # a problem list that holds one cannot rule the concept out
     unclassified = [i.label for i in conditions or () if i.fields.get("type") is None]
     if rule_out == "record" and unclassified:
-        why = (f"{c.label}: not among the classified conditions, but "
-               f"{'; '.join(sorted(unclassified))}, and no {tests} result{window}{stale}")
-        return Finding(None, why, missing=(f"the type of the unclassified conditions or an "
-                                           f"{tests} result{window}",))
+        why = (
+            f"{c.label}: not among the classified conditions, but "
+            f"{'; '.join(sorted(unclassified))}, and no {tests} result{window}{stale}"
+        )
+        return Finding(
+            None, why, missing=(f"the type of the unclassified conditions or an {tests} result{window}",)
+        )
     if rule_out == "record" and conditions is not None:
-        return Finding(False, f"no {c.label}: not on the problem list ({len(conditions)} "
-                              f"conditions recorded), no positive test")
+        return Finding(
+            False,
+            f"no {c.label}: not on the problem list ({len(conditions)} "
+            f"conditions recorded), no positive test",
+        )
     if rule_out == "test":
         where = "not on the problem list" if conditions is not None else "conditions not recorded"
         why = f"{c.label}: {where}, but a negative {tests}{window} is needed{stale}"
         return Finding(None, why, missing=(f"{tests} result{window}",))
     why = f"{c.label}: conditions not recorded and no {tests} result{window}{stale}"
-    return Finding(None, why, missing=(f"conditions (problem list) or an {tests} result"
-                                       f"{window}",))
+    return Finding(None, why, missing=(f"conditions (problem list) or an {tests} result{window}",))
 
 
-def holds(c: Concept, facts: Facts, lab_limit: int | None, *, rule_out: str = "record"
-          ) -> bool | None:
+def holds(c: Concept, facts: Facts, lab_limit: int | None, *, rule_out: str = "record") -> bool | None:
     """The value of :func:`assess`, step by step the same, without building its text (for the
     status-only runners; tests/test_graph.py checks that both agree)."""
     positive, negative_age, otherwise = parts(c, facts, rule_out)
@@ -272,15 +289,19 @@ def parts(c: Concept, facts: Facts, rule_out: str) -> tuple[bool, int | None, bo
     quantity = facts.quantity
     if any((q := quantity(t.test)) is not None and t.matches(q) for t in c.positive):
         return True, None, True
-    ages = [(facts.as_of - q.date).days for t in c.negative
-            if (q := quantity(t.test)) is not None and t.matches(q) and q.date is not None]
+    ages = [
+        (facts.as_of - q.date).days
+        for t in c.negative
+        if (q := quantity(t.test)) is not None and t.matches(q) and q.date is not None
+    ]
     negative_age = min(ages) if ages else None
     if any((q := quantity(t.test)) is not None and t.matches(q) for t in c.review):
         return False, negative_age, None
     classes = set(c.review_classes)
-    if any(set(item.fields.get("classes") or ()) & classes
-           and _current(item, facts.as_of) is not False
-           for item in facts.collections.get("medications") or ()):
+    if any(
+        set(item.fields.get("classes") or ()) & classes and _current(item, facts.as_of) is not False
+        for item in facts.collections.get("medications") or ()
+    ):
         return False, negative_age, None
     if rule_out == "record" and conditions is not None:
         unclassified = any(i.fields.get("type") is None for i in conditions)
@@ -293,8 +314,10 @@ def _stale_negatives(c: Concept, facts: Facts, lab_limit: int | None) -> str:
     for t in c.negative:
         q = facts.quantity(t.test)
         if q is not None and t.matches(q) and q.date is not None:
-            old.append(f"{q.analyte.short} {q.result or q.shown()} on {q.date} is "
-                       f"{(facts.as_of - q.date).days} days old")
+            old.append(
+                f"{q.analyte.short} {q.result or q.shown()} on {q.date} is "
+                f"{(facts.as_of - q.date).days} days old"
+            )
         elif q is not None and t.matches(q):
             old.append(f"{q.analyte.short} {q.result or q.shown()} has no date")
     return f" ({'; '.join(old)})" if old else ""

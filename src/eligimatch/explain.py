@@ -33,8 +33,7 @@ from .draft.mark import resting_on, shares
 from .engine import CriterionResult, TrialResult
 from .safeio import printable as _p  # text output: no value can start a line of its own
 
-__all__ = ["explain_text", "has_more", "screen_json", "screen_text", "summary", "trials_json",
-           "trials_text"]
+__all__ = ["explain_text", "has_more", "screen_json", "screen_text", "summary", "trials_json", "trials_text"]
 
 ORDER = {"eligible": 0, "undetermined": 1, "ineligible": 2}
 LABEL = {"eligible": "ELIGIBLE", "undetermined": "UNDETERMINED", "ineligible": "INELIGIBLE"}
@@ -62,7 +61,7 @@ def _clauses(text: str) -> list[str]:
             depth += 1
         elif ch in ")]":
             depth = max(0, depth - 1)
-        elif ch == ";" and depth == 0 and text[i + 1:i + 2] == " ":
+        elif ch == ";" and depth == 0 and text[i + 1 : i + 2] == " ":
             parts.append(text[start:i])
             start = i + 2
     parts.append(text[start:])
@@ -79,7 +78,7 @@ def summary(c: CriterionResult) -> str:
         return "missing: " + "; ".join(c.missing)
     text = c.explanation or ""
     lead = next((x for x in _LEADS if text.startswith(x)), "")
-    clauses = _clauses(text[len(lead):])
+    clauses = _clauses(text[len(lead) :])
     if not clauses:
         return text
     answered = [x for x in clauses if x.startswith("clinician attestation")]
@@ -97,11 +96,17 @@ def has_more(c: CriterionResult) -> bool:
 
 
 def criterion_dict(c: CriterionResult, drafts: frozenset[str] = frozenset()) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": c.id, "kind": c.kind, "status": c.status, "text": c.text,
-                           "summary": summary(c) if c.explanation else "",
-                           "explanation": c.explanation, "missing": list(c.missing),
-                           "review": list(c.review)}
-    if drafts:      # only for trials with draft criteria: other output is unchanged
+    out: dict[str, Any] = {
+        "id": c.id,
+        "kind": c.kind,
+        "status": c.status,
+        "text": c.text,
+        "summary": summary(c) if c.explanation else "",
+        "explanation": c.explanation,
+        "missing": list(c.missing),
+        "review": list(c.review),
+    }
+    if drafts:  # only for trials with draft criteria: other output is unchanged
         out["draft"] = c.id in drafts
     return out
 
@@ -109,23 +114,26 @@ def criterion_dict(c: CriterionResult, drafts: frozenset[str] = frozenset()) -> 
 def draft_resting(r: TrialResult, drafts: Drafts | None) -> list[str]:
     """The draft criteria the trial's verdict rests on (see eligimatch.draft.mark)."""
     ids = (drafts or {}).get(r.trial_id, frozenset())
-    return resting_on(r.verdict, [c.id for c in r.criteria],
-                      [c.id for c in r.criteria if c.status == "fail"], ids)
+    return resting_on(
+        r.verdict, [c.id for c in r.criteria], [c.id for c in r.criteria if c.status == "fail"], ids
+    )
 
 
 def _draft_note(r: TrialResult, drafts: Drafts | None) -> str:
     resting = draft_resting(r, drafts)
-    return (f" [rests on {len(resting)} draft criteri{'on' if len(resting) == 1 else 'a'}]"
-            if resting else "")
+    return f" [rests on {len(resting)} draft criteri{'on' if len(resting) == 1 else 'a'}]" if resting else ""
 
 
-def trial_dict(r: TrialResult, *, criteria: bool = True,
-               drafts: Drafts | None = None) -> dict[str, Any]:
+def trial_dict(r: TrialResult, *, criteria: bool = True, drafts: Drafts | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "trial_id": r.trial_id, "title": r.title, "verdict": r.verdict, "reason": r.reason,
+        "trial_id": r.trial_id,
+        "title": r.title,
+        "verdict": r.verdict,
+        "reason": r.reason,
         "failing": [c.id for c in r.criteria if c.status == "fail"],
         "unknown": [c.id for c in r.criteria if c.status == "unknown"],
-        "missing": list(r.missing), "review": list(r.review),
+        "missing": list(r.missing),
+        "review": list(r.review),
     }
     mine = (drafts or {}).get(r.trial_id, frozenset())
     if mine:
@@ -135,11 +143,25 @@ def trial_dict(r: TrialResult, *, criteria: bool = True,
     return out
 
 
-def document(patient_id: str, source: str, as_of: date, results: Sequence[TrialResult],
-             rules_sha256: str, version: str, *, drafts: Drafts | None = None) -> dict[str, Any]:
-    return {"format_version": FORMAT_VERSION, "eligimatch": version, "rules_sha256": rules_sha256,
-            "patient_id": patient_id, "source": source, "as_of": as_of.isoformat(),
-            "trials": [trial_dict(r, drafts=drafts) for r in ordered(results)]}
+def document(
+    patient_id: str,
+    source: str,
+    as_of: date,
+    results: Sequence[TrialResult],
+    rules_sha256: str,
+    version: str,
+    *,
+    drafts: Drafts | None = None,
+) -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "eligimatch": version,
+        "rules_sha256": rules_sha256,
+        "patient_id": patient_id,
+        "source": source,
+        "as_of": as_of.isoformat(),
+        "trials": [trial_dict(r, drafts=drafts) for r in ordered(results)],
+    }
 
 
 def dumps(doc: Any) -> str:
@@ -156,20 +178,24 @@ def _first_fail(r: TrialResult) -> str:
     return f"fails {head} — {fails[0].explanation}" if fails else r.reason
 
 
-def screen_text(patient_id: str, source: str, as_of: date, results: Sequence[TrialResult], *,
-                drafts: Drafts | None = None) -> str:
+def screen_text(
+    patient_id: str, source: str, as_of: date, results: Sequence[TrialResult], *, drafts: Drafts | None = None
+) -> str:
     lines = [f"Patient {_p(patient_id)} ({_p(source)}), as of {as_of}:"]
     width = max((len(_p(r.trial_id)) for r in results), default=0)
     for r in ordered(results):
         reason = _first_fail(r) if r.verdict == "ineligible" else r.reason
-        lines.append(f"  {LABEL[r.verdict]:<12}  {_p(r.trial_id):<{width}}  {_p(reason)}"
-                     f"{_draft_note(r, drafts)}")
+        lines.append(
+            f"  {LABEL[r.verdict]:<12}  {_p(r.trial_id):<{width}}  {_p(reason)}{_draft_note(r, drafts)}"
+        )
     undecided = [r for r in results if r.verdict == "undetermined"]
     if undecided:
         counts: Counter[str] = Counter(m for r in undecided for m in r.missing)
         if counts:
-            items = [f"{_p(m)} ({n} trial{'s' if n != 1 else ''})"
-                     for m, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+            items = [
+                f"{_p(m)} ({n} trial{'s' if n != 1 else ''})"
+                for m, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            ]
             lines.append("  To decide the undetermined trials, record: " + ", ".join(items))
         reviews = [f"{_p(r.trial_id)} {_p(x)}" for r in undecided for x in r.review]
         if reviews:
@@ -177,11 +203,13 @@ def screen_text(patient_id: str, source: str, as_of: date, results: Sequence[Tri
     return "\n".join(lines)
 
 
-def explain_text(patient_id: str, as_of: date, r: TrialResult, *,
-                 drafts: Drafts | None = None) -> str:
-    lines = [f"{_p(r.trial_id)}: {_p(r.title)}",
-             f"Patient {_p(patient_id)}, as of {as_of}: {LABEL[r.verdict]} — {_p(r.reason)}"
-             f"{_draft_note(r, drafts)}", ""]
+def explain_text(patient_id: str, as_of: date, r: TrialResult, *, drafts: Drafts | None = None) -> str:
+    lines = [
+        f"{_p(r.trial_id)}: {_p(r.title)}",
+        f"Patient {_p(patient_id)}, as of {as_of}: {LABEL[r.verdict]} — {_p(r.reason)}"
+        f"{_draft_note(r, drafts)}",
+        "",
+    ]
     mine = (drafts or {}).get(r.trial_id, frozenset())
     for c in r.criteria:
         mark = ", draft" if c.id in mine else ""
@@ -194,13 +222,22 @@ def explain_text(patient_id: str, as_of: date, r: TrialResult, *,
 
 
 def trials_dicts(trials: Sequence[Any]) -> list[dict[str, Any]]:
-    return [{"trial_id": t.id, "registry_id": t.meta.registry_id, "title": t.meta.title,
-             "phase": t.meta.phase, "status": t.meta.status, "seed": t.meta.seed,
-             "criteria": len(t.criteria),
-             "needs_review": [c.id for c in t.criteria if c.needs_review],
-             "draft": [c.id for c in t.criteria if c.spec.draft is not None],
-             "shares": {k: round(v, 4) for k, v in shares(t).items()},
-             "sha256": t.sha256} for t in trials]
+    return [
+        {
+            "trial_id": t.id,
+            "registry_id": t.meta.registry_id,
+            "title": t.meta.title,
+            "phase": t.meta.phase,
+            "status": t.meta.status,
+            "seed": t.meta.seed,
+            "criteria": len(t.criteria),
+            "needs_review": [c.id for c in t.criteria if c.needs_review],
+            "draft": [c.id for c in t.criteria if c.spec.draft is not None],
+            "shares": {k: round(v, 4) for k, v in shares(t).items()},
+            "sha256": t.sha256,
+        }
+        for t in trials
+    ]
 
 
 def trials_json(trials: Sequence[Any], rules_sha256: str) -> str:
@@ -214,7 +251,9 @@ def trials_text(trials: Sequence[Any]) -> str:
         n_inc = sum(c.spec.kind == "inclusion" for c in t.criteria)
         n_exc = len(t.criteria) - n_inc
         sh = shares(t)
-        lines.append(f"{t.id:<{width}}  {_p(t.meta.phase):<8} {_p(t.meta.status):<20} {n_inc:>2} "
-                     f"inclusion / {n_exc:>2} exclusion criteria  typed {sh['typed']:>4.0%} "
-                     f"review {sh['review']:>4.0%} draft {sh['draft']:>4.0%}  {_p(t.meta.title)}")
+        lines.append(
+            f"{t.id:<{width}}  {_p(t.meta.phase):<8} {_p(t.meta.status):<20} {n_inc:>2} "
+            f"inclusion / {n_exc:>2} exclusion criteria  typed {sh['typed']:>4.0%} "
+            f"review {sh['review']:>4.0%} draft {sh['draft']:>4.0%}  {_p(t.meta.title)}"
+        )
     return "\n".join(lines)

@@ -39,7 +39,7 @@ class Facts:
     as_of: date
     quantities: dict[str, QuantityFact] = field(default_factory=dict)
     quantity_gaps: dict[str, tuple[str, str]] = field(default_factory=dict)  # key → (what, why)
-    scalars: dict[str, Any] = field(default_factory=dict)          # None = not recorded
+    scalars: dict[str, Any] = field(default_factory=dict)  # None = not recorded
     collections: dict[str, list[Item] | None] = field(default_factory=dict)
     histology: str | None = None
     attestations: dict[tuple[str, str], Any] = field(default_factory=dict)
@@ -57,8 +57,9 @@ def build_facts(patient: Patient, as_of: date | None = None, source: str = "<pat
     """Normalise a validated profile; raise :class:`PatientError` listing every problem."""
     when = as_of or patient.as_of
     if when is None:
-        raise PatientError(source, [("as_of", "no evaluation date: give 'as_of' in the file or "
-                                              "--as-of on the command line")])
+        raise PatientError(
+            source, [("as_of", "no evaluation date: give 'as_of' in the file or --as-of on the command line")]
+        )
     problems = Problems()
     facts = Facts(patient_id=patient.id, as_of=when)
     quantities.profile_quantities(patient, facts, problems)
@@ -80,7 +81,7 @@ def _scalars(p: Patient, facts: Facts) -> None:
     """Every scalar fact the profile holds, at its place (None where any part is missing)."""
     for s in VOCABULARY.scalars.values():
         if not s.path:
-            continue   # derived
+            continue  # derived
         value: Any = p
         for part in s.path:
             value = getattr(value, part)
@@ -93,11 +94,12 @@ def _scalars(p: Patient, facts: Facts) -> None:
 def _contradictions(p: Patient, problems: Problems) -> None:
     for i, t in enumerate(p.treatments or ()):
         if t.amputation is not None and t.type not in ("surgery", "procedure", None):
-            problems.add(f"treatments[{i}].amputation",
-                         f"only an operation or procedure can be an amputation, not a {t.type}")
+            problems.add(
+                f"treatments[{i}].amputation",
+                f"only an operation or procedure can be an amputation, not a {t.type}",
+            )
     rep = p.reproductive
     if p.sex == "male" and rep is not None:
         for name in ("pregnant", "breastfeeding"):
             if getattr(rep, name) is True:
-                problems.add(f"reproductive.{name}", f"{name} is recorded for a patient whose sex "
-                                                     f"is male")
+                problems.add(f"reproductive.{name}", f"{name} is recorded for a patient whose sex is male")

@@ -31,9 +31,16 @@ __all__ = ["DRUG_TREATMENTS", "Item", "amputee", "collections", "unclassified_la
 
 # treatment types that are drug therapy: their items are read through the drug catalogue, and
 # words of their names that the catalogue cannot read leave their classes unknown
-DRUG_TREATMENTS = frozenset({"chemotherapy", "targeted_therapy", "immunotherapy",
-                             "hormonal_therapy", "investigational", "other_anticancer"})
-
+DRUG_TREATMENTS = frozenset(
+    {
+        "chemotherapy",
+        "targeted_therapy",
+        "immunotherapy",
+        "hormonal_therapy",
+        "investigational",
+        "other_anticancer",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,7 @@ class Item:
 
     fields: dict[str, Any]
     start: date | None
-    end: date | None          # last day; None with ongoing=True means still going on
+    end: date | None  # last day; None with ongoing=True means still going on
     ongoing: bool | None
     label: str
 
@@ -128,12 +135,16 @@ def collections(p: Patient, facts: Facts, problems: Problems) -> None:
         facts.collections[name] = items
 
 
-def _drug_fields(obj: Any, fields: dict[str, Any], *, drug: bool,
-                 medication: bool = False) -> None:
+def _drug_fields(obj: Any, fields: dict[str, Any], *, drug: bool, medication: bool = False) -> None:
     """An item's classes and agents as the profile and the drug catalogue give them together;
     partly known ones are :class:`Open`.  Medications also get ``anticancer``."""
-    r = catalogue().read(name=obj.name, agents=getattr(obj, "agents", None), classes=obj.classes,
-                         route=getattr(obj, "route", None), drug=drug)
+    r = catalogue().read(
+        name=obj.name,
+        agents=getattr(obj, "agents", None),
+        classes=obj.classes,
+        route=getattr(obj, "route", None),
+        drug=drug,
+    )
     fields["classes"] = list(r.classes) if r.classes_known else Open(r.classes, r.unread)
     fields["agents"] = list(r.agents) if r.agents_known else Open(r.agents, r.unread)
     if medication:  # a treatment's anticancer also depends on its type (_treatment_fields)
@@ -144,15 +155,18 @@ def _treatment_fields(obj: Treatment, fields: dict[str, Any]) -> None:
     if obj.type is None:
         # unclassified: its classes and agents are at least what the catalogue reads in it, and
         # it is anticancer therapy only if one of those says so; otherwise nothing is known
-        r = catalogue().read(name=obj.name, agents=obj.agents, classes=obj.classes, route=None,
-                             drug=True)
+        r = catalogue().read(name=obj.name, agents=obj.agents, classes=obj.classes, route=None, drug=True)
         fields["classes"] = Open(r.classes)
         fields["agents"] = Open(r.agents)
         fields["anticancer"] = True if r.anticancer else None
         return
     _drug_fields(obj, fields, drug=obj.type in DRUG_TREATMENTS)
-    if (obj.type in ("surgery", "procedure") and obj.name is None and obj.agents is None
-            and obj.classes is None):
+    if (
+        obj.type in ("surgery", "procedure")
+        and obj.name is None
+        and obj.agents is None
+        and obj.classes is None
+    ):
         # an operation or procedure nobody named may have been given with a drug (an isolated
         # limb perfusion with melphalan): its drug classes and agents are not known
         fields["classes"] = Open(fields["classes"])
@@ -171,20 +185,37 @@ def _treatment_fields(obj: Treatment, fields: dict[str, Any]) -> None:
         # at the tumour: what it did decides (an excision treats, a biopsy samples); where
         # unrecorded, a procedure that samples does not treat and any other may have
         treats = _procedure_treats(obj.name)
-        anticancer = (False if site is False else treats if site else
-                      False if treats is False else None)
+        anticancer = False if site is False else treats if site else False if treats is False else None
     else:
         anticancer = False
     if anticancer is not True and obj.type not in ANTICANCER_TYPES:
-        drug = catalogue().read(name=obj.name, agents=obj.agents, classes=obj.classes,
-                                route=None, drug=False).anticancer
+        drug = (
+            catalogue()
+            .read(name=obj.name, agents=obj.agents, classes=obj.classes, route=None, drug=False)
+            .anticancer
+        )
         anticancer = True if drug else anticancer  # isolated limb perfusion with melphalan
     fields["anticancer"] = anticancer
 
 
-_REMOVES = frozenset({"excision", "excisional", "resection", "excised", "resected", "enucleation",
-                      "debulking", "amputation", "ablation", "perfusion", "embolisation",
-                      "embolization", "chemoembolisation", "chemoembolization"})
+_REMOVES = frozenset(
+    {
+        "excision",
+        "excisional",
+        "resection",
+        "excised",
+        "resected",
+        "enucleation",
+        "debulking",
+        "amputation",
+        "ablation",
+        "perfusion",
+        "embolisation",
+        "embolization",
+        "chemoembolisation",
+        "chemoembolization",
+    }
+)
 _SAMPLES = frozenset({"biopsy", "aspiration", "cytology", "puncture", "drainage", "imaging"})
 
 
@@ -200,8 +231,7 @@ def _procedure_treats(name: str | None) -> bool | None:
     return None
 
 
-def _condition_fields(obj: Condition, fields: dict[str, Any], where: str,
-                      problems: Problems) -> str | None:
+def _condition_fields(obj: Condition, fields: dict[str, Any], where: str, problems: Problems) -> str | None:
     """Categories implied by the type (plus the one given); the type read from the name of a
     condition of type "other".  Returns a label when the type was read from the name."""
     types = condition_types()
@@ -220,10 +250,12 @@ def _condition_fields(obj: Condition, fields: dict[str, Any], where: str,
             label = f"{obj.name} [{display(named)}, read from the name]"
     spec = types[ctype]
     if obj.category is not None and obj.category not in spec.allows and obj.type != "other":
-        problems.add(f"{where}.category",
-                     f"{obj.category!r} contradicts the type {obj.type!r} (which is "
-                     f"{', '.join(spec.implies) or 'of no fixed category'}; allowed: "
-                     f"{', '.join(sorted(spec.allows))})")
+        problems.add(
+            f"{where}.category",
+            f"{obj.category!r} contradicts the type {obj.type!r} (which is "
+            f"{', '.join(spec.implies) or 'of no fixed category'}; allowed: "
+            f"{', '.join(sorted(spec.allows))})",
+        )
     categories = list(spec.implies)
     if obj.category is not None and obj.category not in categories:
         categories.append(obj.category)
@@ -253,8 +285,11 @@ def _amputation(t: Treatment) -> bool | None:
     return False
 
 
-_AMPUTATION = re.compile(r"\b(amputation|amputated|disarticulation|hemipelvectomy|"
-                         r"forequarter|hindquarter)\b", re.I)
+_AMPUTATION = re.compile(
+    r"\b(amputation|amputated|disarticulation|hemipelvectomy|"
+    r"forequarter|hindquarter)\b",
+    re.I,
+)
 
 
 def amputee(p: Patient) -> bool | None:

@@ -37,12 +37,19 @@ from pydantic import BaseModel
 
 from .errors import ConfigError, InputError
 
-__all__ = ["DEFAULT_MAX_MB", "TooLarge", "check_depth", "load", "max_input_bytes", "read_bytes",
-           "type_problems"]
+__all__ = [
+    "DEFAULT_MAX_MB",
+    "TooLarge",
+    "check_depth",
+    "load",
+    "max_input_bytes",
+    "read_bytes",
+    "type_problems",
+]
 
 DEFAULT_MAX_MB = 20
 MAX_NUMBER_CHARS = 100
-MAX_MAGNITUDE = 30          # decimal exponent either side
+MAX_MAGNITUDE = 30  # decimal exponent either side
 MAX_DEPTH = 64
 
 Problems = list[tuple[str, str]]
@@ -58,8 +65,7 @@ class TooLarge(Exception):
 
 
 def too_large(limit: int) -> str:
-    return (f"larger than the input limit of {_size(limit)} (set ELIGIMATCH_MAX_INPUT_MB "
-            "to change it)")
+    return f"larger than the input limit of {_size(limit)} (set ELIGIMATCH_MAX_INPUT_MB to change it)"
 
 
 def _size(n: int) -> str:
@@ -77,8 +83,10 @@ def max_input_bytes() -> int:
     except InvalidOperation:
         mb = Decimal(-1)
     if not mb.is_finite() or not 0 < mb <= 100_000:
-        raise ConfigError("ELIGIMATCH_MAX_INPUT_MB", f"expected a number of megabytes between 0 "
-                          f"and 100000, got {text[:40]!r}")
+        raise ConfigError(
+            "ELIGIMATCH_MAX_INPUT_MB",
+            f"expected a number of megabytes between 0 and 100000, got {text[:40]!r}",
+        )
     return max(1, int(mb * 1_000_000))
 
 
@@ -97,6 +105,7 @@ def read_limited(stream: IO[bytes], limit: int) -> bytes:
 
 
 # ---------------------------------------------------------------------------- parsing
+
 
 class _Refused:
     """Left in the parsed tree by a parser hook in place of a value JSON allows and eligimatch
@@ -123,8 +132,9 @@ def _number(text: str) -> Decimal | _Refused:
 
 def _integer(text: str) -> int | _Refused:
     if len(text.lstrip("-")) > MAX_MAGNITUDE + 1:
-        return _Refused(f"the number {text[:20]}{'…' if len(text) > 20 else ''} is out of "
-                        "range (10⁻³⁰ to 10³⁰)")
+        return _Refused(
+            f"the number {text[:20]}{'…' if len(text) > 20 else ''} is out of range (10⁻³⁰ to 10³⁰)"
+        )
     return int(text)
 
 
@@ -161,18 +171,26 @@ def _scan(raw: Any, max_depth: int | None) -> tuple[str, str] | None:
             return _where(path), node.message
         if isinstance(node, dict):
             if isinstance(node, _DupDict):
-                return (_where((*path, node.duplicate)),
-                        "duplicate key (given more than once in one object; which value counts "
-                        "would be a guess)")
+                return (
+                    _where((*path, node.duplicate)),
+                    "duplicate key (given more than once in one object; which value counts would be a guess)",
+                )
             stack.extend((v, (*path, k)) for k, v in reversed(node.items()))
         elif isinstance(node, list):
             stack.extend((v, (*path, i)) for i, v in reversed(list(enumerate(node))))
     return None
 
 
-def load(data: bytes | str, source: str, error: ErrorClass, *, limit: int | None = None,
-         max_depth: int | None = None) -> Any:
+def load(
+    data: bytes | str,
+    source: str,
+    error: ErrorClass,
+    *,
+    limit: int | None = None,
+    max_depth: int | None = None,
+) -> Any:
     """Parse JSON text under the rules of this module; raise ``error(source, problems)``."""
+
     def fail(msg: str, field: str = "") -> InputError:
         return error(source, [(field, msg)])
 
@@ -193,7 +211,7 @@ def load(data: bytes | str, source: str, error: ErrorClass, *, limit: int | None
         text = data
     if not text.strip():
         raise fail("empty (no JSON value)")
-    flagged: list[object] = []        # refused numbers and objects with a duplicate key
+    flagged: list[object] = []  # refused numbers and objects with a duplicate key
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
         d = dict(items)
@@ -209,9 +227,13 @@ def load(data: bytes | str, source: str, error: ErrorClass, *, limit: int | None
         return value
 
     try:
-        raw = json.loads(text, parse_float=lambda t: flag(_number(t)),
-                         parse_int=lambda t: flag(_integer(t)),
-                         parse_constant=lambda t: flag(_constant(t)), object_pairs_hook=pairs)
+        raw = json.loads(
+            text,
+            parse_float=lambda t: flag(_number(t)),
+            parse_int=lambda t: flag(_integer(t)),
+            parse_constant=lambda t: flag(_constant(t)),
+            object_pairs_hook=pairs,
+        )
     except json.JSONDecodeError as exc:
         raise fail(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except RecursionError:
@@ -233,6 +255,7 @@ def check_depth(raw: Any, source: str, error: ErrorClass, max_depth: int = MAX_D
 
 
 # ---------------------------------------------------------------------------- JSON types
+
 
 def _shown(raw: Any) -> str:
     if raw is None:
@@ -312,7 +335,7 @@ def _walk(value: Any, given: Any, path: list[str | int], out: Problems) -> None:
 def _child(v: Any, g: Any, key: str | int, path: list[str | int], out: Problems) -> None:
     fits = _FITS.get(type(g))
     if fits is not None and type(v) in fits and (type(v) is not bool or type(g) is bool):
-        return      # the common case: a leaf of the right JSON type
+        return  # the common case: a leaf of the right JSON type
     if v is None:
         return
     path.append(key)
@@ -339,7 +362,7 @@ def exact_json(value: Any, *, indent: int | None = None) -> str:
         if isinstance(v, Decimal):
             if v == v.to_integral_value() and abs(v) < 10**15:
                 return int(v)
-            key = f"{marker}{len(exact)}"       # written as the exact literal below
+            key = f"{marker}{len(exact)}"  # written as the exact literal below
             exact[json.dumps(key)] = str(v)
             return key
         if isinstance(v, dt.date):

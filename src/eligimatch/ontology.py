@@ -36,8 +36,9 @@ class OncoTree:
     """Parent links of the OncoTree codes, with ancestry queries."""
 
     release = "oncotree_2025_10_03"
-    attribution = ("OncoTree (oncotree_2025_10_03), Memorial Sloan Kettering Cancer Center / "
-                   "cBioPortal, CC BY 4.0")
+    attribution = (
+        "OncoTree (oncotree_2025_10_03), Memorial Sloan Kettering Cancer Center / cBioPortal, CC BY 4.0"
+    )
 
     def __init__(self, nodes: dict[str, Node]) -> None:
         self.nodes = nodes
@@ -74,6 +75,5 @@ def oncotree() -> OncoTree:
     nodes: dict[str, Node] = {}
     with path.open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh, delimiter="\t"):
-            nodes[row["code"]] = Node(row["code"], row["name"], row["parent"] or None,
-                                      row["mainType"])
+            nodes[row["code"]] = Node(row["code"], row["name"], row["parent"] or None, row["mainType"])
     return OncoTree(nodes)

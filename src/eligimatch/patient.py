@@ -31,8 +31,7 @@ __all__ = ["Patient"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True,
-                              str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, str_strip_whitespace=True)
 
 
 #: Versions of the profile format read here (``format_version``; absent means the last).
@@ -65,7 +64,8 @@ class Quantity(_Model):
     value: NonNeg
     unit: str = Field(min_length=1, max_length=40)
     comparator: Comparator | None = Field(
-        default=None, description="for a censored value such as '>= 6 months' or '< 20 IU/mL'")
+        default=None, description="for a censored value such as '>= 6 months' or '< 20 IU/mL'"
+    )
     date: dt.date | None = None
 
 
@@ -128,8 +128,7 @@ class BloodPressure(_Model):
 
 
 Grade = Literal["G1", "G2", "G3", "GX"]
-SiteGroup = Literal["extremity", "trunk", "retroperitoneum", "head_and_neck", "visceral",
-                    "bone", "other"]
+SiteGroup = Literal["extremity", "trunk", "retroperitoneum", "head_and_neck", "visceral", "bone", "other"]
 
 
 class Stage(_Model):
@@ -157,9 +156,22 @@ class Diagnosis(_Model):
     date: dt.date | None = None
 
 
-MetastasisSite = Literal["lung", "liver", "bone", "brain", "spinal_cord", "leptomeninges",
-                         "lymph_node", "soft_tissue", "peritoneum", "pleura", "adrenal", "skin",
-                         "kidney", "other"]
+MetastasisSite = Literal[
+    "lung",
+    "liver",
+    "bone",
+    "brain",
+    "spinal_cord",
+    "leptomeninges",
+    "lymph_node",
+    "soft_tissue",
+    "peritoneum",
+    "pleura",
+    "adrenal",
+    "skin",
+    "kidney",
+    "other",
+]
 
 
 class Metastasis(_Model):
@@ -170,45 +182,102 @@ class Metastasis(_Model):
     lesion_count: int | None = Field(default=None, ge=1, le=10000)
     symptomatic: bool | None = None
     spine: Literal["none", "vertebral", "epidural", "cord"] | None = Field(
-        default=None, description="spinal involvement: none; vertebral (bone only); epidural "
-                                  "(into the epidural space or compressing the cord); cord "
-                                  "(intramedullary)")
+        default=None,
+        description="spinal involvement: none; vertebral (bone only); epidural "
+        "(into the epidural space or compressing the cord); cord "
+        "(intramedullary)",
+    )
     status: Literal["active", "treated_stable", "resolved"] | None = None
     date: dt.date | None = None
 
 
 class Lesion(_Model):
     site: str | None = None
-    kind: Literal["primary_tumour", "metastasis", "lymph_node",
-                  "bone_metastasis_soft_tissue_mass"] | None = None
+    kind: Literal["primary_tumour", "metastasis", "lymph_node", "bone_metastasis_soft_tissue_mass"] | None = (
+        None
+    )
     longest_diameter: Annotated[Quantity | None, Measured("mm")] = None
     shortest_diameter: Annotated[Quantity | None, Measured("mm")] = None
     measurable_recist_1_1: bool | None = None
     target: bool | None = None
     date: dt.date | None = None
-    imaging: Literal["ct", "mri", "pet_ct", "x_ray", "bone_scan", "ultrasound", "clinical",
-                     "other"] | None = Field(
-        default=None, description="how the lesion was shown and measured (e.g. ct, mri)")
+    imaging: (
+        Literal["ct", "mri", "pet_ct", "x_ray", "bone_scan", "ultrasound", "clinical", "other"] | None
+    ) = Field(default=None, description="how the lesion was shown and measured (e.g. ct, mri)")
 
 
 ConditionCategory = Literal[
-    "autoimmune", "cardiovascular", "pulmonary", "infection", "hepatic", "renal",
-    "gastrointestinal", "bleeding", "thromboembolic", "psychiatric", "substance_abuse",
-    "immunodeficiency", "metabolic", "neurological", "other"]
+    "autoimmune",
+    "cardiovascular",
+    "pulmonary",
+    "infection",
+    "hepatic",
+    "renal",
+    "gastrointestinal",
+    "bleeding",
+    "thromboembolic",
+    "psychiatric",
+    "substance_abuse",
+    "immunodeficiency",
+    "metabolic",
+    "neurological",
+    "other",
+]
 ConditionType = Literal[
-    "myocardial_infarction", "unstable_angina", "angina", "heart_failure",
-    "ventricular_arrhythmia", "arrhythmia", "coronary_artery_bypass", "hypertension",
-    "valvular_disease", "cardiomyopathy", "stroke", "transient_ischaemic_attack",
-    "deep_vein_thrombosis", "pulmonary_embolism", "interstitial_lung_disease",
-    "pulmonary_fibrosis", "copd", "asthma", "hiv", "hepatitis_b", "hepatitis_c",
-    "other_hepatitis", "cirrhosis", "tuberculosis", "bacterial_infection", "viral_infection",
-    "fungal_infection", "peptic_ulcer", "ulcerative_colitis", "crohns_disease",
-    "gastrointestinal_perforation", "bowel_obstruction", "gastrointestinal_bleeding",
-    "haemoptysis", "haematemesis", "other_bleeding", "malabsorption", "epilepsy",
-    "psychiatric_disorder", "substance_use_disorder", "diabetes", "electrolyte_abnormality",
-    "rheumatoid_arthritis", "systemic_lupus_erythematosus", "psoriasis", "autoimmune_thyroiditis",
-    "multiple_sclerosis", "vasculitis", "primary_immunodeficiency", "renal_insufficiency",
-    "hepatic_insufficiency", "pathological_fracture", "other"]
+    "myocardial_infarction",
+    "unstable_angina",
+    "angina",
+    "heart_failure",
+    "ventricular_arrhythmia",
+    "arrhythmia",
+    "coronary_artery_bypass",
+    "hypertension",
+    "valvular_disease",
+    "cardiomyopathy",
+    "stroke",
+    "transient_ischaemic_attack",
+    "deep_vein_thrombosis",
+    "pulmonary_embolism",
+    "interstitial_lung_disease",
+    "pulmonary_fibrosis",
+    "copd",
+    "asthma",
+    "hiv",
+    "hepatitis_b",
+    "hepatitis_c",
+    "other_hepatitis",
+    "cirrhosis",
+    "tuberculosis",
+    "bacterial_infection",
+    "viral_infection",
+    "fungal_infection",
+    "peptic_ulcer",
+    "ulcerative_colitis",
+    "crohns_disease",
+    "gastrointestinal_perforation",
+    "bowel_obstruction",
+    "gastrointestinal_bleeding",
+    "haemoptysis",
+    "haematemesis",
+    "other_bleeding",
+    "malabsorption",
+    "epilepsy",
+    "psychiatric_disorder",
+    "substance_use_disorder",
+    "diabetes",
+    "electrolyte_abnormality",
+    "rheumatoid_arthritis",
+    "systemic_lupus_erythematosus",
+    "psoriasis",
+    "autoimmune_thyroiditis",
+    "multiple_sclerosis",
+    "vasculitis",
+    "primary_immunodeficiency",
+    "renal_insufficiency",
+    "hepatic_insufficiency",
+    "pathological_fracture",
+    "other",
+]
 
 
 class Condition(_Model):
@@ -235,7 +304,8 @@ class Condition(_Model):
     requires_systemic_treatment: bool | None = None
     symptomatic: bool | None = None
     volume: Annotated[Quantity | None, Measured("mL")] = Field(
-        default=None, description="e.g. the volume of a bleed")
+        default=None, description="e.g. the volume of a bleed"
+    )
 
     @model_validator(mode="after")
     def _named(self) -> Condition:
@@ -245,13 +315,38 @@ class Condition(_Model):
 
 
 DrugClass = Literal[
-    "anthracycline", "alkylating_agent", "antimetabolite", "taxane", "vinca_alkaloid",
-    "platinum", "anti_angiogenic", "tyrosine_kinase_inhibitor", "vegf_antibody",
-    "immune_checkpoint_inhibitor", "pd1_inhibitor", "pdl1_inhibitor", "ctla4_inhibitor",
-    "cytokine", "immunomodulator", "hormonal", "systemic_corticosteroid", "immunosuppressant",
-    "antihypertensive", "anticoagulant", "antiplatelet", "systemic_anti_infective",
-    "antiepileptic", "live_vaccine", "inactivated_vaccine", "blood_product",
-    "cytotoxic", "topoisomerase_inhibitor", "antiretroviral", "hbv_antiviral", "other"]
+    "anthracycline",
+    "alkylating_agent",
+    "antimetabolite",
+    "taxane",
+    "vinca_alkaloid",
+    "platinum",
+    "anti_angiogenic",
+    "tyrosine_kinase_inhibitor",
+    "vegf_antibody",
+    "immune_checkpoint_inhibitor",
+    "pd1_inhibitor",
+    "pdl1_inhibitor",
+    "ctla4_inhibitor",
+    "cytokine",
+    "immunomodulator",
+    "hormonal",
+    "systemic_corticosteroid",
+    "immunosuppressant",
+    "antihypertensive",
+    "anticoagulant",
+    "antiplatelet",
+    "systemic_anti_infective",
+    "antiepileptic",
+    "live_vaccine",
+    "inactivated_vaccine",
+    "blood_product",
+    "cytotoxic",
+    "topoisomerase_inhibitor",
+    "antiretroviral",
+    "hbv_antiviral",
+    "other",
+]
 
 
 class Medication(_Model):
@@ -264,20 +359,40 @@ class Medication(_Model):
 
     name: str = Field(min_length=1)
     classes: list[DrugClass] | None = Field(
-        default=None, description="as recorded; the catalogue adds what the name implies")
-    route: Literal["oral", "intravenous", "subcutaneous", "intramuscular", "topical", "inhaled",
-                   "other"] | None = None
+        default=None, description="as recorded; the catalogue adds what the name implies"
+    )
+    route: (
+        Literal["oral", "intravenous", "subcutaneous", "intramuscular", "topical", "inhaled", "other"] | None
+    ) = None
     start: dt.date | None = None
     end: dt.date | None = None
     ongoing: bool | None = None
 
 
 TreatmentType = Literal[
-    "surgery", "chemotherapy", "radiotherapy", "targeted_therapy", "immunotherapy",
-    "hormonal_therapy", "investigational", "other_anticancer", "vaccine", "transfusion",
-    "procedure"]
-ANTICANCER_TYPES = frozenset({"chemotherapy", "radiotherapy", "targeted_therapy", "immunotherapy",
-                              "hormonal_therapy", "investigational", "other_anticancer"})
+    "surgery",
+    "chemotherapy",
+    "radiotherapy",
+    "targeted_therapy",
+    "immunotherapy",
+    "hormonal_therapy",
+    "investigational",
+    "other_anticancer",
+    "vaccine",
+    "transfusion",
+    "procedure",
+]
+ANTICANCER_TYPES = frozenset(
+    {
+        "chemotherapy",
+        "radiotherapy",
+        "targeted_therapy",
+        "immunotherapy",
+        "hormonal_therapy",
+        "investigational",
+        "other_anticancer",
+    }
+)
 Response = Literal["CR", "PR", "SD", "PD", "NE"]
 
 
@@ -293,18 +408,22 @@ class Treatment(_Model):
     type: TreatmentType | None = None
     name: str | None = None
     agents: list[str] | None = Field(
-        default=None, description="as recorded; the catalogue also reads agents from the name")
+        default=None, description="as recorded; the catalogue also reads agents from the name"
+    )
     classes: list[DrugClass] | None = Field(
-        default=None, description="as recorded; the catalogue adds what the agents imply")
-    intent: Literal["neoadjuvant", "adjuvant", "curative", "palliative", "diagnostic",
-                    "non_oncologic"] | None = None
+        default=None, description="as recorded; the catalogue adds what the agents imply"
+    )
+    intent: (
+        Literal["neoadjuvant", "adjuvant", "curative", "palliative", "diagnostic", "non_oncologic"] | None
+    ) = None
     date: dt.date | None = None
     start: dt.date | None = None
     end: dt.date | None = None
     ongoing: bool | None = None
     site: str | None = None
     involves_target_site: bool | None = Field(
-        default=None, description="radiotherapy or surgery at the site now to be treated")
+        default=None, description="radiotherapy or surgery at the site now to be treated"
+    )
     dose_gy: NonNeg | None = None
     major: bool | None = Field(default=None, description="major surgery")
     amputation: bool | None = None
@@ -389,7 +508,8 @@ class Patient(_Model):
     """A patient profile.  Absent = not recorded (unknown); empty list = none."""
 
     format_version: FormatVersion | None = Field(
-        default=None, description="version of the profile format; absent means the current one")
+        default=None, description="version of the profile format; absent means the current one"
+    )
     id: str = Field(min_length=1, max_length=200)
     as_of: dt.date | None = Field(default=None, description="evaluation date; --as-of overrides")
     sex: Literal["female", "male"] | None = None
@@ -401,7 +521,8 @@ class Patient(_Model):
     diagnosis: Diagnosis | None = None
     metastases: list[Metastasis] | None = None
     measurable_disease: bool | None = Field(
-        default=None, description="at least one measurable lesion by RECIST 1.1")
+        default=None, description="at least one measurable lesion by RECIST 1.1"
+    )
     lesions: list[Lesion] | None = None
     labs: list[Lab] | None = None
     blood_pressure: list[BloodPressure] | None = None
@@ -419,9 +540,11 @@ class Patient(_Model):
     @classmethod
     def _known_version(cls, v: object) -> object:
         if v is not None and v not in FORMAT_VERSIONS:
-            got = str(v) if isinstance(v, Decimal) else exact_json(v)   # as written: "2", 2, 1.0
+            got = str(v) if isinstance(v, Decimal) else exact_json(v)  # as written: "2", 2, 1.0
             raise PydanticCustomError(
-                "format_version", "unknown profile format version {got}; this eligimatch reads "
+                "format_version",
+                "unknown profile format version {got}; this eligimatch reads "
                 "{known} (leave format_version out for the current version)",
-                {"got": got[:40], "known": " or ".join(f'"{x}"' for x in FORMAT_VERSIONS)})
+                {"got": got[:40], "known": " or ".join(f'"{x}"' for x in FORMAT_VERSIONS)},
+            )
         return v

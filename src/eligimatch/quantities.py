@@ -27,8 +27,7 @@ from .vocabulary import suggest
 if TYPE_CHECKING:
     from .facts import Facts
 
-__all__ = ["LAB_MAX_AGE_DAYS", "QuantityFact", "check_date", "cockcroft_gault", "labs",
-           "profile_quantities"]
+__all__ = ["LAB_MAX_AGE_DAYS", "QuantityFact", "check_date", "cockcroft_gault", "labs", "profile_quantities"]
 
 # How many days old a lab result may be when neither the criterion, the trial nor the analyte
 # says (a usual screening window).
@@ -40,15 +39,15 @@ class QuantityFact:
     """One quantity as evaluated: canonical value (or ordinal / qualitative result)."""
 
     analyte: Analyte
-    value: Fraction | None = None         # canonical unit, exact
-    comparator: str | None = None         # censored value: '<' 20 means somewhere below 20
-    result: str | None = None             # ordinal / qualitative result
+    value: Fraction | None = None  # canonical unit, exact
+    comparator: str | None = None  # censored value: '<' 20 means somewhere below 20
+    result: str | None = None  # ordinal / qualitative result
     date: date | None = None
-    reported: str = ""                    # as written in the patient file
-    uln: Fraction | None = None           # canonical unit, exact
-    uln_note: str = ""                    # where the ULN came from
+    reported: str = ""  # as written in the patient file
+    uln: Fraction | None = None  # canonical unit, exact
+    uln_note: str = ""  # where the ULN came from
     uln_band: tuple[Fraction, Fraction] | None = None  # plausible ULNs when the lab gave none
-    derived: str = ""                     # how a derived value was computed
+    derived: str = ""  # how a derived value was computed
 
     def shown(self) -> str:
         a = self.analyte
@@ -73,8 +72,10 @@ def _quantity(key: str, q: Quantity, where: str, problems: Problems) -> Quantity
         spec = a.unit_for(q.unit)
         value = a.to_canonical(q.value, spec)
     except UnitError as exc:
-        problems.add(f"{where}.unit", f"{q.unit!r} is not a unit of {a.name}"
-                     if "not a unit of" in exc.reason else str(exc))
+        problems.add(
+            f"{where}.unit",
+            f"{q.unit!r} is not a unit of {a.name}" if "not a unit of" in exc.reason else str(exc),
+        )
         return None
     if not _in_range(a, value, f"{where}.value", problems):
         return None
@@ -106,9 +107,9 @@ def profile_quantities(p: Patient, facts: Facts, problems: Problems) -> None:
             age = Fraction(age_in_years(p.birth_date, as_of))
             if _in_range(analytes()["age"], age, "birth_date", problems):
                 facts.quantities["age"] = QuantityFact(
-                    analytes()["age"], value=age, derived=f"born {p.birth_date}")
-    for key, q in (("weight", p.weight), ("height", p.height),
-                   ("life_expectancy", p.life_expectancy)):
+                    analytes()["age"], value=age, derived=f"born {p.birth_date}"
+                )
+    for key, q in (("weight", p.weight), ("height", p.height), ("life_expectancy", p.life_expectancy)):
         if q is not None:
             check_date(q.date, as_of, f"{key}.date", problems)
             qf = _quantity(key, q, key, problems)
@@ -116,8 +117,9 @@ def profile_quantities(p: Patient, facts: Facts, problems: Problems) -> None:
                 facts.quantities[key] = qf
     if p.ecog is not None:
         check_date(p.ecog.date, as_of, "ecog.date", problems)
-        facts.quantities["ecog"] = QuantityFact(analytes()["ecog"], value=Fraction(p.ecog.value),
-                                                date=p.ecog.date)
+        facts.quantities["ecog"] = QuantityFact(
+            analytes()["ecog"], value=Fraction(p.ecog.value), date=p.ecog.date
+        )
     if p.diagnosis is not None and p.diagnosis.size is not None:
         qf = _quantity("tumour_size", p.diagnosis.size, "diagnosis.size", problems)
         if qf is not None:
@@ -128,43 +130,51 @@ def profile_quantities(p: Patient, facts: Facts, problems: Problems) -> None:
         if p.blood_pressure:
             latest = max(p.blood_pressure, key=_bp_order)
             for key, v in (("bp_systolic", latest.systolic), ("bp_diastolic", latest.diastolic)):
-                qf = _quantity(key, Quantity(value=v, unit=latest.unit, date=latest.date),
-                               "blood_pressure", problems)
+                qf = _quantity(
+                    key, Quantity(value=v, unit=latest.unit, date=latest.date), "blood_pressure", problems
+                )
                 if qf is not None:
                     facts.quantities[key] = qf
     if p.metastases is not None:
         # a metastasis without a status may or may not be resolved: it makes the counts unknown
         # (counting it, or not, would let forgetting the status change a known count)
-        unsure = sorted({m.site or "an unclassified site" for m in p.metastases
-                         if m.status is None})
+        unsure = sorted({m.site or "an unclassified site" for m in p.metastases if m.status is None})
         live = [m for m in p.metastases if m.status not in (None, "resolved")]
         counts = [m.lesion_count for m in live]
         organs = {m.site for m in live}
         if unsure:
             facts.quantity_gaps["metastatic_lesion_count"] = (
                 f"status (resolved or not) of the metastases at {', '.join(unsure)}",
-                f"not recorded whether the metastases at {', '.join(unsure)} are resolved")
+                f"not recorded whether the metastases at {', '.join(unsure)} are resolved",
+            )
         elif all(c is not None for c in counts):
             facts.quantities["metastatic_lesion_count"] = QuantityFact(
-                analytes()["metastatic_lesion_count"], value=Fraction(sum(c or 0 for c in counts)),
-                derived="sum of recorded metastatic lesions")
+                analytes()["metastatic_lesion_count"],
+                value=Fraction(sum(c or 0 for c in counts)),
+                derived="sum of recorded metastatic lesions",
+            )
         else:
             facts.quantity_gaps["metastatic_lesion_count"] = (
                 "number of lesions at every metastatic site",
-                "number of lesions not recorded for every metastatic site")
+                "number of lesions not recorded for every metastatic site",
+            )
         maybe = sorted(set(unsure) - organs)
         if None in organs:  # a metastasis whose site was not classified may be a new organ
             facts.quantity_gaps["metastatic_organ_count"] = (
                 "the site of every metastasis",
-                "the site of a metastasis could not be classified")
+                "the site of a metastasis could not be classified",
+            )
         elif maybe:
             facts.quantity_gaps["metastatic_organ_count"] = (
                 f"status (resolved or not) of the metastases at {', '.join(maybe)}",
-                f"not recorded whether the metastases at {', '.join(maybe)} are resolved")
+                f"not recorded whether the metastases at {', '.join(maybe)} are resolved",
+            )
         else:
             facts.quantities["metastatic_organ_count"] = QuantityFact(
-                analytes()["metastatic_organ_count"], value=Fraction(len(organs)),
-                derived=f"organs: {', '.join(sorted(o for o in organs if o)) or 'none'}")
+                analytes()["metastatic_organ_count"],
+                value=Fraction(len(organs)),
+                derived=f"organs: {', '.join(sorted(o for o in organs if o)) or 'none'}",
+            )
 
 
 def _bp_order(b: Any) -> tuple[Any, ...]:
@@ -200,11 +210,12 @@ def labs(p: Patient, facts: Facts, problems: Problems) -> None:
         distinct = {(r.value, r.comparator, r.result) for r in latest}
         if len(distinct) > 1:
             short = catalogue[key].short
-            facts.quantity_gaps[key] = (f"a single {short} result",
-                                        f"{short}: {len(latest)} different results on {newest}")
+            facts.quantity_gaps[key] = (
+                f"a single {short} result",
+                f"{short}: {len(latest)} different results on {newest}",
+            )
             continue
-        facts.quantities[key] = min(latest, key=lambda r: (r.uln is None, r.uln or 0,
-                                                           r.reported, r.uln_note))
+        facts.quantities[key] = min(latest, key=lambda r: (r.uln is None, r.uln or 0, r.reported, r.uln_note))
 
 
 def _lab_fact(a: Analyte, lab: Any, where: str, problems: Problems) -> QuantityFact | None:
@@ -215,15 +226,21 @@ def _lab_fact(a: Analyte, lab: Any, where: str, problems: Problems) -> QuantityF
         allowed = a.scale or a.values
         res = lab.result.lower() if lab.result.lower() in allowed else lab.result
         if res not in allowed:
-            problems.add(f"{where}.result", f"{lab.result!r} is not a result of {a.name} "
-                                            f"(expected one of {', '.join(allowed)})")
+            problems.add(
+                f"{where}.result",
+                f"{lab.result!r} is not a result of {a.name} (expected one of {', '.join(allowed)})",
+            )
             return None
         return QuantityFact(a, result=res, date=lab.date, reported=lab.result)
     if lab.value is None:
         problems.add(where, f"{a.name} needs a numeric 'value' and 'unit'")
         return None
-    qf = _quantity(a.key, Quantity(value=lab.value, unit=lab.unit, comparator=lab.comparator,
-                                   date=lab.date), where, problems)
+    qf = _quantity(
+        a.key,
+        Quantity(value=lab.value, unit=lab.unit, comparator=lab.comparator, date=lab.date),
+        where,
+        problems,
+    )
     if qf is None:
         return None
     uln, note, band = None, "", None
@@ -234,8 +251,7 @@ def _lab_fact(a: Analyte, lab: Any, where: str, problems: Problems) -> QuantityF
             uln = a.to_canonical(rr.high, a.unit_for(unit_text))
             note = f"ULN {format_number(rr.high, 6)} {unit_text} from the lab's reference range"
         except UnitError:
-            problems.add(f"{where}.reference_range.unit",
-                         f"{unit_text!r} is not a unit of {a.name}")
+            problems.add(f"{where}.reference_range.unit", f"{unit_text!r} is not a unit of {a.name}")
             return None
         if rr.low is not None and rr.low > rr.high:
             problems.add(f"{where}.reference_range", "low is above high")
@@ -244,20 +260,31 @@ def _lab_fact(a: Analyte, lab: Any, where: str, problems: Problems) -> QuantityF
             lo, hi = (a.show(x) for x in a.uln_band)
             shown = f"{format_number(rr.high, 6)} {unit_text}"
             if rr.unit is None:
-                problems.add(f"{where}.reference_range.unit",
-                             f"the range gives no unit, and {shown} (the result's unit) is not a "
-                             f"plausible upper limit of normal of {a.name} ({lo} to {hi}): give "
-                             f"the range's unit")
+                problems.add(
+                    f"{where}.reference_range.unit",
+                    f"the range gives no unit, and {shown} (the result's unit) is not a "
+                    f"plausible upper limit of normal of {a.name} ({lo} to {hi}): give "
+                    f"the range's unit",
+                )
             else:
-                problems.add(f"{where}.reference_range.high",
-                             f"{shown} is not a plausible upper limit of normal of {a.name} "
-                             f"({lo} to {hi})")
+                problems.add(
+                    f"{where}.reference_range.high",
+                    f"{shown} is not a plausible upper limit of normal of {a.name} ({lo} to {hi})",
+                )
             return None
     elif a.uln_band is not None:
         band = a.uln_band
         note = "the lab reported no reference range"
-    return QuantityFact(a, value=qf.value, comparator=qf.comparator, date=lab.date,
-                        reported=qf.reported, uln=uln, uln_note=note, uln_band=band)
+    return QuantityFact(
+        a,
+        value=qf.value,
+        comparator=qf.comparator,
+        date=lab.date,
+        reported=qf.reported,
+        uln=uln,
+        uln_note=note,
+        uln_band=band,
+    )
 
 
 def cockcroft_gault(p: Patient, facts: Facts) -> None:
@@ -277,8 +304,10 @@ def cockcroft_gault(p: Patient, facts: Facts) -> None:
         if weight.date is None:
             need.append("a dated weight")
         elif limit is not None and (facts.as_of - weight.date).days > limit:
-            need.append(f"a weight from the last {limit} days (the one recorded, "
-                        f"{weight.date}, is {(facts.as_of - weight.date).days} days old)")
+            need.append(
+                f"a weight from the last {limit} days (the one recorded, "
+                f"{weight.date}, is {(facts.as_of - weight.date).days} days old)"
+            )
     if p.sex is None:
         need.append("sex")
     if scr is None or scr.value is None or scr.comparator is not None:
@@ -286,7 +315,8 @@ def cockcroft_gault(p: Patient, facts: Facts) -> None:
     if need:
         facts.quantity_gaps["crcl"] = (
             "CrCl (or " + ", ".join(need) + " for Cockcroft–Gault)",
-            "CrCl not measured, and Cockcroft–Gault needs " + ", ".join(need))
+            "CrCl not measured, and Cockcroft–Gault needs " + ", ".join(need),
+        )
         return
     assert age and weight and scr and age.value is not None and weight.value is not None
     assert scr.value is not None
@@ -294,15 +324,19 @@ def cockcroft_gault(p: Patient, facts: Facts) -> None:
     mg_dl = crea.to_canonical(1, crea.unit_for("mg/dL"))  # µmol/L per mg/dL
     scr_mg_dl = scr.value / mg_dl
     if scr_mg_dl <= 0:
-        facts.quantity_gaps["crcl"] = ("measured CrCl",
-                                       "CrCl cannot be estimated from a creatinine of 0")
+        facts.quantity_gaps["crcl"] = ("measured CrCl", "CrCl cannot be estimated from a creatinine of 0")
         return
     value = (140 - age.value) * weight.value / (72 * scr_mg_dl)
     if p.sex == "female":
         value *= Fraction(85, 100)
     value = max(value, Fraction(0))
     facts.quantities["crcl"] = QuantityFact(
-        analytes()["crcl"], value=value, date=scr.date,
-        derived=(f"Cockcroft–Gault estimate from age {format_number(age.value)}, weight "
-                 f"{format_number(weight.value)} kg, {p.sex}, creatinine "
-                 f"{format_number(scr_mg_dl, 3)} mg/dL on {scr.date}"))
+        analytes()["crcl"],
+        value=value,
+        date=scr.date,
+        derived=(
+            f"Cockcroft–Gault estimate from age {format_number(age.value)}, weight "
+            f"{format_number(weight.value)} kg, {p.sex}, creatinine "
+            f"{format_number(scr_mg_dl, 3)} mg/dL on {scr.date}"
+        ),
+    )

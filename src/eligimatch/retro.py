@@ -59,26 +59,37 @@ def as_of_earlier(patient: Patient, when: dt.date) -> tuple[Patient, list[str]]:
             cut.left("diagnosis")
         else:
             # its histology, grade and site do not change; its status and extent may have
-            states = {"status": None, "resectable": None, "locally_advanced": None,
-                      "stage": None}
+            states = {"status": None, "resectable": None, "locally_advanced": None, "stage": None}
             if d.size is not None and cut.later(d.size.date):
                 states["size"] = None
                 cut.left("tumour size")
             update["diagnosis"] = d.model_copy(update=states)
-    undated = [name for name in ("reproductive", "administrative", "measurable_disease")
-               if getattr(patient, name) is not None]
+    undated = [
+        name
+        for name in ("reproductive", "administrative", "measurable_disease")
+        if getattr(patient, name) is not None
+    ]
     for name in undated:
         update[name] = None
-    for name, label in (("labs", "lab result"), ("blood_pressure", "blood pressure"),
-                        ("attestations", "attestation"), ("lesions", "lesion")):
+    for name, label in (
+        ("labs", "lab result"),
+        ("blood_pressure", "blood pressure"),
+        ("attestations", "attestation"),
+        ("lesions", "lesion"),
+    ):
         items = getattr(patient, name)
         if items is not None:
             kept = [x for x in items if not cut.later(x.date, label)]
             if len(kept) != len(items):
                 update[name] = kept
-    for name, fix in (("metastases", _metastasis), ("conditions", _condition),
-                      ("medications", _medication), ("treatments", _treatment),
-                      ("toxicities", _toxicity), ("other_malignancies", _malignancy)):
+    for name, fix in (
+        ("metastases", _metastasis),
+        ("conditions", _condition),
+        ("medications", _medication),
+        ("treatments", _treatment),
+        ("toxicities", _toxicity),
+        ("other_malignancies", _malignancy),
+    ):
         items = getattr(patient, name)
         if items is None:
             continue
@@ -90,11 +101,13 @@ def as_of_earlier(patient: Patient, when: dt.date) -> tuple[Patient, list[str]]:
         if out != list(items):
             update[name] = out
     notes = cut.notes()
-    notes.append(f"screened as of {when}, earlier than the profile's date "
-                 f"{own if own is not None else '(not given)'}: undated states (pregnancy and "
-                 "the other reproductive facts, consent and the other administrative facts, "
-                 "measurable disease, the disease status and stage) are not used, since they may "
-                 "have been different then")
+    notes.append(
+        f"screened as of {when}, earlier than the profile's date "
+        f"{own if own is not None else '(not given)'}: undated states (pregnancy and "
+        "the other reproductive facts, consent and the other administrative facts, "
+        "measurable disease, the disease status and stage) are not used, since they may "
+        "have been different then"
+    )
     return patient.model_copy(update=update), notes
 
 
@@ -119,17 +132,22 @@ class _Cut:
         self.changed[(noun, rest)] += 1
 
     def notes(self) -> list[str]:
-        out = [f"{n} {_plural(label, n)} after {self.when} not used"
-               for label, n in sorted(self.dropped.items())]
-        out += [f"{n} {_plural(noun, n)} {rest}"
-                for (noun, rest), n in sorted(self.changed.items())]
+        out = [
+            f"{n} {_plural(label, n)} after {self.when} not used" for label, n in sorted(self.dropped.items())
+        ]
+        out += [f"{n} {_plural(noun, n)} {rest}" for (noun, rest), n in sorted(self.changed.items())]
         return out
 
 
-_PLURALS = {"metastasis": "metastases", "toxicity": "toxicities", "life expectancy":
-            "life expectancies",
-            "other malignancy": "other malignancies", "diagnosis": "diagnoses",
-            "weight": "weights", "height": "heights"}
+_PLURALS = {
+    "metastasis": "metastases",
+    "toxicity": "toxicities",
+    "life expectancy": "life expectancies",
+    "other malignancy": "other malignancies",
+    "diagnosis": "diagnoses",
+    "weight": "weights",
+    "height": "heights",
+}
 
 
 def _plural(noun: str, n: int) -> str:
@@ -140,8 +158,10 @@ def _metastasis(m: Any, cut: _Cut) -> Any:
     if cut.later(m.date, "metastasis"):
         return None
     if m.status in ("resolved", "treated_stable"):
-        cut.change("metastasis", f"with status '{m.status}' read as status unrecorded "
-                   f"(not dated on or before {cut.when})")
+        cut.change(
+            "metastasis",
+            f"with status '{m.status}' read as status unrecorded (not dated on or before {cut.when})",
+        )
         return m.model_copy(update={"status": None})
     return m
 
@@ -150,12 +170,13 @@ def _condition(c: Any, cut: _Cut) -> Any:
     if cut.later(c.onset, "condition"):
         return None
     if cut.later(c.resolved):
-        cut.change("condition", f"resolved after {cut.when} read as not resolved then "
-                   "(status unrecorded)")
+        cut.change("condition", f"resolved after {cut.when} read as not resolved then (status unrecorded)")
         return c.model_copy(update={"resolved": None, "status": None})
     if c.status in ("resolved", "controlled") and c.resolved is None:
-        cut.change("condition", f"with status '{c.status}' read as status unrecorded (not dated "
-                   f"on or before {cut.when})")
+        cut.change(
+            "condition",
+            f"with status '{c.status}' read as status unrecorded (not dated on or before {cut.when})",
+        )
         return c.model_copy(update={"status": None})
     return c
 
@@ -167,8 +188,7 @@ def _medication(m: Any, cut: _Cut) -> Any:
         if m.start is not None:
             cut.change("medication", f"ended after {cut.when} read as ongoing then")
             return m.model_copy(update={"end": None, "ongoing": True})
-        cut.change("medication", f"ended after {cut.when} (start unrecorded) read as ongoing "
-                   "unrecorded")
+        cut.change("medication", f"ended after {cut.when} (start unrecorded) read as ongoing unrecorded")
         return m.model_copy(update={"end": None, "ongoing": None})
     if m.ongoing is False and m.end is None:
         cut.change("medication", "stopped on an unrecorded date read as ongoing unrecorded")
@@ -181,8 +201,12 @@ def _treatment(t: Any, cut: _Cut) -> Any:
         return None
     fix: dict[str, Any] = {}
     if cut.later(t.end):
-        fix = {"end": None, "ongoing": True if t.start is not None else None,
-               "best_response": None, "stopped_for_toxicity": None}
+        fix = {
+            "end": None,
+            "ongoing": True if t.start is not None else None,
+            "best_response": None,
+            "stopped_for_toxicity": None,
+        }
         cut.change("treatment", f"ended after {cut.when} read as ongoing then")
     elif t.ongoing is False and t.end is None and t.date is None:
         fix = {"ongoing": None}
@@ -207,10 +231,11 @@ def _malignancy(x: Any, cut: _Cut) -> Any:
         return None
     if cut.later(x.resolved):
         cut.change("other malignancy", f"resolved after {cut.when} read as status unrecorded")
-        return x.model_copy(update={"resolved": None, "status": None,
-                                    "curatively_treated": None})
+        return x.model_copy(update={"resolved": None, "status": None, "curatively_treated": None})
     if x.status in ("remission", "cured") and x.resolved is None:
-        cut.change("other malignancy", f"with status '{x.status}' read as status unrecorded (not "
-                   f"dated on or before {cut.when})")
+        cut.change(
+            "other malignancy",
+            f"with status '{x.status}' read as status unrecorded (not dated on or before {cut.when})",
+        )
         return x.model_copy(update={"status": None})
     return x

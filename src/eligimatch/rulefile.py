@@ -31,12 +31,18 @@ class TrialMeta(_Model):
     seed: str = Field(description="the seed file the rules were encoded from (seeds/...)")
     registry_id: str | None = Field(default=None, description="None when the record has none")
     lab_max_age_days: int | None = Field(
-        default=None, ge=1, le=3650,
-        description="labs older than this (days before as_of) count as stale → unknown")
+        default=None,
+        ge=1,
+        le=3650,
+        description="labs older than this (days before as_of) count as stale → unknown",
+    )
     attestation_max_age_days: int | None = Field(
-        default=None, ge=1, le=3650,
+        default=None,
+        ge=1,
+        le=3650,
         description="clinician attestations older than this are shown but do not answer "
-                    "(default: eligimatch.engine.core.ATTESTATION_MAX_AGE_DAYS)")
+        "(default: eligimatch.engine.core.ATTESTATION_MAX_AGE_DAYS)",
+    )
     notes: str | None = None
 
 
@@ -59,9 +65,11 @@ class CriterionSpec(_Model):
     notes: str | None = None
     examples: list[Example] = Field(default_factory=list)
     draft: str | None = Field(
-        default=None, pattern=r"^[a-z0-9_+]+$",
+        default=None,
+        pattern=r"^[a-z0-9_+]+$",
         description="drafted by `eligimatch draft`: the recogniser(s) that produced the logic, "
-                    "or 'review'; remove the field once a person has checked the criterion")
+        "or 'review'; remove the field once a person has checked the criterion",
+    )
 
     @model_validator(mode="after")
     def _prefix_matches_kind(self) -> CriterionSpec:

@@ -75,7 +75,7 @@ def format_text(text: str) -> str:
         raise FormatError(f"cannot be formatted: {exc}") from None
     except RecursionError:
         raise FormatError("cannot be formatted: nested too deeply") from None
-    except ValueError:      # int() refusing more than 4,300 digits
+    except ValueError:  # int() refusing more than 4,300 digits
         raise FormatError("cannot be formatted: a number is out of range") from None
     if _typed(after) != _typed(before) or not kept:
         raise FormatError("formatting would change the document; left as it is")
@@ -95,6 +95,7 @@ def _typed(value: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------- document lines
+
 
 def _render(lines: list[Line]) -> str:
     out: list[str] = []
@@ -136,7 +137,7 @@ def _opens_block(lines: list[Line], n: int) -> bool:
 
 
 def _next_indent(lines: list[Line], n: int, indent: int) -> int:
-    for line in lines[n + 1:]:
+    for line in lines[n + 1 :]:
         if isinstance(line, Header):
             return STEP * (len(line.parts) - 1)
         if isinstance(line, KeyValue | Blank):
@@ -149,6 +150,7 @@ def _with_note(line: str, note: str | None) -> str:
 
 
 # ---------------------------------------------------------------------------- values
+
 
 def _flat(v: Value) -> str | None:
     """``v`` on one line, or ``None`` when it holds a comment or a line break."""
@@ -207,8 +209,13 @@ def _fills(v: Array, indent: int) -> bool:
         return False
     for i in v.items:
         flat = _flat(i.value)
-        if (i.before or i.after or not isinstance(i.value, Str | Scalar) or flat is None
-                or indent + len(flat) + 1 > WIDTH):
+        if (
+            i.before
+            or i.after
+            or not isinstance(i.value, Str | Scalar)
+            or flat is None
+            or indent + len(flat) + 1 > WIDTH
+        ):
             return False
     return True
 
@@ -272,13 +279,13 @@ def _pieces(line: str, indent: int, end: int) -> list[str]:
 
 # ---------------------------------------------------------------------------- files
 
+
 def rule_sources(paths: list[Path]) -> list[Path]:
     """The files ``eligimatch fmt`` works on: each file given, and for a directory its rule
     files (``*.toml``) and its shared value sets (``shared/*.toml``)."""
     out: list[Path] = []
     for p in paths:
-        out.extend([*sorted(p.glob("*.toml")), *sorted((p / "shared").glob("*.toml"))]
-                   if p.is_dir() else [p])
+        out.extend([*sorted(p.glob("*.toml")), *sorted((p / "shared").glob("*.toml"))] if p.is_dir() else [p])
     return list(dict.fromkeys(out))
 
 

@@ -49,8 +49,18 @@ from typing import Any
 from . import tomlin
 from .errors import RuleFileError
 
-__all__ = ["DEFINITIONS", "REFERENCE", "SHARED_FILE", "SharedSets", "load_shared", "read",
-           "references", "resolve", "shared_path", "unused_shared"]
+__all__ = [
+    "DEFINITIONS",
+    "REFERENCE",
+    "SHARED_FILE",
+    "SharedSets",
+    "load_shared",
+    "read",
+    "references",
+    "resolve",
+    "shared_path",
+    "unused_shared",
+]
 
 DEFINITIONS = "definitions"
 REFERENCE = "use"
@@ -135,8 +145,13 @@ def resolve(raw: dict[str, Any], shared: SharedSets | None) -> tuple[Any, Proble
         if not NAME.match(name):
             problems.append((where, _BAD_NAME))
         elif name in known:
-            problems.append((where, f"{name!r} is a shared value set ({shared.path if shared else ''}); "
-                                    "give this definition another name"))
+            problems.append(
+                (
+                    where,
+                    f"{name!r} is a shared value set ({shared.path if shared else ''}); "
+                    "give this definition another name",
+                )
+            )
         elif not isinstance(value, list | dict):
             problems.append((where, "a definition is a list (a value set) or a table (logic)"))
     if problems:
@@ -149,8 +164,9 @@ def resolve(raw: dict[str, Any], shared: SharedSets | None) -> tuple[Any, Proble
         if key == DEFINITIONS:
             continue
         out[key] = r.document(value, (key,))
-    problems.extend((tomlin.location((DEFINITIONS, n), raw), "defined but never used")
-                    for n in defs if n not in r.used)
+    problems.extend(
+        (tomlin.location((DEFINITIONS, n), raw), "defined but never used") for n in defs if n not in r.used
+    )
     problems.extend(r.bounds(out))
     return (None, problems) if problems else (out, [])
 
@@ -160,10 +176,10 @@ _BAD_NAME = "a definition's name is lower case letters, digits and '_', starting
 
 @dataclass
 class _Resolver:
-    raw: dict[str, Any]            # the document (or the shared file) being resolved
-    shared: Mapping[str, Any]      # the shared value sets, resolved
+    raw: dict[str, Any]  # the document (or the shared file) being resolved
+    shared: Mapping[str, Any]  # the shared value sets, resolved
     problems: Problems
-    shared_file: bool = False      # resolving the shared file itself
+    shared_file: bool = False  # resolving the shared file itself
     done: dict[str, Any] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
     active: list[str] = field(default_factory=list)
@@ -189,12 +205,13 @@ class _Resolver:
         if name in self.done:
             return self.done[name]
         if name in self.active:
-            cycle = [*self.active[self.active.index(name):], name]
+            cycle = [*self.active[self.active.index(name) :], name]
             if not self.reported & set(cycle):
                 self.reported.update(cycle)
                 start = (() if self.shared_file else (DEFINITIONS,)) + (cycle[0],)
-                self.problems.append((self.where(start),
-                                      "definitions use each other in a cycle: " + " → ".join(cycle)))
+                self.problems.append(
+                    (self.where(start), "definitions use each other in a cycle: " + " → ".join(cycle))
+                )
             return None
         self.active.append(name)
         value = self.own()[name]
@@ -214,13 +231,19 @@ class _Resolver:
             if _is_reference(item):
                 name, value = self.reference(item, (*path, i))
                 if isinstance(value, dict):
-                    self.problems.append((self.where((*path, i)), f"{name!r} is a table (logic); "
-                                          "a value set holds only values and other value sets"))
+                    self.problems.append(
+                        (
+                            self.where((*path, i)),
+                            f"{name!r} is a table (logic); "
+                            "a value set holds only values and other value sets",
+                        )
+                    )
                 elif isinstance(value, list):
                     out.extend(value)
             elif isinstance(item, dict | list):
-                self.problems.append((self.where((*path, i)),
-                                      "a value set holds only values and other value sets"))
+                self.problems.append(
+                    (self.where((*path, i)), "a value set holds only values and other value sets")
+                )
             else:
                 out.append(item)
         return out
@@ -233,8 +256,9 @@ class _Resolver:
         name = ref[REFERENCE]
         if len(ref) != 1:
             extra = sorted(k for k in ref if k != REFERENCE)
-            self.problems.append((where, f"a reference {{ {REFERENCE} = ... }} takes no other key "
-                                         f"(got {', '.join(extra)})"))
+            self.problems.append(
+                (where, f"a reference {{ {REFERENCE} = ... }} takes no other key (got {', '.join(extra)})")
+            )
             return "", None
         if not isinstance(name, str):
             self.problems.append((f"{where}.{REFERENCE}", "must be the name of a definition"))
@@ -264,13 +288,21 @@ class _Resolver:
         in each criterion's ``logic``."""
         if isinstance(value, dict):
             if _is_reference(value):
-                self.problems.append((self.where(path), "a reference { use = ... } may stand only "
-                                      "in a criterion's logic or in a definition"))
+                self.problems.append(
+                    (
+                        self.where(path),
+                        "a reference { use = ... } may stand only in a criterion's logic or in a definition",
+                    )
+                )
                 return value
-            return {k: (self.logic(v, (*path, k), table=True)
-                        if path[:1] == ("criteria",) and len(path) == 2 and k == "logic"
-                        else self.document(v, (*path, k)))
-                    for k, v in value.items()}
+            return {
+                k: (
+                    self.logic(v, (*path, k), table=True)
+                    if path[:1] == ("criteria",) and len(path) == 2 and k == "logic"
+                    else self.document(v, (*path, k))
+                )
+                for k, v in value.items()
+            }
         if isinstance(value, list):
             return [self.document(v, (*path, i)) for i, v in enumerate(value)]
         return value
@@ -281,8 +313,9 @@ class _Resolver:
         if _is_reference(value):
             name, resolved = self.reference(value, path)
             if table and isinstance(resolved, list):
-                self.problems.append((self.where(path), f"{name!r} is a list; here a table "
-                                      "(a logic node) is expected"))
+                self.problems.append(
+                    (self.where(path), f"{name!r} is a list; here a table (a logic node) is expected")
+                )
             return copy.deepcopy(resolved)
         if isinstance(value, dict):
             return {k: self.logic(v, (*path, k)) for k, v in value.items()}
@@ -303,8 +336,9 @@ class _Resolver:
             where = self.where((*path, i))
             if isinstance(value, list):
                 if want_table and not all(isinstance(v, dict) for v in value):
-                    self.problems.append((where, f"{name!r} holds values; here tables (logic nodes) "
-                                                 "are expected"))
+                    self.problems.append(
+                        (where, f"{name!r} holds values; here tables (logic nodes) are expected")
+                    )
                 elif want_value and any(isinstance(v, dict) for v in value):
                     self.problems.append((where, f"{name!r} holds tables; here values are expected"))
                 out.extend(copy.deepcopy(value))
@@ -335,7 +369,7 @@ def unused_shared(shared: Path, rule_files: list[Path]) -> Problems:
     another shared set uses, as problems of the shared file."""
     docs = [tomlin.parse(p.read_bytes())[0] for p in [shared, *rule_files]]
     if any(d is None for d in docs):
-        return []       # reported when the files are loaded
+        return []  # reported when the files are loaded
     used = set().union(*(references(d) for d in docs))
     return [(name, "a shared value set no rule file uses") for name in docs[0] if name not in used]
 

@@ -13,8 +13,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["Array", "Blank", "Comment", "Header", "Item", "KeyValue", "Scalar", "Str",
-           "SyntaxProblem", "Table", "comments", "parse"]
+__all__ = [
+    "Array",
+    "Blank",
+    "Comment",
+    "Header",
+    "Item",
+    "KeyValue",
+    "Scalar",
+    "Str",
+    "SyntaxProblem",
+    "Table",
+    "comments",
+    "parse",
+]
 
 
 class SyntaxProblem(ValueError):
@@ -31,26 +43,26 @@ class SyntaxProblem(ValueError):
 
 @dataclass
 class Scalar:
-    raw: str                    # verbatim: may hold line breaks (a multi-line string)
+    raw: str  # verbatim: may hold line breaks (a multi-line string)
 
 
 @dataclass
 class Str:
-    content: str                # a basic string's content, escapes as written ("\n": a line break)
+    content: str  # a basic string's content, escapes as written ("\n": a line break)
 
 
 @dataclass
 class Item:
-    key: str | None             # None in an array
+    key: str | None  # None in an array
     value: Value
-    before: list[str] = field(default_factory=list)     # comment lines above it
-    after: str | None = None                            # a comment after it on its line
+    before: list[str] = field(default_factory=list)  # comment lines above it
+    after: str | None = None  # a comment after it on its line
 
 
 @dataclass
 class Array:
     items: list[Item]
-    tail: list[str] = field(default_factory=list)       # comments before the closing bracket
+    tail: list[str] = field(default_factory=list)  # comments before the closing bracket
 
 
 @dataclass
@@ -75,7 +87,7 @@ class Comment:
 @dataclass
 class Header:
     parts: list[str]
-    array: bool                 # [[...]]
+    array: bool  # [[...]]
     comment: str | None = None
 
 
@@ -91,7 +103,8 @@ Line = Blank | Comment | Header | KeyValue
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _BARE_VALUE = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}:\d{2})?"
-    r"|[A-Za-z0-9_:.+-]+")
+    r"|[A-Za-z0-9_:.+-]+"
+)
 
 
 def parse(text: str) -> list[Line]:
@@ -132,7 +145,7 @@ class _Parser:
         return SyntaxProblem(self.s.count("\n", 0, self.i) + 1, reason)
 
     def peek(self, n: int = 1) -> str:
-        return self.s[self.i:self.i + n]
+        return self.s[self.i : self.i + n]
 
     def spaces(self) -> None:
         while self.i < len(self.s) and self.s[self.i] in " \t":
@@ -150,7 +163,7 @@ class _Parser:
             return None
         end = self.s.find("\n", self.i)
         end = len(self.s) if end < 0 else end
-        text = self.s[self.i:end].rstrip()
+        text = self.s[self.i : end].rstrip()
         self.i = end
         return text
 
@@ -247,7 +260,7 @@ class _Parser:
             j += 2 if quote == '"' and self.s[j] == "\\" else 1
         if j >= len(self.s) or self.s[j] != quote:
             raise self.fail("unterminated string")
-        raw = self.s[self.i:j + 1]
+        raw = self.s[self.i : j + 1]
         self.i = j + 1
         return raw
 
@@ -261,8 +274,8 @@ class _Parser:
                 run = j
                 while run < n and self.s[run] == quote:
                     run += 1
-                end = min(run, j + 5)       # up to two quotes before the delimiter are content
-                raw = self.s[self.i:end]
+                end = min(run, j + 5)  # up to two quotes before the delimiter are content
+                raw = self.s[self.i : end]
                 self.i = end
                 return Str(_join(raw[3:-3])) if quote == '"' else Scalar(raw)
             j += 1
@@ -289,7 +302,7 @@ class _Parser:
         return self.container("[", "]", keyed=False)  # type: ignore[return-value]
 
     def table(self) -> Table:
-        return self.container("{", "}", keyed=True)   # type: ignore[return-value]
+        return self.container("{", "}", keyed=True)  # type: ignore[return-value]
 
     def container(self, open_: str, close: str, *, keyed: bool) -> Array | Table:
         self.i += 1
@@ -330,7 +343,7 @@ def _join(body: str) -> str:
                     k += 1
                 i = k
                 continue
-            out.append(body[i:i + 2])
+            out.append(body[i : i + 2])
             i += 2
         elif c == "\r" and body.startswith("\r\n", i):
             i += 1

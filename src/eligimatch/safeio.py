@@ -25,16 +25,23 @@ from typing import IO, TextIO
 
 from .errors import OutputError, one_line
 
-__all__ = ["AtomicFile", "discarded", "emit", "printable", "require_stdout", "reset",
-           "write_file",
-           "write_to"]
+__all__ = [
+    "AtomicFile",
+    "discarded",
+    "emit",
+    "printable",
+    "require_stdout",
+    "reset",
+    "write_file",
+    "write_to",
+]
 
 STDOUT = "standard output"
 _DISCARDED: list[tuple[int, str]] = []  # (opened as, target) not written: the run failed
 _OPENED = [0]
 
 
-printable = one_line     # a value as one line of text (see eligimatch.errors.one_line)
+printable = one_line  # a value as one line of text (see eligimatch.errors.one_line)
 
 
 def reset() -> None:
@@ -52,6 +59,7 @@ def _reason(exc: OSError) -> str:
 
 
 # ---------------------------------------------------------------------------- standard output
+
 
 def require_stdout() -> TextIO:
     """Standard output, or :class:`OutputError` when it is closed (``>&-``)."""
@@ -82,7 +90,7 @@ def write_to(stream: TextIO, text: str, target: str = STDOUT) -> None:
         if target == STDOUT:
             _silence(stream)
         raise OutputError(target, _reason(exc)) from None
-    except ValueError:      # written after close
+    except ValueError:  # written after close
         raise OutputError(target, "closed, so nothing could be written") from None
 
 
@@ -92,6 +100,7 @@ def emit(text: str) -> None:
 
 
 # ---------------------------------------------------------------------------- files
+
 
 def _mode_for(target: Path) -> int:
     try:
@@ -111,8 +120,8 @@ class AtomicFile:
         _OPENED[0] += 1
         self.number = _OPENED[0]
         self.temp: Path | None = None
-        self.finished = False       # written out and closed
-        self.done = False           # in place, or given up
+        self.finished = False  # written out and closed
+        self.done = False  # in place, or given up
         try:
             st = target.stat()
         except FileNotFoundError:
@@ -121,7 +130,7 @@ class AtomicFile:
             raise OutputError(self.name, _reason(exc)) from None
         if st is not None and stat.S_ISDIR(st.st_mode):
             raise OutputError(self.name, "cannot write: is a directory")
-        if st is not None and not stat.S_ISREG(st.st_mode):     # a device or a pipe
+        if st is not None and not stat.S_ISREG(st.st_mode):  # a device or a pipe
             try:
                 self.stream: TextIO = open(target, "w", encoding="utf-8", newline="")  # noqa: SIM115
             except OSError as exc:
@@ -188,9 +197,10 @@ class AtomicFile:
     def __enter__(self) -> AtomicFile:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if not self.done:       # left without commit(): an error or an interrupt
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if not self.done:  # left without commit(): an error or an interrupt
             self.discard()
 
 

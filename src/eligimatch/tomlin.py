@@ -27,7 +27,7 @@ from .jsonin import MAX_DEPTH, MAX_MAGNITUDE
 
 __all__ = ["MAX_DEPTH", "MAX_VALUES", "bounds", "location", "parse"]
 
-MAX_VALUES = 1_000_000      # tables, arrays and values of one document after expansion
+MAX_VALUES = 1_000_000  # tables, arrays and values of one document after expansion
 
 _LONG_DIGITS = re.compile(r"[0-9_]{4000,}")
 
@@ -45,7 +45,7 @@ def parse(data: bytes) -> tuple[Any, list[tuple[str, str]]]:
         return None, [("", f"TOML syntax error: {exc}")]
     except RecursionError:
         return None, [("", f"TOML syntax error: nested too deeply (at most {MAX_DEPTH} levels)")]
-    except ValueError:      # int() refusing more than 4,300 digits
+    except ValueError:  # int() refusing more than 4,300 digits
         m = _LONG_DIGITS.search(text)
         where = f" (line {text.count(chr(10), 0, m.start()) + 1})" if m else ""
         return None, [("", f"TOML: a number is out of range{where} (10⁻³⁰ to 10³⁰)")]
@@ -90,6 +90,6 @@ def bounds(raw: Any) -> tuple[str, str] | None:
                 return location(path, raw), f"{node} is not a number a rule may use"
             if node and not -MAX_MAGNITUDE <= node.adjusted() <= MAX_MAGNITUDE:
                 return location(path, raw), "the number is out of range (10⁻³⁰ to 10³⁰)"
-        elif isinstance(node, int) and not isinstance(node, bool) and abs(node) >= 10 ** 31:
+        elif isinstance(node, int) and not isinstance(node, bool) and abs(node) >= 10**31:
             return location(path, raw), "the number is out of range (10⁻³⁰ to 10³⁰)"
     return None

@@ -32,9 +32,20 @@ from pydantic import BaseModel
 
 from .patient import Measured, OncoTreeCode, Patient, Quantity, Score
 
-__all__ = ["COLLECTIONS", "DERIVED_FROM", "DERIVED_ITEM_FIELDS", "ITEM_FIELDS",
-           "ITEM_QUANTITY_UNITS", "ONCOTREE_ITEM_FIELDS", "SCALARS", "SCALAR_VALUES", "Scalar",
-           "Vocabulary", "derive", "suggest"]
+__all__ = [
+    "COLLECTIONS",
+    "DERIVED_FROM",
+    "DERIVED_ITEM_FIELDS",
+    "ITEM_FIELDS",
+    "ITEM_QUANTITY_UNITS",
+    "ONCOTREE_ITEM_FIELDS",
+    "SCALARS",
+    "SCALAR_VALUES",
+    "Scalar",
+    "Vocabulary",
+    "derive",
+    "suggest",
+]
 
 ScalarType = Literal["boolean", "string"]
 
@@ -153,14 +164,17 @@ def _scalars(model: type[BaseModel], path: tuple[str, ...], out: dict[str, Scala
         elif isinstance(values, tuple) or (ann is str and here in FREE_TEXT_FACTS):
             typ = "string"
         else:
-            continue   # free text, a number, a date, a list
+            continue  # free text, a number, a date, a list
         name = RENAMED.get(here, "_".join(here[1:]) or fname)
         if name in out:
-            raise ValueError(f"{'.'.join(here)} and {'.'.join(out[name].path)} would both be the "
-                             f"fact {name!r}: name one of them in vocabulary.RENAMED")
+            raise ValueError(
+                f"{'.'.join(here)} and {'.'.join(out[name].path)} would both be the "
+                f"fact {name!r}: name one of them in vocabulary.RENAMED"
+            )
         desc = DESCRIPTIONS.get(name) or info.description or name.replace("_", " ")
-        out[name] = Scalar(name, here, typ, desc,
-                           tuple(map(str, values)) if isinstance(values, tuple) else None)
+        out[name] = Scalar(
+            name, here, typ, desc, tuple(map(str, values)) if isinstance(values, tuple) else None
+        )
 
 
 def _is_dated(model: type[BaseModel]) -> bool:
@@ -198,16 +212,18 @@ VOCABULARY = derive()
 # The forms the compiler reads: name → (type, description); string fact → allowed values;
 # collection → (item model, whether items carry dates); collection → quantity field → unit;
 # collection → fields holding OncoTree codes; collection → field → allowed values or type.
-SCALARS: dict[str, tuple[str, str]] = {
-    s.name: (s.type, s.description) for s in VOCABULARY.scalars.values()}
+SCALARS: dict[str, tuple[str, str]] = {s.name: (s.type, s.description) for s in VOCABULARY.scalars.values()}
 SCALAR_VALUES: dict[str, tuple[str, ...]] = {
-    s.name: s.values for s in VOCABULARY.scalars.values() if s.values is not None}
+    s.name: s.values for s in VOCABULARY.scalars.values() if s.values is not None
+}
 COLLECTIONS: dict[str, tuple[type[BaseModel], bool]] = dict(VOCABULARY.collections)
 ITEM_QUANTITY_UNITS: dict[str, dict[str, str]] = {
-    k: dict(v) for k, v in VOCABULARY.item_quantity_units.items()}
+    k: dict(v) for k, v in VOCABULARY.item_quantity_units.items()
+}
 ONCOTREE_ITEM_FIELDS: dict[str, tuple[str, ...]] = dict(VOCABULARY.oncotree_item_fields)
 ITEM_FIELDS: dict[str, dict[str, tuple[Any, ...] | type]] = {
-    k: dict(v) for k, v in VOCABULARY.item_fields.items()}
+    k: dict(v) for k, v in VOCABULARY.item_fields.items()
+}
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:

@@ -18,34 +18,63 @@ __all__ = ["describe_items", "display", "phrase"]
 
 # the noun of an item of each collection
 NOUNS = {
-    "treatments": "treatment", "conditions": "condition", "medications": "medication",
-    "metastases": "metastasis", "toxicities": "toxicity", "allergies": "allergy",
-    "other_malignancies": "other malignancy", "lesions": "lesion",
+    "treatments": "treatment",
+    "conditions": "condition",
+    "medications": "medication",
+    "metastases": "metastasis",
+    "toxicities": "toxicity",
+    "allergies": "allergy",
+    "other_malignancies": "other malignancy",
+    "lesions": "lesion",
 }
 # values whose display is not their key with spaces
 DISPLAY = {
-    "hiv": "HIV", "copd": "COPD", "crohns_disease": "Crohn's disease", "hepatitis_b": "hepatitis B",
-    "hepatitis_c": "hepatitis C", "pd1_inhibitor": "PD-1 inhibitor",
-    "pdl1_inhibitor": "PD-L1 inhibitor", "ctla4_inhibitor": "CTLA-4 inhibitor",
-    "vegf_antibody": "VEGF antibody", "anti_angiogenic": "anti-angiogenic drug",
-    "systemic_anti_infective": "systemic anti-infective", "hbv_antiviral": "hepatitis B antiviral",
-    "nyha_class": "NYHA class", "pet_ct": "PET-CT", "ct": "CT", "mri": "MRI", "x_ray": "X-ray",
+    "hiv": "HIV",
+    "copd": "COPD",
+    "crohns_disease": "Crohn's disease",
+    "hepatitis_b": "hepatitis B",
+    "hepatitis_c": "hepatitis C",
+    "pd1_inhibitor": "PD-1 inhibitor",
+    "pdl1_inhibitor": "PD-L1 inhibitor",
+    "ctla4_inhibitor": "CTLA-4 inhibitor",
+    "vegf_antibody": "VEGF antibody",
+    "anti_angiogenic": "anti-angiogenic drug",
+    "systemic_anti_infective": "systemic anti-infective",
+    "hbv_antiviral": "hepatitis B antiviral",
+    "nyha_class": "NYHA class",
+    "pet_ct": "PET-CT",
+    "ct": "CT",
+    "mri": "MRI",
+    "x_ray": "X-ray",
     "bone_metastasis_soft_tissue_mass": "bone metastasis with a soft-tissue mass",
-    "targeted_therapy": "targeted therapy", "investigational": "investigational treatment",
-    "other_anticancer": "other anticancer treatment", "hormonal_therapy": "hormonal therapy",
-    "treated_stable": "treated and stable", "non_oncologic": "non-oncological",
-    "spine": "spinal involvement", "involves_target_site": "tumour site",
-    "measurable_recist_1_1": "measurable (RECIST 1.1)", "cord": "the cord",
+    "targeted_therapy": "targeted therapy",
+    "investigational": "investigational treatment",
+    "other_anticancer": "other anticancer treatment",
+    "hormonal_therapy": "hormonal therapy",
+    "treated_stable": "treated and stable",
+    "non_oncologic": "non-oncological",
+    "spine": "spinal involvement",
+    "involves_target_site": "tumour site",
+    "measurable_recist_1_1": "measurable (RECIST 1.1)",
+    "cord": "the cord",
 }
 # a category as a noun ("autoimmune" → "autoimmune disease")
 CATEGORY_NOUNS = {
-    "infection": "infection", "bleeding": "bleeding", "thromboembolic": "thromboembolic event",
-    "autoimmune": "autoimmune disease", "cardiovascular": "cardiovascular disease",
-    "pulmonary": "pulmonary disease", "psychiatric": "psychiatric disorder",
-    "substance_abuse": "substance abuse", "immunodeficiency": "immunodeficiency",
-    "gastrointestinal": "gastrointestinal disease", "hepatic": "liver disease",
-    "renal": "kidney disease", "metabolic": "metabolic disorder",
-    "neurological": "neurological disorder", "other": "other condition",
+    "infection": "infection",
+    "bleeding": "bleeding",
+    "thromboembolic": "thromboembolic event",
+    "autoimmune": "autoimmune disease",
+    "cardiovascular": "cardiovascular disease",
+    "pulmonary": "pulmonary disease",
+    "psychiatric": "psychiatric disorder",
+    "substance_abuse": "substance abuse",
+    "immunodeficiency": "immunodeficiency",
+    "gastrointestinal": "gastrointestinal disease",
+    "hepatic": "liver disease",
+    "renal": "kidney disease",
+    "metabolic": "metabolic disorder",
+    "neurological": "neurological disorder",
+    "other": "other condition",
 }
 # a true / false boolean field: (before or after the noun, words for true, words for false)
 BOOLEANS: dict[str, tuple[str, str, str]] = {
@@ -53,10 +82,8 @@ BOOLEANS: dict[str, tuple[str, str, str]] = {
     "involves_target_site": ("after", "at the tumour site", "away from the tumour site"),
     "major": ("before", "major", "minor"),
     "symptomatic": ("before", "symptomatic", "asymptomatic"),
-    "requires_systemic_treatment": ("after", "needing systemic treatment",
-                                    "not needing systemic treatment"),
-    "stopped_for_toxicity": ("after", "stopped for intolerable toxicity",
-                             "not stopped for toxicity"),
+    "requires_systemic_treatment": ("after", "needing systemic treatment", "not needing systemic treatment"),
+    "stopped_for_toxicity": ("after", "stopped for intolerable toxicity", "not stopped for toxicity"),
     "in_clinical_trial": ("after", "given in a clinical trial", "given outside a clinical trial"),
     "live": ("before", "live", "non-live"),
     "in_situ": ("before", "in situ", "invasive"),
@@ -126,9 +153,15 @@ def describe_items(collection: str, tests: Sequence[Any]) -> str:
         name = getattr(m, "name", "")
         kind = getattr(m, "kind", None)
         values = getattr(m, "values", ())
-        if kind == "in" and not named and (
-                name == "type" or (name == "classes" and collection == "medications")
-                or (name == "kind" and collection == "lesions")):
+        if (
+            kind == "in"
+            and not named
+            and (
+                name == "type"
+                or (name == "classes" and collection == "medications")
+                or (name == "kind" and collection == "lesions")
+            )
+        ):
             noun, named = _alternatives(values), True
             continue
         if kind == "in" and name == "category" and collection == "conditions" and not named:
@@ -144,8 +177,7 @@ def describe_items(collection: str, tests: Sequence[Any]) -> str:
         if kind == "not_in" and name == "status" and values == ("resolved",):
             before.insert(0, "unresolved")
             continue
-        if kind == "in" and (name in ADJECTIVES or (name in BOOLEANS
-                             and BOOLEANS[name][0] == "before")):
+        if kind == "in" and (name in ADJECTIVES or (name in BOOLEANS and BOOLEANS[name][0] == "before")):
             before.append(phrase(m))
             continue
         after.append(phrase(m))

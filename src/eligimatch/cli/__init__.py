@@ -32,6 +32,7 @@ def _click_errors() -> tuple[type[Exception], type[Exception]]:
         mod: Any = importlib.import_module("typer._click.exceptions")
     except ImportError:  # pragma: no cover - typer < 0.18
         mod = importlib.import_module("click.exceptions")
+
     class NeverRaised(Exception):
         pass
 
@@ -44,8 +45,7 @@ def _fail(message: str, code: int) -> NoReturn:
 
     gone = discarded()
     if gone:
-        message += (f"; not written: {', '.join(gone)} (an earlier file there is left as it "
-                    "was)")
+        message += f"; not written: {', '.join(gone)} (an earlier file there is left as it was)"
     err = sys.stderr
     if err is not None:
         with contextlib.suppress(OSError, ValueError):
@@ -59,7 +59,7 @@ def _on_signal(signum: int, _frame: object) -> None:
 
     from ..errors import Interrupted
 
-    for s in (signal.SIGINT, signal.SIGTERM):   # one interrupt: let the cleanup finish
+    for s in (signal.SIGINT, signal.SIGTERM):  # one interrupt: let the cleanup finish
         signal.signal(s, signal.SIG_IGN)
     raise Interrupted(signum, signal.Signals(signum).name)
 
@@ -86,13 +86,15 @@ def main() -> None:
         _fail("interrupted by SIGINT", 130)
     except click_error as exc:
         if isinstance(exc, no_args):
-            exc.show()      # type: ignore[attr-defined]
+            exc.show()  # type: ignore[attr-defined]
             sys.exit(2)
         ctx = getattr(exc, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-        _fail(f"error: {exc.format_message()}{hint}",  # type: ignore[attr-defined]
-              getattr(exc, "exit_code", 2))
-    finally:    # as they were (main() also runs in-process, e.g. in the tests)
+        _fail(
+            f"error: {exc.format_message()}{hint}",  # type: ignore[attr-defined]
+            getattr(exc, "exit_code", 2),
+        )
+    finally:  # as they were (main() also runs in-process, e.g. in the tests)
         for s, handler in previous.items():
             signal.signal(s, handler)
     sys.exit(code if isinstance(code, int) else 0)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 app = typer.Typer(
     name="eligimatch",
     help="Screen patients against clinical-trial eligibility criteria: every criterion "
-         "pass / fail / unknown, with the values compared after unit conversion.",
+    "pass / fail / unknown, with the values compared after unit conversion.",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -35,10 +35,13 @@ class UserError(Exception):
     """A bad option value (reported like every other input error)."""
 
 
-AsOf = Annotated[str | None, typer.Option("--as-of", help="Evaluation date YYYY-MM-DD "
-                                          "(default: the patient file's as_of).")]
-RulesOpt = Annotated[Path | None, typer.Option("--rules", help="Directory of rule files "
-                                               "(default: eligimatch's own rules).")]
+AsOf = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Evaluation date YYYY-MM-DD (default: the patient file's as_of)."),
+]
+RulesOpt = Annotated[
+    Path | None, typer.Option("--rules", help="Directory of rule files (default: eligimatch's own rules).")
+]
 FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
 
 
@@ -109,8 +112,7 @@ def read(path: Path, as_of: date | None = None) -> Any:
     return patient
 
 
-OutputOpt = Annotated[Path | None, typer.Option("--output", "-o",
-                                                 help="Write here instead of stdout.")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")]
 
 
 class Outputs(contextlib.ExitStack):
@@ -143,9 +145,7 @@ class Outputs(contextlib.ExitStack):
             self.files[path].write(text + "\n")
 
     def commit(self) -> None:
-        for f in self.files.values():   # all complete before any replaces its target
+        for f in self.files.values():  # all complete before any replaces its target
             f.finish()
         for f in self.files.values():
             f.commit()
-
-

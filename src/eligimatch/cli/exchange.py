@@ -22,8 +22,9 @@ from .common import (
 def import_fhir(
     bundle: Annotated[Path, typer.Argument(help="FHIR R4 Bundle (JSON), e.g. US Core / mCODE.")],
     output: OutputOpt = None,
-    report: Annotated[Path | None, typer.Option(
-        "--report", help="Also write the import report (unmapped, notes, skipped) as JSON.")
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Also write the import report (unmapped, notes, skipped) as JSON."),
     ] = None,
 ) -> None:
     """Read a FHIR R4 Bundle into a patient profile; list on stderr what could not be mapped."""
@@ -60,19 +61,26 @@ def export_fhir(
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on (another address than "
-                                           "loopback needs --users).")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (another address than loopback needs --users).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
-    db: Annotated[str | None, typer.Option(
-        "--db", help="SQLite file, or an SQLAlchemy URL (default: ./eligimatch.db).")] = None,
-    users: Annotated[Path | None, typer.Option(
-        help="Sign-in against this user list (TOML with argon2 hashes).")] = None,
-    proxy_header: Annotated[str | None, typer.Option(
-        help="Trust this header of a reverse proxy on this host for the user's name.")] = None,
-    user: Annotated[str | None, typer.Option(
-        help="Name recorded for actions without sign-in (default: your login name).")] = None,
-    public_url: Annotated[str | None, typer.Option(
-        help="Base URL of links in CDS Hooks cards (default: as requested).")] = None,
+    db: Annotated[
+        str | None, typer.Option("--db", help="SQLite file, or an SQLAlchemy URL (default: ./eligimatch.db).")
+    ] = None,
+    users: Annotated[
+        Path | None, typer.Option(help="Sign-in against this user list (TOML with argon2 hashes).")
+    ] = None,
+    proxy_header: Annotated[
+        str | None,
+        typer.Option(help="Trust this header of a reverse proxy on this host for the user's name."),
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option(help="Name recorded for actions without sign-in (default: your login name).")
+    ] = None,
+    public_url: Annotated[
+        str | None, typer.Option(help="Base URL of links in CDS Hooks cards (default: as requested).")
+    ] = None,
     rules: RulesOpt = None,
 ) -> None:
     """Run the coordinator's web workspace, REST API and CDS Hooks service."""
@@ -80,10 +88,17 @@ def serve(
         from ..web.server import make_settings
         from ..web.server import serve as run
     except ImportError as exc:
-        raise UserError(f"eligimatch serve cannot start: {exc.name} is missing from this "
-                        "installation (reinstall eligimatch: pip install eligimatch)") from None
-    settings = make_settings(host=host, db=db, rules=rules, users=users,
-                             proxy_header=proxy_header, user=user, public_url=public_url)
+        raise UserError(
+            f"eligimatch serve cannot start: {exc.name} is missing from this "
+            "installation (reinstall eligimatch: pip install eligimatch)"
+        ) from None
+    settings = make_settings(
+        host=host,
+        db=db,
+        rules=rules,
+        users=users,
+        proxy_header=proxy_header,
+        user=user,
+        public_url=public_url,
+    )
     run(settings, host, port)
-
-

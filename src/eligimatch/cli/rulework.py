@@ -18,8 +18,9 @@ from .common import (
 
 @app.command()
 def check(
-    paths: Annotated[list[Path] | None, typer.Argument(
-        help="Rule files or directories (default: eligimatch's own rules).")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Rule files or directories (default: eligimatch's own rules).")
+    ] = None,
 ) -> None:
     """Check rule files: schema, symbols, types, units, duplicate ids, every example, and the
     layout ``eligimatch fmt`` writes."""
@@ -39,8 +40,10 @@ def check(
         note(line)
     if problems:
         safeio.emit("\n".join(safeio.printable(p) for p in problems))
-        note(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in "
-                   f"{len(files)} rule file{'s' if len(files) != 1 else ''}")
+        note(
+            f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in "
+            f"{len(files)} rule file{'s' if len(files) != 1 else ''}"
+        )
         raise typer.Exit(1)
     from ..engine import load_rule_file
 
@@ -49,16 +52,23 @@ def check(
     n_ex = sum(len(c.spec.examples) for t in loaded for c in t.criteria)
     n_draft = sum(c.spec.draft is not None for t in loaded for c in t.criteria)
     drafted = f" ({n_draft} draft criteria: warnings)" if n_draft else ""
-    safeio.emit(f"ok: {len(files)} rule file{'s' if len(files) != 1 else ''}, {n_crit} criteria, "
-               f"{n_ex} examples pass{drafted}")
+    safeio.emit(
+        f"ok: {len(files)} rule file{'s' if len(files) != 1 else ''}, {n_crit} criteria, "
+        f"{n_ex} examples pass{drafted}"
+    )
 
 
 @app.command("fmt")
 def fmt_cmd(
-    paths: Annotated[list[Path], typer.Argument(
-        help="Rule files or directories of them (with their shared/ value sets).")],
-    check_only: Annotated[bool, typer.Option("--check", help="Write nothing: list the files "
-                                             "not in the canonical layout and exit 1 if any.")] = False,
+    paths: Annotated[
+        list[Path], typer.Argument(help="Rule files or directories of them (with their shared/ value sets).")
+    ],
+    check_only: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="Write nothing: list the files not in the canonical layout and exit 1 if any."
+        ),
+    ] = False,
 ) -> None:
     """Rewrite rule files in the one canonical layout (comments kept, values unchanged)."""
     from .. import safeio
@@ -72,10 +82,10 @@ def fmt_cmd(
     changed = reformat(files)
     if check_only:
         if changed:
-            safeio.emit("\n".join(f"{safeio.printable(str(p))}: not in the canonical layout"
-                                  for p, _ in changed))
-            note(f"{len(changed)} of {len(files)} file{'s' if len(files) != 1 else ''} "
-                  "would be reformatted")
+            safeio.emit(
+                "\n".join(f"{safeio.printable(str(p))}: not in the canonical layout" for p, _ in changed)
+            )
+            note(f"{len(changed)} of {len(files)} file{'s' if len(files) != 1 else ''} would be reformatted")
             raise typer.Exit(1)
         return
     for path, text in changed:
@@ -87,12 +97,18 @@ def fmt_cmd(
 
 @app.command()
 def draft(
-    record: Annotated[Path, typer.Argument(
-        help="A ClinicalTrials.gov API v2 study (JSON) or a registry page's plain text.")],
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Write the drafted rule file here instead of stdout.")] = None,
-    trial_id: Annotated[str | None, typer.Option(
-        "--id", help="Trial id (default: the record's NCT id, else one made from the file name).")
+    record: Annotated[
+        Path, typer.Argument(help="A ClinicalTrials.gov API v2 study (JSON) or a registry page's plain text.")
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the drafted rule file here instead of stdout."),
+    ] = None,
+    trial_id: Annotated[
+        str | None,
+        typer.Option(
+            "--id", help="Trial id (default: the record's NCT id, else one made from the file name)."
+        ),
     ] = None,
 ) -> None:
     """Draft a rule file from a registry record: every inclusion and exclusion item with its
@@ -103,11 +119,12 @@ def draft(
 
     with Outputs(output) as out:
         result = draft_file(record, trial_id)
-        out.write(output, format_text(result.text).rstrip("\n"))   # the layout `fmt` writes
+        out.write(output, format_text(result.text).rstrip("\n"))  # the layout `fmt` writes
         out.commit()
     typed, total = result.share()
-    note(f"drafted {total} criteria from {record}: {typed} typed, {total - typed} to review; "
-          "all marked draft")
+    note(
+        f"drafted {total} criteria from {record}: {typed} typed, {total - typed} to review; all marked draft"
+    )
 
 
 class SchemaKind(StrEnum):
@@ -116,8 +133,7 @@ class SchemaKind(StrEnum):
 
 
 @app.command()
-def schema(kind: Annotated[SchemaKind, typer.Argument(help="Which schema.")] = SchemaKind.patient
-           ) -> None:
+def schema(kind: Annotated[SchemaKind, typer.Argument(help="Which schema.")] = SchemaKind.patient) -> None:
     """Print the JSON Schema of a patient profile (or of a rule file)."""
     import json
 
@@ -133,5 +149,3 @@ def schema(kind: Annotated[SchemaKind, typer.Argument(help="Which schema.")] = S
 
         doc = RuleFile.model_json_schema(by_alias=True)
     safeio.emit(json.dumps(doc, indent=2, sort_keys=True))
-
-

@@ -25,8 +25,9 @@ from .common import (
 
 @app.command()
 def screen(
-    patients: Annotated[list[Path], typer.Argument(
-        help="Patient profile JSON file(s) or FHIR R4 Bundle(s).")],
+    patients: Annotated[
+        list[Path], typer.Argument(help="Patient profile JSON file(s) or FHIR R4 Bundle(s).")
+    ],
     as_of: AsOf = None,
     rules: RulesOpt = None,
     fmt: FormatOpt = Format.text,
@@ -38,20 +39,22 @@ def screen(
     ruleset, screened = screen_all(patients, as_of, rules)
     drafts = drafts_of(ruleset.trials)
     if fmt is Format.json:
-        docs = [explain.document(f.patient_id, str(p), f.as_of, res, ruleset.sha256, version(),
-                                 drafts=drafts)
-                for p, f, res in screened]
+        docs = [
+            explain.document(f.patient_id, str(p), f.as_of, res, ruleset.sha256, version(), drafts=drafts)
+            for p, f, res in screened
+        ]
         safeio.emit(explain.screen_json(docs))
         return
-    safeio.emit("\n\n".join(explain.screen_text(f.patient_id, str(p), f.as_of, res,
-                                                drafts=drafts)
-                            for p, f, res in screened))
+    safeio.emit(
+        "\n\n".join(
+            explain.screen_text(f.patient_id, str(p), f.as_of, res, drafts=drafts) for p, f, res in screened
+        )
+    )
 
 
 @app.command("explain")
 def explain_cmd(
-    patient: Annotated[Path, typer.Argument(
-        help="Patient profile JSON file or FHIR R4 Bundle.")],
+    patient: Annotated[Path, typer.Argument(help="Patient profile JSON file or FHIR R4 Bundle.")],
     trial: Annotated[str, typer.Argument(help="Trial id, e.g. NCT07342322.")],
     as_of: AsOf = None,
     rules: RulesOpt = None,
@@ -68,9 +71,19 @@ def explain_cmd(
     facts, results = api.screen(p, ruleset, when, str(patient), only=[t])
     drafts = drafts_of([t])
     if fmt is Format.json:
-        safeio.emit(explain.dumps(explain.document(facts.patient_id, str(patient), facts.as_of,
-                                                   results, ruleset.sha256, version(),
-                                                   drafts=drafts)))
+        safeio.emit(
+            explain.dumps(
+                explain.document(
+                    facts.patient_id,
+                    str(patient),
+                    facts.as_of,
+                    results,
+                    ruleset.sha256,
+                    version(),
+                    drafts=drafts,
+                )
+            )
+        )
         return
     safeio.emit(explain.explain_text(facts.patient_id, facts.as_of, results[0], drafts=drafts))
 
@@ -100,28 +113,47 @@ class BatchEngine(StrEnum):
 
 @app.command("screen-batch")
 def screen_batch(
-    source: Annotated[Path, typer.Argument(
-        metavar="input", help="A directory of profiles (*.json) or a JSON Lines file (one "
-                              "profile per line; - for stdin).")],
-    trial: Annotated[list[str] | None, typer.Option(
-        "--trial", help="Only this trial (repeatable; default: every trial).")] = None,
-    fmt: Annotated[BatchFormat, typer.Option("--format", help="Output format.")
-                   ] = BatchFormat.jsonl,
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Write the records here instead of stdout.")] = None,
-    attrition: Annotated[Path | None, typer.Option(
-        "--attrition", help="Write the attrition report here as JSON (default: a table on "
-                            "stderr).")] = None,
-    jobs: Annotated[int | None, typer.Option(
-        "--jobs", "-j", min=1, help="Worker processes (default: the CPUs free now: those this "
-        "process may use, less the busy ones by the smaller of the 1-minute load average and a "
-        "0.1 s sample of /proc/stat, rounded, at least 1). An input of one chunk is screened "
-        "in-process.")] = None,
-    engine: Annotated[BatchEngine, typer.Option(
-        "--engine", help="local: a process pool; dask: a Dask cluster (pip install "
-                         "'eligimatch[dask]').")] = BatchEngine.local,
-    scheduler: Annotated[str | None, typer.Option(
-        "--scheduler", help="Dask scheduler address (default: a local cluster).")] = None,
+    source: Annotated[
+        Path,
+        typer.Argument(
+            metavar="input",
+            help="A directory of profiles (*.json) or a JSON Lines file (one profile per line; - for stdin).",
+        ),
+    ],
+    trial: Annotated[
+        list[str] | None, typer.Option("--trial", help="Only this trial (repeatable; default: every trial).")
+    ] = None,
+    fmt: Annotated[BatchFormat, typer.Option("--format", help="Output format.")] = BatchFormat.jsonl,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the records here instead of stdout.")
+    ] = None,
+    attrition: Annotated[
+        Path | None,
+        typer.Option(
+            "--attrition", help="Write the attrition report here as JSON (default: a table on stderr)."
+        ),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Worker processes (default: the CPUs free now: those this "
+            "process may use, less the busy ones by the smaller of the 1-minute load average and a "
+            "0.1 s sample of /proc/stat, rounded, at least 1). An input of one chunk is screened "
+            "in-process.",
+        ),
+    ] = None,
+    engine: Annotated[
+        BatchEngine,
+        typer.Option(
+            "--engine", help="local: a process pool; dask: a Dask cluster (pip install 'eligimatch[dask]')."
+        ),
+    ] = BatchEngine.local,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Dask scheduler address (default: a local cluster).")
+    ] = None,
     as_of: AsOf = None,
     rules: RulesOpt = None,
 ) -> None:
@@ -129,10 +161,18 @@ def screen_batch(
     an attrition report per trial; bad records are reported and skipped (exit code 1)."""
     from ..batch import screen_batch as run
 
-    code = run(source, trial_ids=trial, fmt=fmt.value, output=output,
-               attrition=attrition, jobs=jobs, engine=engine.value,
-               scheduler=scheduler, as_of=as_of_date(as_of), rules_dir=rules, version=version())
+    code = run(
+        source,
+        trial_ids=trial,
+        fmt=fmt.value,
+        output=output,
+        attrition=attrition,
+        jobs=jobs,
+        engine=engine.value,
+        scheduler=scheduler,
+        as_of=as_of_date(as_of),
+        rules_dir=rules,
+        version=version(),
+    )
     if code:
         raise typer.Exit(code)
-
-

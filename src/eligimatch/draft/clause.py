@@ -16,7 +16,7 @@ from typing import Any
 
 __all__ = ["AS_OF", "Clause", "Sample", "conjoin", "fact_fragment", "lab", "merge", "recent"]
 
-AS_OF = dt.date(2026, 3, 1)        # the evaluation date of generated examples
+AS_OF = dt.date(2026, 3, 1)  # the evaluation date of generated examples
 
 
 def recent(days: int = 3) -> dt.date:
@@ -37,11 +37,11 @@ class Clause:
     start: int
     end: int
     recogniser: str
-    summary: str                          # what was recognised, in words
-    logic: dict[str, Any] | None          # None: recognised but imposes nothing (both sexes)
+    summary: str  # what was recognised, in words
+    logic: dict[str, Any] | None  # None: recognised but imposes nothing (both sexes)
     samples: tuple[Sample, ...] = ()
-    typed: bool = True                    # False: recognised, but eligimatch cannot decide it
-    role: str = "condition"               # "condition", or "liver_exception" (see compose)
+    typed: bool = True  # False: recognised, but eligimatch cannot decide it
+    role: str = "condition"  # "condition", or "liver_exception" (see compose)
     data: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
@@ -59,8 +59,10 @@ def lab(test: str, value: Decimal | int | str, unit: str | None, **extra: Any) -
 
 # Where a scalar fact lives in a patient profile.
 _FACT_PATH: dict[str, tuple[str, ...]] = {
-    "sex": ("sex",), "measurable_disease": ("measurable_disease",),
-    "pregnant": ("reproductive", "pregnant"), "breastfeeding": ("reproductive", "breastfeeding"),
+    "sex": ("sex",),
+    "measurable_disease": ("measurable_disease",),
+    "pregnant": ("reproductive", "pregnant"),
+    "breastfeeding": ("reproductive", "breastfeeding"),
     "childbearing_potential": ("reproductive", "childbearing_potential"),
     "effective_contraception": ("reproductive", "effective_contraception"),
     "consent_signed": ("administrative", "consent_signed"),

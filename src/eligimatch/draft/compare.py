@@ -34,7 +34,7 @@ class Comparison:
     trial_id: str
     criteria: int = 0
     typed: int = 0
-    compared: int = 0                   # typed drafts with a hand counterpart
+    compared: int = 0  # typed drafts with a hand counterpart
     agree: int = 0
     disagreements: list[str] = field(default_factory=list)
     without_counterpart: list[str] = field(default_factory=list)
@@ -57,9 +57,11 @@ def counterparts(draft: Criterion, hand: Trial) -> list[Criterion]:
     number = draft.id.split(".")[0]
     group = [c for c in hand.criteria if c.id.split(".")[0] == number]
     mine = _flat(draft.spec.text)
-    close = [c for c in group
-             if any(_flat(s) in mine for s in _segments(c.spec.text))
-             or mine in _flat(c.spec.text)]
+    close = [
+        c
+        for c in group
+        if any(_flat(s) in mine for s in _segments(c.spec.text)) or mine in _flat(c.spec.text)
+    ]
     return close or group
 
 
@@ -127,8 +129,7 @@ def compare_seed(seed: Path, hand_file: Path, patients: Path) -> Comparison:
             if mine != theirs:
                 bad.append(f"{name}: draft {mine}, hand {theirs}")
         if bad:
-            out.disagreements.append(f"{d.id} vs {', '.join(m.id for m in mates)}: "
-                                     + "; ".join(bad[:3]))
+            out.disagreements.append(f"{d.id} vs {', '.join(m.id for m in mates)}: " + "; ".join(bad[:3]))
         else:
             out.agree += 1
     return out
@@ -137,11 +138,16 @@ def compare_seed(seed: Path, hand_file: Path, patients: Path) -> Comparison:
 def main() -> None:  # pragma: no cover - a report script
     root = Path(__file__).resolve().parents[3]
     for seed in sorted((root / "seeds").glob("*.txt")):
-        hand = next(p for p in sorted((root / "rules").glob("*.toml"))
-                    if f"seeds/{seed.name}" in p.read_text(encoding="utf-8"))
+        hand = next(
+            p
+            for p in sorted((root / "rules").glob("*.toml"))
+            if f"seeds/{seed.name}" in p.read_text(encoding="utf-8")
+        )
         c = compare_seed(seed, hand, root / "patients")
-        print(f"| {seed.name} | {c.trial_id} | {c.criteria} | {c.typed} ({c.share:.0%}) | "
-              f"{c.agree}/{c.compared} |")
+        print(
+            f"| {seed.name} | {c.trial_id} | {c.criteria} | {c.typed} ({c.share:.0%}) | "
+            f"{c.agree}/{c.compared} |"
+        )
         for line in c.disagreements:
             print("   disagrees:", line)
         if c.without_counterpart:

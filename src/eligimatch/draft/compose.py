@@ -42,8 +42,7 @@ class Drafted:
 
 
 def _found(norm: str, kind: str, start: int) -> list[Clause]:
-    found = [c for r in RECOGNISERS for c in r.find(norm, kind) if c.end > start
-             and c.end > c.start]
+    found = [c for r in RECOGNISERS for c in r.find(norm, kind) if c.end > start and c.end > c.start]
     found.sort(key=lambda c: (-(c.end - c.start), c.start))
     kept: list[Clause] = []
     for c in found:
@@ -77,32 +76,35 @@ def compose(text: str, kind: str) -> Drafted:
     names = list(dict.fromkeys(c.recogniser for c in clauses))
 
     def review(reason: str, leftover: list[str] | None = None) -> Drafted:
-        return Drafted(kind, _review(text, kind), False, names, summaries, clauses,
-                       leftover or [], reason)
+        return Drafted(kind, _review(text, kind), False, names, summaries, clauses, leftover or [], reason)
 
     if not clauses:
         return review("no recogniser matched")
     blanked = list(norm)
     for c in clauses:
-        blanked[c.start:c.end] = " " * (c.end - c.start)
-    rest = "".join(blanked[min([head, *(c.start for c in clauses)]):])
+        blanked[c.start : c.end] = " " * (c.end - c.start)
+    rest = "".join(blanked[min([head, *(c.start for c in clauses)]) :])
     left = leftover_words(rest)
     if left:
         return review("words not accounted for", left)
     if any(not c.typed for c in clauses):
-        return review("recognised, but eligimatch cannot decide: " +
-                      "; ".join(c.summary for c in clauses if not c.typed))
+        return review(
+            "recognised, but eligimatch cannot decide: "
+            + "; ".join(c.summary for c in clauses if not c.typed)
+        )
     conditions = _apply_liver(clauses)
     if conditions is None:
         return review("a liver-metastasis exception that matches no × ULN limit before it")
-    joins = [_connective("".join(blanked[a.end:b.start]))
-             for a, b in itertools.pairwise(conditions)]
-    renal = [c.data.get("renal") or ("creatinine" if "creatinine" in c.data.get("analytes", [])
-                                     else None) for c in conditions]
+    joins = [_connective("".join(blanked[a.end : b.start])) for a, b in itertools.pairwise(conditions)]
+    renal = [
+        c.data.get("renal") or ("creatinine" if "creatinine" in c.data.get("analytes", []) else None)
+        for c in conditions
+    ]
     for (a, b), j in zip(itertools.pairwise(renal), joins, strict=True):
         if a and b and a != b and j == "list":
-            return review("serum creatinine and creatinine clearance without 'and' / 'or' "
-                          "between them: ambiguous")
+            return review(
+                "serum creatinine and creatinine clearance without 'and' / 'or' between them: ambiguous"
+            )
     if "and" in joins and "or" in joins:
         return review("'and' and 'or' mixed: ambiguous grouping")
     if kind == "exclusion" and "and" in joins:
@@ -129,19 +131,27 @@ def _apply_liver(clauses: list[Clause]) -> list[Clause] | None:
             names = c.data.get("analytes")
             if not names or c.start > exc.start or not want & set(names):
                 continue
-            if c.data["op"] not in ("<=", "<") or exc.data["op"] != c.data["op"] or \
-                    exc.data["k"] <= c.data["k"]:
+            if (
+                c.data["op"] not in ("<=", "<")
+                or exc.data["op"] != c.data["op"]
+                or exc.data["k"] <= c.data["k"]
+            ):
                 return None
             parts, per = [], []
             for a in names:
-                logic, s = uln_logic(a, c.data["op"], c.data["k"],
-                                     exc.data["k"] if a in want else None)
+                logic, s = uln_logic(a, c.data["op"], c.data["k"], exc.data["k"] if a in want else None)
                 parts.append(logic)
                 per.append(s)
             samples = conjoin(per)
-            out[i] = Clause(c.start, c.end, c.recogniser, c.summary + f" ({exc.summary})",
-                            parts[0] if len(parts) == 1 else {"all": parts}, samples,
-                            data={**c.data, "analytes": names})
+            out[i] = Clause(
+                c.start,
+                c.end,
+                c.recogniser,
+                c.summary + f" ({exc.summary})",
+                parts[0] if len(parts) == 1 else {"all": parts},
+                samples,
+                data={**c.data, "analytes": names},
+            )
             want -= set(names)
         if want:
             return None

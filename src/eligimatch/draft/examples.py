@@ -44,8 +44,9 @@ def candidates(samples: list[tuple[Sample, ...]]) -> list[dict[str, Any]]:
     return out
 
 
-def choose_examples(trial: dict[str, Any], criteria: list[dict[str, Any]],
-                    samples: dict[str, list[tuple[Sample, ...]]]) -> None:
+def choose_examples(
+    trial: dict[str, Any], criteria: list[dict[str, Any]], samples: dict[str, list[tuple[Sample, ...]]]
+) -> None:
     """Add ``examples`` to each criterion dict (in place)."""
     from ..engine import compile_bytes, status_of
     from ..errors import EligimatchError
@@ -57,17 +58,30 @@ def choose_examples(trial: dict[str, Any], criteria: list[dict[str, Any]],
     for spec, crit in zip(criteria, loaded.criteria, strict=True):
         cands = candidates(samples.get(spec["id"], []))
         if crit.needs_review:
-            cands = [{"attestations": [{"trial": loaded.id, "criterion": spec["id"],
-                                        "answer": a, "by": "example", "date": AS_OF}]}
-                     for a in ("yes", "no")] + cands
+            cands = [
+                {
+                    "attestations": [
+                        {
+                            "trial": loaded.id,
+                            "criterion": spec["id"],
+                            "answer": a,
+                            "by": "example",
+                            "date": AS_OF,
+                        }
+                    ]
+                }
+                for a in ("yes", "no")
+            ] + cands
         chosen: dict[str, dict[str, Any]] = {}
         for patient in cands:
             try:
-                facts = build_facts(Patient.model_validate({"id": "example", **patient}), AS_OF,
-                                    "example")
+                facts = build_facts(Patient.model_validate({"id": "example", **patient}), AS_OF, "example")
             except (EligimatchError, ValueError):
                 continue
             out = crit.node.evaluate(facts, loaded.context(crit.id))
             chosen.setdefault(status_of(spec["kind"], out.value), patient)
-        spec["examples"] = [{"expect": s, "as_of": AS_OF, "patient": chosen[s]}
-                            for s in ("pass", "fail", "unknown") if s in chosen]
+        spec["examples"] = [
+            {"expect": s, "as_of": AS_OF, "patient": chosen[s]}
+            for s in ("pass", "fail", "unknown")
+            if s in chosen
+        ]

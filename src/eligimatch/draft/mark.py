@@ -25,8 +25,7 @@ def draft_ids(trials: Iterable[Any]) -> dict[str, frozenset[str]]:
     return out
 
 
-def resting_on(verdict: str, ids: Sequence[str], failing: Iterable[str],
-               drafts: frozenset[str]) -> list[str]:
+def resting_on(verdict: str, ids: Sequence[str], failing: Iterable[str], drafts: frozenset[str]) -> list[str]:
     """The draft criteria (in rule-file order) a verdict rests on."""
     if not drafts:
         return []

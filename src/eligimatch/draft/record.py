@@ -32,8 +32,8 @@ class Record:
     status: str
     inclusion: str
     exclusion: str
-    sex: str | None = None               # ALL / FEMALE / MALE from a structured field
-    minimum_age: str | None = None       # "18 Years"
+    sex: str | None = None  # ALL / FEMALE / MALE from a structured field
+    minimum_age: str | None = None  # "18 Years"
     maximum_age: str | None = None
     sites: tuple[str, ...] = ()
     conditions: tuple[str, ...] = ()
@@ -58,13 +58,15 @@ def read_record(path: Path) -> Record:
         try:
             raw = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise DraftError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: "
-                             f"{exc.msg})") from None
+            raise DraftError(
+                f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            ) from None
         return from_ctgov(raw, str(path))
     return from_page(text, str(path))
 
 
 # ---------------------------------------------------------------------------- API v2 JSON
+
 
 def _get(d: Any, *keys: str) -> Any:
     for k in keys:
@@ -79,13 +81,11 @@ def _str(v: Any) -> str | None:
 def from_ctgov(raw: Any, source: str) -> Record:
     ps = raw.get("protocolSection", raw) if isinstance(raw, dict) else None
     if not isinstance(ps, dict) or not isinstance(_get(ps, "eligibilityModule"), dict):
-        raise DraftError(f"{source}: not a ClinicalTrials.gov study (no "
-                         "protocolSection.eligibilityModule)")
+        raise DraftError(f"{source}: not a ClinicalTrials.gov study (no protocolSection.eligibilityModule)")
     elig = ps["eligibilityModule"]
     criteria = elig.get("eligibilityCriteria")
     if not isinstance(criteria, str):
-        raise DraftError(f"{source}: eligibilityModule.eligibilityCriteria: expected the "
-                         "criteria text")
+        raise DraftError(f"{source}: eligibilityModule.eligibilityCriteria: expected the criteria text")
     inc, exc, notes = split_sections(criteria)
     phases = _get(ps, "designModule", "phases")
     phase = "/".join(p for p in phases if isinstance(p, str)) if isinstance(phases, list) else ""
@@ -96,20 +96,27 @@ def from_ctgov(raw: Any, source: str) -> Record:
             if any(parts):
                 sites.append(", ".join(p for p in parts if p))
     ident = _get(ps, "identificationModule") or {}
-    interventions = [_str(i.get("name")) for i in
-                     _get(ps, "armsInterventionsModule", "interventions") or []
-                     if isinstance(i, dict)]
+    interventions = [
+        _str(i.get("name"))
+        for i in _get(ps, "armsInterventionsModule", "interventions") or []
+        if isinstance(i, dict)
+    ]
     return Record(
-        source=source, registry_id=_str(ident.get("nctId")),
+        source=source,
+        registry_id=_str(ident.get("nctId")),
         title=_str(ident.get("briefTitle")) or _str(ident.get("officialTitle")) or "Untitled",
         phase=phase or "NA",
         status=_str(_get(ps, "statusModule", "overallStatus")) or "UNKNOWN",
-        inclusion=inc, exclusion=exc, sex=_str(elig.get("sex")),
-        minimum_age=_str(elig.get("minimumAge")), maximum_age=_str(elig.get("maximumAge")),
+        inclusion=inc,
+        exclusion=exc,
+        sex=_str(elig.get("sex")),
+        minimum_age=_str(elig.get("minimumAge")),
+        maximum_age=_str(elig.get("maximumAge")),
         sites=tuple(sites),
-        conditions=tuple(c for c in _get(ps, "conditionsModule", "conditions") or []
-                         if isinstance(c, str)),
-        interventions=tuple(i for i in interventions if i), notes=notes)
+        conditions=tuple(c for c in _get(ps, "conditionsModule", "conditions") or [] if isinstance(c, str)),
+        interventions=tuple(i for i in interventions if i),
+        notes=notes,
+    )
 
 
 _INC = re.compile(r"^[ \t>*#]*(?:key\s+)?inclusion\s+criteria\b[^\n]*$", re.I | re.M)
@@ -121,38 +128,46 @@ def split_sections(text: str) -> tuple[str, str, list[str]]:
     notes: list[str] = []
     m_inc, m_exc = _INC.search(text), _EXC.search(text)
     if m_inc and m_exc and m_exc.start() > m_inc.start():
-        pre = text[:m_inc.start()].strip()
+        pre = text[: m_inc.start()].strip()
         if pre:
             notes.append("text before the inclusion criteria was not drafted: " + pre[:200])
-        return text[m_inc.end():m_exc.start()], text[m_exc.end():], notes
+        return text[m_inc.end() : m_exc.start()], text[m_exc.end() :], notes
     if m_inc:
         notes.append("the record has no exclusion criteria heading")
-        return text[m_inc.end():], "", notes
+        return text[m_inc.end() :], "", notes
     if m_exc:
-        notes.append("the record has no inclusion criteria heading; the text before the "
-                     "exclusion criteria is read as inclusion criteria")
-        return text[:m_exc.start()], text[m_exc.end():], notes
-    notes.append("the record has no inclusion / exclusion headings; all of it is read as "
-                 "inclusion criteria")
+        notes.append(
+            "the record has no inclusion criteria heading; the text before the "
+            "exclusion criteria is read as inclusion criteria"
+        )
+        return text[: m_exc.start()], text[m_exc.end() :], notes
+    notes.append("the record has no inclusion / exclusion headings; all of it is read as inclusion criteria")
     return text, "", notes
 
 
 # ---------------------------------------------------------------------------- web pages
 
 # Section labels of registry pages that end the exclusion criteria.
-_PAGE_END = re.compile(r"^\s*(minimum eligible age|maximum eligible age|eligible sex|"
-                       r"accepts healthy volunteers|study & design|study details|study design|"
-                       r"primary purpose|allocation|interventional model|masking|sponsors|"
-                       r"locations|trial locations|contacts|central contacts|"
-                       r"outcome measures|primary outcome measures|ages|sex|enrollment)\s*$",
-                       re.I | re.M)
+_PAGE_END = re.compile(
+    r"^\s*(minimum eligible age|maximum eligible age|eligible sex|"
+    r"accepts healthy volunteers|study & design|study details|study design|"
+    r"primary purpose|allocation|interventional model|masking|sponsors|"
+    r"locations|trial locations|contacts|central contacts|"
+    r"outcome measures|primary outcome measures|ages|sex|enrollment)\s*$",
+    re.I | re.M,
+)
 _NCT = re.compile(r"\bNCT\d{8}\b")
-_STATUS = re.compile(r"^\s*(NOT_YET_RECRUITING|RECRUITING|ACTIVE_NOT_RECRUITING|COMPLETED|"
-                     r"ENROLLING_BY_INVITATION|SUSPENDED|TERMINATED|WITHDRAWN|UNKNOWN|"
-                     r"Not yet recruiting|Recruiting|Active, not recruiting|Completed)\s*$",
-                     re.M)
-_PHASE = re.compile(r"^\s*(?:Clinical Phase\s*\n\s*)?(PHASE\d(?:/PHASE\d)?|EARLY_PHASE1|"
-                    r"Phase [1-4](?:/Phase [1-4])?|Phase N/A|NA)\s*$", re.M)
+_STATUS = re.compile(
+    r"^\s*(NOT_YET_RECRUITING|RECRUITING|ACTIVE_NOT_RECRUITING|COMPLETED|"
+    r"ENROLLING_BY_INVITATION|SUSPENDED|TERMINATED|WITHDRAWN|UNKNOWN|"
+    r"Not yet recruiting|Recruiting|Active, not recruiting|Completed)\s*$",
+    re.M,
+)
+_PHASE = re.compile(
+    r"^\s*(?:Clinical Phase\s*\n\s*)?(PHASE\d(?:/PHASE\d)?|EARLY_PHASE1|"
+    r"Phase [1-4](?:/Phase [1-4])?|Phase N/A|NA)\s*$",
+    re.M,
+)
 
 
 def _after(label: str, text: str) -> str | None:
@@ -167,30 +182,40 @@ def from_page(text: str, source: str) -> Record:
     m_exc = _EXC.search(text, m_inc.end())
     notes: list[str] = []
     if m_exc:
-        inc = text[m_inc.end():m_exc.start()]
+        inc = text[m_inc.end() : m_exc.start()]
         end = _PAGE_END.search(text, m_exc.end())
-        exc = text[m_exc.end():end.start() if end else len(text)]
+        exc = text[m_exc.end() : end.start() if end else len(text)]
     else:
         end = _PAGE_END.search(text, m_inc.end())
-        inc, exc = text[m_inc.end():end.start() if end else len(text)], ""
+        inc, exc = text[m_inc.end() : end.start() if end else len(text)], ""
         notes.append("the page has no exclusion criteria heading")
     if not exc.strip():
         notes.append("the page gives no exclusion criteria (cut off in the record?)")
     nct = _NCT.search(text)
-    head = text[:m_inc.start()].splitlines()
-    title = next((ln.strip() for ln in head if len(ln.split()) >= 5
-                  and not ln.strip().endswith(".") and not _NCT.search(ln)),
-                 f"Untitled registry record ({Path(source).name})")
+    head = text[: m_inc.start()].splitlines()
+    title = next(
+        (
+            ln.strip()
+            for ln in head
+            if len(ln.split()) >= 5 and not ln.strip().endswith(".") and not _NCT.search(ln)
+        ),
+        f"Untitled registry record ({Path(source).name})",
+    )
     status = _STATUS.search(text)
     phase = _PHASE.search(text)
     phase_text = phase.group(1) if phase else "NA"
     phase_text = re.sub(r"Phase ([1-4])", r"PHASE\1", phase_text).replace("Phase N/A", "NA")
     sex = _after("Eligible Sex", text)
     return Record(
-        source=source, registry_id=nct.group(0) if nct else None, title=title,
+        source=source,
+        registry_id=nct.group(0) if nct else None,
+        title=title,
         phase=phase_text,
-        status=status.group(1).upper().replace(", ", "_").replace(" ", "_") if status
-        else "UNKNOWN",
-        inclusion=inc, exclusion=exc, sex=sex.upper() if sex else None,
+        status=status.group(1).upper().replace(", ", "_").replace(" ", "_") if status else "UNKNOWN",
+        inclusion=inc,
+        exclusion=exc,
+        sex=sex.upper() if sex else None,
         minimum_age=_after("Minimum Eligible Age", text),
-        maximum_age=_after("Maximum Eligible Age", text), notes=notes)
+        maximum_age=_after("Maximum Eligible Age", text),
+        notes=notes,
+    )

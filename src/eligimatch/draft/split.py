@@ -18,10 +18,10 @@ __all__ = ["Item", "split_block"]
 
 @dataclass
 class Item:
-    number: str                    # "8", "8.2": the registry number path
-    text: str                      # verbatim, without its list marker
-    numbered: bool                 # the source numbered it (False: numbered by position)
-    heading: str = ""              # the parent's text, for a sub-item
+    number: str  # "8", "8.2": the registry number path
+    text: str  # verbatim, without its list marker
+    numbered: bool  # the source numbered it (False: numbered by position)
+    heading: str = ""  # the parent's text, for a sub-item
     children: list[Item] = field(default_factory=list)
 
     def walk(self) -> list[Item]:
@@ -37,7 +37,7 @@ _RUNON = re.compile(r";\s*(\d{1,3})\.\s+")
 @dataclass
 class _Line:
     indent: int
-    style: str          # "." / ")" / "a)" / "*" / "" (no marker)
+    style: str  # "." / ")" / "a)" / "*" / "" (no marker)
     number: int | None
     text: str
 
@@ -50,30 +50,30 @@ def _lines(block: str) -> list[_Line | None]:
             out.append(None)
             continue
         m = _NUM.match(raw)
-        if m and not re.match(r"\s*\d", raw[m.end():m.end() + 1] or " "):
+        if m and not re.match(r"\s*\d", raw[m.end() : m.end() + 1] or " "):
             style = ("(" if m.group(2) else "") + m.group(4).lstrip("\\")
-            out.append(_Line(len(m.group(1)), style, int(m.group(3)), raw[m.end():]))
+            out.append(_Line(len(m.group(1)), style, int(m.group(3)), raw[m.end() :]))
             continue
         m = _LETTER.match(raw)
         if m:
-            out.append(_Line(len(m.group(1)), "a)", None, raw[m.end():]))
+            out.append(_Line(len(m.group(1)), "a)", None, raw[m.end() :]))
             continue
         m = _BULLET.match(raw)
         if m:
-            out.append(_Line(len(m.group(1)), "*", None, raw[m.end():]))
+            out.append(_Line(len(m.group(1)), "*", None, raw[m.end() :]))
             continue
         out.append(_Line(len(raw) - len(raw.lstrip()), "", None, raw.strip()))
     return out
 
 
 def _runon(text: str, first: int) -> list[tuple[int, str]] | None:
-    """"A; 2. B; 3. C" → [(first, A), (2, B), (3, C)] when the numbers run on from ``first``."""
+    """ "A; 2. B; 3. C" → [(first, A), (2, B), (3, C)] when the numbers run on from ``first``."""
     parts: list[tuple[int, str]] = []
     pos, expect = 0, first + 1
     for m in _RUNON.finditer(text):
         if int(m.group(1)) != expect:
             continue
-        parts.append((expect - 1, text[pos:m.start() + 1]))
+        parts.append((expect - 1, text[pos : m.start() + 1]))
         pos, expect = m.end(), expect + 1
     if not parts:
         return None
@@ -97,7 +97,7 @@ def split_block(block: str) -> tuple[list[Item], bool]:
             pending_gap = True
             continue
         if not ln.style:
-            if current is None:        # text before the first marker
+            if current is None:  # text before the first marker
                 runs = _runon(ln.text, 1) if _RUNON.search(ln.text) else None
                 if runs:
                     for n, t in runs:
@@ -113,20 +113,21 @@ def split_block(block: str) -> tuple[list[Item], bool]:
             continue
         pending_gap = False
         level = _level(stack, ln)
-        if level is None:              # a new nested list under the current item
+        if level is None:  # a new nested list under the current item
             parent = current
             siblings = parent.children if parent is not None else top
             stack.append((ln.style, ln.indent, 0, siblings, parent))
             level = len(stack) - 1
-        del stack[level + 1:]
+        del stack[level + 1 :]
         style, indent, last, siblings, parent = stack[level]
         number = ln.number if ln.number is not None else last + 1
         stack[level] = (style, indent, number, siblings, parent)
         prefix = f"{parent.number}." if parent is not None else ""
         runs = _runon(ln.text, number) if ln.style == "." else None
         for n, t in runs or [(number, ln.text)]:
-            current = Item(f"{prefix}{n}", t, ln.number is not None,
-                           parent.text if parent is not None else "")
+            current = Item(
+                f"{prefix}{n}", t, ln.number is not None, parent.text if parent is not None else ""
+            )
             siblings.append(current)
             stack[level] = (style, indent, n, siblings, parent)
     return top, False
@@ -141,14 +142,14 @@ def _level(stack: list[tuple[str, int, int, list[Item], Item | None]], ln: _Line
             i = within[-1]
             if stack[i][1] == ln.indent or i != len(stack) - 1:
                 return i
-            return None                 # deeper than the current bullet: nested
+            return None  # deeper than the current bullet: nested
         return bullets[0] if bullets else None
     for i in range(len(stack) - 1, -1, -1):
         style, _, last, _, _ = stack[i]
         if style == ln.style and (ln.number is None or ln.number == last + 1):
             return i
     if ln.number is not None and ln.number != 1:
-        for i in range(len(stack) - 1, -1, -1):   # a gap in the numbering: same style
+        for i in range(len(stack) - 1, -1, -1):  # a gap in the numbering: same style
             if stack[i][0] == ln.style:
                 return i
     return None

@@ -20,13 +20,47 @@ def unescape(text: str) -> str:
 
 
 # one character for one character, so spans stay valid in the unescaped text
-_CHARS = str.maketrans({
-    "≥": "≥", "≧": "≥", "⩾": "≥", "≤": "≤", "≦": "≤", "⩽": "≤", "＞": ">", "＜": "<",
-    "×": "x", "✕": "x", "*": "x", "µ": "u", "μ": "u", "–": "-", "—": "-", "−": "-",
-    "\u00a0": " ", "\u2009": " ", "\u202f": " ", "’": "'", "‘": "'", "“": '"', "”": '"',
-    "⁹": "9", "³": "3", "²": "2", "¹": "1", "⁰": "0", "⁶": "6", "\t": " ", "\n": " ", "\r": " ",
-    "；": ";", "，": ",", "：": ":", "（": "(", "）": ")",
-})
+_CHARS = str.maketrans(
+    {
+        "≥": "≥",
+        "≧": "≥",
+        "⩾": "≥",
+        "≤": "≤",
+        "≦": "≤",
+        "⩽": "≤",
+        "＞": ">",
+        "＜": "<",
+        "×": "x",
+        "✕": "x",
+        "*": "x",
+        "µ": "u",
+        "μ": "u",
+        "–": "-",
+        "—": "-",
+        "−": "-",
+        "\u00a0": " ",
+        "\u2009": " ",
+        "\u202f": " ",
+        "’": "'",
+        "‘": "'",
+        "“": '"',
+        "”": '"',
+        "⁹": "9",
+        "³": "3",
+        "²": "2",
+        "¹": "1",
+        "⁰": "0",
+        "⁶": "6",
+        "\t": " ",
+        "\n": " ",
+        "\r": " ",
+        "；": ";",
+        "，": ",",
+        "：": ":",
+        "（": "(",
+        "）": ")",
+    }
+)
 
 
 def normalise(text: str) -> str:
@@ -65,8 +99,11 @@ def leftover_words(text: str) -> list[str]:
 
 
 _HEADING = re.compile(r"\s*([A-Za-z][A-Za-z /&,()'-]{0,60}?)\s*:\s+")
-_NOT_A_HEADING = re.compile(r"\b(no|not|non|except|exceptions?|unless|without|other than|only|"
-                            r"if|history)\b", re.I)
+_NOT_A_HEADING = re.compile(
+    r"\b(no|not|non|except|exceptions?|unless|without|other than|only|"
+    r"if|history)\b",
+    re.I,
+)
 
 
 def heading_end(text: str) -> int:

@@ -16,8 +16,9 @@ from .load import load_rule_file
 __all__ = ["check_rules"]
 
 
-def check_rules(paths: Iterable[Path], warnings: list[str] | None = None, *,
-                layout: bool = False) -> list[str]:
+def check_rules(
+    paths: Iterable[Path], warnings: list[str] | None = None, *, layout: bool = False
+) -> list[str]:
     """Every problem in the given rule files, examples included, one line each; with
     ``layout``, also each file (and shared value sets) not in the canonical layout.  Criteria
     still marked ``draft`` (``eligimatch draft``) are not problems: one warning line per file
@@ -26,7 +27,7 @@ def check_rules(paths: Iterable[Path], warnings: list[str] | None = None, *,
     paths = list(paths)
     lines: list[str] = []
     seen: dict[str, str] = {}
-    shared: dict[Path, SharedSets | RuleFileError | None] = {}     # per directory, read once
+    shared: dict[Path, SharedSets | RuleFileError | None] = {}  # per directory, read once
     failed: set[Path] = set()
     for path in paths:
         where = shared_path(path)
@@ -45,8 +46,7 @@ def check_rules(paths: Iterable[Path], warnings: list[str] | None = None, *,
                 raise sets
             trial = load_rule_file(path, sets)
         except RuleFileError as exc:
-            lines.extend(f"{exc.source}: {f}: {m}" if f else f"{exc.source}: {m}"
-                         for f, m in exc.problems)
+            lines.extend(f"{exc.source}: {f}: {m}" if f else f"{exc.source}: {m}" for f, m in exc.problems)
             failed.add(path)
             continue
         if trial.id in seen:
@@ -54,13 +54,15 @@ def check_rules(paths: Iterable[Path], warnings: list[str] | None = None, *,
         seen[trial.id] = str(path)
         drafts = [c.id for c in trial.criteria if c.spec.draft is not None]
         if drafts and warnings is not None:
-            warnings.append(f"{path}: warning: {len(drafts)} of {len(trial.criteria)} criteria "
-                            f"are drafts, not yet reviewed: {', '.join(drafts)}")
+            warnings.append(
+                f"{path}: warning: {len(drafts)} of {len(trial.criteria)} criteria "
+                f"are drafts, not yet reviewed: {', '.join(drafts)}"
+            )
         for c in trial.criteria:
             lines.extend(example_problems(trial, c, str(path)))
     if warnings is not None:
         warnings.extend(_unused(paths, shared, failed))
-    return list(dict.fromkeys(lines))     # a broken shared file: once, not once per rule file
+    return list(dict.fromkeys(lines))  # a broken shared file: once, not once per rule file
 
 
 def _unused(paths: list[Path], shared: dict[Path, Any], failed: set[Path]) -> list[str]:
@@ -71,8 +73,9 @@ def _unused(paths: list[Path], shared: dict[Path, Any], failed: set[Path]) -> li
         directory = where.parent.parent
         files = sorted(directory.glob("*.toml"))
         if isinstance(sets, SharedSets) and set(files) <= set(paths) and not failed & set(files):
-            lines.extend(f"{where}: warning: {name}: {message}"
-                         for name, message in unused_shared(where, files))
+            lines.extend(
+                f"{where}: warning: {name}: {message}" for name, message in unused_shared(where, files)
+            )
     return lines
 
 
@@ -88,4 +91,3 @@ def unformatted(path: Path) -> list[str]:
     except (OSError, UnicodeDecodeError, FormatError):
         return []
     return [f"{path}: not in the canonical layout (run: eligimatch fmt {path})"]
-

@@ -45,7 +45,7 @@ class Trial:
     meta: TrialMeta
     criteria: tuple[Criterion, ...]
     path: str
-    sha256: str                         # of the rule file's bytes
+    sha256: str  # of the rule file's bytes
     shared: SharedSets | None = field(default=None, repr=False, compare=False)  # the value sets it used
     contexts: tuple[EvalContext, ...] = field(init=False, repr=False, compare=False)
 
@@ -59,8 +59,9 @@ class Trial:
 
     def context(self, criterion_id: str) -> EvalContext:
         m = self.meta
-        return EvalContext(m.id, criterion_id, m.lab_max_age_days,
-                           m.attestation_max_age_days or ATTESTATION_MAX_AGE_DAYS)
+        return EvalContext(
+            m.id, criterion_id, m.lab_max_age_days, m.attestation_max_age_days or ATTESTATION_MAX_AGE_DAYS
+        )
 
     def evaluate(self, facts: Facts, *, explain: bool = True) -> TrialResult:
         """Every criterion's status and the verdict (see :func:`.runner.evaluate_trial`)."""
@@ -79,7 +80,7 @@ class RuleSet:
         h = hashlib.sha256()
         for t in sorted(self.trials, key=lambda t: t.id):
             h.update(t.id.encode() + b"\0" + t.sha256.encode() + b"\0")
-            if t.shared is not None:    # the shared value sets are part of the rules
+            if t.shared is not None:  # the shared value sets are part of the rules
                 h.update(t.shared.sha256.encode() + b"\0")
         return h.hexdigest()
 
@@ -113,7 +114,7 @@ def _compile(source: str, data: bytes, shared: SharedSets | None, problems: Prob
     if raw is None:
         problems.extend(refused)
         return None
-    try:    # strict: TOML has types, so "30" for a number of days is an error, not a guess
+    try:  # strict: TOML has types, so "30" for a number of days is an error, not a guess
         model = RuleFile.model_validate(raw, strict=True)
     except ValidationError as exc:
         problems.extend((tomlin.location(err["loc"], raw), err["msg"]) for err in exc.errors())
@@ -125,8 +126,9 @@ def _compile(source: str, data: bytes, shared: SharedSets | None, problems: Prob
             ids[name] = ids.get(name, 0) + 1
         node = problems.node(c.logic, f"criteria[{c.id}].logic")
         criteria.append(Criterion(c, node, node.asks_review()))
-    problems.extend((f"criteria[{name}].id", f"duplicate criterion id {name!r}")
-                    for name, n in ids.items() if n > 1)
+    problems.extend(
+        (f"criteria[{name}].id", f"duplicate criterion id {name!r}") for name, n in ids.items() if n > 1
+    )
     return Trial(model.trial, tuple(criteria), source, hashlib.sha256(data).hexdigest(), shared)
 
 
@@ -138,14 +140,16 @@ def compile_node(raw: Any, where: str, problems: Problems) -> Node:
         return Bad()
     found = [k for k in registry if k in raw]
     if len(found) != 1:
-        problems.add(where, f"a logic node needs exactly one of {', '.join(registry)}; "
-                            f"got {', '.join(sorted(raw)) or 'nothing'}")
+        problems.add(
+            where,
+            f"a logic node needs exactly one of {', '.join(registry)}; "
+            f"got {', '.join(sorted(raw)) or 'nothing'}",
+        )
         return Bad()
     kind = registry[found[0]]
     extra = set(raw) - {kind.key} - kind.keys
     if extra:
         first = sorted(extra)[0]
-        problems.add(f"{where}.{first}",
-                     f"unknown key for a {kind.key!r} node{suggest(first, kind.keys)}")
+        problems.add(f"{where}.{first}", f"unknown key for a {kind.key!r} node{suggest(first, kind.keys)}")
         return Bad()
     return kind.build(raw, f"{where}.{kind.key}", problems)

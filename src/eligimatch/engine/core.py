@@ -28,9 +28,25 @@ from ..quantities import LAB_MAX_AGE_DAYS
 if TYPE_CHECKING:
     from ..units import Analyte
 
-__all__ = ["ATTESTATION_MAX_AGE_DAYS", "CriterionResult", "Outcome", "Status", "TrialResult",
-           "Truth", "Verdict", "junction", "kleene_and", "kleene_not", "kleene_or", "negation",
-           "polarity", "recency_limit", "stale", "status_of", "verdict"]
+__all__ = [
+    "ATTESTATION_MAX_AGE_DAYS",
+    "CriterionResult",
+    "Outcome",
+    "Status",
+    "TrialResult",
+    "Truth",
+    "Verdict",
+    "junction",
+    "kleene_and",
+    "kleene_not",
+    "kleene_or",
+    "negation",
+    "polarity",
+    "recency_limit",
+    "stale",
+    "status_of",
+    "verdict",
+]
 
 # How many days a clinician's attestation answers for, unless the trial says otherwise: older
 # ones are shown but do not answer (a judgement on "recent tests" does not outlive them).
@@ -42,6 +58,7 @@ Verdict = Literal["eligible", "ineligible", "undetermined"]
 
 
 # ---------------------------------------------------------------------------- Kleene logic
+
 
 def kleene_not(a: Truth) -> Truth:
     return None if a is None else not a
@@ -72,6 +89,7 @@ def kleene_or(values: Sequence[Truth]) -> Truth:
 
 # ---------------------------------------------------------------------------- polarity, verdict
 
+
 def polarity(exclusion: bool, value: Truth) -> Truth:
     """Does the criterion pass (True), fail (False) or stay unknown, given its condition's value?
     An exclusion passes when its condition is False."""
@@ -91,8 +109,10 @@ def verdict(passes: Iterable[Truth]) -> Verdict:
 
 # ---------------------------------------------------------------------------- staleness
 
-def recency_limit(a: Analyte, within_days: int | None, default_recency: bool,
-                  lab_max_age_days: int | None) -> int | None:
+
+def recency_limit(
+    a: Analyte, within_days: int | None, default_recency: bool, lab_max_age_days: int | None
+) -> int | None:
     """How many days old a value may be: the node's own ``within_days``; else, unless the node
     opts out with recency = "none", for a lab the trial's ``lab_max_age_days``, then the
     analyte's ``max_age_days``, then :data:`LAB_MAX_AGE_DAYS`; for a profile value (ECOG,
@@ -115,6 +135,7 @@ def stale(when: date | None, as_of: date, limit: int | None) -> bool:
 
 # ---------------------------------------------------------------------------- outcomes
 
+
 class Outcome:
     """A node's answer: True / False / None (unknown), why, and what is missing or needs review.
 
@@ -124,8 +145,13 @@ class Outcome:
 
     __slots__ = ("_text", "missing", "review", "value")
 
-    def __init__(self, value: Truth, text: str | Callable[[], str],
-                 missing: tuple[str, ...] = (), review: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        value: Truth,
+        text: str | Callable[[], str],
+        missing: tuple[str, ...] = (),
+        review: tuple[str, ...] = (),
+    ) -> None:
         self.value = value
         self._text = text
         self.missing = missing
@@ -141,13 +167,15 @@ class Outcome:
         return f"Outcome({self.value!r}, {self.text!r}, {self.missing!r}, {self.review!r})"
 
 
-def unknown(text: str | Callable[[], str], *, missing: Sequence[str] = (),
-            review: Sequence[str] = ()) -> Outcome:
+def unknown(
+    text: str | Callable[[], str], *, missing: Sequence[str] = (), review: Sequence[str] = ()
+) -> Outcome:
     return Outcome(None, text, tuple(missing), tuple(review))
 
 
-def merge_gaps(children: Sequence[Outcome], *, data_first: bool = False
-               ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def merge_gaps(
+    children: Sequence[Outcome], *, data_first: bool = False
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Missing facts and review items of the unknown children.
 
     With ``data_first`` (an ``all``), review items are asked for only when no sibling is still
@@ -169,6 +197,7 @@ def join_texts(outs: Sequence[Outcome]) -> str:
 
 
 # ---------------------------------------------------------------------------- results
+
 
 @dataclass(slots=True)
 class CriterionResult:

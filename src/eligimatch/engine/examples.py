@@ -31,8 +31,9 @@ def example_problems(trial: Trial, criterion: Criterion, source: str) -> list[st
         where = f"{source}: criteria[{c.id}].examples[{i}]"
         try:
             # read strictly, as a patient file is: no "1200" for a number, no 0 for false
-            patient = parse_patient(exact_json({"id": f"example-{c.id}-{i}", **ex.patient}),
-                                    f"{where}.patient")
+            patient = parse_patient(
+                exact_json({"id": f"example-{c.id}-{i}", **ex.patient}), f"{where}.patient"
+            )
             facts = build_facts(patient, ex.as_of, f"{where}.patient")
         except EligimatchError as exc:
             lines.extend(_lines(exc))

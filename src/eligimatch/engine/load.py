@@ -49,7 +49,7 @@ def load_rules(directory: Path | None = None) -> RuleSet:
     return RuleSet(tuple(trials), str(d))
 
 
-_NEXT_TO_IT = SharedSets("", {}, "")    # load_rule_file: read the shared sets next to the file
+_NEXT_TO_IT = SharedSets("", {}, "")  # load_rule_file: read the shared sets next to the file
 
 
 def load_rule_file(path: Path, shared: SharedSets | None = _NEXT_TO_IT) -> Trial:
@@ -65,4 +65,4 @@ def load_rule_file(path: Path, shared: SharedSets | None = _NEXT_TO_IT) -> Trial
         raise RuleFileError(str(path), [("", f"cannot read: {exc.strerror or exc}")]) from None
     if shared is _NEXT_TO_IT:
         shared = load_shared(path)
-    return cached(data, str(path), shared, compile_bytes)   # compiled once per content
+    return cached(data, str(path), shared, compile_bytes)  # compiled once per content

@@ -17,14 +17,14 @@ from .nodes.base import NodeKind
 __all__ = ["FAMILIES", "kinds", "register"]
 
 FAMILIES: list[ModuleType] = [
-    logic,        # all, any, not
-    quantity,     # quantity comparisons (value, × ULN, grade, qualitative)
-    scalar,       # fact, expr
-    histology,    # histology
-    exists,       # exists (with its where tests)
-    review,       # review
-    recorded,     # recorded, any_recorded
-    evidence,     # evidence
+    logic,  # all, any, not
+    quantity,  # quantity comparisons (value, × ULN, grade, qualitative)
+    scalar,  # fact, expr
+    histology,  # histology
+    exists,  # exists (with its where tests)
+    review,  # review
+    recorded,  # recorded, any_recorded
+    evidence,  # evidence
 ]
 
 _kinds: dict[str, NodeKind] | None = None
@@ -38,8 +38,7 @@ def kinds() -> dict[str, NodeKind]:
         for family in FAMILIES:
             for kind in family.KINDS:
                 if kind.key in out:
-                    raise ValueError(f"node kind {kind.key!r} is defined twice "
-                                     f"(again in {family.__name__})")
+                    raise ValueError(f"node kind {kind.key!r} is defined twice (again in {family.__name__})")
                 out[kind.key] = kind
         _kinds = out
     return _kinds

@@ -31,8 +31,7 @@ def evaluate_trial(trial: Trial, facts: Facts, *, explain: bool = True) -> Trial
             if c.spec.kind == "exclusion" and out.value is not None:
                 lead = "exclusion applies: " if out.value else "exclusion does not apply: "
                 text = lead + text
-        results.append(CriterionResult(c.id, c.spec.kind, status, c.spec.text,
-                                       text, out.missing, out.review))
+        results.append(CriterionResult(c.id, c.spec.kind, status, c.spec.text, text, out.missing, out.review))
     return summarise(trial.meta, results)
 
 
@@ -50,8 +49,7 @@ def summarise(meta: TrialMeta, results: list[CriterionResult]) -> TrialResult:
         if missing:
             parts.append("missing " + ", ".join(missing))
         if review:
-            parts.append("clinician review of " + ", ".join(
-                dict.fromkeys(r.id for r in unknown if r.review)))
+            parts.append("clinician review of " + ", ".join(dict.fromkeys(r.id for r in unknown if r.review)))
         reason = "; ".join(parts) or "unknown: " + ", ".join(r.id for r in unknown)
     else:
         reason = f"all {len(results)} criteria pass"

@@ -32,5 +32,14 @@ from .importer import import_bundle, is_fhir, profile_json, read_fhir
 from .report import FhirImport, Finding
 from .validate import load_bundle, load_entries
 
-__all__ = ["FhirImport", "Finding", "export_bundle", "import_bundle", "is_fhir", "load_bundle",
-           "load_entries", "profile_json", "read_fhir"]
+__all__ = [
+    "FhirImport",
+    "Finding",
+    "export_bundle",
+    "import_bundle",
+    "is_fhir",
+    "load_bundle",
+    "load_entries",
+    "profile_json",
+    "read_fhir",
+]

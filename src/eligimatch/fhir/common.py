@@ -14,9 +14,25 @@ from typing import Any
 
 from .tables import EXT_FIELDS, eim_system, tables
 
-__all__ = ["LOINC", "Ctx", "Mapped", "Result", "body_site", "clinical_status", "code_label",
-           "codings", "date_span", "eim_codes", "extensions", "fhir_date", "lookup", "partial_date",
-           "profiles", "residual", "text_of"]
+__all__ = [
+    "LOINC",
+    "Ctx",
+    "Mapped",
+    "Result",
+    "body_site",
+    "clinical_status",
+    "code_label",
+    "codings",
+    "date_span",
+    "eim_codes",
+    "extensions",
+    "fhir_date",
+    "lookup",
+    "partial_date",
+    "profiles",
+    "residual",
+    "text_of",
+]
 
 LOINC = "http://loinc.org"
 
@@ -25,17 +41,17 @@ LOINC = "http://loinc.org"
 class Mapped:
     """One profile item (or single value) read from a resource."""
 
-    target: str                     # labs, weight, ecog, conditions, diagnosis, ...
+    target: str  # labs, weight, ecog, conditions, diagnosis, ...
     value: dict[str, Any]
-    key: str = ""                   # analyte key for labs; group key for single values
-    when: dt.date | None = None     # date used to pick the latest single value
+    key: str = ""  # analyte key for labs; group key for single values
+    when: dt.date | None = None  # date used to pick the latest single value
     gaps: dict[str, str] = field(default_factory=dict)
     fatal: tuple[str, str] | None = None  # (field that would resolve it or "", why)
     notes: list[str] = field(default_factory=list)
-    explicit_role: bool = False     # a primary cancer marked index/other by eligimatch
+    explicit_role: bool = False  # a primary cancer marked index/other by eligimatch
     span: tuple[dt.date, dt.date] | None = None  # the days a partial date (2026-11) may be
-    refs: tuple[str, ...] = ()      # what an observation is about (Observation.focus)
-    source: Any = None              # the resource it was read from (set by the importer)
+    refs: tuple[str, ...] = ()  # what an observation is about (Observation.focus)
+    source: Any = None  # the resource it was read from (set by the importer)
 
 
 @dataclass

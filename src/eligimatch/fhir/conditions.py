@@ -35,6 +35,7 @@ __all__ = ["map_condition"]
 
 # ------------------------------------------------------------------------------- Condition
 
+
 def map_condition(cond: Any, ctx: Ctx) -> Result:
     t = tables()
     ver = {c.code for c in codings(cond.verificationStatus)}
@@ -45,12 +46,17 @@ def map_condition(cond: Any, ctx: Ctx) -> Result:
     profs = profiles(cond)
     role = roles[0] if len(roles) == 1 else None
     if role is None:
-        if MCODE + "mcode-secondary-cancer-condition" in profs or lookup(
-                "metastasis_codes", ccs) or lookup("metastasis_generic", ccs):
+        if (
+            MCODE + "mcode-secondary-cancer-condition" in profs
+            or lookup("metastasis_codes", ccs)
+            or lookup("metastasis_generic", ccs)
+        ):
             role = "metastasis"
-        elif MCODE + "mcode-primary-cancer-condition" in profs or lookup(
-                "cancer_codes", ccs) or any(
-                t.alias(c.system) in ("oncotree", "ncit", "icdo3") for c in ccs):
+        elif (
+            MCODE + "mcode-primary-cancer-condition" in profs
+            or lookup("cancer_codes", ccs)
+            or any(t.alias(c.system) in ("oncotree", "ncit", "icdo3") for c in ccs)
+        ):
             role = "cancer"
         else:
             role = "comorbidity"
@@ -63,7 +69,7 @@ def map_condition(cond: Any, ctx: Ctx) -> Result:
     doubt = ver & {"unconfirmed", "provisional", "differential"}
     if doubt and m.fatal is None:
         why = f"verification status {', '.join(sorted(doubt))}: not a confirmed condition"
-        if role == "comorbidity":   # kept, but as what it may be: unclassified
+        if role == "comorbidity":  # kept, but as what it may be: unclassified
             m.value = {k: v for k, v in m.value.items() if k not in ("type", "category")}
             if not m.value.get("name") and not m.value.get("code"):
                 m.value["name"] = text_of(cond.code) or "an unconfirmed condition"
@@ -102,16 +108,18 @@ def _metastasis(cond: Any) -> Mapped:
         site = sites.pop() if len(sites) == 1 else None
     if site is None:
         where = site_text or code_label(cond.code) or "no body site"
-        m.gaps["site"] = (f"the site of the metastasis ({where}) cannot be read from its body "
-                          "site or code: kept as a metastasis of unclassified site")
+        m.gaps["site"] = (
+            f"the site of the metastasis ({where}) cannot be read from its body "
+            "site or code: kept as a metastasis of unclassified site"
+        )
     onset, notes = _onset(cond)
     m.notes += notes
-    status = {"active": "active", "recurrence": "active", "relapse": "active",
-              "resolved": "resolved"}.get(clinical_status(cond) or "")
+    status = {"active": "active", "recurrence": "active", "relapse": "active", "resolved": "resolved"}.get(
+        clinical_status(cond) or ""
+    )
     if status is None and clinical_status(cond):
         m.notes.append(f"clinical status {clinical_status(cond)!r} has no equivalent metastasis status")
-    m.value = {k: v for k, v in {"site": site, "status": status, "date": onset}.items()
-               if v is not None}
+    m.value = {k: v for k, v in {"site": site, "status": status, "date": onset}.items() if v is not None}
     return m
 
 
@@ -155,8 +163,11 @@ def _deepest(codes: list[str]) -> tuple[str | None, str | None]:
 def _cancer(cond: Any, role: str) -> Mapped:
     target = "other_malignancies" if role == "other-malignancy" else "diagnosis"
     m = Mapped(target=target, value={}, explicit_role=role != "cancer")
-    hist_ext = [e.valueCodeableConcept for e in extensions(cond, MCODE + "mcode-histology-morphology-"
-                                                   "behavior") if e.valueCodeableConcept]
+    hist_ext = [
+        e.valueCodeableConcept
+        for e in extensions(cond, MCODE + "mcode-histology-morphology-behavior")
+        if e.valueCodeableConcept
+    ]
     ccs = codings(cond.code) + codings(hist_ext)
     codes, by_organ, unknown = _oncotree_candidates(ccs)
     site_text, info = body_site(cond.bodySite)
@@ -173,36 +184,54 @@ def _cancer(cond: Any, role: str) -> Mapped:
         if not hits and "default" in entry:
             hits = [entry["default"]]
         if not hits:
-            unresolved.append(f"morphology {entry['code']} needs its organ ("
-                              + " or ".join(sorted(entry["by_organ"])) + "), and "
-                              + (f"the site gives {', '.join(sorted(organs))}" if organs
-                                 else "no site is given"))
+            unresolved.append(
+                f"morphology {entry['code']} needs its organ ("
+                + " or ".join(sorted(entry["by_organ"]))
+                + "), and "
+                + (f"the site gives {', '.join(sorted(organs))}" if organs else "no site is given")
+            )
         codes.extend(hits)
     histology, conflict = _deepest(codes)
     if unresolved:
         histology, conflict = None, "; ".join(unresolved)
     if unknown:
-        m.notes.append(f"OncoTree code(s) {', '.join(unknown)} are not in OncoTree "
-                       f"{tree.release}")
+        m.notes.append(f"OncoTree code(s) {', '.join(unknown)} are not in OncoTree {tree.release}")
     if histology is None:
         m.gaps["histology"] = conflict or (
             "no OncoTree code follows from its codes ("
-            + ", ".join(f"{c.system}|{c.code}" for c in ccs if c.code) + ")")
+            + ", ".join(f"{c.system}|{c.code}" for c in ccs if c.code)
+            + ")"
+        )
     onset, notes = _onset(cond)
     m.notes += notes
     text = text_of(cond.code)
     hist_text = text_of(hist_ext[0]) if hist_ext else None
     if target == "diagnosis":
-        m.value = {"histology": histology, "histology_text": hist_text or text,
-                   "primary_site": site_text, "site_group": info.get("site_group"),
-                   "date": onset}
+        m.value = {
+            "histology": histology,
+            "histology_text": hist_text or text,
+            "primary_site": site_text,
+            "site_group": info.get("site_group"),
+            "date": onset,
+        }
     else:
         resolved, more = _abatement(cond)
         m.notes += more
-        status = {"active": "active", "recurrence": "active", "relapse": "active",
-                  "remission": "remission", "resolved": "cured"}.get(clinical_status(cond) or "")
-        m.value = {"histology": histology, "description": text, "site": site_text,
-                   "date": onset, "status": status, "resolved": resolved}
+        status = {
+            "active": "active",
+            "recurrence": "active",
+            "relapse": "active",
+            "remission": "remission",
+            "resolved": "cured",
+        }.get(clinical_status(cond) or "")
+        m.value = {
+            "histology": histology,
+            "description": text,
+            "site": site_text,
+            "date": onset,
+            "status": status,
+            "resolved": resolved,
+        }
     m.value = {k: v for k, v in m.value.items() if v is not None}
     return m
 
@@ -224,28 +253,32 @@ def _comorbidity(cond: Any) -> Mapped:
             category, ctype = category or c2, ctype or t2
         elif len(hits) > 1:
             ctype = None
-            m.gaps["type"] = ("its codes name different conditions ("
-                              + ", ".join(sorted(f"{c}/{ty}" for c, ty in hits))
-                              + "): kept as an unclassified condition")
+            m.gaps["type"] = (
+                "its codes name different conditions ("
+                + ", ".join(sorted(f"{c}/{ty}" for c, ty in hits))
+                + "): kept as an unclassified condition"
+            )
     if ctype is not None and not types:
         t = tables()
         outside = [c for c in ccs if t.outside_complete_set(ctype, c.system, c.code)]
         if outside:
             # a code of a system whose value set lists every code of that type says it is not
             c = outside[0]
-            m.gaps["type"] = (f"its codes disagree: {c.code} is outside the complete "
-                              f"{t.alias(c.system)} value set of {ctype}: kept as an "
-                              "unclassified condition")
+            m.gaps["type"] = (
+                f"its codes disagree: {c.code} is outside the complete "
+                f"{t.alias(c.system)} value set of {ctype}: kept as an "
+                "unclassified condition"
+            )
             category = ctype = None
     if ctype is None and "type" not in m.gaps:
         combined = [c for c in ccs if tables().is_combination(c.system, c.code)]
         m.gaps["type"] = (
             f"{combined[0].code} is a combination code naming more than one condition: kept as "
-            "an unclassified condition" if combined else
-            "condition code not in eligimatch's condition table: kept as an unclassified "
-            "condition")
-    first = next((c for c in ccs if c.code and not str(c.system or "").startswith(
-        eim_system(""))), None)
+            "an unclassified condition"
+            if combined
+            else "condition code not in eligimatch's condition table: kept as an unclassified condition"
+        )
+    first = next((c for c in ccs if c.code and not str(c.system or "").startswith(eim_system(""))), None)
     onset, notes = _onset(cond)
     resolved, more = _abatement(cond)
     m.notes += notes + more
@@ -254,11 +287,20 @@ def _comorbidity(cond: Any) -> Mapped:
         m.notes.append(note)
     severity = lookup("severities", codings(cond.severity))
     name = text_of(cond.code) if ctype is None else (cond.code.text if cond.code else None)
-    m.value = {"category": category, "type": ctype, "name": name,
-               "code": ({"system": first.system, "code": first.code, "display": first.display}
-                        if first is not None else None),
-               "status": status, "onset": onset, "resolved": resolved,
-               "severity": severity[0] if len(set(severity)) == 1 else None}
+    m.value = {
+        "category": category,
+        "type": ctype,
+        "name": name,
+        "code": (
+            {"system": first.system, "code": first.code, "display": first.display}
+            if first is not None
+            else None
+        ),
+        "status": status,
+        "onset": onset,
+        "resolved": resolved,
+        "severity": severity[0] if len(set(severity)) == 1 else None,
+    }
     if m.value["code"] is not None:
         m.value["code"] = {k: v for k, v in m.value["code"].items() if v is not None}
     if ctype is None and m.value["code"] is None and not name:
@@ -270,8 +312,14 @@ def _comorbidity(cond: Any) -> Mapped:
 # FHIR Condition.clinicalStatus -> profile status.  "inactive" is the parent of "remission"
 # and "resolved" in the FHIR code system: it does not say the condition is gone, so inactive and
 # remission are read as "controlled" (present, quiescent) -- never as resolved.
-_CLINICAL_STATUS = {"active": "active", "recurrence": "active", "relapse": "active",
-                    "inactive": "controlled", "remission": "controlled", "resolved": "resolved"}
+_CLINICAL_STATUS = {
+    "active": "active",
+    "recurrence": "active",
+    "relapse": "active",
+    "inactive": "controlled",
+    "remission": "controlled",
+    "resolved": "resolved",
+}
 
 
 def condition_status(cond: Any) -> tuple[str | None, str | None]:
@@ -283,6 +331,7 @@ def condition_status(cond: Any) -> tuple[str | None, str | None]:
     if status is None:
         return None, f"clinical status {clinical!r} has no equivalent condition status"
     if clinical in ("inactive", "remission"):
-        return status, (f"clinical status {clinical!r} read as 'controlled' (not resolved: the "
-                        "condition may return)")
+        return status, (
+            f"clinical status {clinical!r} read as 'controlled' (not resolved: the condition may return)"
+        )
     return status, None

@@ -45,7 +45,7 @@ from .writers import Writer, coding, eim
 __all__ = ["export_bundle"]
 
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
-_NS = uuid.UUID("3b0c1f8e-5a4e-4f7e-9a39-6f1c2a7d0e11")   # eligimatch export namespace
+_NS = uuid.UUID("3b0c1f8e-5a4e-4f7e-9a39-6f1c2a7d0e11")  # eligimatch export namespace
 
 
 def _norm(value: Any) -> Any:
@@ -53,8 +53,11 @@ def _norm(value: Any) -> Any:
     if isinstance(value, dict):
         # a lab's LOINC code is filled from the Observation code on import: not compared
         out = {k: _norm(v) for k, v in value.items() if not (k == "loinc" and "test" in value)}
-        if isinstance(out.get("reference_range"), dict) and out["reference_range"].get(
-                "unit") is None and "unit" in value:
+        if (
+            isinstance(out.get("reference_range"), dict)
+            and out["reference_range"].get("unit") is None
+            and "unit" in value
+        ):
             out["reference_range"] = {**out["reference_range"], "unit": _norm_unit(value["unit"])}
         if isinstance(value.get("unit"), str):
             out["unit"] = _norm_unit(value["unit"])
@@ -85,8 +88,11 @@ class _Exporter:
         self.source = source
         self.entries: list[dict[str, Any]] = []
         self.members: dict[str, list[str]] = {}
-        pid = patient.id if FHIR_ID.match(patient.id) else (
-            re.sub(r"[^A-Za-z0-9\-.]", "-", patient.id)[:64] or "patient")
+        pid = (
+            patient.id
+            if FHIR_ID.match(patient.id)
+            else (re.sub(r"[^A-Za-z0-9\-.]", "-", patient.id)[:64] or "patient")
+        )
         self.pid = pid
         self.patient_url = self._url("Patient", pid)
         self.ctx = Ctx(resolve=lambda ref: None)
@@ -99,22 +105,28 @@ class _Exporter:
 
     # -- the generic step: write natively, read back, carry the difference
 
-    def add(self, resource: dict[str, Any], item: BaseModel | None, target: str,
-            collection: str | None = None, where: str = "") -> None:
+    def add(
+        self,
+        resource: dict[str, Any],
+        item: BaseModel | None,
+        target: str,
+        collection: str | None = None,
+        where: str = "",
+    ) -> None:
         kind = resource["resourceType"]
         url = self._url(kind, resource["id"])
         if item is not None:
             extra = self._residual(resource, item, target, where)
             if extra:
-                resource.setdefault("extension", []).insert(0, {
-                    "url": EXT_FIELDS,
-                    "valueString": json.dumps(extra, sort_keys=True, ensure_ascii=False)})
+                resource.setdefault("extension", []).insert(
+                    0,
+                    {"url": EXT_FIELDS, "valueString": json.dumps(extra, sort_keys=True, ensure_ascii=False)},
+                )
         self.entries.append({"fullUrl": url, "resource": resource})
         if collection is not None:
             self.members.setdefault(collection, []).append(url)
 
-    def _residual(self, resource: dict[str, Any], item: BaseModel, target: str,
-                  where: str) -> dict[str, Any]:
+    def _residual(self, resource: dict[str, Any], item: BaseModel, target: str, where: str) -> dict[str, Any]:
         r4b = validate.fhir_models()
         model = r4b.get_fhir_model_class(resource["resourceType"]).model_validate(resource)
         result = map_resource(model, self.ctx)
@@ -122,8 +134,10 @@ class _Exporter:
         value: dict[str, Any] = dict(mapped[0].value) if mapped else {}
         forced = {mapped[0].fatal[0]} if mapped and mapped[0].fatal else set()
         if "" in forced:
-            raise PatientError(self.source, [(where, "internal: the exported resource cannot "
-                                              f"be read back ({mapped[0].fatal})")])
+            raise PatientError(
+                self.source,
+                [(where, f"internal: the exported resource cannot be read back ({mapped[0].fatal})")],
+            )
         cls = type(item)
         original = item.model_dump(mode="json")
         want = _norm(item.model_dump())
@@ -157,20 +171,22 @@ class _Exporter:
         for w in Writer(p, self.patient_url, self.source).resources():
             self.add(w.resource, w.item, w.target, w.collection, w.where)
         self._lists()
-        bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "collection",
-                                  "entry": self.entries}
+        bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "collection", "entry": self.entries}
         if p.as_of:
             bundle["timestamp"] = f"{p.as_of.isoformat()}T00:00:00Z"
         back = import_bundle(bundle, self.source).patient
         extra = self._patient_residual(back)
         if extra:
-            patient["extension"] = [{"url": EXT_FIELDS, "valueString": json.dumps(
-                extra, sort_keys=True, ensure_ascii=False)}]
+            patient["extension"] = [
+                {"url": EXT_FIELDS, "valueString": json.dumps(extra, sort_keys=True, ensure_ascii=False)}
+            ]
         final = import_bundle(bundle, self.source).patient
         diff = _differs(_norm(p.model_dump()), _norm(final.model_dump()))
         if diff:
-            raise PatientError(self.source, [("", "internal: fields do not survive the trip "
-                                              "through FHIR: " + ", ".join(diff))])
+            raise PatientError(
+                self.source,
+                [("", "internal: fields do not survive the trip through FHIR: " + ", ".join(diff))],
+            )
         return bundle
 
     def _patient_residual(self, back: Patient) -> dict[str, Any]:
@@ -179,27 +195,39 @@ class _Exporter:
         extra: dict[str, Any] = {}
         for k in _differs(want, got):
             if isinstance(want[k], dict) and isinstance(got.get(k), dict):
-                extra[k] = {sub: original[k][sub] for sub in want[k]
-                            if got[k].get(sub) != want[k][sub]}
+                extra[k] = {sub: original[k][sub] for sub in want[k] if got[k].get(sub) != want[k][sub]}
             else:
                 extra[k] = original[k]
         return extra
 
     def _lists(self) -> None:
-        for name in ("labs", "blood_pressure", "conditions", "medications", "treatments",
-                     "metastases", "other_malignancies", "allergies"):
+        for name in (
+            "labs",
+            "blood_pressure",
+            "conditions",
+            "medications",
+            "treatments",
+            "metastases",
+            "other_malignancies",
+            "allergies",
+        ):
             if getattr(self.p, name) is None:
                 continue
             lst: dict[str, Any] = {
-                "resourceType": "List", "id": f"list-{name.replace('_', '-')}",
-                "status": "current", "mode": "snapshot",
-                "code": {"coding": [eim("collection", name)]}, "subject": self._subject()}
+                "resourceType": "List",
+                "id": f"list-{name.replace('_', '-')}",
+                "status": "current",
+                "mode": "snapshot",
+                "code": {"coding": [eim("collection", name)]},
+                "subject": self._subject(),
+            }
             members = self.members.get(name, [])
             if members:
                 lst["entry"] = [{"item": {"reference": url}} for url in members]
             else:
-                lst["emptyReason"] = {"coding": [coding(
-                    "http://terminology.hl7.org/CodeSystem/list-empty-reason", "nilknown")]}
+                lst["emptyReason"] = {
+                    "coding": [coding("http://terminology.hl7.org/CodeSystem/list-empty-reason", "nilknown")]
+                }
             self.entries.append({"fullUrl": self._url("List", lst["id"]), "resource": lst})
 
 
@@ -208,4 +236,3 @@ def export_bundle(patient: Patient, source: str = "<patient>") -> dict[str, Any]
     if validate.fhir_models() is None:
         raise PatientError(source, [("", validate.INSTALL_HINT.replace("reading", "writing"))])
     return _Exporter(patient, source).run()
-

@@ -97,7 +97,7 @@ class _Importer:
 
     def __init__(self, bundle: Any, source: str, as_of: dt.date | None = None) -> None:
         self.source = source
-        self.as_of = as_of          # a retrospective evaluation date (see eligimatch.retro)
+        self.as_of = as_of  # a retrospective evaluation date (see eligimatch.retro)
         self.later: Counter[str] = Counter()
         self.bundle = bundle
         self.findings: list[Finding] = []
@@ -119,7 +119,7 @@ class _Importer:
         self.failed: dict[tuple[str, str], list[str]] = {}
         # results dated only to the month or year: analyte → (label, first and last day)
         self.partial: dict[str, list[tuple[str, tuple[dt.date, dt.date]]]] = {}
-        self.lists: set[str] = set()        # collections a completeness List asserts
+        self.lists: set[str] = set()  # collections a completeness List asserts
         self.patient_refs: set[str] = set()
         self.subject: str | None = None
 
@@ -128,11 +128,12 @@ class _Importer:
 
     def run(self) -> FhirImport:
         profile: dict[str, Any] = {}
-        patients = [(label, url, r) for label, url, r in self.entries
-                    if r.get_resource_type() == "Patient"]
+        patients = [(label, url, r) for label, url, r in self.entries if r.get_resource_type() == "Patient"]
         if len(patients) > 1:
-            raise PatientError(self.source, [("entry", f"{len(patients)} Patient resources: "
-                                              "eligimatch imports one patient at a time")])
+            raise PatientError(
+                self.source,
+                [("entry", f"{len(patients)} Patient resources: eligimatch imports one patient at a time")],
+            )
         patient_fields: dict[str, Any] = {}
         if patients:
             label, url, p = patients[0]
@@ -152,8 +153,7 @@ class _Importer:
                 self.status[label] = "unmapped"
                 continue
             self._take(label, code, map_resource(res, ctx), res)
-        Assembler(self.mapped, self.failed, self.partial, self.lists, self.index,
-                  self.add).assemble(profile)
+        Assembler(self.mapped, self.failed, self.partial, self.lists, self.index, self.add).assemble(profile)
         profile.setdefault("id", self._fallback_id())
         timestamp = self.bundle.timestamp
         if timestamp is not None and "as_of" not in patient_fields:
@@ -166,14 +166,18 @@ class _Importer:
         try:
             patient = Patient.model_validate(profile)
         except ValidationError as exc:
-            problems = [(".".join(str(x) for x in err["loc"]), err["msg"])
-                        for err in exc.errors(include_url=False)]
-            raise PatientError(self.source, [("", "the imported profile is not valid"),
-                                             *problems]) from exc
+            problems = [
+                (".".join(str(x) for x in err["loc"]), err["msg"]) for err in exc.errors(include_url=False)
+            ]
+            raise PatientError(self.source, [("", "the imported profile is not valid"), *problems]) from exc
         if self.as_of is not None:
             patient = self._earlier(patient, self.as_of)
-        return FhirImport(patient=patient, findings=tuple(self.findings), source=self.source,
-                          statuses=tuple(self.status.items()))
+        return FhirImport(
+            patient=patient,
+            findings=tuple(self.findings),
+            source=self.source,
+            statuses=tuple(self.status.items()),
+        )
 
     # -- pieces
 
@@ -183,20 +187,32 @@ class _Importer:
         if p.gender in ("male", "female"):
             profile["sex"] = p.gender
         elif p.gender is not None:
-            self.add("unmapped", label, f"gender|{p.gender}",
-                     f"sex left unrecorded: gender {p.gender!r} has no equivalent in the profile")
+            self.add(
+                "unmapped",
+                label,
+                f"gender|{p.gender}",
+                f"sex left unrecorded: gender {p.gender!r} has no equivalent in the profile",
+            )
         if p.birthDate is not None:
             if isinstance(p.birthDate, dt.date):
                 profile["birth_date"] = p.birthDate
             else:
-                self.add("unmapped", label, "birthDate",
-                         f"birth date left unrecorded: {p.birthDate!r} is not a full date")
+                self.add(
+                    "unmapped",
+                    label,
+                    "birthDate",
+                    f"birth date left unrecorded: {p.birthDate!r} is not a full date",
+                )
         fields, problem = residual(p)
         if problem:
             raise PatientError(self.source, [(label, problem)])
         if fields:
-            self.add("note", label, "", "profile fields carried in the eligimatch extension: "
-                     + ", ".join(sorted(fields)))
+            self.add(
+                "note",
+                label,
+                "",
+                "profile fields carried in the eligimatch extension: " + ", ".join(sorted(fields)),
+            )
         return fields or {}
 
     def _fallback_id(self) -> str:
@@ -210,8 +226,9 @@ class _Importer:
         if not ref:
             return True
         if self.patient_refs:
-            ok = ref in self.patient_refs or any(ref.endswith("/" + r) for r in self.patient_refs
-                                                 if r.startswith("Patient/"))
+            ok = ref in self.patient_refs or any(
+                ref.endswith("/" + r) for r in self.patient_refs if r.startswith("Patient/")
+            )
         else:
             self.subject = self.subject or ref
             ok = ref == self.subject
@@ -220,11 +237,13 @@ class _Importer:
         return ok
 
     def _list(self, label: str, res: Any) -> None:
-        codes = [c.code for c in (res.code.coding if res.code else []) or []
-                 if c.system == eim_system("collection")]
+        codes = [
+            c.code
+            for c in (res.code.coding if res.code else []) or []
+            if c.system == eim_system("collection")
+        ]
         if not codes or res.mode != "snapshot" or res.status != "current":
-            self.add("skipped", label, code_label(res.code),
-                     "only eligimatch completeness Lists are read")
+            self.add("skipped", label, code_label(res.code), "only eligimatch completeness Lists are read")
             self.status[label] = "skipped"
             return
         self.lists.add(str(codes[0]))
@@ -242,8 +261,9 @@ class _Importer:
             self.status[label] = "unmapped"
             return
         fatal = any(m.fatal is not None for m in result.mapped)
-        self.status[label] = ("unmapped" if fatal else "partial" if any(
-            m.gaps for m in result.mapped) else "mapped")
+        self.status[label] = (
+            "unmapped" if fatal else "partial" if any(m.gaps for m in result.mapped) else "mapped"
+        )
         for m in result.mapped:
             m.source = res
             if self._after_as_of(m):
@@ -278,8 +298,10 @@ class _Importer:
 
         if patient.as_of is not None and when >= patient.as_of:
             return patient
-        lines = [f"{n} {label if n == 1 else _LATER_PLURAL.get(label, label + 's')} after "
-                 f"{when} not used" for label, n in sorted(self.later.items())]
+        lines = [
+            f"{n} {label if n == 1 else _LATER_PLURAL.get(label, label + 's')} after {when} not used"
+            for label, n in sorted(self.later.items())
+        ]
         patient, notes = as_of_earlier(patient, when)
         for line in lines + notes:
             self.add("left_out", "Bundle", "", line)
@@ -289,6 +311,7 @@ class _Importer:
 _LATER = {"labs": "lab result", "ecog": "ECOG score", "pregnant": "pregnancy status"}
 _LATER_PLURAL = {"pregnancy status": "pregnancy statuses"}
 
+
 def _describe(m: Mapped) -> str:
     if m.target == "labs":
         return f"{analytes()[m.key].short} (every result)" if m.key in analytes() else "the lab"
@@ -297,7 +320,8 @@ def _describe(m: Mapped) -> str:
     if m.target in STAGING_LABELS:
         return STAGING_LABELS[m.target]
     return {"pregnant": "pregnancy status", "blood_pressure": "blood pressure"}.get(
-        m.target, m.target.replace("_", " "))
+        m.target, m.target.replace("_", " ")
+    )
 
 
 def _code_of(res: Any) -> str:
@@ -321,9 +345,8 @@ def import_bundle(raw: Any, source: str, *, as_of: dt.date | None = None) -> Fhi
     bundle's own date is left in, so that it is reported as an error."""
     bundle, invalid = load_entries(raw, source)
     patients = [(where, why) for where, _, why in invalid if where.endswith("(Patient)")]
-    if patients:    # whose data this is cannot be skipped
-        raise PatientError(source, [("", "the Patient resource is not valid FHIR R4"),
-                                    *patients])
+    if patients:  # whose data this is cannot be skipped
+        raise PatientError(source, [("", "the Patient resource is not valid FHIR R4"), *patients])
     importer = _Importer(bundle, source, as_of)
     for where, label, why in invalid:
         importer.add("unmapped", label, "", f"not valid FHIR R4, skipped ({where}: {why})")

@@ -25,21 +25,46 @@ from .conditions import map_condition
 from .observations import map_observation, unit_of
 from .treatments import map_allergy, map_immunization, map_medication, map_procedure
 
-__all__ = ["LOINC", "Ctx", "Mapped", "Result", "apply_residual", "code_label", "map_resource",
-           "residual", "unit_of"]
+__all__ = [
+    "LOINC",
+    "Ctx",
+    "Mapped",
+    "Result",
+    "apply_residual",
+    "code_label",
+    "map_resource",
+    "residual",
+    "unit_of",
+]
 
 
-NO_PATIENT_FACTS = frozenset({
-    "Practitioner", "PractitionerRole", "Organization", "Location", "Device", "Specimen",
-    "Encounter", "Provenance", "Medication", "BodyStructure", "Coverage", "OperationOutcome",
-    "HealthcareService", "Endpoint", "RelatedPerson", "Substance"})
+NO_PATIENT_FACTS = frozenset(
+    {
+        "Practitioner",
+        "PractitionerRole",
+        "Organization",
+        "Location",
+        "Device",
+        "Specimen",
+        "Encounter",
+        "Provenance",
+        "Medication",
+        "BodyStructure",
+        "Coverage",
+        "OperationOutcome",
+        "HealthcareService",
+        "Endpoint",
+        "RelatedPerson",
+        "Substance",
+    }
+)
 
 # Resources whose content the profile has no place for (or reads from other resources), with why.
 SKIPPED_KINDS = {
     "Claim": "billing: its diagnoses and procedures are read from their own Condition and "
-             "Procedure resources",
+    "Procedure resources",
     "ExplanationOfBenefit": "billing: its diagnoses and procedures are read from their own "
-                            "Condition and Procedure resources",
+    "Condition and Procedure resources",
     "DocumentReference": "a document: eligimatch reads no free text or attachments",
     "ImagingStudy": "imaging metadata: findings are read from Observations and Conditions",
     "FamilyMemberHistory": "family history: the profile records the patient's own history",

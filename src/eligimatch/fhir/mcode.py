@@ -32,32 +32,34 @@ from .tables import tables
 
 __all__ = ["MCODE_KINDS", "map_mcode_observation"]
 
-MCODE_KINDS = frozenset({"stage_group", "stage_t", "stage_n", "stage_m", "tumour_size",
-                         "disease_status", "karnofsky"})
-LONGEST = "33728-7"     # Size.maximum dimension in Tumor
-AJCC8 = "897275008"     # AJCC Cancer Staging Manual, 8th edition
+MCODE_KINDS = frozenset(
+    {"stage_group", "stage_t", "stage_n", "stage_m", "tumour_size", "disease_status", "karnofsky"}
+)
+LONGEST = "33728-7"  # Size.maximum dimension in Tumor
+AJCC8 = "897275008"  # AJCC Cancer Staging Manual, 8th edition
 _AJCC_CODE = re.compile(r"(?:y?[cp]|r|a)?([TNM])(.*)")
 
 
 def map_mcode_observation(obs: Any, kind: str, when: Any, ok_status: bool) -> Result:
     """``when`` is the observation's effective date; ``ok_status`` whether its status is one
     whose result is used."""
-    value_text = text_of(obs.valueCodeableConcept) or (
-        str(obs.valueString) if obs.valueString else None)
+    value_text = text_of(obs.valueCodeableConcept) or (str(obs.valueString) if obs.valueString else None)
     if kind == "stage_group":
         shown = f" ({value_text})" if value_text else ""
-        return Result(skipped=f"a TNM stage group{shown}: the profile has no stage-group field "
-                              "(T, N and M are read from their own Observations)")
+        return Result(
+            skipped=f"a TNM stage group{shown}: the profile has no stage-group field "
+            "(T, N and M are read from their own Observations)"
+        )
     if kind == "disease_status":
         shown = f" {value_text!r}" if value_text else ""
-        return Result(skipped=f"cancer disease status{shown}: the profile has no field for the "
-                              "course of the disease")
+        return Result(
+            skipped=f"cancer disease status{shown}: the profile has no field for the course of the disease"
+        )
     target = "ecog" if kind == "karnofsky" else kind
     m = Mapped(target=target, value={}, key=kind, when=when)
     m.refs = tuple(str(f.reference) for f in obs.focus or [] if f.reference)
     if not ok_status:
-        m.fatal = ("", f"status {obs.status!r} (final, amended, corrected and preliminary "
-                       "results are used)")
+        m.fatal = ("", f"status {obs.status!r} (final, amended, corrected and preliminary results are used)")
         return Result(mapped=[m])
     if obs.dataAbsentReason is not None:
         return Result(skipped=f"no value ({text_of(obs.dataAbsentReason) or 'data absent'})")
@@ -83,12 +85,16 @@ def _tnm(obs: Any, kind: str, m: Mapped) -> Result:
         elif c.system == "http://terminology.hl7.org/CodeSystem/data-absent-reason":
             absent = True
     if absent and not found:
-        return Result(skipped=f"no {letter} category given "
-                              f"({text_of(obs.valueCodeableConcept) or 'data absent'})")
+        return Result(
+            skipped=f"no {letter} category given ({text_of(obs.valueCodeableConcept) or 'data absent'})"
+        )
     if len(found) != 1:
-        why = ("its answer codes disagree: " + ", ".join(sorted(found)) if found else
-               f"the answer ({text_of(obs.valueCodeableConcept) or 'none'}) is not a TNM code "
-               "eligimatch reads")
+        why = (
+            "its answer codes disagree: " + ", ".join(sorted(found))
+            if found
+            else f"the answer ({text_of(obs.valueCodeableConcept) or 'none'}) is not a TNM code "
+            "eligimatch reads"
+        )
         m.fatal = ("", why)
         return Result(mapped=[m])
     value = found.pop()
@@ -115,13 +121,20 @@ def _size(obs: Any, m: Mapped) -> Result:
     from .observations import unit_of
 
     a = analytes()["tumour_size"]
-    qs = [c.valueQuantity for c in obs.component or []
-          if any(x.code == LONGEST for x in codings(c.code)) and c.valueQuantity is not None]
+    qs = [
+        c.valueQuantity
+        for c in obs.component or []
+        if any(x.code == LONGEST for x in codings(c.code)) and c.valueQuantity is not None
+    ]
     if not qs and obs.valueQuantity is not None:
         qs = [obs.valueQuantity]
     if len(qs) != 1 or qs[0].value is None:
-        m.fatal = ("", "no longest dimension (component 33728-7 or a value)" if not qs else
-                   f"{len(qs)} longest dimensions")
+        m.fatal = (
+            "",
+            "no longest dimension (component 33728-7 or a value)"
+            if not qs
+            else f"{len(qs)} longest dimensions",
+        )
         return Result(mapped=[m])
     q = qs[0]
     unit, note, problem = unit_of(q, a)
@@ -157,6 +170,7 @@ def _karnofsky(obs: Any, m: Mapped) -> Result:
     grades = table[int(score)]
     m.value = {"options": list(grades)}
     if len(grades) == 1:
-        m.notes.append(f"ECOG {grades[0]} from Karnofsky {int(score)} (the published "
-                       "conversion tables agree)")
+        m.notes.append(
+            f"ECOG {grades[0]} from Karnofsky {int(score)} (the published conversion tables agree)"
+        )
     return Result(mapped=[m])

@@ -37,6 +37,7 @@ OK_OBS_STATUS = frozenset({"final", "amended", "corrected"})
 
 # ------------------------------------------------------------------------------- units
 
+
 def unit_of(q: Any, a: Analyte | None = None) -> tuple[str | None, str | None, str | None]:
     """(unit text for the profile, note, problem) for a FHIR Quantity.
 
@@ -60,12 +61,17 @@ def unit_of(q: Any, a: Analyte | None = None) -> tuple[str | None, str | None, s
     text = q.unit
     if text and text in t.ucum:
         how = f"beside {where}" if where else "without a UCUM code"
-        return (t.ucum[text],
-                f"unit read from the text {text!r} ({how}): it is exactly a UCUM code in "
-                "eligimatch's table", None)
+        return (
+            t.ucum[text],
+            f"unit read from the text {text!r} ({how}): it is exactly a UCUM code in eligimatch's table",
+            None,
+        )
     if text:
-        return None, None, (f"unit {text!r} has no UCUM code and is not a UCUM code eligimatch "
-                            "lists; not guessed")
+        return (
+            None,
+            None,
+            (f"unit {text!r} has no UCUM code and is not a UCUM code eligimatch lists; not guessed"),
+        )
     if where:
         return None, None, f"unit given only as {where}, not UCUM"
     if a is not None and a.unit is not None and len(a.unit.dimensionality) == 0:
@@ -77,12 +83,11 @@ def _canonical(a: Analyte, value: Decimal, unit: str) -> tuple[Any, str | None]:
     try:
         v = a.to_canonical(value, a.unit_for(unit))
     except UnitError as exc:
-        return None, f"{unit!r} is not a unit of {a.name}" if "not a unit of" in exc.reason \
-            else str(exc)
+        return None, f"{unit!r} is not a unit of {a.name}" if "not a unit of" in exc.reason else str(exc)
     if (a.min is not None and v < a.min) or (a.max is not None and v > a.max):
         try:
             shown = f"{format_number(value, 6)} {unit} ({a.show(v)})"
-        except ArithmeticError:     # too large to print plainly
+        except ArithmeticError:  # too large to print plainly
             shown = f"{value:.6g} {unit}"
         return None, f"{shown} is not a possible {a.name}"
     return v, None
@@ -93,25 +98,31 @@ _COMPARATORS = {"<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 # ------------------------------------------------------------------------------- Observation
 
+
 def _effective(res: Any) -> tuple[dt.date | None, str | None]:
     d, problem, _ = _effective_span(res)
     return d, problem
 
 
-def _effective_span(res: Any) -> tuple[dt.date | None, str | None,
-                                      tuple[dt.date, dt.date] | None]:
+def _effective_span(res: Any) -> tuple[dt.date | None, str | None, tuple[dt.date, dt.date] | None]:
     """(date, problem, span of a partial date).  A period counts by its end (else its start)."""
     for attr in ("effectiveDateTime", "effectiveInstant"):
         v = getattr(res, attr, None)
         if v is not None:
             d, partial = fhir_date(v)
-            return d, (partial_date("effective date", partial) if partial else None), (
-                date_span(partial) if partial else None)
+            return (
+                d,
+                (partial_date("effective date", partial) if partial else None),
+                (date_span(partial) if partial else None),
+            )
     period = getattr(res, "effectivePeriod", None)
     if period is not None:
         d, partial = fhir_date(period.end or period.start)
-        return d, (partial_date("effective period", partial) if partial else None), (
-            date_span(partial) if partial else None)
+        return (
+            d,
+            (partial_date("effective period", partial) if partial else None),
+            (date_span(partial) if partial else None),
+        )
     return None, "no effective date", None
 
 
@@ -133,42 +144,43 @@ def map_observation(obs: Any, ctx: Ctx) -> Result:
                 refused.append(f"LOINC {c.code} is {why}")
         elif c.system == eim_system("analyte") and c.code in analytes():
             targets.add(("analyte", str(c.code)))
-        elif t.lookup("observations", c.system, c.code) is not None:   # mCODE's SNOMED codes
+        elif t.lookup("observations", c.system, c.code) is not None:  # mCODE's SNOMED codes
             hit = t.lookup("observations", c.system, c.code)
             targets.add((hit, hit))
     if not targets:
         if refused:
             return Result(unmapped="; ".join(refused))
         loinc = [str(c.code) for c in codings(obs.code) if c.system == LOINC and c.code]
-        what = (f"LOINC {', '.join(loinc)} is not in eligimatch's analyte catalogue" if loinc
-                else "no LOINC code")
-        return Result(unmapped=f"{what} (labs and vital signs are identified by LOINC system "
-                               "and code)")
+        what = (
+            f"LOINC {', '.join(loinc)} is not in eligimatch's analyte catalogue" if loinc else "no LOINC code"
+        )
+        return Result(unmapped=f"{what} (labs and vital signs are identified by LOINC system and code)")
     if len(targets) > 1:
-        return Result(unmapped="its codes name different things: "
-                               + ", ".join(sorted(k for _, k in targets)))
+        return Result(unmapped="its codes name different things: " + ", ".join(sorted(k for _, k in targets)))
     kind, key = targets.pop()
     if kind == "not_used":
         return Result(skipped="an Observation code no criterion uses (fhir_value_sets.toml)")
     if kind in MCODE_KINDS:
         when, _, _ = _effective_span(obs)
-        return map_mcode_observation(obs, kind, when, obs.status in OK_OBS_STATUS
-                                     or obs.status == "preliminary")
+        return map_mcode_observation(
+            obs, kind, when, obs.status in OK_OBS_STATUS or obs.status == "preliminary"
+        )
     if kind == "blood_pressure":
         return _blood_pressure(obs)
     if kind == "pregnancy":
         return _pregnancy(obs)
     a = analytes()[key]
     if key in ("bp_systolic", "bp_diastolic"):
-        return Result(unmapped="a blood pressure component outside a 85354-9 panel "
-                               "(systolic and diastolic are read together from the panel)")
+        return Result(
+            unmapped="a blood pressure component outside a 85354-9 panel "
+            "(systolic and diastolic are read together from the panel)"
+        )
     target = key if a.source == "profile" else "labs"
     m = Mapped(target=target, value={}, key=key)
     if obs.status == "registered":
         return Result(skipped="status registered: no result yet")
     if obs.status not in OK_OBS_STATUS and obs.status != "preliminary":
-        m.fatal = ("", f"status {obs.status!r} (final, amended, corrected and preliminary "
-                       "results are used)")
+        m.fatal = ("", f"status {obs.status!r} (final, amended, corrected and preliminary results are used)")
         return Result(mapped=[m])
     if obs.status == "preliminary":
         m.notes.append("a preliminary result: used, and it may still change")
@@ -219,8 +231,11 @@ def _quantity_obs(obs: Any, a: Analyte, m: Mapped, when: dt.date | None) -> Resu
         rr, rr_problem, rr_note = _reference_range(obs, a, unit)
         if rr_problem:
             if a.uln_band is not None:
-                m.fatal = ("", f"{rr_problem}; without it eligimatch would decide × ULN on its "
-                               "band of plausible ULNs instead of the lab's own")
+                m.fatal = (
+                    "",
+                    f"{rr_problem}; without it eligimatch would decide × ULN on its "
+                    "band of plausible ULNs instead of the lab's own",
+                )
                 return Result(mapped=[m])
             m.notes.append(f"{rr_problem}; the reference range is left out")
         if rr_note:
@@ -233,8 +248,7 @@ def _quantity_obs(obs: Any, a: Analyte, m: Mapped, when: dt.date | None) -> Resu
     return Result(mapped=[m])
 
 
-def _reference_range(obs: Any, a: Analyte, unit: str
-                     ) -> tuple[dict[str, Any] | None, str | None, str | None]:
+def _reference_range(obs: Any, a: Analyte, unit: str) -> tuple[dict[str, Any] | None, str | None, str | None]:
     ranges = []
     for r in obs.referenceRange or []:
         kinds = {c.code for c in codings(r.type)}
@@ -276,8 +290,14 @@ def _reference_range(obs: Any, a: Analyte, unit: str
         uln, bad = _canonical(a, out["high"], u)
         if uln is not None and not bad and not a.uln_band[0] <= uln <= a.uln_band[1]:
             lo, hi = (a.show(x) for x in a.uln_band)
-            return None, (f"reference range upper limit {out['high']} {u} is not a plausible "
-                          f"upper limit of normal of {a.name} ({lo} to {hi})"), None
+            return (
+                None,
+                (
+                    f"reference range upper limit {out['high']} {u} is not a plausible "
+                    f"upper limit of normal of {a.name} ({lo} to {hi})"
+                ),
+                None,
+            )
     return out, None, "; ".join(notes) or None
 
 
@@ -335,7 +355,7 @@ def _blood_pressure(obs: Any) -> Result:
     units = set()
     for comp in obs.component or []:
         codes = {c.code for c in codings(comp.code) if c.system == LOINC}
-        name = ("systolic" if "8480-6" in codes else "diastolic" if "8462-4" in codes else None)
+        name = "systolic" if "8480-6" in codes else "diastolic" if "8462-4" in codes else None
         if name is None:
             continue
         q = comp.valueQuantity
@@ -353,11 +373,17 @@ def _blood_pressure(obs: Any) -> Result:
         parts[name] = Decimal(q.value)
         units.add(unit)
     if set(parts) != {"systolic", "diastolic"} or len(units) != 1:
-        m.fatal = ("", "the panel needs one systolic (8480-6) and one diastolic (8462-4) "
-                       "component in the same unit")
+        m.fatal = (
+            "",
+            "the panel needs one systolic (8480-6) and one diastolic (8462-4) component in the same unit",
+        )
         return Result(mapped=[m])
-    m.value = {"systolic": parts["systolic"], "diastolic": parts["diastolic"],
-               "unit": units.pop(), "date": when}
+    m.value = {
+        "systolic": parts["systolic"],
+        "diastolic": parts["diastolic"],
+        "unit": units.pop(),
+        "date": when,
+    }
     m.when = when
     return Result(mapped=[m])
 
@@ -372,8 +398,11 @@ def _pregnancy(obs: Any) -> Result:
     if obs.valueBoolean is not None:
         answers.add(bool(obs.valueBoolean))
     if len(answers) != 1:
-        m.fatal = ("", f"answer {code_label(obs.valueCodeableConcept) or 'missing'} is not a "
-                       "yes/no pregnancy status eligimatch reads")
+        m.fatal = (
+            "",
+            f"answer {code_label(obs.valueCodeableConcept) or 'missing'} is not a "
+            "yes/no pregnancy status eligimatch reads",
+        )
         return Result(mapped=[m])
     m.value = {"pregnant": answers.pop()}
     return Result(mapped=[m])

@@ -41,8 +41,7 @@ class FhirImport:
 
     def coverage(self) -> dict[str, int]:
         """How many resources were mapped, partly mapped, skipped and not mapped."""
-        counts = {"resources": len(self.statuses), "mapped": 0, "partial": 0, "skipped": 0,
-                  "unmapped": 0}
+        counts = {"resources": len(self.statuses), "mapped": 0, "partial": 0, "skipped": 0, "unmapped": 0}
         for _, status in self.statuses:
             counts[status] += 1
         return counts
@@ -69,11 +68,11 @@ class FhirImport:
         if notes:
             lines += [f"note: {f.line()}" for f in self.of_kind("note")]
         elif self.of_kind("note"):
-            lines.append(f"{len(self.of_kind('note'))} import notes (eligimatch import-fhir "
-                         "lists them)")
+            lines.append(f"{len(self.of_kind('note'))} import notes (eligimatch import-fhir lists them)")
         skipped = Counter(f.resource.split("/")[0].split(" ")[0] for f in self.of_kind("skipped"))
         if skipped:
-            lines.append("skipped (no patient facts eligimatch uses): " + ", ".join(
-                f"{n} {kind}" for kind, n in sorted(skipped.items())))
+            lines.append(
+                "skipped (no patient facts eligimatch uses): "
+                + ", ".join(f"{n} {kind}" for kind, n in sorted(skipped.items()))
+            )
         return lines
-

@@ -92,11 +92,9 @@ class Tables:
     def is_combination(self, system: str | None, code: str | None) -> bool:
         """Is (system, code) an ICD-10 combination code a condition value set leaves out?"""
         alias = self.alias(system)
-        return bool(code) and any(a == alias and _matches(str(code), p)
-                                  for a, p in self.combination)
+        return bool(code) and any(a == alias and _matches(str(code), p) for a, p in self.combination)
 
-    def outside_complete_set(self, ctype: str, system: str | None, code: str | None
-                             ) -> bool:
+    def outside_complete_set(self, ctype: str, system: str | None, code: str | None) -> bool:
         """Is (system, code) provably not of condition type ``ctype``: outside a value set that
         lists every code of that type in its system?"""
         alias = self.alias(system)
@@ -120,7 +118,7 @@ class Tables:
 def in_range(code: str, low: str, high: str) -> bool:
     """Is an ICD-10 code within low-high (inclusive, each bound with everything below it)?"""
     c, lo, hi = (x.replace(".", "").upper() for x in (code, low, high))
-    return c[:len(lo)] >= lo and c[:len(hi)] <= hi
+    return c[: len(lo)] >= lo and c[: len(hi)] <= hi
 
 
 def _matches(code: str, pattern: str) -> bool:
@@ -130,10 +128,11 @@ def _matches(code: str, pattern: str) -> bool:
     return code.replace(".", "").upper().startswith(pattern.replace(".", "").upper())
 
 
-def _value_sets(exact: dict[str, dict[tuple[str, str], Any]],
-                prefixes: dict[str, list[tuple[str, str, Any]]]
-                ) -> tuple[dict[str, list[tuple[str, str, str, Any]]],
-                           dict[tuple[str, str], list[str]], list[tuple[str, str]]]:
+def _value_sets(
+    exact: dict[str, dict[tuple[str, str], Any]], prefixes: dict[str, list[tuple[str, str, Any]]]
+) -> tuple[
+    dict[str, list[tuple[str, str, str, Any]]], dict[tuple[str, str], list[str]], list[tuple[str, str]]
+]:
     """Merge ``fhir_value_sets.toml`` into the sections; return its ranges and complete sets."""
     raw = tomllib.loads(_text("fhir_value_sets.toml"))
     ranges: dict[str, list[tuple[str, str, str, Any]]] = {"conditions": []}
@@ -142,11 +141,13 @@ def _value_sets(exact: dict[str, dict[tuple[str, str], Any]],
 
     def put(section: str, alias: str, code: str, value: Any, where: str) -> None:
         old = exact[section].get((alias, code))
-        same = old == value or (section == "conditions" and old is not None
-                                and list(old[:2]) == list(value[:2]))
+        same = old == value or (
+            section == "conditions" and old is not None and list(old[:2]) == list(value[:2])
+        )
         if old is not None and not same:
-            raise ValueError(f"fhir_value_sets.toml {where}: {alias}:{code} is already "
-                             f"{old!r} in fhir_codes.toml")
+            raise ValueError(
+                f"fhir_value_sets.toml {where}: {alias}:{code} is already {old!r} in fhir_codes.toml"
+            )
         exact[section].setdefault((alias, code), value)
 
     for i, vs in enumerate(raw.get("condition", [])):
@@ -167,13 +168,17 @@ def _value_sets(exact: dict[str, dict[tuple[str, str], Any]],
             complete[(vs["type"], alias)] = list(vs["icd10"])
     for i, vs in enumerate(raw.get("procedure", [])):
         for code in vs.get("snomed", []):
-            put("procedures", "snomed", str(code), {"type": vs["type"]},
-                f"[[procedure]] {i + 1}")
+            put("procedures", "snomed", str(code), {"type": vs["type"]}, f"[[procedure]] {i + 1}")
     exact["drugs"] = {}
     for i, vs in enumerate(raw.get("drug", [])):
         for code in vs.get("rxnorm", []):
-            put("drugs", "rxnorm", str(code), {"classes": list(vs["classes"]),
-                                               "display": vs["display"]}, f"[[drug]] {i + 1}")
+            put(
+                "drugs",
+                "rxnorm",
+                str(code),
+                {"classes": list(vs["classes"]), "display": vs["display"]},
+                f"[[drug]] {i + 1}",
+            )
     for code in raw.get("observations_not_used", {}).get("loinc", []):
         put("observations", "loinc", str(code), "not_used", "[observations_not_used]")
     return ranges, complete, combination
@@ -190,9 +195,9 @@ def _split_key(key: str, systems: dict[str, tuple[str, ...]], where: str) -> tup
     return alias, code
 
 
-def _sections(raw: dict[str, Any], systems: dict[str, tuple[str, ...]], names: Iterable[str]
-              ) -> tuple[dict[str, dict[tuple[str, str], Any]],
-                         dict[str, list[tuple[str, str, Any]]]]:
+def _sections(
+    raw: dict[str, Any], systems: dict[str, tuple[str, ...]], names: Iterable[str]
+) -> tuple[dict[str, dict[tuple[str, str], Any]], dict[str, list[tuple[str, str, Any]]]]:
     exact: dict[str, dict[tuple[str, str], Any]] = {}
     prefixes: dict[str, list[tuple[str, str, Any]]] = {}
     for name in names:
@@ -206,9 +211,23 @@ def _sections(raw: dict[str, Any], systems: dict[str, tuple[str, ...]], names: I
     return exact, prefixes
 
 
-SECTIONS = ("observations", "loinc_refused", "ecog_values", "pregnancy_values", "conditions",
-            "metastasis_codes", "metastasis_generic", "cancer_codes", "histology", "body_sites",
-            "procedures", "intents", "severities", "routes", "tnm_values")
+SECTIONS = (
+    "observations",
+    "loinc_refused",
+    "ecog_values",
+    "pregnancy_values",
+    "conditions",
+    "metastasis_codes",
+    "metastasis_generic",
+    "cancer_codes",
+    "histology",
+    "body_sites",
+    "procedures",
+    "intents",
+    "severities",
+    "routes",
+    "tnm_values",
+)
 
 
 @functools.cache
@@ -227,15 +246,25 @@ def tables() -> Tables:
     for key, a in analytes().items():
         for code in a.loinc:
             if code in loinc_analyte:
-                raise ValueError(f"analytes.toml: LOINC {code} is given for both "
-                                 f"{loinc_analyte[code]} and {key}")
+                raise ValueError(
+                    f"analytes.toml: LOINC {code} is given for both {loinc_analyte[code]} and {key}"
+                )
             loinc_analyte[code] = key
-    return Tables(systems=systems, uri_alias=uri_alias, ucum=ucum, sections=exact,
-                  prefixes=prefixes, agents=agents, agent_by_rxnorm=by_rxnorm,
-                  ncit_oncotree=_ncit_oncotree(), loinc_analyte=loinc_analyte,
-                  karnofsky_ecog={int(k): tuple(v) for k, v in
-                                  codes.get("karnofsky_ecog", {}).items()},
-                  ranges=ranges, complete=complete, combination=combination)
+    return Tables(
+        systems=systems,
+        uri_alias=uri_alias,
+        ucum=ucum,
+        sections=exact,
+        prefixes=prefixes,
+        agents=agents,
+        agent_by_rxnorm=by_rxnorm,
+        ncit_oncotree=_ncit_oncotree(),
+        loinc_analyte=loinc_analyte,
+        karnofsky_ecog={int(k): tuple(v) for k, v in codes.get("karnofsky_ecog", {}).items()},
+        ranges=ranges,
+        complete=complete,
+        combination=combination,
+    )
 
 
 def _ncit_oncotree() -> dict[str, str]:

@@ -36,6 +36,7 @@ SEVERITY_ORDER = {"mild": 1, "moderate": 2, "severe": 3}
 
 # ------------------------------------------------------------------------------- Procedure
 
+
 def map_procedure(proc: Any, ctx: Ctx) -> Result:
     if proc.status in ("entered-in-error", "not-done"):
         return Result(skipped=f"status {proc.status}")
@@ -47,8 +48,10 @@ def map_procedure(proc: Any, ctx: Ctx) -> Result:
         profs = profiles(proc)
         if MCODE + "mcode-cancer-related-surgical-procedure" in profs:
             ttype = "surgery"
-        elif profs & {MCODE + "mcode-radiotherapy-course-summary",
-                         MCODE + "mcode-cancer-related-radiation-procedure"}:
+        elif profs & {
+            MCODE + "mcode-radiotherapy-course-summary",
+            MCODE + "mcode-cancer-related-radiation-procedure",
+        }:
             ttype = "radiotherapy"
     entries = lookup("procedures", cats + codes)
     if ttype is None:
@@ -61,15 +64,19 @@ def map_procedure(proc: Any, ctx: Ctx) -> Result:
     m = Mapped(target="treatments", value={})
     if ttype is None:
         # kept as an unclassified treatment: only criteria that could match it become unknown
-        m.gaps["type"] = ("procedure code not in eligimatch's procedure table: kept as an "
-                          "unclassified treatment")
+        m.gaps["type"] = (
+            "procedure code not in eligimatch's procedure table: kept as an unclassified treatment"
+        )
     if proc.status == "preparation":
         return Result(skipped="status preparation: not yet done")
     if proc.status not in ("completed", "in-progress", "stopped"):
         m.fatal = ("", f"status {proc.status!r}: not known whether it took place")
-    v: dict[str, Any] = {"type": ttype, "name": text_of(proc.code) or (
-        code_label(proc.code) if ttype is None else None) or (
-        "a procedure with no code or text" if ttype is None else None)}
+    v: dict[str, Any] = {
+        "type": ttype,
+        "name": text_of(proc.code)
+        or (code_label(proc.code) if ttype is None else None)
+        or ("a procedure with no code or text" if ttype is None else None),
+    }
     d, partial = fhir_date(proc.performedDateTime)
     if d:
         v["date"] = d
@@ -85,8 +92,18 @@ def map_procedure(proc: Any, ctx: Ctx) -> Result:
         v["ongoing"] = True
     elif not (v.get("date") or v.get("end")):
         v["ongoing"] = False if proc.status in ("completed", "stopped") else None
-    intents = set(lookup("intents", codings([e.valueCodeableConcept for e in extensions(
-        proc, MCODE + "mcode-procedure-intent") if e.valueCodeableConcept])))
+    intents = set(
+        lookup(
+            "intents",
+            codings(
+                [
+                    e.valueCodeableConcept
+                    for e in extensions(proc, MCODE + "mcode-procedure-intent")
+                    if e.valueCodeableConcept
+                ]
+            ),
+        )
+    )
     intents.update(e["intent"] for e in entries if "intent" in e)
     if len(intents) == 1:
         v["intent"] = intents.pop()
@@ -98,13 +115,14 @@ def map_procedure(proc: Any, ctx: Ctx) -> Result:
         # volume's site and its dose (a cumulative dose to "the same site" is per volume)
         out = []
         for vsite, dose, why in volumes:
-            mv = Mapped(target="treatments", value={}, gaps=dict(m.gaps), fatal=m.fatal,
-                        notes=list(m.notes))
+            mv = Mapped(target="treatments", value={}, gaps=dict(m.gaps), fatal=m.fatal, notes=list(m.notes))
             vv = {**v, "site": vsite or site, "dose_gy": dose}
             if why:
                 mv.gaps["dose_gy"] = why
-            mv.notes.append(f"a radiotherapy course over {len(volumes)} volumes: one treatment "
-                            "item per volume, with its site and dose")
+            mv.notes.append(
+                f"a radiotherapy course over {len(volumes)} volumes: one treatment "
+                "item per volume, with its site and dose"
+            )
             mv.value = {k: val for k, val in vv.items() if val is not None}
             out.append(mv)
         return Result(mapped=out)
@@ -129,12 +147,14 @@ def _volumes(proc: Any, ctx: Ctx) -> list[tuple[str | None, Decimal | None, str 
             if sub.url == "volume" and sub.valueReference is not None:
                 vol = ctx.resolve(str(sub.valueReference.reference or ""))
                 if vol is not None and vol.get_resource_type() == "BodyStructure":
-                    site = text_of(vol.location) or (str(vol.description)
-                                                     if vol.description else None)
+                    site = text_of(vol.location) or (str(vol.description) if vol.description else None)
             elif sub.url == "totalDoseDelivered" and sub.valueQuantity is not None:
                 q = sub.valueQuantity
-                if q.value is not None and q.code in ("cGy", "Gy") and (
-                        q.system in (None, "http://unitsofmeasure.org")):
+                if (
+                    q.value is not None
+                    and q.code in ("cGy", "Gy")
+                    and (q.system in (None, "http://unitsofmeasure.org"))
+                ):
                     dose, why = Decimal(q.value) / (100 if q.code == "cGy" else 1), None
                 else:
                     why = f"dose {q.value} {q.code or q.unit or ''} is not in Gy or cGy"
@@ -146,15 +166,35 @@ def _volumes(proc: Any, ctx: Ctx) -> list[tuple[str | None, Decimal | None, str 
 
 _MED_STATUS: dict[str, dict[str, bool | str | None]] = {
     # status -> ongoing (True/False/None) or "skip"
-    "MedicationStatement": {"active": True, "completed": False, "stopped": False,
-                            "on-hold": None, "unknown": None, "intended": "skip",
-                            "not-taken": "skip", "entered-in-error": "skip"},
-    "MedicationAdministration": {"completed": False, "in-progress": True, "stopped": False,
-                                 "on-hold": None, "unknown": None, "not-done": "skip",
-                                 "entered-in-error": "skip"},
-    "MedicationRequest": {"active": True, "completed": False, "stopped": False,
-                          "on-hold": None, "cancelled": "skip", "entered-in-error": "skip",
-                          "draft": "skip", "unknown": "skip"},
+    "MedicationStatement": {
+        "active": True,
+        "completed": False,
+        "stopped": False,
+        "on-hold": None,
+        "unknown": None,
+        "intended": "skip",
+        "not-taken": "skip",
+        "entered-in-error": "skip",
+    },
+    "MedicationAdministration": {
+        "completed": False,
+        "in-progress": True,
+        "stopped": False,
+        "on-hold": None,
+        "unknown": None,
+        "not-done": "skip",
+        "entered-in-error": "skip",
+    },
+    "MedicationRequest": {
+        "active": True,
+        "completed": False,
+        "stopped": False,
+        "on-hold": None,
+        "cancelled": "skip",
+        "entered-in-error": "skip",
+        "draft": "skip",
+        "unknown": "skip",
+    },
 }
 
 
@@ -190,12 +230,14 @@ def _agent(cc: Any) -> list[str]:
 
 
 def _route(res: Any) -> tuple[str | None, bool]:
-    dosages = res.dosage if isinstance(getattr(res, "dosage", None), list) else (
-        [res.dosage] if getattr(res, "dosage", None) is not None else [])
+    dosages = (
+        res.dosage
+        if isinstance(getattr(res, "dosage", None), list)
+        else ([res.dosage] if getattr(res, "dosage", None) is not None else [])
+    )
     dosages += list(getattr(res, "dosageInstruction", None) or [])
     routes = {r for d in dosages for r in lookup("routes", codings(d.route))}
-    unknown = any(d.route is not None and not lookup("routes", codings(d.route))
-                  for d in dosages)
+    unknown = any(d.route is not None and not lookup("routes", codings(d.route)) for d in dosages)
     return (routes.pop() if len(routes) == 1 else None), unknown or len(routes) > 1
 
 
@@ -218,8 +260,9 @@ def _med_dates(res: Any, kind: str) -> tuple[dict[str, Any], list[str]]:
             p2 = None
         else:
             p1 = p2 = None
-            notes.append("no dosage period; the date it was ordered (authoredOn) is not taken "
-                         "as the date it was given")
+            notes.append(
+                "no dosage period; the date it was ordered (authoredOn) is not taken as the date it was given"
+            )
     else:
         d, p1 = fhir_date(res.effectiveDateTime)
         p2 = None
@@ -239,8 +282,9 @@ def map_medication(res: Any, ctx: Ctx) -> Result:
     kind = res.get_resource_type()
     if res.status not in _MED_STATUS[kind]:
         why = f"status {res.status!r} is not a {kind} status"
-        return Result(mapped=[Mapped(target=t, value={}, fatal=("", why))
-                              for t in ("medications", "treatments")])
+        return Result(
+            mapped=[Mapped(target=t, value={}, fatal=("", why)) for t in ("medications", "treatments")]
+        )
     ongoing = _MED_STATUS[kind][res.status]
     if ongoing == "skip":
         return Result(skipped=f"status {res.status}")
@@ -256,7 +300,7 @@ def map_medication(res: Any, ctx: Ctx) -> Result:
     classes: list[str] = []
     for concept in ingredients or ([code] if code is not None else []):
         hits = _agent(concept)
-        coded = lookup("drugs", codings(concept))     # an RxNorm value set (its classes)
+        coded = lookup("drugs", codings(concept))  # an RxNorm value set (its classes)
         if hits:
             agents.extend(h for h in hits if h not in agents)
         elif len(coded) == 1:
@@ -270,8 +314,9 @@ def map_medication(res: Any, ctx: Ctx) -> Result:
             treatment_types.append(agent.treatment)
         if agent.systemic_route_only and agent.classes:
             if route is None:
-                unclassified.append(f"{a} (route not recorded; its classes hold only when "
-                                    "given systemically)")
+                unclassified.append(
+                    f"{a} (route not recorded; its classes hold only when given systemically)"
+                )
                 continue
             if route not in SYSTEMIC_ROUTES:
                 continue
@@ -288,63 +333,107 @@ def map_medication(res: Any, ctx: Ctx) -> Result:
             mixed = f"agents of different treatment types ({', '.join(distinct)})"
     unread = [u for u in unclassified if "route not recorded" not in u]
     if unclassified or mixed:
-        return Result(mapped=_unclassified_drug(name, agents, unread, unclassified, mixed, ttype,
-                                                route, dates, ongoing, notes))
+        return Result(
+            mapped=_unclassified_drug(
+                name, agents, unread, unclassified, mixed, ttype, route, dates, ongoing, notes
+            )
+        )
     if ttype in (None, "medication"):
         start, end = dates.get("start", dates.get("date")), dates.get("end", dates.get("date"))
-        value = {"name": name or "unnamed medication", "classes": classes, "route": route,
-                 "start": start, "end": end, "ongoing": ongoing}
-        m = Mapped(target="medications", value={k: v for k, v in value.items()
-                                                if v is not None}, notes=notes)
+        value = {
+            "name": name or "unnamed medication",
+            "classes": classes,
+            "route": route,
+            "start": start,
+            "end": end,
+            "ongoing": ongoing,
+        }
+        m = Mapped(target="medications", value={k: v for k, v in value.items() if v is not None}, notes=notes)
     else:
-        value = {"type": ttype, "name": name, "agents": agents, "classes": classes,
-                 **dates, "ongoing": ongoing}
+        value = {
+            "type": ttype,
+            "name": name,
+            "agents": agents,
+            "classes": classes,
+            **dates,
+            "ongoing": ongoing,
+        }
         value.update(_intent(res))
-        m = Mapped(target="treatments", value={k: v for k, v in value.items() if v is not None},
-                   notes=notes)
+        m = Mapped(target="treatments", value={k: v for k, v in value.items() if v is not None}, notes=notes)
     return Result(mapped=[m])
 
 
 def _intent(res: Any) -> dict[str, Any]:
-    intents = set(lookup("intents", codings([e.valueCodeableConcept for e in extensions(
-        res, MCODE + "mcode-procedure-intent") if e.valueCodeableConcept])))
+    intents = set(
+        lookup(
+            "intents",
+            codings(
+                [
+                    e.valueCodeableConcept
+                    for e in extensions(res, MCODE + "mcode-procedure-intent")
+                    if e.valueCodeableConcept
+                ]
+            ),
+        )
+    )
     return {"intent": intents.pop()} if len(intents) == 1 else {}
 
 
-def _unclassified_drug(name: str | None, agents: list[str], unread: list[str],
-                       unclassified: list[str], mixed: str | None, ttype: str | None,
-                       route: str | None, dates: dict[str, Any], ongoing: Any,
-                       notes: list[str]) -> list[Mapped]:
+def _unclassified_drug(
+    name: str | None,
+    agents: list[str],
+    unread: list[str],
+    unclassified: list[str],
+    mixed: str | None,
+    ttype: str | None,
+    route: str | None,
+    dates: dict[str, Any],
+    ongoing: Any,
+    notes: list[str],
+) -> list[Mapped]:
     """A drug eligimatch cannot fully classify stays in its list(s) with its name and agents and
     no stated classes: the drug catalogue then reads what it can, and its classes are only partly
     known (so class tests on it are unknown, and name it).  A drug of unknown kind may be an
     anticancer treatment or another medication, so it is kept in both lists (in ``treatments``
     without a type)."""
-    why = "; ".join([*(f"{u!r} is not in drug_classes.toml" if "route" not in u else u
-                       for u in unclassified), *([mixed] if mixed else [])])
+    why = "; ".join(
+        [
+            *(f"{u!r} is not in drug_classes.toml" if "route" not in u else u for u in unclassified),
+            *([mixed] if mixed else []),
+        ]
+    )
     shown = name or ", ".join([*agents, *unread]) or "unnamed medication"
     out = []
     if ttype in (None, "medication") and not mixed:
         start, end = dates.get("start", dates.get("date")), dates.get("end", dates.get("date"))
         value = {"name": shown, "route": route, "start": start, "end": end, "ongoing": ongoing}
-        m = Mapped(target="medications", value={k: v for k, v in value.items() if v is not None},
-                   notes=list(notes))
+        m = Mapped(
+            target="medications", value={k: v for k, v in value.items() if v is not None}, notes=list(notes)
+        )
         m.gaps["classes"] = f"not classified: {why}; kept with its classes partly known"
         out.append(m)
     # in treatments too when it is drug therapy, or a drug of unknown kind (not one whose only
     # doubt is the route of a known agent)
     if mixed or ttype not in (None, "medication") or (ttype is None and unread):
-        value = {"type": None if mixed else ttype, "name": shown, "agents": [*agents, *unread],
-                 **dates, "ongoing": ongoing}
-        m = Mapped(target="treatments", value={k: v for k, v in value.items() if v is not None},
-                   notes=list(notes))
+        value = {
+            "type": None if mixed else ttype,
+            "name": shown,
+            "agents": [*agents, *unread],
+            **dates,
+            "ongoing": ongoing,
+        }
+        m = Mapped(
+            target="treatments", value={k: v for k, v in value.items() if v is not None}, notes=list(notes)
+        )
         m.gaps["classes"] = f"not classified: {why}; kept with its classes partly known" + (
-            "" if ttype else " and its treatment type unknown (it may be an anticancer drug)")
+            "" if ttype else " and its treatment type unknown (it may be an anticancer drug)"
+        )
         out.append(m)
     return out
 
 
 # ------------------------------------------------------------------------------- others
+
 
 def map_allergy(res: Any, ctx: Ctx) -> Result:
     ver = {c.code for c in codings(res.verificationStatus)}
@@ -358,14 +447,21 @@ def map_allergy(res: Any, ctx: Ctx) -> Result:
     if not substance:
         m.fatal = ("", "no substance named")
         return Result(mapped=[m])
-    kinds = {{"medication": "drug", "food": "food", "environment": "environmental",
-              "biologic": "other"}.get(str(c)) for c in res.category or []}
+    kinds = {
+        {"medication": "drug", "food": "food", "environment": "environmental", "biologic": "other"}.get(
+            str(c)
+        )
+        for c in res.category or []
+    }
     kinds.discard(None)
     severities = [r.severity for r in res.reaction or [] if r.severity in SEVERITY_ORDER]
     if any(r.severity and r.severity not in SEVERITY_ORDER for r in res.reaction or []):
         m.notes.append("a reaction severity is not mild, moderate or severe")
-    value = {"substance": substance, "kind": kinds.pop() if len(kinds) == 1 else None,
-             "severity": max(severities, key=SEVERITY_ORDER.__getitem__) if severities else None}
+    value = {
+        "substance": substance,
+        "kind": kinds.pop() if len(kinds) == 1 else None,
+        "severity": max(severities, key=SEVERITY_ORDER.__getitem__) if severities else None,
+    }
     m.value = {k: v for k, v in value.items() if v is not None}
     return Result(mapped=[m])
 

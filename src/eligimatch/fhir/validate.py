@@ -15,8 +15,10 @@ from ..errors import PatientError
 
 __all__ = ["INSTALL_HINT", "fhir_models", "load_bundle", "load_entries"]
 
-INSTALL_HINT = ("this is a FHIR resource; reading FHIR needs the optional dependency "
-                "fhir.resources: pip install 'eligimatch[fhir]'")
+INSTALL_HINT = (
+    "this is a FHIR resource; reading FHIR needs the optional dependency "
+    "fhir.resources: pip install 'eligimatch[fhir]'"
+)
 
 
 def fhir_models() -> Any:
@@ -34,8 +36,9 @@ def load_bundle(raw: Any, source: str) -> Any:
     reading, which skips an invalid resource and reads the rest)."""
     bundle, invalid = load_entries(raw, source)
     if invalid:
-        raise PatientError(source, [("", "not a valid FHIR R4 Bundle"),
-                                    *((where, why) for where, _, why in invalid)])
+        raise PatientError(
+            source, [("", "not a valid FHIR R4 Bundle"), *((where, why) for where, _, why in invalid)]
+        )
     return bundle
 
 
@@ -53,20 +56,28 @@ def load_entries(raw: Any, source: str) -> tuple[Any, list[tuple[str, str, str]]
         raise PatientError(source, [("", INSTALL_HINT)])
     kind = raw.get("resourceType") if isinstance(raw, dict) else None
     if not isinstance(kind, str):
-        raise PatientError(source, [("", "not a FHIR resource (a JSON object with a "
-                                         "'resourceType' is expected)")])
+        raise PatientError(
+            source, [("", "not a FHIR resource (a JSON object with a 'resourceType' is expected)")]
+        )
     if kind != "Bundle":
-        raise PatientError(source, [("resourceType", f"a FHIR {kind!r} resource, not a Bundle: "
-                                     "eligimatch reads FHIR Bundles (wrap the resources in a "
-                                     "Bundle of type 'collection')")])
+        raise PatientError(
+            source,
+            [
+                (
+                    "resourceType",
+                    f"a FHIR {kind!r} resource, not a Bundle: "
+                    "eligimatch reads FHIR Bundles (wrap the resources in a "
+                    "Bundle of type 'collection')",
+                )
+            ],
+        )
     problems = []
     entries = raw.get("entry")
     for i, entry in enumerate(entries if isinstance(entries, list) else []):
         res = entry.get("resource") if isinstance(entry, dict) else None
         kind = res.get("resourceType") if isinstance(res, dict) else None
         if isinstance(res, dict) and not _known_type(r4b, kind):
-            problems.append((f"entry[{i}].resource.resourceType",
-                             f"{kind!r} is not a FHIR R4 resource type"))
+            problems.append((f"entry[{i}].resource.resourceType", f"{kind!r} is not a FHIR R4 resource type"))
     if problems:
         raise PatientError(source, problems)
     from fhir.resources.R4B.bundle import Bundle
@@ -84,11 +95,15 @@ def load_entries(raw: Any, source: str) -> tuple[Any, list[tuple[str, str, str]]
             try:
                 r4b.get_fhir_model_class(res["resourceType"]).model_validate(res)
             except ValidationError as exc:
-                label = f"{res['resourceType']}/{res['id']}" if isinstance(
-                    res.get("id"), str) else f"{res['resourceType']} (entry {i})"
+                label = (
+                    f"{res['resourceType']}/{res['id']}"
+                    if isinstance(res.get("id"), str)
+                    else f"{res['resourceType']} (entry {i})"
+                )
                 errors = exc.errors(include_url=False)
-                why = "; ".join(f"{_where(err['loc'], res) or '(resource)'}: {_short(err['msg'])}"
-                                for err in errors[:3])
+                why = "; ".join(
+                    f"{_where(err['loc'], res) or '(resource)'}: {_short(err['msg'])}" for err in errors[:3]
+                )
                 if len(errors) > 3:
                     why += f"; and {len(errors) - 3} more problems"
                 invalid.append((f"entry[{i}].resource({res['resourceType']})", label, why))
@@ -137,4 +152,3 @@ def _where(loc: Sequence[Any], raw: Any) -> str:
 
 def _short(msg: str) -> str:
     return msg.removeprefix("Value error, ").split("\n")[0]
-

@@ -26,8 +26,16 @@ from .tables import MCODE, UCUM, eim_system, tables
 
 __all__ = ["Writer", "Written", "coding", "eim"]
 
-DRUG_TREATMENTS = frozenset({"chemotherapy", "targeted_therapy", "immunotherapy",
-                             "hormonal_therapy", "investigational", "other_anticancer"})
+DRUG_TREATMENTS = frozenset(
+    {
+        "chemotherapy",
+        "targeted_therapy",
+        "immunotherapy",
+        "hormonal_therapy",
+        "investigational",
+        "other_anticancer",
+    }
+)
 CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 
@@ -70,14 +78,14 @@ def _ucum_code(unit: str, where: str, source: str) -> str:
         key = parse_unit(unit).key
     except UnitError as exc:
         raise PatientError(source, [(where, str(exc))]) from exc
-    except ArithmeticError as exc:      # a "unit" such as 1e999999999
+    except ArithmeticError as exc:  # a "unit" such as 1e999999999
         raise PatientError(source, [(where, f"unit {unit!r} is not a unit")]) from exc
     for code, text in t.ucum.items():
         if parse_unit(text).key == key:
             return code
-    raise PatientError(source, [(where, f"unit {unit!r} has no UCUM code in eligimatch's table "
-                                 "(data/ucum_units.toml)")])
-
+    raise PatientError(
+        source, [(where, f"unit {unit!r} has no UCUM code in eligimatch's table (data/ucum_units.toml)")]
+    )
 
 
 class Writer:
@@ -100,15 +108,20 @@ class Writer:
 
     def _obs(self, rid: str, code: dict[str, Any], category: str, when: Any) -> dict[str, Any]:
         obs: dict[str, Any] = {
-            "resourceType": "Observation", "id": rid, "status": "final",
+            "resourceType": "Observation",
+            "id": rid,
+            "status": "final",
             "category": [{"coding": [coding(OBS_CATEGORY, category)]}],
-            "code": code, "subject": self._subject()}
+            "code": code,
+            "subject": self._subject(),
+        }
         if when is not None:
             obs["effectiveDateTime"] = when.isoformat()
         return obs
 
-    def _quantity(self, value: Decimal, unit: str, where: str,
-                  comparator: str | None = None) -> dict[str, Any]:
+    def _quantity(
+        self, value: Decimal, unit: str, where: str, comparator: str | None = None
+    ) -> dict[str, Any]:
         q: dict[str, Any] = {"value": _num(value)}
         if comparator:
             q["comparator"] = comparator
@@ -126,8 +139,7 @@ class Writer:
         p = self.p
         for i, lab in enumerate(p.labs or []):
             where = f"labs[{i}]"
-            obs = self._obs(f"lab-{i + 1}", self._loinc(lab.test, lab.loinc), "laboratory",
-                            lab.date)
+            obs = self._obs(f"lab-{i + 1}", self._loinc(lab.test, lab.loinc), "laboratory", lab.date)
             if lab.value is not None and lab.unit is not None:
                 obs["valueQuantity"] = self._quantity(lab.value, lab.unit, where, lab.comparator)
             elif lab.result is not None:
@@ -135,9 +147,13 @@ class Writer:
             rr = lab.reference_range
             if rr is not None and (rr.low is not None or rr.high is not None):
                 unit = rr.unit or lab.unit or ""
-                obs["referenceRange"] = [{
-                    end: self._quantity(v, unit, f"{where}.reference_range")
-                    for end, v in (("low", rr.low), ("high", rr.high)) if v is not None}]
+                obs["referenceRange"] = [
+                    {
+                        end: self._quantity(v, unit, f"{where}.reference_range")
+                        for end, v in (("low", rr.low), ("high", rr.high))
+                        if v is not None
+                    }
+                ]
             yield Written(obs, lab, "labs", "labs", where)
         for key in ("weight", "height"):
             q = getattr(p, key)
@@ -150,29 +166,43 @@ class Writer:
             obs["valueInteger"] = p.ecog.value
             yield Written(obs, p.ecog, "ecog", where="ecog")
         for i, bp in enumerate(p.blood_pressure or []):
-            obs = self._obs(f"bp-{i + 1}", {"coding": [coding(LOINC, "85354-9",
-                                                               "Blood pressure panel")]},
-                            "vital-signs", bp.date)
+            obs = self._obs(
+                f"bp-{i + 1}",
+                {"coding": [coding(LOINC, "85354-9", "Blood pressure panel")]},
+                "vital-signs",
+                bp.date,
+            )
             obs["component"] = [
-                {"code": {"coding": [coding(LOINC, code, name)]},
-                 "valueQuantity": self._quantity(value, bp.unit, f"blood_pressure[{i}]")}
-                for code, name, value in (("8480-6", "Systolic blood pressure", bp.systolic),
-                                          ("8462-4", "Diastolic blood pressure", bp.diastolic))]
+                {
+                    "code": {"coding": [coding(LOINC, code, name)]},
+                    "valueQuantity": self._quantity(value, bp.unit, f"blood_pressure[{i}]"),
+                }
+                for code, name, value in (
+                    ("8480-6", "Systolic blood pressure", bp.systolic),
+                    ("8462-4", "Diastolic blood pressure", bp.diastolic),
+                )
+            ]
             yield Written(obs, bp, "blood_pressure", "blood_pressure", f"blood_pressure[{i}]")
         rep = p.reproductive
         if rep is not None and rep.pregnant is not None:
             sys_code = tables().reverse("pregnancy_values", rep.pregnant)
             assert sys_code is not None
-            obs = self._obs("pregnancy", {"coding": [coding(LOINC, "82810-3",
-                                                             "Pregnancy status")]},
-                            "social-history", None)
+            obs = self._obs(
+                "pregnancy",
+                {"coding": [coding(LOINC, "82810-3", "Pregnancy status")]},
+                "social-history",
+                None,
+            )
             obs["valueCodeableConcept"] = {"coding": [coding(*sys_code)]}
             yield Written(obs, None, "pregnant")
 
     def _condition(self, rid: str, role: str, code: dict[str, Any]) -> dict[str, Any]:
-        cond: dict[str, Any] = {"resourceType": "Condition", "id": rid,
-                                "category": [{"coding": [eim("condition-role", role)]}],
-                                "subject": self._subject()}
+        cond: dict[str, Any] = {
+            "resourceType": "Condition",
+            "id": rid,
+            "category": [{"coding": [eim("condition-role", role)]}],
+            "subject": self._subject(),
+        }
         if role in ("index-diagnosis", "other-malignancy"):
             cond["meta"] = {"profile": [MCODE + "mcode-primary-cancer-condition"]}
         elif role == "metastasis":
@@ -197,8 +227,9 @@ class Writer:
         p = self.p
         d = p.diagnosis
         if d is not None:
-            cond = self._condition("diagnosis", "index-diagnosis",
-                                   self._oncotree(d.histology, d.histology_text))
+            cond = self._condition(
+                "diagnosis", "index-diagnosis", self._oncotree(d.histology, d.histology_text)
+            )
             site: dict[str, Any] = {}
             if d.primary_site:
                 site["text"] = d.primary_site
@@ -212,7 +243,7 @@ class Writer:
         for i, met in enumerate(p.metastases or []):
             ref = tables().reverse("metastasis_codes", met.site, "snomed")
             code: dict[str, Any] = {"coding": [coding(*ref)]} if ref else {}
-            where_text = met.site.replace('_', ' ') if met.site else "site not classified"
+            where_text = met.site.replace("_", " ") if met.site else "site not classified"
             code["text"] = f"Secondary malignant neoplasm ({where_text})"
             cond = self._condition(f"metastasis-{i + 1}", "metastasis", code)
             if met.site is not None:
@@ -223,25 +254,24 @@ class Writer:
                 cond["onsetDateTime"] = met.date.isoformat()
             yield Written(cond, met, "metastases", "metastases", f"metastases[{i}]")
         for i, om in enumerate(p.other_malignancies or []):
-            cond = self._condition(f"other-malignancy-{i + 1}", "other-malignancy",
-                                   self._oncotree(om.histology, om.description))
+            cond = self._condition(
+                f"other-malignancy-{i + 1}", "other-malignancy", self._oncotree(om.histology, om.description)
+            )
             if om.site:
                 cond["bodySite"] = [{"text": om.site}]
-            status = {"active": "active", "remission": "remission", "cured": "resolved"}.get(
-                om.status or "")
+            status = {"active": "active", "remission": "remission", "cured": "resolved"}.get(om.status or "")
             if status:
                 cond["clinicalStatus"] = {"coding": [coding(CLINICAL, status)]}
             if om.date:
                 cond["onsetDateTime"] = om.date.isoformat()
             if om.resolved:
                 cond["abatementDateTime"] = om.resolved.isoformat()
-            yield Written(cond, om, "other_malignancies", "other_malignancies",
-                     f"other_malignancies[{i}]")
+            yield Written(cond, om, "other_malignancies", "other_malignancies", f"other_malignancies[{i}]")
         for i, c in enumerate(p.conditions or []):
             codings = []
             if c.code is not None:
                 codings.append(coding(c.code.system, c.code.code, c.code.display))
-            if c.type is not None:      # an unclassified condition keeps only its own code
+            if c.type is not None:  # an unclassified condition keeps only its own code
                 codings.append(eim("condition-type", c.type))
             ccode: dict[str, Any] = {"coding": codings} if codings else {}
             if c.name:
@@ -265,17 +295,20 @@ class Writer:
         for i, tr in enumerate(self.p.treatments or []):
             where = f"treatments[{i}]"
             if tr.type is not None and tr.type in DRUG_TREATMENTS:
-                res = self._statement(f"treatment-{i + 1}", tr.type, tr.name, tr.agents or [],
-                                      tr.ongoing)
+                res = self._statement(f"treatment-{i + 1}", tr.type, tr.name, tr.agents or [], tr.ongoing)
                 if tr.date:
                     res["effectiveDateTime"] = tr.date.isoformat()
                 elif tr.start or tr.end:
-                    res["effectivePeriod"] = {k: v.isoformat() for k, v in
-                                              (("start", tr.start), ("end", tr.end)) if v}
+                    res["effectivePeriod"] = {
+                        k: v.isoformat() for k, v in (("start", tr.start), ("end", tr.end)) if v
+                    }
             else:
-                res = {"resourceType": "Procedure", "id": f"treatment-{i + 1}",
-                       "status": "in-progress" if tr.ongoing else "completed",
-                       "subject": self._subject()}
+                res = {
+                    "resourceType": "Procedure",
+                    "id": f"treatment-{i + 1}",
+                    "status": "in-progress" if tr.ongoing else "completed",
+                    "subject": self._subject(),
+                }
                 if tr.type is not None:  # an unclassified item is written without a type
                     cat = [eim("treatment-type", tr.type)]
                     std = t.reverse("procedures", {"type": tr.type}, "snomed")
@@ -287,33 +320,42 @@ class Writer:
                 if tr.date:
                     res["performedDateTime"] = tr.date.isoformat()
                 elif tr.start or tr.end:
-                    res["performedPeriod"] = {k: v.isoformat() for k, v in
-                                              (("start", tr.start), ("end", tr.end)) if v}
+                    res["performedPeriod"] = {
+                        k: v.isoformat() for k, v in (("start", tr.start), ("end", tr.end)) if v
+                    }
                 if tr.site:
                     res["bodySite"] = [{"text": tr.site}]
             intent = t.reverse("intents", tr.intent) if tr.intent else None
             if intent:
-                res["extension"] = [{"url": MCODE + "mcode-procedure-intent",
-                                     "valueCodeableConcept": {"coding": [coding(*intent)]}}]
+                res["extension"] = [
+                    {
+                        "url": MCODE + "mcode-procedure-intent",
+                        "valueCodeableConcept": {"coding": [coding(*intent)]},
+                    }
+                ]
             yield Written(res, tr, "treatments", "treatments", where)
         for i, med in enumerate(self.p.medications or []):
             res = self._statement(f"medication-{i + 1}", "medication", med.name, [], med.ongoing)
             if med.start or med.end:
-                res["effectivePeriod"] = {k: v.isoformat() for k, v in
-                                          (("start", med.start), ("end", med.end)) if v}
+                res["effectivePeriod"] = {
+                    k: v.isoformat() for k, v in (("start", med.start), ("end", med.end)) if v
+                }
             route = t.reverse("routes", med.route) if med.route else None
             if route:
                 res["dosage"] = [{"route": {"coding": [coding(*route)]}}]
             yield Written(res, med, "medications", "medications", f"medications[{i}]")
 
-    def _statement(self, rid: str, kind: str, name: str | None, agents: list[str],
-                   ongoing: bool | None) -> dict[str, Any]:
+    def _statement(
+        self, rid: str, kind: str, name: str | None, agents: list[str], ongoing: bool | None
+    ) -> dict[str, Any]:
         t = tables()
         res: dict[str, Any] = {
-            "resourceType": "MedicationStatement", "id": rid,
+            "resourceType": "MedicationStatement",
+            "id": rid,
             "status": {True: "active", False: "completed", None: "unknown"}[ongoing],
             "category": {"coding": [eim("treatment-type", kind)]},
-            "subject": self._subject()}
+            "subject": self._subject(),
+        }
         if agents:
             ingredients = []
             for agent in agents:
@@ -322,8 +364,11 @@ class Writer:
                 if entry is not None and entry.rxnorm:
                     cc["coding"] = [coding(t.uri("rxnorm"), entry.rxnorm[0])]
                 ingredients.append({"itemCodeableConcept": cc})
-            med: dict[str, Any] = {"resourceType": "Medication", "id": "medication",
-                                   "ingredient": ingredients}
+            med: dict[str, Any] = {
+                "resourceType": "Medication",
+                "id": "medication",
+                "ingredient": ingredients,
+            }
             if name:
                 med["code"] = {"text": name}
             res["contained"] = [med]
@@ -336,15 +381,20 @@ class Writer:
         kinds = {"drug": "medication", "food": "food", "environmental": "environment"}
         for i, al in enumerate(self.p.allergies or []):
             res: dict[str, Any] = {
-                "resourceType": "AllergyIntolerance", "id": f"allergy-{i + 1}",
-                "clinicalStatus": {"coding": [coding(
-                    "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
-                    "active")]},
-                "code": {"text": al.substance}, "patient": self._subject()}
+                "resourceType": "AllergyIntolerance",
+                "id": f"allergy-{i + 1}",
+                "clinicalStatus": {
+                    "coding": [
+                        coding("http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "active")
+                    ]
+                },
+                "code": {"text": al.substance},
+                "patient": self._subject(),
+            }
             if al.kind in kinds:
                 res["category"] = [kinds[al.kind]]
             if al.severity:
-                res["reaction"] = [{"manifestation": [{"text": "reaction not recorded"}],
-                                    "severity": al.severity}]
+                res["reaction"] = [
+                    {"manifestation": [{"text": "reaction not recorded"}], "severity": al.severity}
+                ]
             yield Written(res, al, "allergies", "allergies", f"allergies[{i}]")
-

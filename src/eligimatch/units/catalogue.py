@@ -41,7 +41,7 @@ class Analyte:
     min: Decimal | None = None
     max: Decimal | None = None
     molar_mass: Fraction | None = None  # g/mol, exact (a decimal or a ratio of two)
-    valence: int | None = None          # charge of the ion: mmol/L × valence = mEq/L
+    valence: int | None = None  # charge of the ion: mmol/L × valence = mEq/L
     # spelling → "[factor ]spelling": what a unit means for this analyte only; matched by
     # meaning, so "IU/L" also covers "[IU]/L" and "IU/l", "month" also "mo" and "months"
     unit_aliases: dict[str, str] = field(default_factory=dict)
@@ -58,7 +58,7 @@ class Analyte:
     # how many days a value stays current when the criterion and the trial say nothing
     max_age_days: int | None = None
 
-    def __hash__(self) -> int:   # the key is unique in the catalogue (unit_aliases is a dict)
+    def __hash__(self) -> int:  # the key is unique in the catalogue (unit_aliases is a dict)
         return hash(self.key)
 
     def unit_for(self, text: str) -> UnitSpec:
@@ -79,8 +79,11 @@ class Analyte:
             return spec
         if self.dimensionless_units:
             expected = ", ".join(self.dimensionless_units)
-            expected = f"expected {expected}" if len(self.dimensionless_units) == 1 else \
-                f"expected one of {expected}"
+            expected = (
+                f"expected {expected}"
+                if len(self.dimensionless_units) == 1
+                else f"expected one of {expected}"
+            )
         else:
             expected = f"expected a unit like {self.unit.text}"
         raise UnitError(text, f"is not a unit of {self.name} ({expected})", quantity=self.key)
@@ -92,13 +95,16 @@ class Analyte:
         if spec.dimensionality == self.unit.dimensionality:
             return True
         one = Fraction(1)
-        return (substance(one, spec, self.molar_mass, self.valence) is not None
-                and substance(one, self.unit, self.molar_mass, self.valence) is not None)
+        return (
+            substance(one, spec, self.molar_mass, self.valence) is not None
+            and substance(one, self.unit, self.molar_mass, self.valence) is not None
+        )
 
     def to_canonical(self, value: Number, spec: UnitSpec) -> Fraction:
         assert self.unit is not None
-        return convert(value, spec, self.unit, molar_mass=self.molar_mass,
-                       valence=self.valence, quantity=self.key)
+        return convert(
+            value, spec, self.unit, molar_mass=self.molar_mass, valence=self.valence, quantity=self.key
+        )
 
     def show(self, value: Number) -> str:
         """``1.2 ×10⁹/L`` — a canonical value with its display unit."""
@@ -115,8 +121,7 @@ def _aliases(a: Analyte) -> dict[str, tuple[Fraction, str]]:
     out: dict[str, tuple[Fraction, str]] = {}
     for source, target in a.unit_aliases.items():
         m = _ALIAS.match(target)
-        factor, spelling = (Fraction(Decimal(m.group(1))), m.group(2)) if m else (Fraction(1),
-                                                                                  target)
+        factor, spelling = (Fraction(Decimal(m.group(1))), m.group(2)) if m else (Fraction(1), target)
         out[parse_unit(source).key] = (factor, spelling)
     return out
 

@@ -63,8 +63,7 @@ def scaled(spec: UnitSpec, factor: Fraction, text: str) -> UnitSpec:
     with localcontext() as ctx:
         ctx.prec = DIGITS
         scale = Decimal(factor.numerator) / Decimal(factor.denominator) * spec.scale
-    return UnitSpec(text=text, scale=scale, units=spec.units,
-                    key=f"{scale.normalize()}*{spec.units}")
+    return UnitSpec(text=text, scale=scale, units=spec.units, key=f"{scale.normalize()}*{spec.units}")
 
 
 @functools.cache
@@ -76,8 +75,9 @@ def _plain_factor(src: UnitSpec, dst: UnitSpec) -> Fraction:
     return _factor(src.key, dst.key, src, dst)
 
 
-def substance(v: Fraction, src: UnitSpec, molar_mass: Fraction | None,
-              valence: int | None) -> Fraction | None:
+def substance(
+    v: Fraction, src: UnitSpec, molar_mass: Fraction | None, valence: int | None
+) -> Fraction | None:
     """``v`` in ``src`` as mol/L, through the molar mass or the valence; None when neither fits."""
     mol_l, g_l, eq_l = (parse_unit(u) for u in (_MOLE_PER_LITRE, _GRAM_PER_LITRE, _EQUIV_PER_LITRE))
     if src.dimensionality == mol_l.dimensionality:
@@ -89,9 +89,15 @@ def substance(v: Fraction, src: UnitSpec, molar_mass: Fraction | None,
     return None
 
 
-def convert(value: Number, src: UnitSpec, dst: UnitSpec, *,
-            molar_mass: Fraction | Decimal | None = None, valence: int | None = None,
-            quantity: str | None = None) -> Fraction:
+def convert(
+    value: Number,
+    src: UnitSpec,
+    dst: UnitSpec,
+    *,
+    molar_mass: Fraction | Decimal | None = None,
+    valence: int | None = None,
+    quantity: str | None = None,
+) -> Fraction:
     """Convert ``value`` from ``src`` to ``dst``; raise :class:`UnitError` across dimensions.
 
     With ``molar_mass`` (g/mol) a mass concentration converts to a substance concentration and
@@ -108,8 +114,7 @@ def convert(value: Number, src: UnitSpec, dst: UnitSpec, *,
     per_mole = substance(Fraction(1), dst, m, valence)  # mol/L in one dst unit
     if moles is not None and per_mole is not None:
         return moles / per_mole
-    raise UnitError(src.text, f"cannot be converted to {dst.text} (different dimension)",
-                    quantity=quantity)
+    raise UnitError(src.text, f"cannot be converted to {dst.text} (different dimension)", quantity=quantity)
 
 
 def format_number(value: Number, digits: int = 4) -> str:

@@ -48,8 +48,10 @@ def spellings() -> dict[str, str]:
             if spelling in out:
                 raise ValueError(f"{SPELLINGS_FILE}: [{group}] {spelling!r} is listed twice")
             if normalise_spelling(spelling) != spelling:
-                raise ValueError(f"{SPELLINGS_FILE}: [{group}] {spelling!r} is not in normal form "
-                                 f"({normalise_spelling(spelling)!r})")
+                raise ValueError(
+                    f"{SPELLINGS_FILE}: [{group}] {spelling!r} is not in normal form "
+                    f"({normalise_spelling(spelling)!r})"
+                )
             out[spelling] = expr
     return out
 

@@ -104,8 +104,9 @@ def _pint_factor(src: str, dst: str) -> Fraction:
     reg = registry()
     with localcontext() as ctx:
         ctx.prec = DIGITS
-        return rational(Decimal(reg.Quantity(Decimal(1), reg.parse_units(src))
-                                .to(reg.parse_units(dst)).magnitude))
+        return rational(
+            Decimal(reg.Quantity(Decimal(1), reg.parse_units(src)).to(reg.parse_units(dst)).magnitude)
+        )
 
 
 def _sources_key() -> str:
@@ -133,11 +134,18 @@ def build_table() -> dict[str, Any]:
         scale, u = _pint_expression(expr)
         expressions[expr] = [str(scale), u.text, [[k, str(v)] for k, v in u.dimensionality]]
         units[u.text] = u
-    factors = {f"{a} -> {b}": str(_pint_factor(a, b))
-               for a in sorted(units) for b in sorted(units)
-               if units[a].dimensionality == units[b].dimensionality}
-    return {"format": _CACHE_FORMAT, "sources_sha256": _sources_key(),
-            "expressions": expressions, "factors": factors}
+    factors = {
+        f"{a} -> {b}": str(_pint_factor(a, b))
+        for a in sorted(units)
+        for b in sorted(units)
+        if units[a].dimensionality == units[b].dimensionality
+    }
+    return {
+        "format": _CACHE_FORMAT,
+        "sources_sha256": _sources_key(),
+        "expressions": expressions,
+        "factors": factors,
+    }
 
 
 @functools.cache

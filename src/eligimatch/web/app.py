@@ -52,13 +52,19 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         store = Store(engine)
     ws = Workspace(settings, store)
     codec = SessionCodec(store.secret(), settings.session_hours * 3600)
-    app = FastAPI(title="eligimatch", version=version(), docs_url="/docs", redoc_url=None,
-                  description="Screen patients against clinical-trial eligibility criteria; "
-                              "store patients and clinicians' answers; CDS Hooks.")
+    app = FastAPI(
+        title="eligimatch",
+        version=version(),
+        docs_url="/docs",
+        redoc_url=None,
+        description="Screen patients against clinical-trial eligibility criteria; "
+        "store patients and clinicians' answers; CDS Hooks.",
+    )
     app.state.ws, app.state.codec, app.state.settings = ws, codec, settings
     templates = Jinja2Templates(directory=HERE / "templates")
-    templates.env.globals.update(present.template_globals(), version=version(),
-                                 rules_sha256=ws.rules_sha256, auth=settings.auth)
+    templates.env.globals.update(
+        present.template_globals(), version=version(), rules_sha256=ws.rules_sha256, auth=settings.auth
+    )
     templates.env.filters["evidence"] = present.evidence
     templates.env.filters["compact"] = lambda v: json.dumps(v, ensure_ascii=False, default=str)
     app.state.templates = templates
@@ -103,31 +109,51 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         response: Response
         if user is None and not path.startswith(PUBLIC):
             if _is_api(path) or settings.auth == "proxy":
-                response = problem(401, "sign in first", headers=(
-                    {"WWW-Authenticate": 'Basic realm="eligimatch"'}
-                    if settings.auth == "password" else None))
+                response = problem(
+                    401,
+                    "sign in first",
+                    headers=(
+                        {"WWW-Authenticate": 'Basic realm="eligimatch"'}
+                        if settings.auth == "password"
+                        else None
+                    ),
+                )
             else:
                 response = RedirectResponse("/login?next=" + quote(path), status_code=303)
         elif length.isdigit() and int(length) > MAX_BODY:
             response = problem(413, f"the request is larger than {MAX_BODY // 1_000_000} MB")
-        elif (_is_api(path) and request.method in UNSAFE and
-              "json" not in request.headers.get("content-type", "")):
+        elif (
+            _is_api(path)
+            and request.method in UNSAFE
+            and "json" not in request.headers.get("content-type", "")
+        ):
             response = problem(415, "send the body as JSON (Content-Type: application/json)")
         else:
             response = await call_next(request)
         if fresh and COOKIE not in response.headers.get("set-cookie", ""):
-            response.set_cookie(COOKIE, codec.encode(sess), httponly=True, samesite="lax",
-                                secure=request.url.scheme == "https",
-                                max_age=settings.session_hours * 3600)
+            response.set_cookie(
+                COOKIE,
+                codec.encode(sess),
+                httponly=True,
+                samesite="lax",
+                secure=request.url.scheme == "https",
+                max_age=settings.session_hours * 3600,
+            )
         route = request.scope.get("route")
         # the route's template, never the path itself, the query or any body: no patient data
-        log.info("%s %s %d %.1fms", request.method, getattr(route, "path", "-"),
-                 response.status_code, (time.perf_counter() - t0) * 1000)
+        log.info(
+            "%s %s %d %.1fms",
+            request.method,
+            getattr(route, "path", "-"),
+            response.status_code,
+            (time.perf_counter() - t0) * 1000,
+        )
         return response
 
     def html_error(request: Request, status: int, message: str) -> Response:
-        return templates.TemplateResponse(request, "error.html", _base(request) | {
-            "status": status, "message": message}, status_code=status)
+        return templates.TemplateResponse(
+            request, "error.html", _base(request) | {"status": status, "message": message}, status_code=status
+        )
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
@@ -149,8 +175,11 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     @app.exception_handler(EligimatchError)
     async def refused(request: Request, exc: EligimatchError) -> Response:
-        status = exc.status if isinstance(exc, ActionError) else (
-            404 if isinstance(exc, UnknownTrialError) else 422)
+        status = (
+            exc.status
+            if isinstance(exc, ActionError)
+            else (404 if isinstance(exc, UnknownTrialError) else 422)
+        )
         if _is_api(request.url.path):
             kind = "invalid-patient" if status == 422 else None
             return problem(status, str(exc), kind=kind)
@@ -176,8 +205,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
 
 def _base(request: Request) -> dict[str, Any]:
-    return {"user": getattr(request.state, "user", None),
-            "csrf": getattr(request.state, "csrf", "")}
+    return {"user": getattr(request.state, "user", None), "csrf": getattr(request.state, "csrf", "")}
 
 
 def page_context(request: Request) -> dict[str, Any]:
@@ -186,5 +214,4 @@ def page_context(request: Request) -> dict[str, Any]:
 
 def html(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
     templates: Jinja2Templates = request.app.state.templates
-    return templates.TemplateResponse(request, name, _base(request) | context,
-                                      status_code=status)
+    return templates.TemplateResponse(request, name, _base(request) | context, status_code=status)

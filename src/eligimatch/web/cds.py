@@ -39,13 +39,19 @@ PREFETCH = {
 
 @router.get("/cds-services", summary="CDS Hooks discovery")
 def discovery() -> dict[str, Any]:
-    return {"services": [{
-        "hook": "patient-view", "id": SERVICE, "title": "Clinical-trial eligibility",
-        "description": "Screens the patient against the encoded clinical trials and shows the "
-                       "trials the patient is eligible for, or may be once a few items are "
-                       "recorded or reviewed.",
-        "prefetch": PREFETCH,
-    }]}
+    return {
+        "services": [
+            {
+                "hook": "patient-view",
+                "id": SERVICE,
+                "title": "Clinical-trial eligibility",
+                "description": "Screens the patient against the encoded clinical trials and shows the "
+                "trials the patient is eligible for, or may be once a few items are "
+                "recorded or reviewed.",
+                "prefetch": PREFETCH,
+            }
+        ]
+    }
 
 
 def _bundle(prefetch: dict[str, Any]) -> dict[str, Any]:
@@ -63,10 +69,12 @@ def _bundle(prefetch: dict[str, Any]) -> dict[str, Any]:
 def open_items(r: TrialResult) -> list[str]:
     """What stands between an undetermined verdict and a decision: each fact to record, each
     question for a clinician, and each unknown criterion that names neither."""
-    vague = [f"{c.id}: {c.explanation}" for c in r.criteria
-             if c.status == "unknown" and not c.missing and not c.review]
-    return [f"record {m}" for m in r.missing] + [f"clinician review of {q}" for q in r.review] \
-        + vague
+    vague = [
+        f"{c.id}: {c.explanation}"
+        for c in r.criteria
+        if c.status == "unknown" and not c.missing and not c.review
+    ]
+    return [f"record {m}" for m in r.missing] + [f"clinician review of {q}" for q in r.review] + vague
 
 
 def _card(r: TrialResult, link: str, hook_instance: str, kept: bool) -> dict[str, Any]:
@@ -77,17 +85,27 @@ def _card(r: TrialResult, link: str, hook_instance: str, kept: bool) -> dict[str
         items = open_items(r)
         n = len(items)
         summary = f"May be eligible for trial {r.trial_id}: {n} item{'s' if n != 1 else ''} open"
-        detail = "\n".join([f"**{r.title}**", "", "No criterion fails. To decide:",
-                            *(f"- {x}" for x in items)])
+        detail = "\n".join(
+            [f"**{r.title}**", "", "No criterion fails. To decide:", *(f"- {x}" for x in items)]
+        )
     if kept:
-        detail += ("\n\nFrom the EHR data of this visit. eligimatch also holds a coordinator's "
-                   "profile of this patient, which the link opens.")
+        detail += (
+            "\n\nFrom the EHR data of this visit. eligimatch also holds a coordinator's "
+            "profile of this patient, which the link opens."
+        )
     return {
         "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{hook_instance}/{r.trial_id}")),
-        "summary": summary[:139], "indicator": "info", "detail": detail,
-        "source": {"label": "eligimatch", "topic": {
-            "system": "https://eligimatch.invalid/cds", "code": "trial-eligibility",
-            "display": "Clinical-trial eligibility"}},
+        "summary": summary[:139],
+        "indicator": "info",
+        "detail": detail,
+        "source": {
+            "label": "eligimatch",
+            "topic": {
+                "system": "https://eligimatch.invalid/cds",
+                "code": "trial-eligibility",
+                "display": "Clinical-trial eligibility",
+            },
+        },
         "links": [{"label": f"Open {r.trial_id} in eligimatch", "url": link, "type": "absolute"}],
     }
 
@@ -105,14 +123,18 @@ async def patient_view(request: Request) -> Response:
     if missing:
         return problem(400, "CDS Hooks request: missing " + ", ".join(missing))
     if body["hook"] != "patient-view":
-        return problem(400, f"CDS Hooks request: this service answers patient-view, not "
-                            f"{str(body['hook'])[:40]!r}")
+        return problem(
+            400, f"CDS Hooks request: this service answers patient-view, not {str(body['hook'])[:40]!r}"
+        )
     context, prefetch = body.get("context"), body.get("prefetch")
     if not isinstance(context, dict) or not isinstance(context.get("patientId"), str):
         return problem(400, "CDS Hooks request: context.patientId is required")
     if not isinstance(prefetch, dict) or not isinstance(prefetch.get("patient"), dict):
-        return problem(412, "CDS Hooks request: no prefetch.patient; this service needs the "
-                            "prefetch and does not query the FHIR server")
+        return problem(
+            412,
+            "CDS Hooks request: no prefetch.patient; this service needs the "
+            "prefetch and does not query the FHIR server",
+        )
     actor = str(context.get("userId") or request.state.user)
     if actor != request.state.user:
         actor = f"{request.state.user} (CDS Hooks for {actor})"
@@ -131,10 +153,17 @@ async def patient_view(request: Request) -> Response:
     base = (ws.settings.public_url or str(request.base_url)).rstrip("/")
     cards = []
     for r in results:
-        if r.verdict == "eligible" or (r.verdict == "undetermined"
-                                        and len(open_items(r)) <= ws.settings.cds_max_unknown):
-            cards.append(_card(r, f"{base}/patients/{row.id}#trial-{r.trial_id}",
-                               str(body["hookInstance"]), kept))
-    ws.audit(actor, "screen", patient=row, detail=f"CDS Hooks patient-view: {len(cards)} cards"
-             + ("; the stored profile was kept" if kept else ""))
+        if r.verdict == "eligible" or (
+            r.verdict == "undetermined" and len(open_items(r)) <= ws.settings.cds_max_unknown
+        ):
+            cards.append(
+                _card(r, f"{base}/patients/{row.id}#trial-{r.trial_id}", str(body["hookInstance"]), kept)
+            )
+    ws.audit(
+        actor,
+        "screen",
+        patient=row,
+        detail=f"CDS Hooks patient-view: {len(cards)} cards"
+        + ("; the stored profile was kept" if kept else ""),
+    )
     return JSONResponse({"cards": cards})

@@ -37,14 +37,14 @@ class Settings:
     database_url: str = "sqlite:///eligimatch.db"
     rules_dir: Path | None = None
     auth: AuthMode = "local"
-    users: dict[str, str] = field(default_factory=dict)     # name → argon2 hash
+    users: dict[str, str] = field(default_factory=dict)  # name → argon2 hash
     proxy_header: str | None = None
     local_user: str = field(default_factory=lambda: _login_name())
-    allowed_hosts: list[str] | None = None                  # Host header check (None: off)
-    public_url: str | None = None                           # base of links in CDS cards
-    cds_max_unknown: int = 3                 # cards for undetermined trials: open items
+    allowed_hosts: list[str] | None = None  # Host header check (None: off)
+    public_url: str | None = None  # base of links in CDS cards
+    cds_max_unknown: int = 3  # cards for undetermined trials: open items
     session_hours: int = 12
-    now: Callable[[], datetime] = _now                      # the clock (tests set it)
+    now: Callable[[], datetime] = _now  # the clock (tests set it)
 
     def today(self) -> date:
         return self.now().date()
@@ -78,7 +78,9 @@ def load_users(path: Path) -> dict[str, str]:
     for name, entry in users.items():
         h = entry.get("password_hash") if isinstance(entry, dict) else None
         if not isinstance(h, str) or not h.startswith("$argon2"):
-            raise ConfigError(f"{path}: users.{name}.password_hash: expected an argon2 hash "
-                              "(python -m eligimatch.web.security hash-password)")
+            raise ConfigError(
+                f"{path}: users.{name}.password_hash: expected an argon2 hash "
+                "(python -m eligimatch.web.security hash-password)"
+            )
         out[str(name)] = h
     return out

@@ -39,8 +39,9 @@ async def csrf(request: Request) -> None:
     form = await request.form()
     token = form.get("csrf") or request.headers.get("x-csrf-token")
     if not request.app.state.codec.csrf_ok(request.state.session, token):
-        raise HTTPException(403, "this form has expired or did not come from this site: "
-                                 "reload the page and try again")
+        raise HTTPException(
+            403, "this form has expired or did not come from this site: reload the page and try again"
+        )
 
 
 WS = Annotated[Workspace, Depends(_ws)]
@@ -54,13 +55,24 @@ def home() -> Response:
 
 
 # ---------------------------------------------------------------------- patients
-def _patients_page(request: Request, ws: WS, *, error: str = "", text: str = "",
-                   status: int = 200) -> Response:
+def _patients_page(
+    request: Request, ws: WS, *, error: str = "", text: str = "", status: int = 200
+) -> Response:
     rows, broken = ws.screen_all()
-    return html(request, "patients.html", {
-        "rows": rows, "broken": broken, "trials": ws.rules.trials, "error": error, "text": text,
-        "record_next": present.record_next, "review_count": present.review_count,
-    }, status)
+    return html(
+        request,
+        "patients.html",
+        {
+            "rows": rows,
+            "broken": broken,
+            "trials": ws.rules.trials,
+            "error": error,
+            "text": text,
+            "record_next": present.record_next,
+            "review_count": present.review_count,
+        },
+        status,
+    )
 
 
 @router.get("/patients")
@@ -70,22 +82,22 @@ def patients(request: Request, ws: WS, user: User) -> Response:
 
 
 @router.post("/patients", dependencies=CSRF)
-async def upload(request: Request, ws: WS, user: User,
-                 file: UploadFile | None = None,
-                 text: Annotated[str, Form()] = "") -> Response:
+async def upload(
+    request: Request, ws: WS, user: User, file: UploadFile | None = None, text: Annotated[str, Form()] = ""
+) -> Response:
     data: bytes | str = text
     source = "pasted profile"
     if file is not None and file.filename:
         data = await file.read()
         source = file.filename
     if not data or (isinstance(data, str) and not data.strip()):
-        return _patients_page(request, ws, error="choose a file or paste a profile first",
-                              status=422)
+        return _patients_page(request, ws, error="choose a file or paste a profile first", status=422)
     try:
         row, _notes, _created = ws.add_patient(data, source, user)
     except EligimatchError as exc:
-        return _patients_page(request, ws, error=str(exc), status=422,
-                              text=text if isinstance(data, str) else "")
+        return _patients_page(
+            request, ws, error=str(exc), status=422, text=text if isinstance(data, str) else ""
+        )
     return RedirectResponse(f"/patients/{row.id}", status_code=303)
 
 
@@ -93,49 +105,69 @@ async def upload(request: Request, ws: WS, user: User,
 def patient(request: Request, ws: WS, user: User, key: int, show: str = "all") -> Response:
     row = ws.get(key)
     s = ws.view(row, user)
-    return html(request, "patient.html", {
-        "s": s, "row": row, "show": "open" if show == "open" else "all",
-        "audit": ws.store.audit_log(patient=row.id, limit=100),
-        "record_next": present.record_next(s.results),
-        "trials": {t.id: t for t in ws.rules.trials},
-    })
+    return html(
+        request,
+        "patient.html",
+        {
+            "s": s,
+            "row": row,
+            "show": "open" if show == "open" else "all",
+            "audit": ws.store.audit_log(patient=row.id, limit=100),
+            "record_next": present.record_next(s.results),
+            "trials": {t.id: t for t in ws.rules.trials},
+        },
+    )
 
 
-def _after_answer(request: Request, ws: Workspace, key: int, trial_id: str,
-                  message: str) -> Response:
+def _after_answer(request: Request, ws: Workspace, key: int, trial_id: str, message: str) -> Response:
     if request.headers.get("hx-request") != "true":
         return RedirectResponse(f"/patients/{key}#trial-{trial_id}", status_code=303)
     row = ws.get(key)
     s = ws.screened(row)
     r = s.result(trial_id)
-    return html(request, "answered.html", {
-        "s": s, "row": row, "r": r, "show": "all", "message": message, "open": False,
-        "audit": ws.store.audit_log(patient=row.id, limit=100),
-        "trials": {t.id: t for t in ws.rules.trials},
-    })
+    return html(
+        request,
+        "answered.html",
+        {
+            "s": s,
+            "row": row,
+            "r": r,
+            "show": "all",
+            "message": message,
+            "open": False,
+            "audit": ws.store.audit_log(patient=row.id, limit=100),
+            "trials": {t.id: t for t in ws.rules.trials},
+        },
+    )
 
 
 @router.post("/patients/{key}/attestations", dependencies=CSRF)
-def attest(request: Request, ws: WS, user: User, key: int,
-           trial: Annotated[str, Form()], criterion: Annotated[str, Form()],
-           answer: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "") -> Response:
+def attest(
+    request: Request,
+    ws: WS,
+    user: User,
+    key: int,
+    trial: Annotated[str, Form()],
+    criterion: Annotated[str, Form()],
+    answer: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
     row = ws.get(key)
-    _att, before, after = ws.attest(row, trial=trial, criterion=criterion, answer=answer,
-                                    reason=reason, actor=user)
+    _att, before, after = ws.attest(
+        row, trial=trial, criterion=criterion, answer=answer, reason=reason, actor=user
+    )
     change = f"{trial}: {before} → {after}" if before != after else f"{trial} stays {after}"
-    return _after_answer(request, ws, key, trial,
-                         f"Answer '{answer}' to {criterion} recorded. {change}.")
+    return _after_answer(request, ws, key, trial, f"Answer '{answer}' to {criterion} recorded. {change}.")
 
 
 @router.post("/patients/{key}/attestations/{att_id}/withdraw", dependencies=CSRF)
-def withdraw(request: Request, ws: WS, user: User, key: int, att_id: int,
-             reason: Annotated[str, Form()] = "") -> Response:
+def withdraw(
+    request: Request, ws: WS, user: User, key: int, att_id: int, reason: Annotated[str, Form()] = ""
+) -> Response:
     row = ws.get(key)
     att, before, after = ws.withdraw(row, att_id, reason=reason, actor=user)
-    change = f"{att.trial}: {before} → {after}" if before != after else \
-        f"{att.trial} stays {after}"
-    return _after_answer(request, ws, key, att.trial,
-                         f"Answer to {att.criterion} withdrawn. {change}.")
+    change = f"{att.trial}: {before} → {after}" if before != after else f"{att.trial} stays {after}"
+    return _after_answer(request, ws, key, att.trial, f"Answer to {att.criterion} withdrawn. {change}.")
 
 
 # ---------------------------------------------------------------------- trials
@@ -161,8 +193,9 @@ def trials(request: Request, ws: WS, user: User) -> Response:
             if r is not None:
                 n[r.verdict] += 1
         tally[t.id] = n
-    return html(request, "trials.html", {"trials": ws.rules.trials, "tally": tally,
-                                         "patients": len(screened)})
+    return html(
+        request, "trials.html", {"trials": ws.rules.trials, "tally": tally, "patients": len(screened)}
+    )
 
 
 @router.get("/trials/{trial_id}")
@@ -191,22 +224,32 @@ def login_form(request: Request, next: str = "/patients") -> Response:
 
 
 @router.post("/login", dependencies=CSRF)
-def login(request: Request, ws: WS, username: Annotated[str, Form()] = "",
-          password: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/patients"
-          ) -> Response:
+def login(
+    request: Request,
+    ws: WS,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/patients",
+) -> Response:
     settings = request.app.state.settings
     if settings.auth != "password":
         return RedirectResponse("/patients", status_code=303)
     target = next if next.startswith("/") and not next.startswith("//") else "/patients"
     if not verify_password(settings.users, username, password):
         ws.audit(username or "?", "sign-in refused")
-        return html(request, "login.html", {"next": target,
-                                            "error": "unknown user name or wrong password"}, 401)
+        return html(
+            request, "login.html", {"next": target, "error": "unknown user name or wrong password"}, 401
+        )
     codec = request.app.state.codec
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(COOKIE, codec.encode(codec.new(username)), httponly=True,
-                        samesite="lax", secure=request.url.scheme == "https",
-                        max_age=settings.session_hours * 3600)
+    response.set_cookie(
+        COOKIE,
+        codec.encode(codec.new(username)),
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        max_age=settings.session_hours * 3600,
+    )
     ws.audit(username, "sign in")
     return response
 

@@ -26,7 +26,8 @@ _MARKS = re.compile(
     r"|(?P<uln>ULN [^;()]*? from the lab's reference range)"
     r"|(?P<default>the lab reported no reference range)"
     r"|(?P<review>needs clinician review)"
-    r"|(?P<date>\b\d{4}-\d{2}-\d{2}\b)")
+    r"|(?P<date>\b\d{4}-\d{2}-\d{2}\b)"
+)
 
 
 def evidence(text: str) -> Markup:
@@ -34,7 +35,7 @@ def evidence(text: str) -> Markup:
     out: list[str] = []
     pos = 0
     for m in _MARKS.finditer(text):
-        out.append(str(escape(text[pos:m.start()])))
+        out.append(str(escape(text[pos : m.start()])))
         body = str(escape(m.group(0)))
         kind = m.lastgroup
         if kind == "date":
@@ -83,5 +84,11 @@ def review_count(results: Sequence[TrialResult]) -> int:
 
 
 def template_globals() -> dict[str, Any]:
-    return {"LABEL": LABEL, "STATUS": STATUS, "summary": summary, "has_more": has_more,
-            "deciding": deciding, "counts": counts}
+    return {
+        "LABEL": LABEL,
+        "STATUS": STATUS,
+        "summary": summary,
+        "has_more": has_more,
+        "deciding": deciding,
+        "counts": counts,
+    }

@@ -57,8 +57,11 @@ class SessionCodec:
         self.max_age_s = max_age_s
 
     def _sign(self, payload: bytes) -> str:
-        return base64.urlsafe_b64encode(hmac.new(self._key, payload, hashlib.sha256).digest()
-                                        ).decode().rstrip("=")
+        return (
+            base64.urlsafe_b64encode(hmac.new(self._key, payload, hashlib.sha256).digest())
+            .decode()
+            .rstrip("=")
+        )
 
     def new(self, user: str | None = None) -> Session:
         return Session(secrets.token_urlsafe(18), user, int(time.time()))

@@ -28,9 +28,16 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def make_settings(*, host: str, db: str | None, rules: Path | None, users: Path | None,
-                  proxy_header: str | None, user: str | None,
-                  public_url: str | None) -> Settings:
+def make_settings(
+    *,
+    host: str,
+    db: str | None,
+    rules: Path | None,
+    users: Path | None,
+    proxy_header: str | None,
+    user: str | None,
+    public_url: str | None,
+) -> Settings:
     if users is not None and proxy_header is not None:
         raise ConfigError("--users and --proxy-header: choose one way of signing in")
     if db is None:
@@ -50,9 +57,11 @@ def make_settings(*, host: str, db: str | None, rules: Path | None, users: Path 
         s.local_user = user
     loop = is_loopback(host)
     if not loop and s.auth != "password":
-        raise ConfigError(f"refusing to listen on {host}: other machines could reach the "
-                          "patients without signing in; give --users FILE, or listen on "
-                          "127.0.0.1")
+        raise ConfigError(
+            f"refusing to listen on {host}: other machines could reach the "
+            "patients without signing in; give --users FILE, or listen on "
+            "127.0.0.1"
+        )
     if s.auth == "proxy" and not loop:  # pragma: no cover - caught above
         raise ConfigError("--proxy-header: listen on 127.0.0.1 behind the proxy")
     if loop:  # a page of another site must not reach this server by DNS rebinding
@@ -70,13 +79,16 @@ def serve(settings: Settings, host: str, port: int) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     for name in ("eligimatch.web", "alembic.runtime.migration"):
         logging.getLogger(name).setLevel(logging.INFO)
-    logging.getLogger("pint").setLevel(logging.ERROR)   # unit redefinitions at start-up
+    logging.getLogger("pint").setLevel(logging.ERROR)  # unit redefinitions at start-up
     app = create_app(settings)
     logging.getLogger("eligimatch.web").info(
-        "eligimatch serve: http://%s:%d/ (store %s, sign-in: %s)", host, port,
-        _safe_url(settings.database_url), settings.auth)
-    uvicorn.run(app, host=host, port=port, access_log=False, server_header=False,
-                log_level="info")
+        "eligimatch serve: http://%s:%d/ (store %s, sign-in: %s)",
+        host,
+        port,
+        _safe_url(settings.database_url),
+        settings.auth,
+    )
+    uvicorn.run(app, host=host, port=port, access_log=False, server_header=False, log_level="info")
 
 
 def _safe_url(url: str) -> str:

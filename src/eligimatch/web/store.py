@@ -35,12 +35,12 @@ class PatientRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[str] = mapped_column(String(200), unique=True)
-    source: Mapped[str] = mapped_column(String(300))        # file name or "pasted", "CDS Hooks"
-    kind: Mapped[str] = mapped_column(String(20))           # profile | fhir
-    profile: Mapped[str] = mapped_column(Text)              # profile JSON as screened
+    source: Mapped[str] = mapped_column(String(300))  # file name or "pasted", "CDS Hooks"
+    kind: Mapped[str] = mapped_column(String(20))  # profile | fhir
+    profile: Mapped[str] = mapped_column(Text)  # profile JSON as screened
     as_of: Mapped[date]
-    import_notes: Mapped[str] = mapped_column(Text, default="[]")   # JSON list of lines
-    revision: Mapped[int] = mapped_column(default=1)        # bumped on every change
+    import_notes: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of lines
+    revision: Mapped[int] = mapped_column(default=1)  # bumped on every change
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime]
@@ -57,7 +57,7 @@ class AttestationRow(Base):
     patient: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     trial: Mapped[str] = mapped_column(String(100))
     criterion: Mapped[str] = mapped_column(String(100))
-    answer: Mapped[str] = mapped_column(String(3))          # yes | no
+    answer: Mapped[str] = mapped_column(String(3))  # yes | no
     reason: Mapped[str] = mapped_column(Text)
     by: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime]
@@ -143,15 +143,24 @@ class Store:
         with self.session() as s:
             return s.scalars(select(PatientRow).where(PatientRow.patient_id == patient_id)).first()
 
-    def put_patient(self, *, patient_id: str, source: str, kind: str, profile: str, as_of: date,
-                    notes: list[str], actor: str, now: datetime) -> tuple[PatientRow, bool]:
+    def put_patient(
+        self,
+        *,
+        patient_id: str,
+        source: str,
+        kind: str,
+        profile: str,
+        as_of: date,
+        notes: list[str],
+        actor: str,
+        now: datetime,
+    ) -> tuple[PatientRow, bool]:
         """Store a patient, or replace the profile of the one with this id; True if new."""
         with self.session() as s:
             row = s.scalars(select(PatientRow).where(PatientRow.patient_id == patient_id)).first()
             created = row is None
             if row is None:
-                row = PatientRow(patient_id=patient_id, created_at=now, created_by=actor,
-                                 revision=1)
+                row = PatientRow(patient_id=patient_id, created_at=now, created_by=actor, revision=1)
                 s.add(row)
             else:
                 row.revision += 1
@@ -164,26 +173,33 @@ class Store:
     # ------------------------------------------------------------------ attestations
     def attestations(self, key: int) -> Sequence[AttestationRow]:
         with self.session() as s:
-            return s.scalars(select(AttestationRow).where(AttestationRow.patient == key)
-                             .order_by(AttestationRow.id)).all()
+            return s.scalars(
+                select(AttestationRow).where(AttestationRow.patient == key).order_by(AttestationRow.id)
+            ).all()
 
     def attestation(self, att_id: int) -> AttestationRow | None:
         with self.session() as s:
             return s.get(AttestationRow, att_id)
 
-    def add_attestation(self, key: int, *, trial: str, criterion: str, answer: str, reason: str,
-                        by: str, now: datetime) -> AttestationRow:
+    def add_attestation(
+        self, key: int, *, trial: str, criterion: str, answer: str, reason: str, by: str, now: datetime
+    ) -> AttestationRow:
         """Record an answer; an earlier active answer to the same item is withdrawn by it."""
         with self.session() as s:
-            earlier = s.scalars(select(AttestationRow).where(
-                AttestationRow.patient == key, AttestationRow.trial == trial,
-                AttestationRow.criterion == criterion,
-                AttestationRow.withdrawn_at.is_(None))).all()
+            earlier = s.scalars(
+                select(AttestationRow).where(
+                    AttestationRow.patient == key,
+                    AttestationRow.trial == trial,
+                    AttestationRow.criterion == criterion,
+                    AttestationRow.withdrawn_at.is_(None),
+                )
+            ).all()
             for old in earlier:
                 old.withdrawn_at, old.withdrawn_by = now, by
                 old.withdrawn_reason = "replaced by a new answer"
-            row = AttestationRow(patient=key, trial=trial, criterion=criterion, answer=answer,
-                                 reason=reason, by=by, at=now)
+            row = AttestationRow(
+                patient=key, trial=trial, criterion=criterion, answer=answer, reason=reason, by=by, at=now
+            )
             s.add(row)
             self._bump(s, key, now)
             s.flush()
@@ -206,15 +222,33 @@ class Store:
             p.updated_at = now
 
     # ------------------------------------------------------------------ audit
-    def audit(self, *, actor: str, action: str, rules_sha256: str, now: datetime,
-              patient: PatientRow | None = None, patient_id: str | None = None,
-              trial: str | None = None, criterion: str | None = None, detail: str = "") -> None:
+    def audit(
+        self,
+        *,
+        actor: str,
+        action: str,
+        rules_sha256: str,
+        now: datetime,
+        patient: PatientRow | None = None,
+        patient_id: str | None = None,
+        trial: str | None = None,
+        criterion: str | None = None,
+        detail: str = "",
+    ) -> None:
         with self.session() as s:
-            s.add(AuditRow(at=now, actor=actor, action=action,
-                           patient=patient.id if patient else None,
-                           patient_id=patient.patient_id if patient else patient_id,
-                           trial=trial, criterion=criterion, detail=detail,
-                           rules_sha256=rules_sha256))
+            s.add(
+                AuditRow(
+                    at=now,
+                    actor=actor,
+                    action=action,
+                    patient=patient.id if patient else None,
+                    patient_id=patient.patient_id if patient else patient_id,
+                    trial=trial,
+                    criterion=criterion,
+                    detail=detail,
+                    rules_sha256=rules_sha256,
+                )
+            )
 
     def audit_log(self, *, patient: int | None = None, limit: int = 200) -> Sequence[AuditRow]:
         with self.session() as s:

@@ -53,14 +53,20 @@ class Screened:
 
     row: PatientRow
     facts: Facts
-    results: list[TrialResult]          # eligible → undetermined → ineligible
+    results: list[TrialResult]  # eligible → undetermined → ineligible
     attestations: Sequence[AttestationRow]
     rules_sha256: str
 
     def document(self) -> dict[str, Any]:
         """The same JSON document as ``eligimatch screen --format json``."""
-        return explain.document(self.facts.patient_id, self.row.source, self.facts.as_of,
-                                self.results, self.rules_sha256, version())
+        return explain.document(
+            self.facts.patient_id,
+            self.row.source,
+            self.facts.as_of,
+            self.results,
+            self.rules_sha256,
+            version(),
+        )
 
     def result(self, trial_id: str) -> TrialResult | None:
         return next((r for r in self.results if r.trial_id == trial_id), None)
@@ -96,8 +102,7 @@ class Workspace:
         return self.rules.get(trial_id)
 
     def audit(self, actor: str, action: str, **kw: Any) -> None:
-        self.store.audit(actor=actor, action=action, rules_sha256=self.rules.sha256,
-                         now=self.now(), **kw)
+        self.store.audit(actor=actor, action=action, rules_sha256=self.rules.sha256, now=self.now(), **kw)
 
     # ------------------------------------------------------------------ reading input
     def read(self, text: str | bytes, source: str) -> tuple[Patient, date, str, list[str]]:
@@ -119,7 +124,7 @@ class Workspace:
         as_of = patient.as_of or self.settings.today()
         if patient.as_of is None:
             notes.append(f"{source}: no evaluation date in the record: screened as of {as_of}")
-        screen(patient, self.rules, as_of, source, explain=False)   # impossible data → error
+        screen(patient, self.rules, as_of, source, explain=False)  # impossible data → error
         return patient, as_of, kind, notes
 
     @staticmethod
@@ -140,15 +145,26 @@ class Workspace:
         return profile_json(patient)
 
     # ------------------------------------------------------------------ storing
-    def add_patient(self, text: str | bytes, source: str, actor: str,
-                    via: str = "upload") -> tuple[PatientRow, list[str], bool]:
+    def add_patient(
+        self, text: str | bytes, source: str, actor: str, via: str = "upload"
+    ) -> tuple[PatientRow, list[str], bool]:
         patient, as_of, kind, notes = self.read(text, source)
         row, created = self.store.put_patient(
-            patient_id=patient.id, source=source, kind=kind,
-            profile=self.profile_text(patient, kind, text), as_of=as_of, notes=notes,
-            actor=actor, now=self.now())
-        self.audit(actor, "store patient" if created else "replace profile", patient=row,
-                   detail=f"{via}: {source} ({kind})")
+            patient_id=patient.id,
+            source=source,
+            kind=kind,
+            profile=self.profile_text(patient, kind, text),
+            as_of=as_of,
+            notes=notes,
+            actor=actor,
+            now=self.now(),
+        )
+        self.audit(
+            actor,
+            "store patient" if created else "replace profile",
+            patient=row,
+            detail=f"{via}: {source} ({kind})",
+        )
         return row, notes, created
 
     def get(self, key: int) -> PatientRow:
@@ -168,8 +184,14 @@ class Workspace:
         patient = parse_patient(row.profile, row.source)
         active = [a for a in atts if a.active]
         if active:
-            patient = patient.model_copy(update={"attestations": [
-                *patient.attestations, *(self._attestation(a, row.as_of) for a in active)]})
+            patient = patient.model_copy(
+                update={
+                    "attestations": [
+                        *patient.attestations,
+                        *(self._attestation(a, row.as_of) for a in active),
+                    ]
+                }
+            )
         facts, results = screen(patient, self.rules, row.as_of, row.source)
         out = Screened(row, facts, explain.ordered(results), atts, self.rules.sha256)
         with self._lock:
@@ -187,8 +209,14 @@ class Workspace:
         note = a.reason
         if answered > as_of:
             note = f"{a.reason} (answered {answered}, after the record's date)"
-        return Attestation(trial=a.trial, criterion=a.criterion, answer=a.answer,
-                           by=a.by, date=min(answered, as_of), note=note)
+        return Attestation(
+            trial=a.trial,
+            criterion=a.criterion,
+            answer=a.answer,
+            by=a.by,
+            date=min(answered, as_of),
+            note=note,
+        )
 
     def view(self, row: PatientRow, actor: str, what: str = "patient page") -> Screened:
         s = self.screened(row)
@@ -210,8 +238,9 @@ class Workspace:
         return out, broken
 
     # ------------------------------------------------------------------ attestations
-    def attest(self, row: PatientRow, *, trial: str, criterion: str, answer: str, reason: str,
-               actor: str) -> tuple[AttestationRow, str, str]:
+    def attest(
+        self, row: PatientRow, *, trial: str, criterion: str, answer: str, reason: str, actor: str
+    ) -> tuple[AttestationRow, str, str]:
         """Record a clinician's answer; returns it with the verdict before and after."""
         t = self.trial(trial)
         crit = next((c for c in t.criteria if c.id == criterion), None)
@@ -225,16 +254,24 @@ class Workspace:
         if not reason:
             raise ActionError("reason: give the reason for the answer")
         before = self._verdict(row, t.id)
-        att = self.store.add_attestation(row.id, trial=t.id, criterion=criterion, answer=answer,
-                                         reason=reason, by=actor, now=self.now())
+        att = self.store.add_attestation(
+            row.id, trial=t.id, criterion=criterion, answer=answer, reason=reason, by=actor, now=self.now()
+        )
         row = self.get(row.id)
         after = self._verdict(row, t.id)
-        self.audit(actor, "attest", patient=row, trial=t.id, criterion=criterion,
-                   detail=f"answer {answer}: {reason}; verdict {before} → {after}")
+        self.audit(
+            actor,
+            "attest",
+            patient=row,
+            trial=t.id,
+            criterion=criterion,
+            detail=f"answer {answer}: {reason}; verdict {before} → {after}",
+        )
         return att, before, after
 
-    def withdraw(self, row: PatientRow, att_id: int, *, reason: str, actor: str
-                 ) -> tuple[AttestationRow, str, str]:
+    def withdraw(
+        self, row: PatientRow, att_id: int, *, reason: str, actor: str
+    ) -> tuple[AttestationRow, str, str]:
         att = self.store.attestation(att_id)
         if att is None or att.patient != row.id:
             raise ActionError(f"no attestation {att_id} for this patient", 404)
@@ -245,10 +282,14 @@ class Workspace:
         att = self.store.withdraw(att_id, by=actor, reason=reason, now=self.now())
         row = self.get(row.id)
         after = self._verdict(row, att.trial)
-        self.audit(actor, "withdraw attestation", patient=row, trial=att.trial,
-                   criterion=att.criterion,
-                   detail=f"withdrew '{att.answer}' of {att.by}: {reason}; verdict {before} → "
-                          f"{after}")
+        self.audit(
+            actor,
+            "withdraw attestation",
+            patient=row,
+            trial=att.trial,
+            criterion=att.criterion,
+            detail=f"withdrew '{att.answer}' of {att.by}: {reason}; verdict {before} → {after}",
+        )
         return att, before, after
 
     def _verdict(self, row: PatientRow, trial_id: str) -> str:

@@ -30,29 +30,67 @@ class Recogniser:
 
 
 # Comparators as registries write them.  The group ``op`` is read by :func:`op_of`.
-COMP = (r"(?P<op>≥|≤|>=|=>|<=|=<|>\s*or\s*=|<\s*or\s*=|>|<|"
-        r"greater than or equal to|more than or equal to|equal to or (?:greater|more) than|"
-        r"at least|not less than|no less than|no lower than|"
-        r"less than or equal to|equal to or less than|not more than|no more than|"
-        r"not greater than|no greater than|not exceeding|not to exceed|up to|"
-        r"greater than|more than|higher than|above|over|exceeding|in excess of|"
-        r"less than|lower than|below|under)")
+COMP = (
+    r"(?P<op>≥|≤|>=|=>|<=|=<|>\s*or\s*=|<\s*or\s*=|>|<|"
+    r"greater than or equal to|more than or equal to|equal to or (?:greater|more) than|"
+    r"at least|not less than|no less than|no lower than|"
+    r"less than or equal to|equal to or less than|not more than|no more than|"
+    r"not greater than|no greater than|not exceeding|not to exceed|up to|"
+    r"greater than|more than|higher than|above|over|exceeding|in excess of|"
+    r"less than|lower than|below|under)"
+)
 _OPS = {
-    "≥": ">=", ">=": ">=", "=>": ">=", "greater than or equal to": ">=",
-    "more than or equal to": ">=", "at least": ">=", "not less than": ">=",
-    "no less than": ">=", "no lower than": ">=",
-    "≤": "<=", "<=": "<=", "=<": "<=", "less than or equal to": "<=",
-    "equal to or less than": "<=", "not more than": "<=", "no more than": "<=",
-    "not greater than": "<=", "no greater than": "<=", "not exceeding": "<=",
-    "not to exceed": "<=", "up to": "<=",
-    ">": ">", "greater than": ">", "more than": ">", "higher than": ">", "above": ">",
-    "over": ">", "exceeding": ">", "in excess of": ">",
-    "<": "<", "less than": "<", "lower than": "<", "below": "<", "under": "<",
+    "≥": ">=",
+    ">=": ">=",
+    "=>": ">=",
+    "greater than or equal to": ">=",
+    "more than or equal to": ">=",
+    "at least": ">=",
+    "not less than": ">=",
+    "no less than": ">=",
+    "no lower than": ">=",
+    "≤": "<=",
+    "<=": "<=",
+    "=<": "<=",
+    "less than or equal to": "<=",
+    "equal to or less than": "<=",
+    "not more than": "<=",
+    "no more than": "<=",
+    "not greater than": "<=",
+    "no greater than": "<=",
+    "not exceeding": "<=",
+    "not to exceed": "<=",
+    "up to": "<=",
+    ">": ">",
+    "greater than": ">",
+    "more than": ">",
+    "higher than": ">",
+    "above": ">",
+    "over": ">",
+    "exceeding": ">",
+    "in excess of": ">",
+    "<": "<",
+    "less than": "<",
+    "lower than": "<",
+    "below": "<",
+    "under": "<",
 }
 
 NUM = r"(?P<num>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
-_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-          "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
+_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+}
 COUNT = r"(?P<num>\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
 
 

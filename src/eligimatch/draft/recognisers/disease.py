@@ -14,14 +14,21 @@ __all__ = ["CNS", "LIFE_EXPECTANCY", "MEASURABLE"]
 
 _SITE = r"(?:brain|cns|central nervous system|leptomeningeal|meningeal|spinal cord|spinal)"
 _QUAL = r"(?:symptomatic|untreated|active|current|known|previous|prior|uncontrolled|progressive|unstable)"
-_CNS = re.compile(rf"(?:(?P<q>{_QUAL})\s+(?:(?:or|and|and/or)\s+(?P<q2>{_QUAL})\s+)?)?"
-                  rf"(?P<sites>{_SITE}(?:\s*\(cns\))?(?:\s*(?:,|or|and|and/or|/)\s*{_SITE}"
-                  r"(?:\s*\(cns\))?)*)\s+(?:metastas[ie]s|metastatic disease|involvement)"
-                  r"(?:\s*\(cns\))?", re.I)
-_SITES = {"brain": ["brain"], "cns": ["brain", "spinal_cord", "leptomeninges"],
-          "central nervous system": ["brain", "spinal_cord", "leptomeninges"],
-          "leptomeningeal": ["leptomeninges"], "meningeal": ["leptomeninges"],
-          "spinal cord": ["spinal_cord"]}
+_CNS = re.compile(
+    rf"(?:(?P<q>{_QUAL})\s+(?:(?:or|and|and/or)\s+(?P<q2>{_QUAL})\s+)?)?"
+    rf"(?P<sites>{_SITE}(?:\s*\(cns\))?(?:\s*(?:,|or|and|and/or|/)\s*{_SITE}"
+    r"(?:\s*\(cns\))?)*)\s+(?:metastas[ie]s|metastatic disease|involvement)"
+    r"(?:\s*\(cns\))?",
+    re.I,
+)
+_SITES = {
+    "brain": ["brain"],
+    "cns": ["brain", "spinal_cord", "leptomeninges"],
+    "central nervous system": ["brain", "spinal_cord", "leptomeninges"],
+    "leptomeningeal": ["leptomeninges"],
+    "meningeal": ["leptomeninges"],
+    "spinal cord": ["spinal_cord"],
+}
 
 
 def _find_cns(text: str, kind: str) -> Iterator[Clause]:
@@ -29,12 +36,21 @@ def _find_cns(text: str, kind: str) -> Iterator[Clause]:
         words = re.findall(_SITE, m.group("sites"), re.I)
         quals = {q.lower() for q in (m.group("q"), m.group("q2")) if q}
         summary = f"{' / '.join(quals) or 'any'} {m.group('sites')} metastases"
-        if kind != "exclusion" or any(w.lower() == "spinal" for w in words) or \
-                quals & {"uncontrolled", "progressive", "unstable"} or len(quals) > 1:
-            yield Clause(m.start(), m.end(), "cns_metastases",
-                         summary + " (a clinician has to judge: a spinal metastasis may be "
-                                   "vertebral; 'stable' / 'uncontrolled' need judgement)",
-                         None, typed=False)
+        if (
+            kind != "exclusion"
+            or any(w.lower() == "spinal" for w in words)
+            or quals & {"uncontrolled", "progressive", "unstable"}
+            or len(quals) > 1
+        ):
+            yield Clause(
+                m.start(),
+                m.end(),
+                "cns_metastases",
+                summary + " (a clinician has to judge: a spinal metastasis may be "
+                "vertebral; 'stable' / 'uncontrolled' need judgement)",
+                None,
+                typed=False,
+            )
             continue
         sites = list(dict.fromkeys(s for w in words for s in _SITES[w.lower()]))
         where: dict[str, Any] = {"site": sites[0] if len(sites) == 1 else sites}
@@ -46,20 +62,31 @@ def _find_cns(text: str, kind: str) -> Iterator[Clause]:
             where["status"] = {"not": "resolved"}
         logic = {"exists": "metastases", "where": where}
         yes = {"site": sites[0], "status": "active", "symptomatic": True}
-        yield Clause(m.start(), m.end(), "cns_metastases", summary, logic,
-                     (Sample(True, {"metastases": [yes]}), Sample(False, {"metastases": []})))
+        yield Clause(
+            m.start(),
+            m.end(),
+            "cns_metastases",
+            summary,
+            logic,
+            (Sample(True, {"metastases": [yes]}), Sample(False, {"metastases": []})),
+        )
 
 
 CNS = Recogniser(
-    "cns_metastases", "Brain / CNS / leptomeningeal metastases in exclusions: symptomatic, "
-                      "untreated (active), current, known or previous (any status). Spinal "
-                      "metastases (may be vertebral) and inclusion wording go to review.",
+    "cns_metastases",
+    "Brain / CNS / leptomeningeal metastases in exclusions: symptomatic, "
+    "untreated (active), current, known or previous (any status). Spinal "
+    "metastases (may be vertebral) and inclusion wording go to review.",
     _find_cns,
-    passes=("Symptomatic brain metastases", "Known brain metastases",
-            "The patient has current central nervous system (CNS) metastases or previous brain "
-            "metastases;"),
-    fails=("Symptomatic brain or spinal metastasis.", "Brain metastases unless treated and stable "
-           "for 4 weeks"),
+    passes=(
+        "Symptomatic brain metastases",
+        "Known brain metastases",
+        "The patient has current central nervous system (CNS) metastases or previous brain metastases;",
+    ),
+    fails=(
+        "Symptomatic brain or spinal metastasis.",
+        "Brain metastases unless treated and stable for 4 weeks",
+    ),
 )
 
 _MEAS = re.compile(
@@ -67,33 +94,50 @@ _MEAS = re.compile(
     r"measurable\s+(?:lesions?|disease|tumou?r(?:\s+lesions?)?|target lesions?)"
     r"(?:\s*(?:\(|,)?\s*(?:according to|per|as defined by|by|based on|using|defined by|as per)?"
     r"\s*(?:the\s+)?(?:response evaluation criteria in solid tumou?rs\s*)?\(?recist\s*"
-    r"(?:v(?:ersion)?\.?\s*)?1\.1\)?(?:\s+criteria)?\s*\)?)?", re.I)
+    r"(?:v(?:ersion)?\.?\s*)?1\.1\)?(?:\s+criteria)?\s*\)?)?",
+    re.I,
+)
 
 
 def _find_meas(text: str, kind: str) -> Iterator[Clause]:
     for m in _MEAS.finditer(text):
-        yield Clause(m.start(), m.end(), "measurable_disease", "measurable disease (RECIST 1.1)",
-                     {"fact": "measurable_disease", "is": True},
-                     (Sample(True, fact_fragment("measurable_disease", True)),
-                      Sample(False, fact_fragment("measurable_disease", False))))
+        yield Clause(
+            m.start(),
+            m.end(),
+            "measurable_disease",
+            "measurable disease (RECIST 1.1)",
+            {"fact": "measurable_disease", "is": True},
+            (
+                Sample(True, fact_fragment("measurable_disease", True)),
+                Sample(False, fact_fragment("measurable_disease", False)),
+            ),
+        )
 
 
 MEASURABLE = Recogniser(
-    "measurable_disease", "Measurable disease per RECIST 1.1 (unspecified criteria are read as "
-                          "RECIST 1.1, the stricter reading); other response criteria: review.",
+    "measurable_disease",
+    "Measurable disease per RECIST 1.1 (unspecified criteria are read as "
+    "RECIST 1.1, the stricter reading); other response criteria: review.",
     _find_meas,
-    passes=("At least one measurable lesion according to RECIST 1.1 criteria.",
-            "The patient must have at least one measurable lesion (RECIST1.1);"),
+    passes=(
+        "At least one measurable lesion according to RECIST 1.1 criteria.",
+        "The patient must have at least one measurable lesion (RECIST1.1);",
+    ),
     fails=("Measurable disease per RANO criteria", "Evaluable or measurable disease"),
 )
 
-_LIFE = re.compile(rf"(?:an?\s+)?(?:estimated\s+|expected\s+)?(?:life expectancy|survival(?: time)?|"
-                   rf"lifetime|life span)\s*(?:of\s*|is\s*|:\s*)?{COMP}\s*{NUM}\s*"
-                   r"(?P<unit>months?|weeks?|days?|years?)", re.I)
-_LIFE_OR_MORE = re.compile(rf"(?:an?\s+)?(?:estimated\s+|expected\s+)?(?:life expectancy|"
-                           rf"survival(?: time)?)\s*(?:of\s*|is\s*)?{NUM}\s*"
-                           r"(?P<unit>months?|weeks?|days?|years?)\s+or\s+(?:more|longer|greater)",
-                           re.I)
+_LIFE = re.compile(
+    rf"(?:an?\s+)?(?:estimated\s+|expected\s+)?(?:life expectancy|survival(?: time)?|"
+    rf"lifetime|life span)\s*(?:of\s*|is\s*|:\s*)?{COMP}\s*{NUM}\s*"
+    r"(?P<unit>months?|weeks?|days?|years?)",
+    re.I,
+)
+_LIFE_OR_MORE = re.compile(
+    rf"(?:an?\s+)?(?:estimated\s+|expected\s+)?(?:life expectancy|"
+    rf"survival(?: time)?)\s*(?:of\s*|is\s*)?{NUM}\s*"
+    r"(?P<unit>months?|weeks?|days?|years?)\s+or\s+(?:more|longer|greater)",
+    re.I,
+)
 
 
 def _find_life(text: str, kind: str) -> Iterator[Clause]:
@@ -110,15 +154,20 @@ def _find_life(text: str, kind: str) -> Iterator[Clause]:
                 return {"life_expectancy": {"value": v, "unit": unit, "date": recent()}}
 
             logic, samples = threshold("life_expectancy", op, value, unit, estimate)
-            yield Clause(m.start(), m.end(), "life_expectancy",
-                         f"life expectancy {op} {value} {unit}s", logic, samples)
+            yield Clause(
+                m.start(), m.end(), "life_expectancy", f"life expectancy {op} {value} {unit}s", logic, samples
+            )
 
 
 LIFE_EXPECTANCY = Recogniser(
-    "life_expectancy", "Life expectancy / expected survival in days, weeks, months or years "
-                       "(an estimate: a month is 30 days).",
+    "life_expectancy",
+    "Life expectancy / expected survival in days, weeks, months or years (an estimate: a month is 30 days).",
     _find_life,
-    passes=("Life Expectancy: ≥3 months.", "Expected survival ≥12 weeks;",
-            "The expected survival time is ≥ 3 months;", "life expectancy of 12 weeks or more"),
+    passes=(
+        "Life Expectancy: ≥3 months.",
+        "Expected survival ≥12 weeks;",
+        "The expected survival time is ≥ 3 months;",
+        "life expectancy of 12 weeks or more",
+    ),
     fails=("Life expectancy ≥ 3 months in the investigator's opinion, or 6 months for surgery",),
 )

@@ -12,43 +12,60 @@ from .base import Recogniser
 __all__ = ["CONTRACEPTION", "PREGNANCY"]
 
 _WHO = r"(?:(?:women|females?|patients|subjects|participants)\s+(?:who\s+are\s+|that\s+are\s+)?)?"
-_TEST = (r"(?:\s*\(positive (?:serum |urine )?pregnancy test(?: before (?:medication|enrol?lment|"
-         r"treatment|the first dose|randomi[sz]ation))?\))?")
+_TEST = (
+    r"(?:\s*\(positive (?:serum |urine )?pregnancy test(?: before (?:medication|enrol?lment|"
+    r"treatment|the first dose|randomi[sz]ation))?\))?"
+)
 _FEED = r"(?:breast[- ]?feeding|lactating|nursing|lactation)"
 _JOIN = r"\s*(?:,|or|and|and/or|/)\s*(?:(?:are|is|who are)\s+)?(?:currently\s+)?"
-_PREG = re.compile(rf"{_WHO}(?:currently\s+)?(?P<p>pregnant|pregnancy){_TEST}"
-                   rf"(?:{_JOIN}(?P<b>{_FEED}))?", re.I)
-_FEED_FIRST = re.compile(rf"{_WHO}(?:currently\s+)?(?P<b>{_FEED})(?:{_JOIN}(?P<p>pregnant|"
-                         rf"pregnancy){_TEST})?", re.I)
+_PREG = re.compile(
+    rf"{_WHO}(?:currently\s+)?(?P<p>pregnant|pregnancy){_TEST}"
+    rf"(?:{_JOIN}(?P<b>{_FEED}))?",
+    re.I,
+)
+_FEED_FIRST = re.compile(
+    rf"{_WHO}(?:currently\s+)?(?P<b>{_FEED})(?:{_JOIN}(?P<p>pregnant|"
+    rf"pregnancy){_TEST})?",
+    re.I,
+)
 
 
 def _clause(start: int, end: int, pregnant: bool, feeding: bool) -> Clause:
     states = [s for s, on in (("pregnant", pregnant), ("breastfeeding", feeding)) if on]
     inner = [{"fact": s, "is": True} for s in states]
-    logic = {"all": [{"fact": "sex", "is": "female"},
-                     inner[0] if len(inner) == 1 else {"any": inner}]}
+    logic = {"all": [{"fact": "sex", "is": "female"}, inner[0] if len(inner) == 1 else {"any": inner}]}
     female = {"sex": "female"}
     yes = {**female, "reproductive": {s: True for s in states}}
     no = {**female, "reproductive": {s: False for s in states}}
-    return Clause(start, end, "pregnancy", "female and " + " or ".join(states), logic,
-                  (Sample(True, yes), Sample(False, no), Sample(False, {"sex": "male"})))
+    return Clause(
+        start,
+        end,
+        "pregnancy",
+        "female and " + " or ".join(states),
+        logic,
+        (Sample(True, yes), Sample(False, no), Sample(False, {"sex": "male"})),
+    )
 
 
 def _find(text: str, kind: str) -> Iterator[Clause]:
     for rx in (_PREG, _FEED_FIRST):
         for m in rx.finditer(text):
-            if m.group("p") and text[m.end("p"):].lower().lstrip().startswith(("test", "test")):
+            if m.group("p") and text[m.end("p") :].lower().lstrip().startswith(("test", "test")):
                 continue
             yield _clause(m.start(), m.end(), bool(m.group("p")), bool(m.group("b")))
 
 
 PREGNANCY = Recogniser(
-    "pregnancy", "Pregnancy and breastfeeding (the excluding condition, as exclusion items "
-                 "state it): 'Women who are pregnant or breastfeeding'.",
+    "pregnancy",
+    "Pregnancy and breastfeeding (the excluding condition, as exclusion items "
+    "state it): 'Women who are pregnant or breastfeeding'.",
     _find,
-    passes=("Pregnant or breastfeeding;", "Women who are pregnant or breastfeeding.",
-            "Women who are pregnant (positive pregnancy test before medication) or breastfeeding;",
-            "Lactating women"),
+    passes=(
+        "Pregnant or breastfeeding;",
+        "Women who are pregnant or breastfeeding.",
+        "Women who are pregnant (positive pregnancy test before medication) or breastfeeding;",
+        "Lactating women",
+    ),
     fails=("Negative pregnancy test within 7 days", "Pregnant or planning a pregnancy"),
 )
 
@@ -61,7 +78,9 @@ _CONTRA = re.compile(
     r"(?:\s+(?:during|throughout)\s+(?:the\s+)?(?:study|treatment|trial)(?:\s+period)?"
     r"(?:\s+and\s+(?:for\s+)?(?:at least\s+)?\d+\s+(?:days|weeks|months)\s+(?:after|following)"
     r"\s+(?:the\s+)?(?:last|final)\s+(?:dose|administration|treatment)(?:\s+of\s+(?:the\s+)?"
-    r"(?:study\s+)?(?:drug|treatment|medication))?)?)?", re.I)
+    r"(?:study\s+)?(?:drug|treatment|medication))?)?)?",
+    re.I,
+)
 
 
 def _find_contra(text: str, kind: str) -> Iterator[Clause]:
@@ -74,19 +93,30 @@ def _find_contra(text: str, kind: str) -> Iterator[Clause]:
         else:
             logic, summary = uses, "effective contraception"
         repro = {"childbearing_potential": True}
-        yield Clause(m.start(), m.end(), "contraception", summary, logic, (
-            Sample(True, {"reproductive": {**repro, "effective_contraception": True}}),
-            Sample(False, {"reproductive": {**repro, "effective_contraception": False}})))
+        yield Clause(
+            m.start(),
+            m.end(),
+            "contraception",
+            summary,
+            logic,
+            (
+                Sample(True, {"reproductive": {**repro, "effective_contraception": True}}),
+                Sample(False, {"reproductive": {**repro, "effective_contraception": False}}),
+            ),
+        )
 
 
 CONTRACEPTION = Recogniser(
-    "contraception", "Use of effective contraception, for patients of childbearing potential "
-                     "when the text says so. The period after the last dose is part of the "
-                     "recorded fact (effective_contraception), not checked separately.",
+    "contraception",
+    "Use of effective contraception, for patients of childbearing potential "
+    "when the text says so. The period after the last dose is part of the "
+    "recorded fact (effective_contraception), not checked separately.",
     _find_contra,
-    passes=("Women of childbearing potential must agree to use effective contraception during "
-            "the study and for 6 months after the last dose",
-            "Patients must use adequate contraception"),
+    passes=(
+        "Women of childbearing potential must agree to use effective contraception during "
+        "the study and for 6 months after the last dose",
+        "Patients must use adequate contraception",
+    ),
     fails=("Fertile patients must use two methods of contraception, one of them a barrier method",),
 )
 _ = fact_fragment

@@ -27,8 +27,16 @@ OTHERS = 1
 
 
 def _when(res: dict[str, Any]) -> str:
-    for key in ("effectiveDateTime", "performedDateTime", "occurrenceDateTime", "authoredOn",
-                "issued", "recordedDate", "created", "date"):
+    for key in (
+        "effectiveDateTime",
+        "performedDateTime",
+        "occurrenceDateTime",
+        "authoredOn",
+        "issued",
+        "recordedDate",
+        "created",
+        "date",
+    ):
         if isinstance(res.get(key), str):
             return str(res[key])
     for key in ("effectivePeriod", "performedPeriod", "period", "billablePeriod"):
@@ -45,9 +53,12 @@ def _code(res: dict[str, Any]) -> str:
 
 def _strip(node: Any) -> Any:
     if isinstance(node, dict):
-        return {k: _strip(v) for k, v in node.items()
-                if k != "text" or not isinstance(v, dict) or "div" not in v
-                if k != "data"}
+        return {
+            k: _strip(v)
+            for k, v in node.items()
+            if k != "text" or not isinstance(v, dict) or "div" not in v
+            if k != "data"
+        }
     if isinstance(node, list):
         return [_strip(x) for x in node]
     return node
@@ -67,15 +78,14 @@ def trim(bundle: dict[str, Any]) -> dict[str, Any]:
             groups[(kind, key)].append(e)
     for (kind, _), group in groups.items():
         group.sort(key=lambda e: (_when(e["resource"]), order[id(e)]), reverse=True)
-        keep.extend(group[:PER_CODE.get(kind, OTHERS)])
+        keep.extend(group[: PER_CODE.get(kind, OTHERS)])
     keep.sort(key=lambda e: order[id(e)])
     kept = {e.get("fullUrl") for e in keep}
     out = []
     for e in keep:
         res = e["resource"]
         if res["resourceType"] == "Provenance":
-            res = {**res, "target": [t for t in res.get("target", [])
-                                     if t.get("reference") in kept]}
+            res = {**res, "target": [t for t in res.get("target", []) if t.get("reference") in kept]}
             e = {**e, "resource": res}
         out.append(_strip(e))
     return {**bundle, "entry": out}
@@ -84,8 +94,7 @@ def trim(bundle: dict[str, Any]) -> dict[str, Any]:
 def dumps(bundle: dict[str, Any]) -> str:
     """The bundle with one entry per line."""
     head = {k: v for k, v in bundle.items() if k != "entry"}
-    lines = ",\n".join(json.dumps(e, ensure_ascii=False, separators=(",", ":"))
-                        for e in bundle["entry"])
+    lines = ",\n".join(json.dumps(e, ensure_ascii=False, separators=(",", ":")) for e in bundle["entry"])
     return json.dumps(head, ensure_ascii=False)[:-1] + ', "entry": [\n' + lines + "\n]}\n"
 
 
@@ -95,8 +104,7 @@ def main(paths: list[str]) -> None:
         out = trim(bundle)
         target = HERE / f"synthea-{i}.json"
         target.write_text(dumps(out), encoding="utf-8")
-        print(f"{target.name}: {len(out['entry'])} of {len(bundle['entry'])} entries from "
-              f"{Path(path).name}")
+        print(f"{target.name}: {len(out['entry'])} of {len(bundle['entry'])} entries from {Path(path).name}")
 
 
 if __name__ == "__main__":

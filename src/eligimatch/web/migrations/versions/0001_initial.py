@@ -57,8 +57,7 @@ def upgrade() -> None:
     op.create_table(
         "attestations",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("patient", sa.Integer, sa.ForeignKey("patients.id"), nullable=False,
-                  index=True),
+        sa.Column("patient", sa.Integer, sa.ForeignKey("patients.id"), nullable=False, index=True),
         sa.Column("trial", sa.String(100), nullable=False),
         sa.Column("criterion", sa.String(100), nullable=False),
         sa.Column("answer", sa.String(3), nullable=False),
