@@ -37,8 +37,8 @@ from .columns import (
     value_of,
 )
 
-__all__ = ["TABLE_CHILDREN", "any_recorded", "combine_table", "combined", "compare", "evidence",
-           "exists", "recorded"]
+__all__ = ["TABLE_CHILDREN", "any_of", "any_recorded", "by_field_value", "combine_table",
+           "combined", "compare", "evidence", "exists", "item_by_item", "recorded"]
 
 # combine tables are made for up to this many children (3 ** 6 = 729 entries)
 TABLE_CHILDREN = 6
@@ -229,36 +229,41 @@ def exists(node: Any, chunk: Chunk) -> Codes:
 
 
 def _test_codes(chunk: Chunk, c: Items, collection: str, test: Any) -> Codes:
-    """One ``where`` entry over every item, as :meth:`~.nodes.exists.Exists._match` reads it
-    (alternatives, ``any = [...]``: Kleene OR of Kleene ANDs, the maximum of minima)."""
-    from .nodes.where import AnyOfFieldTest, Match, match_value
-
-    def make() -> Codes:
-        if type(test) is Match:     # a test of one field's value
-            index, values = c.field(test.name)
-            table = np.fromiter((_CODE[test.test(v)] for v in values), np.uint8, len(values))
-            by_value: Codes = table[index]
-            return by_value
-        if type(test) is AnyOfFieldTest:
-            out = np.full(len(c.items), FALSE, np.uint8)
-            for alternative in test.alternatives:
-                every = np.full(len(c.items), TRUE, np.uint8)
-                for sub in alternative:
-                    every = np.minimum(every, _test_codes(chunk, c, collection, sub))
-                out = np.maximum(out, every)
-            return out
-        facts = chunk.facts
-        return np.fromiter((_CODE[match_value(test, item, facts[r])]
-                            for item, r in zip(c.items, c.owner.tolist(), strict=True)),
-                           np.uint8, len(c.items))
-
+    """One ``where`` entry over every item (its ``item_columns``), once per chunk."""
     try:
         key: Hashable = ("where", collection, test)
         hash(key)
     except TypeError:
         key = ("where", collection, id(test))
-    got: Codes = chunk.cached(key, make)
+    got: Codes = chunk.cached(key, lambda: test.item_columns(chunk, c))
     return got
+
+
+def by_field_value(items: Items, name: str, test: Any) -> Codes:
+    """``test(value)`` of one item field over every item: once per distinct value."""
+    index, values = items.field(name)
+    table = np.fromiter((_CODE[test(v)] for v in values), np.uint8, len(values))
+    got: Codes = table[index]
+    return got
+
+
+def item_by_item(chunk: Chunk, items: Items, test_item: Any) -> Codes:
+    """``test_item(item, facts)`` over every item, item by item."""
+    facts = chunk.facts
+    return np.fromiter((_CODE[test_item(item, facts[r])]
+                        for item, r in zip(items.items, items.owner.tolist(), strict=True)),
+                       np.uint8, len(items.items))
+
+
+def any_of(chunk: Chunk, items: Items, alternatives: Sequence[Sequence[Any]]) -> Codes:
+    """Kleene OR of Kleene ANDs (the maximum of minima) of where tests over every item."""
+    out = np.full(len(items.items), FALSE, np.uint8)
+    for alternative in alternatives:
+        every = np.full(len(items.items), TRUE, np.uint8)
+        for sub in alternative:
+            every = np.minimum(every, sub.item_columns(chunk, items))
+        out = np.maximum(out, every)
+    return out
 
 
 def _window_codes(node: Any, c: Items, chunk: Chunk) -> Codes:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ...dates import Duration, parse_duration
 from ...errors import DurationError, UnitError
@@ -19,6 +19,9 @@ from ...vocabulary import COLLECTIONS, ITEM_QUANTITY_UNITS, ONCOTREE_ITEM_FIELDS
 from ..core import Truth
 from .base import OPS, SYMBOL, Problems, censored, number
 
+if TYPE_CHECKING:
+    from ..columns import Chunk, Codes, Items
+
 _DATE_REFS = ("start", "end", "as_of")
 
 
@@ -29,6 +32,12 @@ class FieldTest:
 
     def test_item(self, item: Item, facts: Facts) -> Truth:
         raise NotImplementedError
+
+    def item_columns(self, chunk: Chunk, items: Items) -> Codes:
+        """The test on every item of a chunk's collection (the columnar runner): item by item."""
+        from ..columnar import item_by_item
+
+        return item_by_item(chunk, items, self.test_item)
 
     def gaps(self, item: Item, facts: Facts) -> list[str]:
         return [self.name]

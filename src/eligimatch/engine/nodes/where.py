@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ...drugs import Open
 from ...facts import Facts
@@ -17,6 +17,9 @@ from ...vocabulary import DERIVED_FROM, suggest
 from ..core import Truth, kleene_and, kleene_or
 from .base import OPS, SYMBOL, Problems, number
 from .field_tests import FieldTest, where_date, where_oncotree, where_quantity
+
+if TYPE_CHECKING:
+    from ..columns import Chunk, Codes, Items
 
 _WHERE_FORMS = {"unit", "ref", "under", "not_under"}
 
@@ -31,6 +34,13 @@ class Match:
     op: str = ""
     number: Decimal | None = None
     casefold: bool = False   # free-text fields compare case-insensitively
+
+    def item_columns(self, chunk: Chunk, items: Items) -> Codes:
+        """The test on every item of a chunk's collection (the columnar runner): once per
+        distinct value of the field."""
+        from ..columnar import by_field_value
+
+        return by_field_value(items, self.name, self.test)
 
     def test(self, value: Any) -> Truth:
         if value is None:
@@ -111,6 +121,12 @@ class AnyOfFieldTest(FieldTest):
 
     def test_item(self, item: Item, facts: Facts) -> Truth:
         return kleene_or(self._values(item, facts))
+
+    def item_columns(self, chunk: Chunk, items: Items) -> Codes:
+        """Kleene OR of Kleene ANDs of the alternatives' tests, each over every item."""
+        from ..columnar import any_of
+
+        return any_of(chunk, items, self.alternatives)
 
     def gaps(self, item: Item, facts: Facts) -> list[str]:
         out: list[str] = []
