@@ -223,8 +223,8 @@ def exists(node: Any, chunk: Chunk) -> Codes:
     for test in node.where:
         match = np.minimum(match, _test_codes(chunk, c, node.collection, test))
     out = np.where(c.recorded, FALSE, UNKNOWN).astype(np.uint8)
-    if len(match):
-        np.maximum.at(out, c.owner, match)
+    if len(match):      # Kleene OR over each patient's items: the maximum of its segment
+        out[c.holders] = np.maximum.reduceat(match, c.firsts)
     return out
 
 

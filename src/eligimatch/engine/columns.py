@@ -111,8 +111,8 @@ def _float(x: Any) -> float:
 class Items:
     """One collection over the chunk: every item of every patient, in one flat list."""
 
-    __slots__ = ("_fields", "end", "has_end", "has_start", "items", "ongoing", "owner",
-                 "recorded", "start")
+    __slots__ = ("_fields", "end", "firsts", "has_end", "has_start", "holders", "items",
+                 "ongoing", "owner", "recorded", "start")
 
     def __init__(self, chunk: Chunk, name: str) -> None:
         lists = [f.collections.get(name) for f in chunk.facts]
@@ -127,6 +127,9 @@ class Items:
         m = len(items)
         self.items = items
         self.owner = np.array(owner, dtype=np.intp)
+        # items are listed patient by patient: the patients with items, and where each's begin
+        self.holders = np.flatnonzero(np.bincount(self.owner, minlength=n))
+        self.firsts = np.searchsorted(self.owner, self.holders)
         self.has_start = np.fromiter((i.start is not None for i in items), np.bool_, m)
         self.has_end = np.fromiter((i.end is not None for i in items), np.bool_, m)
         self.start = np.fromiter((_ordinal(i.start) for i in items), np.int64, m)
