@@ -4,7 +4,7 @@
   node kind's syntax, meaning under unknown or missing data, examples (run here for their
   explanations) and exact load errors; then the vocabulary rules may use (src/eligimatch/
   vocabulary.py, data/analytes.toml).
-* docs/patient-format.md, its field reference: every model of src/eligimatch/patient.py with its
+* docs/patient-format.md, its field reference: every model of src/eligimatch/patient/ with its
   fields, types, constraints and descriptions, and the closed vocabularies the fields use.
 
 In both, the text above the marker line is written by hand and kept as it is.
@@ -60,7 +60,7 @@ MARKER = (
 
 
 def _vocabularies() -> dict[tuple[Any, ...], str]:
-    """The named closed vocabularies of patient.py (``ConditionType = Literal[...]``) by value."""
+    """The named closed vocabularies of the patient package (``ConditionType = Literal[...]``) by value."""
     out: dict[tuple[Any, ...], str] = {}
     for name, value in vars(patient_module).items():
         if typing.get_origin(value) is typing.Literal and not name.startswith("_"):
@@ -350,7 +350,7 @@ def _spliced(path: Path, source: str, body: str) -> str:
 
 
 def patient_format() -> str:
-    return _spliced(ROOT / "docs" / "patient-format.md", "src/eligimatch/patient.py", patient_reference())
+    return _spliced(ROOT / "docs" / "patient-format.md", "src/eligimatch/patient/", patient_reference())
 
 
 #: document → how it is generated

@@ -60,7 +60,7 @@ def test_the_script_runs_as_documented():
 
 def test_regenerating_keeps_the_hand_written_part(update_docs):
     text = (DOCS / "patient-format.md").read_text(encoding="utf-8")
-    marker = update_docs.MARKER.format(source="src/eligimatch/patient.py")
+    marker = update_docs.MARKER.format(source="src/eligimatch/patient/")
     assert text.count(marker) == 1
     head = text.split(marker)[0]
     assert "## Format version" in head and "## Field reference" not in head
