@@ -4,16 +4,18 @@
 children first) gets an array of truth codes (:mod:`.columns`) over the chunk:
 
 * a node whose value combines its subnodes' (``all``, ``any``, ``not``: ``node.combine``) looks
-  its column up in a table of ``combine`` over every combination of its children's codes (made
-  once per node; for more than :data:`TABLE_CHILDREN` children, ``combine`` is called once per
-  distinct combination in the chunk);
+  its column up in a table of ``combine`` over every combination of its children's codes
+  (:func:`.columnar.combined`);
+* the nodes that decide on one shared reading (comparisons of one quantity, window and mode) are
+  decided together by their kind (``shared_columns``);
 * any other node gives its column itself (``node.columns``: arrays where it can, otherwise its
   status-only ``status`` patient by patient); readings are shared through the chunk's cache.
 
 A criterion's pass codes come from :func:`.core.polarity`, a trial's verdict from
-:func:`.core.verdict`.  The result is per trial a list of distinct *status patterns* (verdict,
-failing and unknown criteria) and, per patient, which pattern it has: output and attrition are
-made once per pattern, not once per patient × trial (:class:`ChunkStatuses`).
+:func:`.core.verdict`.  The result (:class:`ChunkStatuses`) is per trial a list of its distinct
+*status patterns* (verdict, failing and unknown criteria) and, per patient, which pattern it
+has, so that output is made once per pattern, not once per patient × trial; and per trial the
+attrition counts, computed from the arrays.
 """
 
 from __future__ import annotations
