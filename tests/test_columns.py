@@ -237,3 +237,71 @@ def _cohort() -> list[Any]:
     finally:
         sys.path.pop(0)
     return [build_facts(Patient.model_validate(p)) for p in synth.profiles(40, 3)]
+
+
+# ---------------------------------------------------------------------------- windows
+
+def _exists_trial() -> Any:
+    parts = [
+        criterion('{ exists = "treatments", where = { type = "chemotherapy" }, within = "P4W" }',
+                  "E1", "exclusion"),
+        criterion('{ exists = "treatments", where = { type = "chemotherapy" }, within = "P6M" }',
+                  "E2", "exclusion"),
+        criterion('{ exists = "treatments", where = { classes = "anthracycline" }, within = "P1Y" }',
+                  "E3", "exclusion"),
+        criterion('{ exists = "treatments", where = { type = "radiotherapy" }, current = true }',
+                  "E4", "exclusion"),
+        criterion('{ exists = "treatments", where = { any = [ { type = "surgery" }, '
+                  '{ type = "radiotherapy", intent = "palliative" } ] } }', "I1"),
+    ]
+    return compile_bytes((header("W1", "windows") + "".join(parts)).encode(), "w1.toml")
+
+
+W_TRIAL = _exists_trial()
+W_PROGRAM = Program([W_TRIAL])
+# month ends and a leap day: calendar windows clamp the day to the month's length
+AS_OF_DATES = [date(2024, 2, 29), date(2024, 3, 31), date(2025, 8, 31), date(2026, 11, 1)]
+AROUND = [-1, 0, 1]
+
+
+@st.composite
+def treated(draw: Any) -> Any:
+    as_of = draw(st.sampled_from(AS_OF_DATES))
+    windows = [timedelta(days=d) for d in (0, 28, 183, 184, 365, 366)]
+    items = []
+    for _ in range(draw(st.integers(0, 4))):
+        edge = as_of - draw(st.sampled_from(windows)) + timedelta(days=draw(st.sampled_from(AROUND)))
+        item: dict[str, Any] = {"type": draw(st.sampled_from(
+            ["chemotherapy", "radiotherapy", "surgery", None]))}
+        if item["type"] is None:
+            item = {"name": "an unplaced procedure"}
+        when = draw(st.sampled_from(["start", "end", "both", "date", "none"]))
+        if when in ("start", "both"):
+            item["start"] = min(edge, as_of).isoformat()
+        if when in ("end", "both"):
+            item["end"] = min(edge + timedelta(days=draw(st.integers(0, 3))), as_of).isoformat()
+        if when == "date":
+            item["date"] = min(edge, as_of).isoformat()
+        ongoing = draw(st.sampled_from([None, True, False]))
+        if ongoing is not None and "end" not in item and "date" not in item:
+            item["ongoing"] = ongoing
+        if item.get("type") == "chemotherapy" and draw(st.booleans()):
+            item["agents"] = [draw(st.sampled_from(["doxorubicin", "gemcitabine", "mystery-mab"]))]
+        if item.get("type") == "radiotherapy" and draw(st.booleans()):
+            item["intent"] = draw(st.sampled_from(["palliative", "curative"]))
+        items.append(item)
+    raw = {"id": "w", "as_of": as_of.isoformat(), "treatments": items}
+    if draw(st.integers(0, 9)) == 0:
+        del raw["treatments"]       # not recorded
+    return build_facts(Patient.model_validate(raw))
+
+
+@settings(max_examples=60)
+@given(st.lists(treated(), min_size=1, max_size=10))
+def test_exists_windows_on_their_edges(chunk):
+    """Items starting or ending on, a day before and a day after each window's first day, on
+    month ends and a leap day, several as-of dates in one chunk; ongoing, undated, unplaced and
+    partly known items; a collection not recorded."""
+    got = W_PROGRAM.run_chunk(chunk)
+    for p, facts in enumerate(chunk):
+        assert got.patient(p) == reference([W_TRIAL], facts) == W_PROGRAM.run(facts)
