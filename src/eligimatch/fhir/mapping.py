@@ -22,8 +22,9 @@ from typing import Any
 
 from .common import LOINC, Ctx, Mapped, Result, code_label, residual
 from .conditions import map_condition
+from .measurements import unit_of
 from .medications import map_medication
-from .observations import map_observation, unit_of
+from .observations import map_observation
 from .treatments import map_allergy, map_immunization, map_procedure
 
 __all__ = [

@@ -28,6 +28,7 @@ from typing import Any
 from ..errors import UnitError
 from ..units import analytes
 from .common import Mapped, Result, codings, text_of
+from .measurements import unit_of
 from .tables import tables
 
 __all__ = ["MCODE_KINDS", "map_mcode_observation"]
@@ -118,8 +119,6 @@ def _tnm(obs: Any, kind: str, m: Mapped) -> Result:
 
 
 def _size(obs: Any, m: Mapped) -> Result:
-    from .observations import unit_of
-
     a = analytes()["tumour_size"]
     qs = [
         c.valueQuantity
