@@ -1,10 +1,11 @@
 """FHIR R4: bundles (US Core, mCODE) read into patient profiles, and profiles written as bundles.
 
 Reading: :func:`import_bundle` (:mod:`.importer`) validates a Bundle (:mod:`.validate`), maps each
-resource (:mod:`.mapping`, with one module per kind: :mod:`.observations`, :mod:`.mcode`,
-:mod:`.conditions`, :mod:`.treatments`), assembles the mapped items into a profile
-(:mod:`.assemble`) and lists everything it could not read (:mod:`.report`).  Writing:
-:func:`export_bundle` (:mod:`.export`, resources built by :mod:`.writers`).  The code tables
+resource (:mod:`.mapping`, with one module per kind: :mod:`.observations` (values in
+:mod:`.measurements`), :mod:`.mcode`, :mod:`.conditions`, :mod:`.treatments`, :mod:`.medications`),
+assembles the mapped items into a profile (:mod:`.assemble`) and lists everything it could not read
+(:mod:`.report`).  Writing: :func:`export_bundle` (:mod:`.export`, resources built by
+:mod:`.writers`).  The code tables
 behind both are data, read once by :mod:`.tables`.
 
 eligimatch's own FHIR conventions (written by :mod:`.export`, read by :mod:`.importer`):
