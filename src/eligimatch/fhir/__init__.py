@@ -5,8 +5,7 @@ resource (:mod:`.mapping`, with one module per kind: :mod:`.observations` (value
 :mod:`.measurements`), :mod:`.mcode`, :mod:`.conditions`, :mod:`.treatments`, :mod:`.medications`),
 assembles the mapped items into a profile (:mod:`.assemble`) and lists everything it could not read
 (:mod:`.report`).  Writing: :func:`export_bundle` (:mod:`.export`, resources built by
-:mod:`.writers`).  The code tables
-behind both are data, read once by :mod:`.tables`.
+:mod:`.writers`).  The code tables behind both are data, read once by :mod:`.tables`.
 
 eligimatch's own FHIR conventions (written by :mod:`.export`, read by :mod:`.importer`):
 
