@@ -56,6 +56,7 @@ __all__ = [
     "SharedSets",
     "load_shared",
     "read",
+    "read_rule_bytes",
     "references",
     "resolve",
     "shared_path",
@@ -108,20 +109,25 @@ def shared_path(rule_file: Path) -> Path:
     return rule_file.parent / SHARED_FILE
 
 
-def load_shared(rule_file: Path) -> SharedSets | None:
-    """The shared value sets next to ``rule_file``; ``None`` when there is no shared file."""
+def read_rule_bytes(path: Path) -> bytes:
+    """The bytes of a rule file or a shared file, within the input limit; a file that cannot be
+    read is a :class:`RuleFileError` naming it."""
     from .jsonin import TooLarge, max_input_bytes, read_bytes
 
-    path = shared_path(rule_file)
-    if not path.is_file():
-        return None
     try:
-        data = read_bytes(path, max_input_bytes())
+        return read_bytes(path, max_input_bytes())
     except TooLarge as exc:
         raise RuleFileError(str(path), [("", str(exc))]) from None
     except OSError as exc:
         raise RuleFileError(str(path), [("", f"cannot read: {exc.strerror or exc}")]) from None
-    return SharedSets.from_bytes(str(path), data)
+
+
+def load_shared(rule_file: Path) -> SharedSets | None:
+    """The shared value sets next to ``rule_file``; ``None`` when there is no shared file."""
+    path = shared_path(rule_file)
+    if not path.is_file():
+        return None
+    return SharedSets.from_bytes(str(path), read_rule_bytes(path))
 
 
 def read(data: bytes, shared: SharedSets | None) -> tuple[Any, Problems]:

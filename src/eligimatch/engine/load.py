@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import RuleFileError
-from ..rulesource import SharedSets, load_shared
+from ..rulesource import SharedSets, load_shared, read_rule_bytes
 from .cache import cached
 from .compile import RuleSet, Trial, compile_bytes
 
@@ -55,14 +55,7 @@ _NEXT_TO_IT = SharedSets("", {}, "")  # load_rule_file: read the shared sets nex
 def load_rule_file(path: Path, shared: SharedSets | None = _NEXT_TO_IT) -> Trial:
     """Load, validate and compile one rule file; raise :class:`RuleFileError` with every problem.
     ``shared``: the shared value sets (by default those next to the file; ``None``: none)."""
-    from ..jsonin import TooLarge, max_input_bytes, read_bytes
-
-    try:
-        data = read_bytes(path, max_input_bytes())
-    except TooLarge as exc:
-        raise RuleFileError(str(path), [("", str(exc))]) from None
-    except OSError as exc:
-        raise RuleFileError(str(path), [("", f"cannot read: {exc.strerror or exc}")]) from None
+    data = read_rule_bytes(path)
     if shared is _NEXT_TO_IT:
         shared = load_shared(path)
     return cached(data, str(path), shared, compile_bytes)  # compiled once per content

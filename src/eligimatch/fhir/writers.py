@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..errors import PatientError, UnitError
+from ..items import DRUG_TREATMENTS
 from ..patient import Patient
 from ..units import analytes, parse_unit
 from .mapping import LOINC
@@ -26,16 +27,6 @@ from .tables import MCODE, UCUM, eim_system, tables
 
 __all__ = ["Writer", "Written", "coding", "eim"]
 
-DRUG_TREATMENTS = frozenset(
-    {
-        "chemotherapy",
-        "targeted_therapy",
-        "immunotherapy",
-        "hormonal_therapy",
-        "investigational",
-        "other_anticancer",
-    }
-)
 CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 
