@@ -305,3 +305,17 @@ def test_exists_windows_on_their_edges(chunk):
     got = W_PROGRAM.run_chunk(chunk)
     for p, facts in enumerate(chunk):
         assert got.patient(p) == reference([W_TRIAL], facts) == W_PROGRAM.run(facts)
+
+
+@pytest.mark.parametrize("piece", [1, 2, 7])
+def test_trials_cut_into_pieces_keep_their_patterns(synthetic, monkeypatch, piece):  # noqa: F811
+    """A trial with more criteria than one number holds is cut into pieces whose numbers are
+    ranked and combined: the patterns stay those of the patients' statuses."""
+    from eligimatch.engine import chunked as chunked_module
+
+    monkeypatch.setattr(chunked_module, "_PIECE", piece)
+    trials, cohort = synthetic
+    program = Program(trials)
+    got = chunked(program, cohort)
+    for facts, mine in zip(cohort, got, strict=True):
+        assert mine == program.run(facts)

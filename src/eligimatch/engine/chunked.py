@@ -36,8 +36,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ChunkStatuses", "run_chunk"]
 
-# a trial's pattern is a base-3 number in an int64 for up to this many criteria
-_CODED_CRITERIA = 39
 _Ints = npt.NDArray[np.int64]
 Attrition = tuple[int, list[int], list[int], list[int], list[int], dict[str, int]]
 
@@ -96,37 +94,40 @@ def run_chunk(plain: _Graph, attested: Callable[[], _Graph], facts: Sequence[Fac
 
 class _Layout:
     """A graph's criteria as rows of one array: every criterion of every trial, trial by trial
-    (``flat``: the place of each), each trial's block of rows, and the base-3 weights that make
-    a trial's block one number per patient."""
+    (``flat``: the place of each), and each trial's block of rows; each block cut into pieces of
+    at most :data:`_PIECE` criteria whose base-3 weights make a piece one number per patient."""
 
     def __init__(self, graph: _Graph) -> None:
         self.flat = np.array([k for row in graph.rows for k in row], np.intp)
         self.n_criteria = len(self.flat)
         self.blocks: list[tuple[int, int]] = []
+        self.pieces: list[range] = []      # per trial: its rows in the array of piece numbers
         weights: list[int] = []
         starts: list[int] = []
-        self.coded: list[int] = []      # per trial: its row in the coded array, -1 if none
         for row in graph.rows:
             size = len(row)
             self.blocks.append((len(weights), size))
-            small = 0 < size <= _CODED_CRITERIA
-            self.coded.append(len(starts) if small else -1)
-            if small:
+            first = len(starts)
+            for begin in range(0, size, _PIECE):
+                width = min(_PIECE, size - begin)
                 starts.append(len(weights))
-            weights.extend(3 ** (size - 1 - j) if small else 0 for j in range(size))
+                weights.extend(3 ** (width - 1 - j) for j in range(width))
+            self.pieces.append(range(first, len(starts)))
+        self.weights = np.array(weights, np.int64)
+        self.starts = np.array(starts, np.intp)
+        self.filled = [t for t, (_, size) in enumerate(self.blocks) if size]
+        self.block_starts = np.array([self.blocks[t][0] for t in self.filled], np.int32)
+        self.block_sizes = np.array([self.blocks[t][1] for t in self.filled], np.int32)
         # the slots that decide on one shared reading, by node kind: decided together
         groups: dict[tuple[int, type], list[int]] = {}
         for i, slot in enumerate(graph.slots):
             if slot.reading is not None:
                 groups.setdefault((slot.reading, type(slot.node)), []).append(i)
         self.sharing = {i: group for group in groups.values() for i in group}
-        self.weights = np.array(weights, np.int64)
-        self.starts = np.array(starts, np.intp)
-        # for the attrition: each trial's block (the non-empty ones), and per row the distance
-        # from the end of its block (so that the largest marked one is the first marked)
-        self.starts_all = np.array([b for b, size in self.blocks if size], np.intp)
+        # for the attrition: per row the distance from the end of its block (so that the
+        # largest marked one is the first marked)
         self.reverse = np.array([size - j for _, size in self.blocks for j in range(size)],
-                                np.int64)
+                                np.int32)
 
 
 def _layout(graph: _Graph) -> _Layout:
@@ -179,26 +180,84 @@ def _patterns(layout: _Layout, passes: Codes) -> ChunkStatuses:
     counts, array by array.  (Patterns are not kept from chunk to chunk: most patients of a
     catalogue with many criteria have statuses of their own, and memory stays flat.)"""
     n = passes.shape[1]
-    patterns: list[list[TrialStatus]] = []
-    which: list[_Ints] = []
     fails, unknowns = passes == FALSE, passes == UNKNOWN
-    coded = (np.add.reduceat(passes.astype(np.int64) * layout.weights[:, None], layout.starts,
-                             axis=0) if len(layout.starts) else np.zeros((0, n), np.int64))
-    for t, (start, size) in enumerate(layout.blocks):
-        if size == 0:
-            patterns.append([(verdict([]), [], [])])
-            which.append(np.zeros(n, np.int64))
-            continue
-        if layout.coded[t] >= 0:
-            _, first, inverse = np.unique(coded[layout.coded[t]], return_index=True,
-                                          return_inverse=True)
-        else:
-            _, first, inverse = np.unique(passes[start:start + size], axis=1, return_index=True,
-                                          return_inverse=True)
-        patterns.append(_decode(fails[start:start + size, first],
-                                unknowns[start:start + size, first]))
-        which.append(inverse.reshape(-1).astype(np.int64))
+    numbers = (np.add.reduceat(np.multiply(passes, layout.weights[:, None], dtype=np.int64),
+                               layout.starts, axis=0)
+               if len(layout.starts) else np.zeros((0, n), np.int64))
+    keys = np.empty((len(layout.filled), n), np.int64)
+    for k, t in enumerate(layout.filled):
+        keys[k] = _key(numbers[layout.pieces[t].start:layout.pieces[t].stop])
+    decoded: list[tuple[list[TrialStatus], _Ints]] = []
+    for first in range(0, len(layout.filled), _ROWS_AT_ONCE):
+        decoded.extend(_decoded(layout, keys, fails, unknowns, first,
+                                min(first + _ROWS_AT_ONCE, len(layout.filled))))
+    patterns: list[list[TrialStatus]] = [[(verdict([]), [], [])] for _ in layout.blocks]
+    which: list[_Ints] = [np.zeros(n, np.int64) for _ in layout.blocks]
+    for t, (pats, inverse) in zip(layout.filled, decoded, strict=True):
+        patterns[t], which[t] = pats, inverse
     return ChunkStatuses(n, patterns, which, _attrition(layout, fails, unknowns))
+
+
+# criteria of a trial in one base-3 number (3 ** 39 < 2 ** 63)
+_PIECE = 39
+# trials whose patterns are found and decoded together (bounds the arrays of one pass)
+_ROWS_AT_ONCE = 64
+
+
+def _key(pieces: _Ints) -> _Ints:
+    """One number per patient, equal where the patients' statuses are: the trial's one piece
+    number, or its pieces' numbers ranked and combined (ranks are below the chunk's size)."""
+    key: _Ints = pieces[0]
+    for piece in pieces[1:]:
+        _, rank = np.unique(key, return_inverse=True)
+        _, other = np.unique(piece, return_inverse=True)
+        key = rank.reshape(-1).astype(np.int64) * len(key) + other.reshape(-1)
+    return key
+
+
+def _decoded(layout: _Layout, keys: _Ints, fails: npt.NDArray[np.bool_],
+             unknowns: npt.NDArray[np.bool_], begin: int, end: int
+             ) -> list[tuple[list[TrialStatus], _Ints]]:
+    """For the trials of rows ``begin:end`` of ``keys``: their distinct patterns (keys sorted in
+    each row; a pattern begins where the key changes), decoded together from the criteria of
+    one patient that has each, and which pattern each patient has."""
+    block = keys[begin:end]
+    rows, n = block.shape
+    order = np.argsort(block, axis=1, kind="stable")
+    ranked = np.take_along_axis(block, order, axis=1)
+    new = np.ones((rows, n), np.bool_)
+    new[:, 1:] = ranked[:, 1:] != ranked[:, :-1]
+    inverse = np.empty((rows, n), np.int64)
+    np.put_along_axis(inverse, order, np.cumsum(new, axis=1) - 1, axis=1)
+    r_u, j_u = np.nonzero(new)                  # the distinct patterns, row by row
+    holder = order[r_u, j_u]                    # a patient that has each
+    sizes = layout.block_sizes[begin + r_u]
+    owner = np.repeat(np.arange(len(r_u), dtype=np.int32), sizes)
+    local = (np.arange(len(owner), dtype=np.int32)
+             - np.repeat((np.cumsum(sizes) - sizes).astype(np.int32), sizes))
+    rows_at = layout.block_starts[begin + r_u][owner] + local
+    at = holder[owner]
+    fail_at = _split(local, owner, fails[rows_at, at], len(r_u))
+    unknown_at = _split(local, owner, unknowns[rows_at, at], len(r_u))
+    pats = [(_VERDICT[bool(f), bool(u)], f, u) for f, u in zip(fail_at, unknown_at, strict=True)]
+    out: list[tuple[list[TrialStatus], _Ints]] = []
+    start = 0
+    for r, count in enumerate(new.sum(axis=1).tolist()):
+        out.append((pats[start:start + count], inverse[r]))
+        start += count
+    return out
+
+
+def _split(local: npt.NDArray[np.int32], owner: npt.NDArray[np.int32],
+           mask: npt.NDArray[np.bool_], m: int) -> list[list[int]]:
+    """Per owner (0..m-1), its ``local`` positions where ``mask`` is set, ascending."""
+    flat = local[mask].tolist()
+    ends = np.cumsum(np.bincount(owner[mask], minlength=m)).tolist()
+    out, begin = [], 0
+    for end in ends:
+        out.append(flat[begin:end])
+        begin = end
+    return out
 
 
 def _verdicts() -> dict[tuple[bool, bool], Verdict]:
@@ -211,26 +270,6 @@ def _verdicts() -> dict[tuple[bool, bool], Verdict]:
 _VERDICT = _verdicts()
 
 
-def _decode(fails: npt.NDArray[np.bool_], unknowns: npt.NDArray[np.bool_]) -> list[TrialStatus]:
-    """The statuses of patterns given as columns: which criteria fail, which are unknown."""
-    out_fail = _positions(fails)
-    out_unknown = _positions(unknowns)
-    return [(_VERDICT[bool(f), bool(u)], f, u)
-            for f, u in zip(out_fail, out_unknown, strict=True)]
-
-
-def _positions(mask: npt.NDArray[np.bool_]) -> list[list[int]]:
-    """Per column, the rows where ``mask`` is set, ascending."""
-    cols, rows = np.nonzero(mask.T)
-    flat = rows.tolist()
-    ends = np.cumsum(np.bincount(cols, minlength=mask.shape[1])).tolist()
-    out, begin = [], 0
-    for end in ends:
-        out.append(flat[begin:end])
-        begin = end
-    return out
-
-
 def _attrition(layout: _Layout, fails: npt.NDArray[np.bool_], unknowns: npt.NDArray[np.bool_]
                ) -> list[Attrition]:
     """Per trial: patients; fail and unknown counts per criterion; histograms of the first
@@ -238,7 +277,7 @@ def _attrition(layout: _Layout, fails: npt.NDArray[np.bool_], unknowns: npt.NDAr
     n = fails.shape[1]
     fail_counts = fails.sum(axis=1).tolist()
     unknown_counts = unknowns.sum(axis=1).tolist()
-    starts = layout.starts_all
+    starts = layout.block_starts
     out: list[Attrition] = []
     if len(starts):
         rev = layout.reverse[:, None]
