@@ -10,7 +10,22 @@ engine (:mod:`.examples`).  :mod:`.compare` measures drafts against hand encodin
 
 from __future__ import annotations
 
-from .build import DraftResult, draft_file, draft_record
-from .record import DraftError, Record, read_record
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .build import DraftResult, draft_file, draft_record
+    from .record import DraftError, Record, read_record
 
 __all__ = ["DraftError", "DraftResult", "Record", "draft_file", "draft_record", "read_record"]
+
+# imported when first used: screening imports .mark only, and the recognisers compile many
+# regular expressions (about 0.1 s of every cold start)
+_HOMES = {"DraftResult": "build", "draft_file": "build", "draft_record": "build",
+          "DraftError": "record", "Record": "record", "read_record": "record"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
