@@ -173,3 +173,24 @@ def test_off_or_unwritable_or_shared_with_others_the_cache_is_left_alone(rules, 
     compiled.clear()
     assert load_rule_file(path) == good
     assert compiled == ["NCT07342322.toml"]
+
+
+def test_an_expression_trial_is_cached_and_decides_as_compiled(tmp_path, store, compiled):
+    """rule-engine's compiled rule travels in the pickle and decides the same on reload."""
+    from eligimatch.patient import Patient
+    from rulefiles import criterion, header
+
+    path = tmp_path / "x1.toml"
+    path.write_text(header("X1", "expr") + criterion(
+        "{ expr = \"anc > 1.5 and sex == 'female'\" }", "I1"), "utf-8")
+    fresh = load_rule_file(path, None)
+    compiled.clear()
+    again = load_rule_file(path, None)
+    assert compiled == []
+    for sex, anc in (("female", "2000"), ("female", "1000"), ("male", "2000"), (None, "2000")):
+        raw = {"id": "p", "as_of": "2026-11-01",
+               "labs": [{"test": "anc", "value": anc, "unit": "/uL", "date": "2026-10-30"}]}
+        if sex:
+            raw["sex"] = sex
+        facts = build_facts(Patient.model_validate(raw))
+        assert again.evaluate(facts) == fresh.evaluate(facts)
