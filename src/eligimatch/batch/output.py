@@ -56,6 +56,7 @@ class RecordWriter:
 
     def __init__(self, plan: Plan, done: Compiled) -> None:
         self.out = io.StringIO()
+        self.chunks: list[str] = []     # the text of each chunk written (kept as it is)
         self.done = done
         self.sha = plan.rules_sha256
         self.csv = csv.writer(self.out, lineterminator="\n") if plan.fmt == "csv" else None
@@ -140,10 +141,11 @@ class RecordWriter:
         pieces[:, :, 2] = column(mids)[:, None]
         pieces[:, :, 3] = statuses.texts(lambda k, s: tail(k, s[0], s[1], s[2],
                                                            resting(k, s) if drafts[k] else None))
-        self.out.write("".join(pieces.ravel().tolist()))
+        self.chunks.append("".join(pieces.ravel().tolist()))
 
     def text(self) -> str:
-        return self.out.getvalue()
+        """Everything written: records written one by one, then those of chunks."""
+        return self.out.getvalue() + "".join(self.chunks)
 
 
 def _csv_fields(fields: Sequence[str]) -> str:

@@ -181,9 +181,15 @@ def _patterns(layout: _Layout, passes: Codes) -> ChunkStatuses:
     catalogue with many criteria have statuses of their own, and memory stays flat.)"""
     n = passes.shape[1]
     fails, unknowns = passes == FALSE, passes == UNKNOWN
-    numbers = (np.add.reduceat(np.multiply(passes, layout.weights[:, None], dtype=np.int64),
-                               layout.starts, axis=0)
-               if len(layout.starts) else np.zeros((0, n), np.int64))
+    numbers = np.empty((len(layout.starts), n), np.int64)
+    for p in range(0, len(layout.starts), _ROWS_AT_ONCE):     # a slice of rows at a time
+        q = min(p + _ROWS_AT_ONCE, len(layout.starts))
+        top, bottom = layout.starts[p], (layout.starts[q] if q < len(layout.starts)
+                                         else len(layout.weights))
+        numbers[p:q] = np.add.reduceat(np.multiply(passes[top:bottom],
+                                                   layout.weights[top:bottom, None],
+                                                   dtype=np.int64),
+                                       layout.starts[p:q] - top, axis=0)
     keys = np.empty((len(layout.filled), n), np.int64)
     for k, t in enumerate(layout.filled):
         keys[k] = _key(numbers[layout.pieces[t].start:layout.pieces[t].stop])
