@@ -48,6 +48,24 @@ _WINDOW_STARTS: dict[tuple[Duration, int], int] = {}
 _KEPT_WINDOW_STARTS = 1 << 16
 
 
+# per node deciding by value (by_value): its codes by value, for the whole run; bounded
+_MEMOS: dict[int, tuple[Any, dict[Any, int]]] = {}
+_KEPT_MEMOS, _KEPT_VALUES = 1 << 14, 1 << 12
+
+
+def _memo(node: Any) -> dict[Any, int]:
+    if node is None:
+        return {}
+    got = _MEMOS.get(id(node))
+    if got is None or got[0] is not node:
+        if len(_MEMOS) > _KEPT_MEMOS:
+            _MEMOS.clear()
+        got = _MEMOS[id(node)] = (node, {})
+    if len(got[1]) > _KEPT_VALUES:
+        got[1].clear()
+    return got[1]
+
+
 def code(value: Truth) -> int:
     return _CODE[value]
 
@@ -214,26 +232,37 @@ class Chunk:
         return np.fromiter((_CODE[status(f)] for f in self.facts), np.uint8, self.n)
 
     def by_value(self, name: Hashable, value: Callable[[Facts], Any],
-                 status: Callable[[Facts], Truth]) -> Codes:
+                 status: Callable[[Facts], Truth], node: Any = None) -> Codes:
         """Codes of a ``status`` that depends on one fact alone, ``value(facts)`` (named
-        ``name``): decided once for each distinct value in the chunk."""
-        def make() -> tuple[npt.NDArray[np.intp], list[int]]:
+        ``name``): decided once for each distinct value in the chunk, and, given the ``node``
+        deciding, once per value for the whole run (a bounded memo)."""
+        def make() -> tuple[npt.NDArray[np.intp], list[int], list[Any]]:
             seen: dict[Any, int] = {}
             firsts: list[int] = []
+            keys: list[Any] = []
             index = np.empty(self.n, np.intp)
             for i, f in enumerate(self.facts):
                 v = value(f)
-                key = (type(v), v)          # True is not 1, "1" is not 1
+                key: Any = (type(v), v)     # True is not 1, "1" is not 1
                 try:
                     k = seen.setdefault(key, len(firsts))
                 except TypeError:           # an unhashable value: decided on its own
-                    k = len(firsts)
+                    k, key = len(firsts), None
                 if k == len(firsts):
                     firsts.append(i)
+                    keys.append(key)
                 index[i] = k
-            return index, firsts
-        index, firsts = self.cached(("values", name), make)
-        codes = np.fromiter((_CODE[status(self.facts[i])] for i in firsts), np.uint8, len(firsts))
+            return index, firsts, keys
+        index, firsts, keys = self.cached(("values", name), make)
+        memo = _memo(node)
+        codes = np.empty(len(firsts), np.uint8)
+        for j, (i, key) in enumerate(zip(firsts, keys, strict=True)):
+            c = None if key is None else memo.get(key)
+            if c is None:
+                c = _CODE[status(self.facts[i])]
+                if key is not None and node is not None:
+                    memo[key] = c
+            codes[j] = c
         out: Codes = codes[index]
         return out
 

@@ -43,7 +43,8 @@ class Histology(Node):
         return None if verdict == "review" else verdict == "include"
 
     def columns(self, chunk: Chunk, ctx: EvalContext) -> Codes:
-        return chunk.by_value("histology", lambda f: f.histology, lambda f: self.status(f, ctx))
+        return chunk.by_value("histology", lambda f: f.histology, lambda f: self.status(f, ctx),
+                              self)
 
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
         from ...ontology import oncotree

@@ -37,7 +37,7 @@ class FactIs(Node):
 
     def columns(self, chunk: Chunk, ctx: EvalContext) -> Codes:
         return chunk.by_value(("scalar", self.name), lambda f: f.scalars.get(self.name),
-                              lambda f: self.status(f, ctx))
+                              lambda f: self.status(f, ctx), self)
 
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
         v = facts.scalars.get(self.name)
