@@ -73,7 +73,12 @@ def cache_dir() -> Path | None:
     explicit = os.environ.get("ELIGIMATCH_CACHE_DIR")
     if explicit:
         return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except (RuntimeError, KeyError, OSError):   # no home directory: no cache
+            return None
     return Path(base) / "eligimatch" / "compiled"
 
 
