@@ -194,3 +194,16 @@ def test_an_expression_trial_is_cached_and_decides_as_compiled(tmp_path, store, 
             raw["sex"] = sex
         facts = build_facts(Patient.model_validate(raw))
         assert again.evaluate(facts) == fresh.evaluate(facts)
+
+
+def test_old_entries_go_as_new_ones_are_written(rules, store):
+    path = rules / "NCT07342322.toml"
+    load_rule_file(path)
+    (entry,) = _entries(store)
+    stale = entry.parent / ("0" * 64 + ".pickle")
+    stale.write_bytes(b"left by an engine long gone")
+    month_ago = entry.stat().st_mtime - 31 * 86400
+    os.utime(stale, (month_ago, month_ago))
+    entry.unlink()
+    load_rule_file(path)            # writes its entry again, in the same bucket
+    assert _entries(store) == [entry]

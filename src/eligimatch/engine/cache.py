@@ -14,9 +14,10 @@ compiled :class:`~.compile.Trial` as a pickle in the user's cache directory
 It is only ever a shortcut, never a source of truth: a missing, unreadable, corrupt or foreign
 entry (another trial's bytes, another file's hash) is ignored and the file compiled again; a
 cache that cannot be written is skipped.  Only a trial that compiled without problems is
-stored, so every error is still reported from the rule file itself.  ``ELIGIMATCH_NO_CACHE=1``
-turns the cache off.  The directory is made private to the user (0700) and not used when other
-users could write to it (a pickle runs code when loaded).
+stored, so every error is still reported from the rule file itself.  Entries not written for 30
+days are removed as others are written.  ``ELIGIMATCH_NO_CACHE=1`` turns the cache off.  The
+directory is made private to the user (0700) and not used when other users could write to it
+(a pickle runs code when loaded).
 
 Shared catalogue objects (analytes, units, evidence concepts) are stored by name and looked up
 again when loaded, so a loaded trial holds the very objects a freshly compiled one would.  A
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["cache_dir", "cached", "fingerprint"]
 
 _SOURCES = (".py", ".toml", ".json", ".txt", ".yaml")
+_KEEP_DAYS = 30
 _FINGERPRINT: list[str] = []
 
 
@@ -163,8 +165,23 @@ def _write(directory: Path, entry: Path, trial: Trial) -> None:
         except BaseException:
             os.unlink(tmp)
             raise
+        _prune(entry.parent)
     except OSError:
         return
+
+
+def _prune(bucket: Path) -> None:
+    """Entries of this bucket not written for :data:`_KEEP_DAYS` days go: an engine that
+    changed leaves its old entries behind, and the directory stays small."""
+    import time
+
+    too_old = time.time() - _KEEP_DAYS * 86400
+    for old in bucket.glob("*.pickle"):
+        try:
+            if old.stat().st_mtime < too_old:
+                old.unlink()
+        except OSError:
+            continue
 
 
 # ---------------------------------------------------------------------------- pickling
