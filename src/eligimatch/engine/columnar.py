@@ -9,9 +9,10 @@ their status-only evaluations, called by the nodes' ``columns`` methods.
   for what is left: values within the margin, censored values, no float form (:func:`compare`);
 * ``any_recorded`` by :func:`.core.kleene_or` of the comparisons reported; ``recorded`` from
   presence and age; ``evidence`` from its parts, read once per concept; ``exists`` over one
-  flat list of the chunk's items: each item's ``where`` value, shared by the nodes that differ
-  only in their window, Kleene-AND its window, Kleene-OR over a patient's items (on codes,
-  the minimum and the maximum).
+  flat list of the chunk's items: each ``where`` test decided once per chunk (a field test once
+  per distinct value of its field; ``item_columns`` of the test) and shared by every ``exists``
+  that has it, Kleene-AND the item's window, Kleene-OR over a patient's items (on codes, the
+  minimum and the maximum).
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ import numpy as np
 import numpy.typing as npt
 
 from .columns import (
-    _CODE,
-    _UNDATED,
+    CODES,
     FALSE,
     TRUE,
+    UNDATED,
     UNKNOWN,
     Chunk,
     Codes,
@@ -164,7 +165,7 @@ def _exactly(node: Any, a: Quantities, rows: Mask, out: Codes) -> Codes:
     for i in np.flatnonzero(rows).tolist():
         q = a.facts[i]
         assert q is not None
-        out[i] = _CODE[node.holds(q)]
+        out[i] = CODES[node.holds(q)]
     return out
 
 
@@ -201,10 +202,10 @@ def evidence(concept: Any, rule_out: str, chunk: Chunk, lab_limit: int | None) -
 
         got = [parts(concept, f, rule_out) for f in chunk.facts]
         return (np.fromiter((p for p, _, _ in got), np.bool_, chunk.n),
-                np.fromiter((_UNDATED if a is None else a for _, a, _ in got), np.int64, chunk.n),
-                np.fromiter((_CODE[v] for _, _, v in got), np.uint8, chunk.n))
+                np.fromiter((UNDATED if a is None else a for _, a, _ in got), np.int64, chunk.n),
+                np.fromiter((CODES[v] for _, _, v in got), np.uint8, chunk.n))
     positive, age, otherwise = chunk.cached(("evidence", concept, rule_out), make)
-    recent = age <= (_UNDATED - 1 if lab_limit is None else lab_limit)
+    recent = age <= (UNDATED - 1 if lab_limit is None else lab_limit)
     out: Codes = np.where(positive, TRUE, np.where(recent, FALSE, otherwise)).astype(np.uint8)
     return out
 
@@ -242,7 +243,7 @@ def _test_codes(chunk: Chunk, c: Items, collection: str, test: Any) -> Codes:
 def by_field_value(items: Items, name: str, test: Any) -> Codes:
     """``test(value)`` of one item field over every item: once per distinct value."""
     index, values = items.field(name)
-    table = np.fromiter((_CODE[test(v)] for v in values), np.uint8, len(values))
+    table = np.fromiter((CODES[test(v)] for v in values), np.uint8, len(values))
     got: Codes = table[index]
     return got
 
@@ -250,7 +251,7 @@ def by_field_value(items: Items, name: str, test: Any) -> Codes:
 def item_by_item(chunk: Chunk, items: Items, test_item: Any) -> Codes:
     """``test_item(item, facts)`` over every item, item by item."""
     facts = chunk.facts
-    return np.fromiter((_CODE[test_item(item, facts[r])]
+    return np.fromiter((CODES[test_item(item, facts[r])]
                         for item, r in zip(items.items, items.owner.tolist(), strict=True)),
                        np.uint8, len(items.items))
 

@@ -34,14 +34,15 @@ if TYPE_CHECKING:
     from ..items import Item
     from ..quantities import QuantityFact
 
-__all__ = ["FALSE", "TRUE", "UNKNOWN", "Chunk", "Codes", "code", "value_of"]
+__all__ = ["CODES", "FALSE", "TRUE", "UNDATED", "UNKNOWN", "Chunk", "Codes", "Items", "Mask", "Quantities",
+           "code", "value_of"]
 
 Codes = npt.NDArray[np.uint8]
 Mask = npt.NDArray[np.bool_]
 FALSE, UNKNOWN, TRUE = 0, 1, 2
-_CODE: dict[Truth, int] = {False: FALSE, None: UNKNOWN, True: TRUE}
+CODES: dict[Truth, int] = {False: FALSE, None: UNKNOWN, True: TRUE}
 _VALUE: tuple[Truth, Truth, Truth] = (False, None, True)
-_UNDATED = np.iinfo(np.int64).max // 4       # the age of an undated fact: stale for any limit
+UNDATED = np.iinfo(np.int64).max // 4       # the age of an undated fact: stale for any limit
 # window starts (Duration.before) already computed, by duration and as-of date (a bounded
 # number: a run over many as-of dates starts again)
 _WINDOW_STARTS: dict[tuple[Duration, int], int] = {}
@@ -67,7 +68,7 @@ def _memo(node: Any) -> dict[Any, int]:
 
 
 def code(value: Truth) -> int:
-    return _CODE[value]
+    return CODES[value]
 
 
 def value_of(c: int) -> Truth:
@@ -88,7 +89,7 @@ class Quantities:
         dated = [q.date.toordinal() if q is not None and q.date is not None else None for q in qs]
         when = np.fromiter((0 if d is None else d for d in dated), np.int64, n)
         undated = np.fromiter((d is None for d in dated), np.bool_, n)
-        self.age = np.where(undated, _UNDATED, chunk.as_of - when)
+        self.age = np.where(undated, UNDATED, chunk.as_of - when)
         self.has_value = np.fromiter((q is not None and q.value is not None for q in qs),
                                      np.bool_, n)
         self.has_result = np.fromiter((q is not None and q.result is not None for q in qs),
@@ -229,7 +230,7 @@ class Chunk:
 
     def rows(self, status: Callable[[Facts], Truth]) -> Codes:
         """Codes of ``status`` patient by patient."""
-        return np.fromiter((_CODE[status(f)] for f in self.facts), np.uint8, self.n)
+        return np.fromiter((CODES[status(f)] for f in self.facts), np.uint8, self.n)
 
     def by_value(self, name: Hashable, value: Callable[[Facts], Any],
                  status: Callable[[Facts], Truth], node: Any = None) -> Codes:
@@ -259,7 +260,7 @@ class Chunk:
         for j, (i, key) in enumerate(zip(firsts, keys, strict=True)):
             c = None if key is None else memo.get(key)
             if c is None:
-                c = _CODE[status(self.facts[i])]
+                c = CODES[status(self.facts[i])]
                 if key is not None and node is not None:
                     memo[key] = c
             codes[j] = c
