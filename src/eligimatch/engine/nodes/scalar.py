@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ...facts import Facts
 from ...units import analytes, format_number
 from ...vocabulary import SCALAR_VALUES, SCALARS, suggest
-from ..core import Outcome, Truth, unknown
+from ..core import Outcome, Truth, recency_limit, stale, unknown
 from .base import Bad, EvalContext, Example, Node, NodeKind, Problems
 
 if TYPE_CHECKING:
@@ -78,16 +78,23 @@ class Expr(Node):
         return set(self.names)
 
     def share_key(self, ctx: EvalContext, attested: bool) -> Any:
-        return (type(self), self.source, self.names)  # the compiled rule compares by identity
+        # the compiled rule compares by identity; quantities age by the trial's lab window
+        return (type(self), self.source, self.names, ctx.lab_max_age_days)
 
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
         values: dict[str, Any] = {}
         missing = []
         for n in self.names:
-            if n in facts.scalars:
-                v = facts.scalars[n]
+            if n in SCALARS:
+                v = facts.scalars.get(n)
             else:
                 q = facts.quantity(n)
+                a = analytes()[n]
+                limit = recency_limit(a, None, True, ctx.lab_max_age_days)
+                if q is not None and stale(q.date, facts.as_of, limit):  # every fact ages
+                    missing.append(f"recent {a.short} (within {limit} days)")
+                    values[n] = None
+                    continue
                 v = None if q is None or q.comparator is not None else q.value
                 if v is not None:  # rule-engine numbers are Decimals
                     v = Decimal(v.numerator) / Decimal(v.denominator)
@@ -271,13 +278,18 @@ KINDS = (
                "a misspelt symbol or a type mismatch is an error. `$now` and the other built-in "
                "symbols are refused (rules never read the clock), and so are the regular-"
                "expression operators `=~ =~~ !~ !~~` (a pattern can take unbounded time).",
-        unknown="Unknown when any symbol it reads is not recorded (or is a censored value), and "
-                "when it cannot be evaluated for the values (a division by zero), which also asks "
-                "for review.",
+        unknown="Unknown when any symbol it reads is not recorded, is a censored value or is too "
+                "old (a quantity ages as in a comparison: the trial's lab window, else the "
+                "analyte's), and when it cannot be evaluated for the values (a division by zero), "
+                "which also asks for review.",
         examples=(
             Example(_EXPR, "true", _labs(anc=2, platelets=150)),
             Example(_EXPR, "false", _labs(anc=2, platelets=50)),
             Example(_EXPR, "unknown", _labs(anc=2), explains="needs platelets"),
+            Example(_EXPR, "unknown", {"labs": [
+                {"test": "anc", "value": 2, "unit": "10^9/L", "date": "2026-11-12"},
+                {"test": "platelets", "value": 150, "unit": "10^9/L", "date": "2025-11-12"}]},
+                explains="needs recent platelets (within 28 days)"),
             Example('{ expr = "anc / 0 > 1" }', "unknown", _labs(anc=2),
                     explains="cannot be evaluated for these values"),
             Example('{ expr = "true" }', "true"),
