@@ -4,7 +4,7 @@
 ``as_of``, a unit of the wrong dimension, an impossible value, a contradiction such as a pregnancy
 recorded for a male) into one :class:`~.errors.PatientError`:
 
-* quantities (:mod:`.quantities`): labs and measurements in canonical units, derived values;
+* quantities (:mod:`.quantities`, :mod:`.labfacts`): labs and measurements in canonical units, derived values;
 * scalar facts: the profile's yes/no and closed-choice fields, as :mod:`.vocabulary` names them;
 * items of the collections (:mod:`.items`), with what all their evidence says;
 * the clinicians' attestations, by trial and criterion.
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from . import items, quantities
+from . import items, labfacts, quantities
 from .errors import PatientError, Problems
 from .items import Item
 from .patient import Patient
@@ -63,7 +63,7 @@ def build_facts(patient: Patient, as_of: date | None = None, source: str = "<pat
     problems = Problems()
     facts = Facts(patient_id=patient.id, as_of=when)
     quantities.profile_quantities(patient, facts, problems)
-    quantities.labs(patient, facts, problems)
+    labfacts.labs(patient, facts, problems)
     _scalars(patient, facts)
     _contradictions(patient, problems)
     items.collections(patient, facts, problems)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -22,12 +23,22 @@ from .dates import age_in_years
 from .errors import Problems, UnitError
 from .patient import Patient, Quantity
 from .units import Analyte, analytes, format_number
-from .vocabulary import suggest
+from .units.conversion import Number
 
 if TYPE_CHECKING:
     from .facts import Facts
 
-__all__ = ["LAB_MAX_AGE_DAYS", "QuantityFact", "check_date", "cockcroft_gault", "labs", "profile_quantities"]
+__all__ = [
+    "LAB_MAX_AGE_DAYS",
+    "QuantityFact",
+    "canonical",
+    "check_date",
+    "cockcroft_gault",
+    "measured",
+    "number_text",
+    "profile_quantities",
+    "remember",
+]
 
 # How many days old a lab result may be when neither the criterion, the trial nor the analyte
 # says (a usual screening window).
@@ -67,25 +78,81 @@ class QuantityFact:
 
 
 def _quantity(key: str, q: Quantity, where: str, problems: Problems) -> QuantityFact | None:
-    a = analytes()[key]
+    return measured(analytes()[key], q.value, q.unit, q.comparator, q.date, where, problems)
+
+
+def measured(
+    a: Analyte,
+    number: Decimal,
+    unit: str,
+    comparator: str | None,
+    when: date | None,
+    where: str,
+    problems: Problems,
+) -> QuantityFact | None:
+    """``number`` ``unit`` of ``a`` in its canonical unit, or None with the problem recorded."""
+    got = canonical(a, number, unit, comparator, where, problems)
+    if got is None:
+        return None
+    return QuantityFact(a, value=got[0], comparator=comparator, date=when, reported=got[1])
+
+
+# (id of the analyte, number, unit, comparator) → (the analyte, canonical value, as reported):
+# a pure function of the key, remembered for the values met most (bounded: the input chooses)
+_CANONICAL: dict[tuple[Any, ...], tuple[Analyte, Fraction, str]] = {}
+_MEMO_MAX = 8192
+
+
+def canonical(
+    a: Analyte, number: Decimal, unit: str, comparator: str | None, where: str, problems: Problems
+) -> tuple[Fraction, str] | None:
+    """(``number`` ``unit`` in the canonical unit of ``a``, as reported: "" in that unit), or None
+    with the problem recorded (a unit not of ``a``, an impossible value)."""
+    key = (id(a), number, unit, comparator)
+    hit = _CANONICAL.get(key)
+    if hit is not None and hit[0] is a:
+        return hit[1], hit[2]
     try:
-        spec = a.unit_for(q.unit)
-        value = a.to_canonical(q.value, spec)
+        spec, factor = a.canonical_unit(unit)
     except UnitError as exc:
         problems.add(
             f"{where}.unit",
-            f"{q.unit!r} is not a unit of {a.name}" if "not a unit of" in exc.reason else str(exc),
+            f"{unit!r} is not a unit of {a.name}" if "not a unit of" in exc.reason else str(exc),
         )
         return None
+    value = Fraction(number) * factor
     if not _in_range(a, value, f"{where}.value", problems):
         return None
     same_unit = a.unit is not None and spec.key == a.unit.key
-    reported = "" if same_unit else f"{q.comparator or ''}{format_number(q.value, 6)} {q.unit}"
-    return QuantityFact(a, value=value, comparator=q.comparator, date=q.date, reported=reported)
+    reported = "" if same_unit else f"{comparator or ''}{number_text(number, 6)} {unit}"
+    remember(_CANONICAL, key, (a, value, reported))
+    return value, reported
+
+
+def remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    """``memo[key] = value``, the memo emptied first when it holds ``_MEMO_MAX`` entries."""
+    if len(memo) >= _MEMO_MAX:
+        memo.clear()
+    memo[key] = value
+
+
+_SHOWN: dict[tuple[type, Number, int], str] = {}
+
+
+def number_text(value: Number, digits: int = 4) -> str:
+    """``format_number(value, digits)``, remembered for the values met most (it is a function of
+    the value and its type: a Fraction is rounded to 40 digits first, a Decimal is not)."""
+    key = (type(value), value, digits)
+    text = _SHOWN.get(key)
+    if text is None:
+        text = format_number(value, digits)
+        remember(_SHOWN, key, text)
+    return text
 
 
 def _in_range(a: Analyte, value: Fraction, where: str, problems: Problems) -> bool:
-    if (a.min is not None and value < a.min) or (a.max is not None and value > a.max):
+    low, high = a.bounds()
+    if (low is not None and value < low) or (high is not None and value > high):
         problems.add(where, f"{a.show(value)} is not a possible {a.name}")
         return False
     if a.integer and value.denominator != 1:
@@ -128,14 +195,15 @@ def profile_quantities(p: Patient, facts: Facts, problems: Problems) -> None:
         for i, bp in enumerate(p.blood_pressure):
             check_date(bp.date, as_of, f"blood_pressure[{i}].date", problems)
         if p.blood_pressure:
-            latest = max(p.blood_pressure, key=_bp_order)
+            bps = p.blood_pressure
+            latest = bps[0] if len(bps) == 1 else max(bps, key=_bp_order)
             for key, v in (("bp_systolic", latest.systolic), ("bp_diastolic", latest.diastolic)):
-                qf = _quantity(
-                    key, Quantity(value=v, unit=latest.unit, date=latest.date), "blood_pressure", problems
-                )
+                qf = measured(analytes()[key], v, latest.unit, None, latest.date, "blood_pressure", problems)
                 if qf is not None:
                     facts.quantities[key] = qf
-    if p.metastases is not None:
+    if p.metastases == []:  # none: both counts are 0
+        facts.quantities.update(_no_metastases(analytes()))
+    elif p.metastases is not None:
         # a metastasis without a status may or may not be resolved: it makes the counts unknown
         # (counting it, or not, would let forgetting the status change a known count)
         unsure = sorted({m.site or "an unclassified site" for m in p.metastases if m.status is None})
@@ -177,114 +245,39 @@ def profile_quantities(p: Patient, facts: Facts, problems: Problems) -> None:
             )
 
 
+_NONE: list[tuple[dict[str, Analyte], dict[str, QuantityFact]]] = []
+
+
+def _no_metastases(catalogue: dict[str, Analyte]) -> dict[str, QuantityFact]:
+    """The counts of a patient without metastases, made once for the catalogue (immutable)."""
+    if not _NONE or _NONE[0][0] is not catalogue:
+        _NONE[:] = [
+            (
+                catalogue,
+                {
+                    "metastatic_lesion_count": QuantityFact(
+                        catalogue["metastatic_lesion_count"],
+                        value=Fraction(0),
+                        derived="sum of recorded metastatic lesions",
+                    ),
+                    "metastatic_organ_count": QuantityFact(
+                        catalogue["metastatic_organ_count"], value=Fraction(0), derived="organs: none"
+                    ),
+                },
+            )
+        ]
+    return _NONE[0][1]
+
+
 def _bp_order(b: Any) -> tuple[Any, ...]:
     """Newest reading first, then the highest, compared in mmHg whatever unit each is in."""
     a = analytes()["bp_systolic"]
     try:
-        spec = a.unit_for(b.unit)
-        values = (a.to_canonical(b.systolic, spec), a.to_canonical(b.diastolic, spec))
+        factor = a.canonical_unit(b.unit)[1]
+        values = (Fraction(b.systolic) * factor, Fraction(b.diastolic) * factor)
     except UnitError:  # reported when the reading is used
         values = (Fraction(b.systolic), Fraction(b.diastolic))
     return (b.date, *values, b.unit)
-
-
-def labs(p: Patient, facts: Facts, problems: Problems) -> None:
-    if p.labs is None:
-        return
-    catalogue = analytes()
-    by_test: dict[str, list[tuple[int, QuantityFact]]] = {}
-    for i, lab in enumerate(p.labs):
-        where = f"labs[{i}]"
-        a = catalogue.get(lab.test)
-        if a is None or a.source != "lab":
-            names = [k for k, v in catalogue.items() if v.source == "lab"]
-            problems.add(f"{where}.test", f"unknown test {lab.test!r}{suggest(lab.test, names)}")
-            continue
-        check_date(lab.date, facts.as_of, f"{where}.date", problems)
-        qf = _lab_fact(a, lab, where, problems)
-        if qf is not None:
-            by_test.setdefault(a.key, []).append((i, qf))
-    for key, results in by_test.items():
-        newest = max(r.date or date.min for _, r in results)
-        latest = [r for _, r in results if r.date == newest]
-        distinct = {(r.value, r.comparator, r.result) for r in latest}
-        if len(distinct) > 1:
-            short = catalogue[key].short
-            facts.quantity_gaps[key] = (
-                f"a single {short} result",
-                f"{short}: {len(latest)} different results on {newest}",
-            )
-            continue
-        facts.quantities[key] = min(latest, key=lambda r: (r.uln is None, r.uln or 0, r.reported, r.uln_note))
-
-
-def _lab_fact(a: Analyte, lab: Any, where: str, problems: Problems) -> QuantityFact | None:
-    if a.kind != "quantity":
-        if lab.result is None:
-            problems.add(where, f"{a.name} takes a 'result' ({', '.join(a.scale or a.values)})")
-            return None
-        allowed = a.scale or a.values
-        res = lab.result.lower() if lab.result.lower() in allowed else lab.result
-        if res not in allowed:
-            problems.add(
-                f"{where}.result",
-                f"{lab.result!r} is not a result of {a.name} (expected one of {', '.join(allowed)})",
-            )
-            return None
-        return QuantityFact(a, result=res, date=lab.date, reported=lab.result)
-    if lab.value is None:
-        problems.add(where, f"{a.name} needs a numeric 'value' and 'unit'")
-        return None
-    qf = _quantity(
-        a.key,
-        Quantity(value=lab.value, unit=lab.unit, comparator=lab.comparator, date=lab.date),
-        where,
-        problems,
-    )
-    if qf is None:
-        return None
-    uln, note, band = None, "", None
-    rr = lab.reference_range
-    if rr is not None and rr.high is not None:
-        unit_text = rr.unit or lab.unit
-        try:
-            uln = a.to_canonical(rr.high, a.unit_for(unit_text))
-            note = f"ULN {format_number(rr.high, 6)} {unit_text} from the lab's reference range"
-        except UnitError:
-            problems.add(f"{where}.reference_range.unit", f"{unit_text!r} is not a unit of {a.name}")
-            return None
-        if rr.low is not None and rr.low > rr.high:
-            problems.add(f"{where}.reference_range", "low is above high")
-            return None
-        if a.uln_band is not None and not a.uln_band[0] <= uln <= a.uln_band[1]:
-            lo, hi = (a.show(x) for x in a.uln_band)
-            shown = f"{format_number(rr.high, 6)} {unit_text}"
-            if rr.unit is None:
-                problems.add(
-                    f"{where}.reference_range.unit",
-                    f"the range gives no unit, and {shown} (the result's unit) is not a "
-                    f"plausible upper limit of normal of {a.name} ({lo} to {hi}): give "
-                    f"the range's unit",
-                )
-            else:
-                problems.add(
-                    f"{where}.reference_range.high",
-                    f"{shown} is not a plausible upper limit of normal of {a.name} ({lo} to {hi})",
-                )
-            return None
-    elif a.uln_band is not None:
-        band = a.uln_band
-        note = "the lab reported no reference range"
-    return QuantityFact(
-        a,
-        value=qf.value,
-        comparator=qf.comparator,
-        date=lab.date,
-        reported=qf.reported,
-        uln=uln,
-        uln_note=note,
-        uln_band=band,
-    )
 
 
 def cockcroft_gault(p: Patient, facts: Facts) -> None:
@@ -321,22 +314,26 @@ def cockcroft_gault(p: Patient, facts: Facts) -> None:
     assert age and weight and scr and age.value is not None and weight.value is not None
     assert scr.value is not None
     crea = analytes()["creatinine"]
-    mg_dl = crea.to_canonical(1, crea.unit_for("mg/dL"))  # µmol/L per mg/dL
+    mg_dl = crea.canonical_unit("mg/dL")[1]  # µmol/L per mg/dL
     scr_mg_dl = scr.value / mg_dl
     if scr_mg_dl <= 0:
         facts.quantity_gaps["crcl"] = ("measured CrCl", "CrCl cannot be estimated from a creatinine of 0")
         return
-    value = (140 - age.value) * weight.value / (72 * scr_mg_dl)
+    # (140 − age) × weight / (72 × Scr), × 85/100 for a woman, at least 0: one exact fraction
+    # of the integer parts (as the Fraction operations would give it, with one normalisation)
+    a, w, s = age.value, weight.value, scr_mg_dl
+    num = (140 * a.denominator - a.numerator) * w.numerator * s.denominator
+    den = a.denominator * w.denominator * 72 * s.numerator
     if p.sex == "female":
-        value *= Fraction(85, 100)
-    value = max(value, Fraction(0))
+        num, den = num * 85, den * 100
+    value = Fraction(max(num, 0), den)
     facts.quantities["crcl"] = QuantityFact(
         analytes()["crcl"],
         value=value,
         date=scr.date,
         derived=(
-            f"Cockcroft–Gault estimate from age {format_number(age.value)}, weight "
-            f"{format_number(weight.value)} kg, {p.sex}, creatinine "
-            f"{format_number(scr_mg_dl, 3)} mg/dL on {scr.date}"
+            f"Cockcroft–Gault estimate from age {number_text(age.value)}, weight "
+            f"{number_text(weight.value)} kg, {p.sex}, creatinine "
+            f"{number_text(scr_mg_dl, 3)} mg/dL on {scr.date}"
         ),
     )

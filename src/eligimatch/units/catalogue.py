@@ -57,6 +57,10 @@ class Analyte:
     uln_source: str = ""
     # how many days a value stays current when the criterion and the trial say nothing
     max_age_days: int | None = None
+    # spelling → (unit_for(spelling), its exact factor to the canonical unit): see canonical_unit
+    _readings: dict[str, tuple[UnitSpec, Fraction]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     def __hash__(self) -> int:  # the key is unique in the catalogue (unit_aliases is a dict)
         return hash(self.key)
@@ -88,6 +92,22 @@ class Analyte:
             expected = f"expected a unit like {self.unit.text}"
         raise UnitError(text, f"is not a unit of {self.name} ({expected})", quantity=self.key)
 
+    def canonical_unit(self, text: str) -> tuple[UnitSpec, Fraction]:
+        """:meth:`unit_for` ``text`` and the exact factor from it to the canonical unit (a value
+        in it × the factor is :meth:`to_canonical` of it: every conversion is linear), remembered
+        per spelling (at most ``_READINGS_MAX``); raise :class:`UnitError` as :meth:`unit_for`."""
+        hit = self._readings.get(text)
+        if hit is None:
+            spec = self.unit_for(text)
+            hit = spec, self.to_canonical(1, spec)
+            if len(self._readings) < _READINGS_MAX:
+                self._readings[text] = hit
+        return hit
+
+    def bounds(self) -> tuple[Fraction | None, Fraction | None]:
+        """``min`` and ``max`` as exact fractions (compared with canonical values)."""
+        return _bounds(self)
+
     def _accepts(self, spec: UnitSpec, text: str) -> bool:
         assert self.unit is not None
         if self.dimensionless_units:
@@ -110,6 +130,14 @@ class Analyte:
         """``1.2 ×10⁹/L`` — a canonical value with its display unit."""
         num = format_number(value)
         return f"{num} {self.display_unit}".rstrip() if self.display_unit else num
+
+
+_READINGS_MAX = 256  # spellings of one analyte remembered (the input chooses them)
+
+
+@functools.cache
+def _bounds(a: Analyte) -> tuple[Fraction | None, Fraction | None]:
+    return (None if a.min is None else Fraction(a.min)), (None if a.max is None else Fraction(a.max))
 
 
 _ALIAS = re.compile(r"^(\d+(?:\.\d+)?) +(\S.*)$")
