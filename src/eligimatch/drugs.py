@@ -196,6 +196,7 @@ class Catalogue:
                 phrases[tuple(n.split())] = r.agents
         self._phrases = sorted(phrases.items(), key=lambda kv: -len(kv[0]))
         self._first = {p[0] for p, _ in self._phrases}
+        self._readings: dict[tuple[Any, ...], DrugReading] = {}
 
     def agent(self, text: str) -> Agent | None:
         """The agent called ``text`` (its name or an alias, any case), or None."""
@@ -243,6 +244,30 @@ class Catalogue:
     ) -> DrugReading:
         """Read one item.  ``drug`` is False for items that are not drug therapy (an operation,
         radiotherapy, a transfusion): words of their names that are not drugs mean nothing."""
+        key = (
+            name,
+            None if agents is None else tuple(agents),
+            None if classes is None else tuple(classes),
+            route,
+            drug,
+        )
+        hit = self._readings.get(key)
+        if hit is None:  # a pure function of the key: remembered (bounded, as the input chooses)
+            hit = self._read(name=name, agents=agents, classes=classes, route=route, drug=drug)
+            if len(self._readings) >= _READINGS_MAX:
+                self._readings.clear()
+            self._readings[key] = hit
+        return hit
+
+    def _read(
+        self,
+        *,
+        name: str | None,
+        agents: Sequence[str] | None,
+        classes: Sequence[str] | None,
+        route: str | None,
+        drug: bool,
+    ) -> DrugReading:
         found: list[str] = []
         unread: list[str] = []
         for given in agents or ():
@@ -308,6 +333,9 @@ class Catalogue:
         if dual or hits:
             return None
         return False if known else None
+
+
+_READINGS_MAX = 4096
 
 
 def _text(name: str) -> str:

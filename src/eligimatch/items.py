@@ -93,12 +93,27 @@ def unclassified_label(name: str, obj: Any) -> str | None:
     return None
 
 
+_LABEL_ATTRS = ("name", "term", "substance", "description", "type", "site", "kind")
+
+
+_LABEL_ATTRS_OF: dict[type, tuple[str, ...]] = {}
+
+
+def _label_attrs(cls: type) -> tuple[str, ...]:
+    """The attributes of ``_LABEL_ATTRS`` an item of ``cls`` has (a model's fields, or of the class)."""
+    attrs = _LABEL_ATTRS_OF.get(cls)
+    if attrs is None:
+        fields = getattr(cls, "model_fields", {})
+        attrs = _LABEL_ATTRS_OF[cls] = tuple(a for a in _LABEL_ATTRS if a in fields or hasattr(cls, a))
+    return attrs
+
+
 def _label(name: str, obj: Any) -> str:
     unclassified = unclassified_label(name, obj)
     if unclassified is not None:
         return unclassified
-    for attr in ("name", "term", "substance", "description", "type", "site", "kind"):
-        v = getattr(obj, attr, None)
+    for attr in _label_attrs(type(obj)):
+        v = getattr(obj, attr)
         if v:
             label = str(v) if attr in ("name", "term", "substance", "description") else display(v)
             break
