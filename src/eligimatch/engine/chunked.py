@@ -44,10 +44,10 @@ class ChunkStatuses:
     """The statuses of a chunk: per trial, its distinct patterns and each patient's pattern.
 
     ``patterns[t]`` lists the distinct :data:`~.graph.TrialStatus` of trial ``t`` in the chunk;
-    ``which[t][p]`` is the position in it of patient ``p``'s; ``counts(t)`` how many patients
-    have each; ``attrition[t]`` the chunk's attrition counts of trial ``t``: patients, fail and
-    unknown counts per criterion, histograms of the first failing and the first not passing
-    criterion (position; the trial's size for none), and the count of each verdict."""
+    ``which[t][p]`` is the position in it of patient ``p``'s; ``attrition[t]`` the chunk's
+    attrition counts of trial ``t``: patients, fail and unknown counts per criterion,
+    histograms of the first failing and the first not passing criterion (position; the
+    trial's size for none), and the count of each verdict."""
 
     def __init__(self, n: int, patterns: list[list[TrialStatus]], which: list[_Ints],
                  attrition: list[Attrition]) -> None:
@@ -55,9 +55,6 @@ class ChunkStatuses:
         self.patterns = patterns
         self.which = which
         self.attrition = attrition
-
-    def counts(self, t: int) -> list[int]:
-        return np.bincount(self.which[t], minlength=len(self.patterns[t])).tolist()  # type: ignore[no-any-return]
 
     def texts(self, render: Callable[[int, TrialStatus], str]) -> npt.NDArray[np.object_]:
         """``render(t, status)`` for every patient (rows) and trial (columns), called once per
