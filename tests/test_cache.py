@@ -105,16 +105,20 @@ def test_a_damaged_entry_is_compiled_again_and_replaced(rules, store, compiled, 
     good = load_rule_file(path)
     (entry,) = _entries(store)
     blob = entry.read_bytes()
-    other = compile_bytes((rules / "NCT06593899.toml").read_bytes(), "x.toml",
-                          load.load_shared(path))
-    entry.write_bytes({"garbage": b"\x00not a pickle", "truncated": blob[: len(blob) // 2],
-                       "another object": pickle.dumps({"id": "NCT07342322"}),
-                       "another trial": pickle.dumps(other)}[damage])
+    other = compile_bytes((rules / "NCT06593899.toml").read_bytes(), "x.toml", load.load_shared(path))
+    entry.write_bytes(
+        {
+            "garbage": b"\x00not a pickle",
+            "truncated": blob[: len(blob) // 2],
+            "another object": pickle.dumps({"id": "NCT07342322"}),
+            "another trial": pickle.dumps(other),
+        }[damage]
+    )
     compiled.clear()
     assert load_rule_file(path) == good
     assert compiled == ["NCT07342322.toml"]
     compiled.clear()
-    assert load_rule_file(path) == good      # the entry was written again
+    assert load_rule_file(path) == good  # the entry was written again
     assert compiled == []
 
 
@@ -126,7 +130,7 @@ def test_another_engine_or_other_shared_sets_miss(rules, store, compiled, monkey
     load_rule_file(path)
     assert compiled == ["NCT07342322.toml"]
     shared = rules / "shared" / "value_sets.toml"
-    shared.write_text(shared.read_text("utf-8") + "\nextra_set_for_the_test = [\"x\"]\n", "utf-8")
+    shared.write_text(shared.read_text("utf-8") + '\nextra_set_for_the_test = ["x"]\n', "utf-8")
     compiled.clear()
     load_rule_file(path)
     assert compiled == ["NCT07342322.toml"]
@@ -157,19 +161,18 @@ def test_a_broken_file_is_never_stored_and_says_what_is_wrong_each_time(rules, s
     assert _entries(store) == []
 
 
-def test_off_or_unwritable_or_shared_with_others_the_cache_is_left_alone(rules, store, compiled,
-                                                                         monkeypatch):
+def test_off_or_unwritable_or_shared_with_others_the_cache_is_left_alone(rules, store, compiled, monkeypatch):
     path = rules / "NCT07342322.toml"
     monkeypatch.setenv("ELIGIMATCH_NO_CACHE", "1")
     load_rule_file(path)
     assert not store.exists()
     monkeypatch.delenv("ELIGIMATCH_NO_CACHE")
     store.write_text("a file where the directory should be")
-    good = load_rule_file(path)                    # cannot be written: compiled, no error
+    good = load_rule_file(path)  # cannot be written: compiled, no error
     store.unlink()
     load_rule_file(path)
     (entry,) = _entries(store)
-    os.chmod(entry.parent, 0o777)                  # others could have put it there
+    os.chmod(entry.parent, 0o777)  # others could have put it there
     compiled.clear()
     assert load_rule_file(path) == good
     assert compiled == ["NCT07342322.toml"]
@@ -181,15 +184,19 @@ def test_an_expression_trial_is_cached_and_decides_as_compiled(tmp_path, store, 
     from rulefiles import criterion, header
 
     path = tmp_path / "x1.toml"
-    path.write_text(header("X1", "expr") + criterion(
-        "{ expr = \"anc > 1.5 and sex == 'female'\" }", "I1"), "utf-8")
+    path.write_text(
+        header("X1", "expr") + criterion("{ expr = \"anc > 1.5 and sex == 'female'\" }", "I1"), "utf-8"
+    )
     fresh = load_rule_file(path, None)
     compiled.clear()
     again = load_rule_file(path, None)
     assert compiled == []
     for sex, anc in (("female", "2000"), ("female", "1000"), ("male", "2000"), (None, "2000")):
-        raw = {"id": "p", "as_of": "2026-11-01",
-               "labs": [{"test": "anc", "value": anc, "unit": "/uL", "date": "2026-10-30"}]}
+        raw = {
+            "id": "p",
+            "as_of": "2026-11-01",
+            "labs": [{"test": "anc", "value": anc, "unit": "/uL", "date": "2026-10-30"}],
+        }
         if sex:
             raw["sex"] = sex
         facts = build_facts(Patient.model_validate(raw))
@@ -205,5 +212,5 @@ def test_old_entries_go_as_new_ones_are_written(rules, store):
     month_ago = entry.stat().st_mtime - 31 * 86400
     os.utime(stale, (month_ago, month_ago))
     entry.unlink()
-    load_rule_file(path)            # writes its entry again, in the same bucket
+    load_rule_file(path)  # writes its entry again, in the same bucket
     assert _entries(store) == [entry]

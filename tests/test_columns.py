@@ -26,13 +26,13 @@ from eligimatch.units import analytes
 from rulefiles import criterion, header
 from test_graph import CORPUS, reference, synthetic  # noqa: F401 (a fixture)
 
-CHUNK = 37      # not a divisor of anything in particular: chunks of every make-up
+CHUNK = 37  # not a divisor of anything in particular: chunks of every make-up
 
 
 def chunked(program: Program, facts: list[Any]) -> list[Any]:
     out = []
     for i in range(0, len(facts), CHUNK):
-        part = program.run_chunk(facts[i:i + CHUNK])
+        part = program.run_chunk(facts[i : i + CHUNK])
         out.extend(part.patient(p) for p in range(part.n))
     return out
 
@@ -64,25 +64,46 @@ def test_truth_codes_order_false_unknown_true():
 
 AS_OF = date(2026, 11, 1)
 OPS = ("<", "<=", ">", ">=", "==", "!=")
-BILIRUBIN_RANGE = Decimal("20.5")      # umol/L: the lab's ULN when it reports one
-ALT_RANGE = Decimal("40")              # U/L
+BILIRUBIN_RANGE = Decimal("20.5")  # umol/L: the lab's ULN when it reports one
+ALT_RANGE = Decimal("40")  # U/L
 
 
 def _trial() -> Any:
     parts = []
     for i, op in enumerate(OPS):
         kind = "exclusion" if i % 2 else "inclusion"
-        parts.append(criterion(f'{{ quantity = "anc", op = "{op}", value = 1.5, unit = "10^9/L" }}',
-                               f"I{i}" if kind == "inclusion" else f"E{i}", kind))
-        parts.append(criterion(f'{{ quantity = "bilirubin", op = "{op}", uln = 1.5 }}',
-                               f"I{i}.bili" if kind == "inclusion" else f"E{i}.bili", kind))
-        parts.append(criterion(f'{{ quantity = "alt", op = "{op}", uln = 2.5, within_days = 14 }}',
-                               f"I{i}.alt", "inclusion"))
-        parts.append(criterion(f'{{ quantity = "ecog", op = "{op}", value = 1, unit = "1" }}',
-                               f"I{i}.ecog", "inclusion"))
+        parts.append(
+            criterion(
+                f'{{ quantity = "anc", op = "{op}", value = 1.5, unit = "10^9/L" }}',
+                f"I{i}" if kind == "inclusion" else f"E{i}",
+                kind,
+            )
+        )
+        parts.append(
+            criterion(
+                f'{{ quantity = "bilirubin", op = "{op}", uln = 1.5 }}',
+                f"I{i}.bili" if kind == "inclusion" else f"E{i}.bili",
+                kind,
+            )
+        )
+        parts.append(
+            criterion(
+                f'{{ quantity = "alt", op = "{op}", uln = 2.5, within_days = 14 }}', f"I{i}.alt", "inclusion"
+            )
+        )
+        parts.append(
+            criterion(
+                f'{{ quantity = "ecog", op = "{op}", value = 1, unit = "1" }}', f"I{i}.ecog", "inclusion"
+            )
+        )
     parts.append(criterion('{ recorded = "platelets" }', "I9"))
-    parts.append(criterion('{ any = [ { quantity = "anc", op = ">=", value = 1, unit = "10^9/L" }, '
-                           '{ not = { recorded = "alt" } } ] }', "I10"))
+    parts.append(
+        criterion(
+            '{ any = [ { quantity = "anc", op = ">=", value = 1, unit = "10^9/L" }, '
+            '{ not = { recorded = "alt" } } ] }',
+            "I10",
+        )
+    )
     text = header("B2", "boundaries", "lab_max_age_days = 28") + "".join(parts)
     return compile_bytes(text.encode(), "b2.toml")
 
@@ -90,8 +111,22 @@ def _trial() -> Any:
 TRIAL = _trial()
 PROGRAM = Program([TRIAL])
 # how far from the threshold, relative: on it, closer than floats can tell, at the margin, beyond
-SHIFTS = ("0", "1e-18", "-1e-18", "1e-12", "-1e-12", "1e-9", "-1e-9", "1.0000001e-9",
-          "-1.0000001e-9", "2e-9", "-2e-9", "1e-6", "-0.3", "0.5")
+SHIFTS = (
+    "0",
+    "1e-18",
+    "-1e-18",
+    "1e-12",
+    "-1e-12",
+    "1e-9",
+    "-1e-9",
+    "1.0000001e-9",
+    "-1.0000001e-9",
+    "2e-9",
+    "-2e-9",
+    "1e-6",
+    "-0.3",
+    "0.5",
+)
 
 
 def _near(threshold: Decimal) -> st.SearchStrategy[Decimal]:
@@ -109,9 +144,8 @@ COMPARATOR = st.sampled_from([None, None, None, "<", "<=", ">", ">="])
 @st.composite
 def labs(draw: Any) -> list[dict[str, Any]]:
     out = []
-    if draw(st.booleans()):     # ANC in /uL: 1.5 x 10^9/L is 1500
-        lab = {"test": "anc", "value": str(draw(_near(Decimal(1500)))), "unit": "/uL",
-               **_dated(draw(AGES))}
+    if draw(st.booleans()):  # ANC in /uL: 1.5 x 10^9/L is 1500
+        lab = {"test": "anc", "value": str(draw(_near(Decimal(1500)))), "unit": "/uL", **_dated(draw(AGES))}
         if (c := draw(COMPARATOR)) is not None:
             lab["comparator"] = c
         out.append(lab)
@@ -124,8 +158,7 @@ def labs(draw: Any) -> list[dict[str, Any]]:
         # around k x ULN: the lab's own ULN, or either end of the band of plausible ULNs
         k = Decimal("1.5") if test == "bilirubin" else Decimal("2.5")
         uln = own if ranged else Decimal(draw(st.sampled_from([band[0], band[1]])).numerator)
-        lab = {"test": test, "value": str(draw(_near(k * uln))), "unit": unit,
-               **_dated(draw(AGES))}
+        lab = {"test": test, "value": str(draw(_near(k * uln))), "unit": unit, **_dated(draw(AGES))}
         if ranged:
             lab["reference_range"] = {"high": str(own), "unit": unit}
         if (c := draw(COMPARATOR)) is not None:
@@ -138,8 +171,11 @@ def labs(draw: Any) -> list[dict[str, Any]]:
 
 @st.composite
 def profiles(draw: Any) -> Any:
-    raw: dict[str, Any] = {"id": f"p{draw(st.integers(0, 10**6))}", "as_of": AS_OF.isoformat(),
-                           "labs": draw(labs())}
+    raw: dict[str, Any] = {
+        "id": f"p{draw(st.integers(0, 10**6))}",
+        "as_of": AS_OF.isoformat(),
+        "labs": draw(labs()),
+    }
     if draw(st.booleans()):
         raw["ecog"] = {"value": draw(st.integers(0, 4)), **_dated(draw(AGES))}
     return build_facts(Patient.model_validate(raw))
@@ -147,9 +183,27 @@ def profiles(draw: Any) -> Any:
 
 @settings(max_examples=60)
 @given(st.lists(profiles(), min_size=1, max_size=12))
-@example([build_facts(Patient.model_validate({"id": "edge", "as_of": "2026-11-01", "labs": [
-    {"test": "anc", "value": "1500.0000000000000001", "unit": "/uL", "date": "2026-10-30"},
-    {"test": "bilirubin", "value": "39", "unit": "umol/L", "date": "2026-10-30"}]}))])
+@example(
+    [
+        build_facts(
+            Patient.model_validate(
+                {
+                    "id": "edge",
+                    "as_of": "2026-11-01",
+                    "labs": [
+                        {
+                            "test": "anc",
+                            "value": "1500.0000000000000001",
+                            "unit": "/uL",
+                            "date": "2026-10-30",
+                        },
+                        {"test": "bilirubin", "value": "39", "unit": "umol/L", "date": "2026-10-30"},
+                    ],
+                }
+            )
+        )
+    ]
+)
 def test_values_on_and_around_their_thresholds(chunk):
     got = PROGRAM.run_chunk(chunk)
     for p, facts in enumerate(chunk):
@@ -187,7 +241,12 @@ def test_attrition_counts_are_those_of_the_patterns(synthetic):  # noqa: F811
             one.add_indices(fail_at, unknown_at, verdict)
         n, fail, unknown, first_fail, first_not_pass, verdicts = got.attrition[t]
         assert (n, fail, unknown, first_fail, first_not_pass) == (
-            one.patients, one.fail, one.unknown, one.first_fail, one.first_not_pass)
+            one.patients,
+            one.fail,
+            one.unknown,
+            one.first_fail,
+            one.first_not_pass,
+        )
         assert {v: verdicts.get(v, 0) for v in one.verdicts} == one.verdicts
 
 
@@ -209,14 +268,15 @@ def test_the_chunk_writer_writes_the_bytes_of_the_record_writer(tmp_path, fmt):
     shutil.copytree(root / "rules", rules)
     first = sorted(rules.glob("*.toml"))[0]
     text = first.read_text("utf-8")
-    first.write_text(text.replace('kind = "inclusion"\n', 'kind = "inclusion"\ndraft = "age"\n', 1),
-                     "utf-8")
+    first.write_text(text.replace('kind = "inclusion"\n', 'kind = "inclusion"\ndraft = "age"\n', 1), "utf-8")
     plan = make_plan(load_rules(rules), None, None, fmt)  # type: ignore[arg-type]
     done = compiled(plan)
     assert any(done.drafts)
     facts = _cohort()
-    people = [(f.patient_id if i % 3 else f'quote " and, comma {i}', f"src,{i}:\"x\"",
-               f.as_of.isoformat()) for i, f in enumerate(facts)]
+    people = [
+        (f.patient_id if i % 3 else f'quote " and, comma {i}', f'src,{i}:"x"', f.as_of.isoformat())
+        for i, f in enumerate(facts)
+    ]
     one = RecordWriter(plan, done)
     for (pid, source, as_of), f in zip(people, facts, strict=True):
         one.patient(pid, source, as_of)
@@ -241,18 +301,28 @@ def _cohort() -> list[Any]:
 
 # ---------------------------------------------------------------------------- windows
 
+
 def _exists_trial() -> Any:
     parts = [
-        criterion('{ exists = "treatments", where = { type = "chemotherapy" }, within = "P4W" }',
-                  "E1", "exclusion"),
-        criterion('{ exists = "treatments", where = { type = "chemotherapy" }, within = "P6M" }',
-                  "E2", "exclusion"),
-        criterion('{ exists = "treatments", where = { classes = "anthracycline" }, within = "P1Y" }',
-                  "E3", "exclusion"),
-        criterion('{ exists = "treatments", where = { type = "radiotherapy" }, current = true }',
-                  "E4", "exclusion"),
-        criterion('{ exists = "treatments", where = { any = [ { type = "surgery" }, '
-                  '{ type = "radiotherapy", intent = "palliative" } ] } }', "I1"),
+        criterion(
+            '{ exists = "treatments", where = { type = "chemotherapy" }, within = "P4W" }', "E1", "exclusion"
+        ),
+        criterion(
+            '{ exists = "treatments", where = { type = "chemotherapy" }, within = "P6M" }', "E2", "exclusion"
+        ),
+        criterion(
+            '{ exists = "treatments", where = { classes = "anthracycline" }, within = "P1Y" }',
+            "E3",
+            "exclusion",
+        ),
+        criterion(
+            '{ exists = "treatments", where = { type = "radiotherapy" }, current = true }', "E4", "exclusion"
+        ),
+        criterion(
+            '{ exists = "treatments", where = { any = [ { type = "surgery" }, '
+            '{ type = "radiotherapy", intent = "palliative" } ] } }',
+            "I1",
+        ),
     ]
     return compile_bytes((header("W1", "windows") + "".join(parts)).encode(), "w1.toml")
 
@@ -271,8 +341,9 @@ def treated(draw: Any) -> Any:
     items = []
     for _ in range(draw(st.integers(0, 4))):
         edge = as_of - draw(st.sampled_from(windows)) + timedelta(days=draw(st.sampled_from(AROUND)))
-        item: dict[str, Any] = {"type": draw(st.sampled_from(
-            ["chemotherapy", "radiotherapy", "surgery", None]))}
+        item: dict[str, Any] = {
+            "type": draw(st.sampled_from(["chemotherapy", "radiotherapy", "surgery", None]))
+        }
         if item["type"] is None:
             item = {"name": "an unplaced procedure"}
         when = draw(st.sampled_from(["start", "end", "both", "date", "none"]))
@@ -292,7 +363,7 @@ def treated(draw: Any) -> Any:
         items.append(item)
     raw = {"id": "w", "as_of": as_of.isoformat(), "treatments": items}
     if draw(st.integers(0, 9)) == 0:
-        del raw["treatments"]       # not recorded
+        del raw["treatments"]  # not recorded
     return build_facts(Patient.model_validate(raw))
 
 

@@ -79,13 +79,17 @@ def cache_dir() -> Path | None:
     if not base:
         try:
             base = str(Path.home() / ".cache")
-        except (RuntimeError, KeyError, OSError):   # no home directory: no cache
+        except (RuntimeError, KeyError, OSError):  # no home directory: no cache
             return None
     return Path(base) / "eligimatch" / "compiled"
 
 
-def cached(data: bytes, source: str, shared: SharedSets | None,
-           compile_bytes: Callable[[bytes, str, SharedSets | None], Trial]) -> Trial:
+def cached(
+    data: bytes,
+    source: str,
+    shared: SharedSets | None,
+    compile_bytes: Callable[[bytes, str, SharedSets | None], Trial],
+) -> Trial:
     """The trial compiled from ``data`` (named ``source``, with the shared value sets
     ``shared``): from the cache when it holds it, else compiled by ``compile_bytes`` and
     stored."""
@@ -119,8 +123,7 @@ def _private(directory: Path) -> bool:
     except OSError:
         return False
     owner = getattr(os, "getuid", None)
-    return (owner is None or st.st_uid == owner()) and not st.st_mode & (stat.S_IWGRP
-                                                                         | stat.S_IWOTH)
+    return (owner is None or st.st_uid == owner()) and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 def _read(entry: Path, digest: str) -> Trial | None:
@@ -133,13 +136,13 @@ def _read(entry: Path, digest: str) -> Trial | None:
     if not _private(entry.parent) or not _private(entry.parent.parent):
         return None
     paused = gc.isenabled()
-    gc.disable()            # many small objects, none of them garbage: no collection passes
+    gc.disable()  # many small objects, none of them garbage: no collection passes
     try:
         trial = pickle.loads(blob)
-    except Exception:       # corrupt, truncated, from an incompatible engine: compile instead
+    except Exception:  # corrupt, truncated, from an incompatible engine: compile instead
         return None
     finally:
-        gc.freeze()         # and none to scan again: a loaded trial lives as long as the process
+        gc.freeze()  # and none to scan again: a loaded trial lives as long as the process
         if paused:
             gc.enable()
     if not isinstance(trial, Trial) or trial.sha256 != digest:
@@ -150,7 +153,7 @@ def _read(entry: Path, digest: str) -> Trial | None:
 def _write(directory: Path, entry: Path, trial: Trial) -> None:
     try:
         blob = _dumps(trial)
-    except Exception:       # a node that does not pickle: that trial is compiled every time
+    except Exception:  # a node that does not pickle: that trial is compiled every time
         return
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -185,6 +188,7 @@ def _prune(bucket: Path) -> None:
 
 
 # ---------------------------------------------------------------------------- pickling
+
 
 def _analyte(key: str) -> Any:
     from ..units import analytes
@@ -223,7 +227,10 @@ class _Pickler(pickle.Pickler):
             return (_concept, c.key) if concepts().get(c.key) == c else None
 
         self._named: dict[type, Callable[[Any], tuple[Callable[[str], Any], str] | None]] = {
-            Analyte: analyte, UnitSpec: unit, Concept: concept}
+            Analyte: analyte,
+            UnitSpec: unit,
+            Concept: concept,
+        }
 
     def reducer_override(self, obj: Any) -> Any:
         by_name = self._named.get(type(obj))
@@ -234,7 +241,7 @@ class _Pickler(pickle.Pickler):
 def _same_unit(parse: Callable[[str], Any], unit: Any) -> bool:
     try:
         return bool(parse(unit.text) == unit)
-    except ValueError:      # a unit read otherwise: stored as it is
+    except ValueError:  # a unit read otherwise: stored as it is
         return False
 
 

@@ -49,8 +49,9 @@ class ChunkStatuses:
     histograms of the first failing and the first not passing criterion (position; the
     trial's size for none), and the count of each verdict."""
 
-    def __init__(self, n: int, patterns: list[list[TrialStatus]], which: list[_Ints],
-                 attrition: list[Attrition]) -> None:
+    def __init__(
+        self, n: int, patterns: list[list[TrialStatus]], which: list[_Ints], attrition: list[Attrition]
+    ) -> None:
         self.n = n
         self.patterns = patterns
         self.which = which
@@ -71,8 +72,7 @@ class ChunkStatuses:
         return [pats[int(w[p])] for pats, w in zip(self.patterns, self.which, strict=True)]
 
 
-def run_chunk(plain: _Graph, attested: Callable[[], _Graph], facts: Sequence[Facts]
-              ) -> ChunkStatuses:
+def run_chunk(plain: _Graph, attested: Callable[[], _Graph], facts: Sequence[Facts]) -> ChunkStatuses:
     """Screen ``facts``: patients with attestations through the graph ``attested()`` gives
     (made when first needed), the others through ``plain``."""
     layout = _layout(plain)
@@ -98,7 +98,7 @@ class _Layout:
         self.flat = np.array([k for row in graph.rows for k in row], np.intp)
         self.n_criteria = len(self.flat)
         self.blocks: list[tuple[int, int]] = []
-        self.pieces: list[range] = []      # per trial: its rows in the array of piece numbers
+        self.pieces: list[range] = []  # per trial: its rows in the array of piece numbers
         weights: list[int] = []
         starts: list[int] = []
         for row in graph.rows:
@@ -123,8 +123,7 @@ class _Layout:
         self.sharing = {i: group for group in groups.values() for i in group}
         # for the attrition: per row the distance from the end of its block (so that the
         # largest marked one is the first marked)
-        self.reverse = np.array([size - j for _, size in self.blocks for j in range(size)],
-                                np.int32)
+        self.reverse = np.array([size - j for _, size in self.blocks for j in range(size)], np.int32)
 
 
 def _layout(graph: _Graph) -> _Layout:
@@ -138,7 +137,7 @@ def _passes(graph: _Graph, layout: _Layout, chunk: Chunk) -> Codes:
     """Pass codes (rows: every criterion of every trial, in order; columns: patients)."""
     cols: list[Codes | None] = [None] * len(graph.slots)
     for i, slot in enumerate(graph.slots):
-        if cols[i] is not None:         # decided with the others of its reading
+        if cols[i] is not None:  # decided with the others of its reading
             continue
         if slot.children is not None:
             cols[i] = _combined(slot, [cols[c] for c in slot.children], chunk.n)
@@ -160,8 +159,10 @@ def _passes(graph: _Graph, layout: _Layout, chunk: Chunk) -> Codes:
     return out
 
 
-_POLARITY = {e: np.array([code(polarity(e, value_of(c))) for c in (FALSE, UNKNOWN, TRUE)],
-                         np.uint8) for e in (False, True)}
+_POLARITY = {
+    e: np.array([code(polarity(e, value_of(c))) for c in (FALSE, UNKNOWN, TRUE)], np.uint8)
+    for e in (False, True)
+}
 
 
 def _combined(slot: Any, children: Sequence[Codes | None], n: int) -> Codes:
@@ -179,21 +180,22 @@ def _patterns(layout: _Layout, passes: Codes) -> ChunkStatuses:
     n = passes.shape[1]
     fails, unknowns = passes == FALSE, passes == UNKNOWN
     numbers = np.empty((len(layout.starts), n), np.int64)
-    for p in range(0, len(layout.starts), _ROWS_AT_ONCE):     # a slice of rows at a time
+    for p in range(0, len(layout.starts), _ROWS_AT_ONCE):  # a slice of rows at a time
         q = min(p + _ROWS_AT_ONCE, len(layout.starts))
-        top, bottom = layout.starts[p], (layout.starts[q] if q < len(layout.starts)
-                                         else len(layout.weights))
-        numbers[p:q] = np.add.reduceat(np.multiply(passes[top:bottom],
-                                                   layout.weights[top:bottom, None],
-                                                   dtype=np.int64),
-                                       layout.starts[p:q] - top, axis=0)
+        top, bottom = layout.starts[p], (layout.starts[q] if q < len(layout.starts) else len(layout.weights))
+        numbers[p:q] = np.add.reduceat(
+            np.multiply(passes[top:bottom], layout.weights[top:bottom, None], dtype=np.int64),
+            layout.starts[p:q] - top,
+            axis=0,
+        )
     keys = np.empty((len(layout.filled), n), np.int64)
     for k, t in enumerate(layout.filled):
-        keys[k] = _key(numbers[layout.pieces[t].start:layout.pieces[t].stop])
+        keys[k] = _key(numbers[layout.pieces[t].start : layout.pieces[t].stop])
     decoded: list[tuple[list[TrialStatus], _Ints]] = []
     for first in range(0, len(layout.filled), _ROWS_AT_ONCE):
-        decoded.extend(_decoded(layout, keys, fails, unknowns, first,
-                                min(first + _ROWS_AT_ONCE, len(layout.filled))))
+        decoded.extend(
+            _decoded(layout, keys, fails, unknowns, first, min(first + _ROWS_AT_ONCE, len(layout.filled)))
+        )
     patterns: list[list[TrialStatus]] = [[(verdict([]), [], [])] for _ in layout.blocks]
     which: list[_Ints] = [np.zeros(n, np.int64) for _ in layout.blocks]
     for t, (pats, inverse) in zip(layout.filled, decoded, strict=True):
@@ -218,9 +220,14 @@ def _key(pieces: _Ints) -> _Ints:
     return key
 
 
-def _decoded(layout: _Layout, keys: _Ints, fails: npt.NDArray[np.bool_],
-             unknowns: npt.NDArray[np.bool_], begin: int, end: int
-             ) -> list[tuple[list[TrialStatus], _Ints]]:
+def _decoded(
+    layout: _Layout,
+    keys: _Ints,
+    fails: npt.NDArray[np.bool_],
+    unknowns: npt.NDArray[np.bool_],
+    begin: int,
+    end: int,
+) -> list[tuple[list[TrialStatus], _Ints]]:
     """For the trials of rows ``begin:end`` of ``keys``: their distinct patterns (keys sorted in
     each row; a pattern begins where the key changes), decoded together from the criteria of
     one patient that has each, and which pattern each patient has."""
@@ -232,12 +239,13 @@ def _decoded(layout: _Layout, keys: _Ints, fails: npt.NDArray[np.bool_],
     new[:, 1:] = ranked[:, 1:] != ranked[:, :-1]
     inverse = np.empty((rows, n), np.int64)
     np.put_along_axis(inverse, order, np.cumsum(new, axis=1) - 1, axis=1)
-    r_u, j_u = np.nonzero(new)                  # the distinct patterns, row by row
-    holder = order[r_u, j_u]                    # a patient that has each
+    r_u, j_u = np.nonzero(new)  # the distinct patterns, row by row
+    holder = order[r_u, j_u]  # a patient that has each
     sizes = layout.block_sizes[begin + r_u]
     owner = np.repeat(np.arange(len(r_u), dtype=np.int32), sizes)
-    local = (np.arange(len(owner), dtype=np.int32)
-             - np.repeat((np.cumsum(sizes) - sizes).astype(np.int32), sizes))
+    local = np.arange(len(owner), dtype=np.int32) - np.repeat(
+        (np.cumsum(sizes) - sizes).astype(np.int32), sizes
+    )
     rows_at = layout.block_starts[begin + r_u][owner] + local
     at = holder[owner]
     fail_at = _split(local, owner, fails[rows_at, at], len(r_u))
@@ -246,13 +254,14 @@ def _decoded(layout: _Layout, keys: _Ints, fails: npt.NDArray[np.bool_],
     out: list[tuple[list[TrialStatus], _Ints]] = []
     start = 0
     for r, count in enumerate(new.sum(axis=1).tolist()):
-        out.append((pats[start:start + count], inverse[r]))
+        out.append((pats[start : start + count], inverse[r]))
         start += count
     return out
 
 
-def _split(local: npt.NDArray[np.int32], owner: npt.NDArray[np.int32],
-           mask: npt.NDArray[np.bool_], m: int) -> list[list[int]]:
+def _split(
+    local: npt.NDArray[np.int32], owner: npt.NDArray[np.int32], mask: npt.NDArray[np.bool_], m: int
+) -> list[list[int]]:
     """Per owner (0..m-1), its ``local`` positions where ``mask`` is set, ascending."""
     flat = local[mask].tolist()
     ends = np.cumsum(np.bincount(owner[mask], minlength=m)).tolist()
@@ -266,15 +275,19 @@ def _split(local: npt.NDArray[np.int32], owner: npt.NDArray[np.int32],
 def _verdicts() -> dict[tuple[bool, bool], Verdict]:
     """The verdict from whether some criterion fails and whether some is unknown
     (:func:`.core.verdict`)."""
-    return {(f, u): verdict([True, *([False] if f else []), *([None] if u else [])])
-            for f in (False, True) for u in (False, True)}
+    return {
+        (f, u): verdict([True, *([False] if f else []), *([None] if u else [])])
+        for f in (False, True)
+        for u in (False, True)
+    }
 
 
 _VERDICT = _verdicts()
 
 
-def _attrition(layout: _Layout, fails: npt.NDArray[np.bool_], unknowns: npt.NDArray[np.bool_]
-               ) -> list[Attrition]:
+def _attrition(
+    layout: _Layout, fails: npt.NDArray[np.bool_], unknowns: npt.NDArray[np.bool_]
+) -> list[Attrition]:
     """Per trial: patients; fail and unknown counts per criterion; histograms of the first
     failing and first not passing criterion (its size: none); verdict counts."""
     n = fails.shape[1]
@@ -295,9 +308,18 @@ def _attrition(layout: _Layout, fails: npt.NDArray[np.bool_], unknowns: npt.NDAr
         k += 1
         failed, other = ff > 0, fo > 0
         counts = np.bincount(failed * 2 + (other & ~failed), minlength=4).tolist()
-        out.append((n, fail_counts[start:start + size], unknown_counts[start:start + size],
-                    np.bincount(size - ff, minlength=size + 1).tolist(),
-                    np.bincount(size - fo, minlength=size + 1).tolist(),
-                    {_VERDICT[False, False]: counts[0], _VERDICT[False, True]: counts[1],
-                     _VERDICT[True, False]: counts[2] + counts[3]}))
+        out.append(
+            (
+                n,
+                fail_counts[start : start + size],
+                unknown_counts[start : start + size],
+                np.bincount(size - ff, minlength=size + 1).tolist(),
+                np.bincount(size - fo, minlength=size + 1).tolist(),
+                {
+                    _VERDICT[False, False]: counts[0],
+                    _VERDICT[False, True]: counts[1],
+                    _VERDICT[True, False]: counts[2] + counts[3],
+                },
+            )
+        )
     return out

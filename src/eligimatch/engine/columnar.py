@@ -38,17 +38,27 @@ from .columns import (
     value_of,
 )
 
-__all__ = ["TABLE_CHILDREN", "any_of", "any_recorded", "by_field_value", "combine_table",
-           "combined", "compare", "evidence", "exists", "item_by_item", "recorded"]
+__all__ = [
+    "TABLE_CHILDREN",
+    "any_of",
+    "any_recorded",
+    "by_field_value",
+    "combine_table",
+    "combined",
+    "compare",
+    "evidence",
+    "exists",
+    "item_by_item",
+    "recorded",
+]
 
 # combine tables are made for up to this many children (3 ** 6 = 729 entries)
 TABLE_CHILDREN = 6
-_TABLES: dict[int, tuple[Any, Codes]] = {}      # id(node) → (node, its table)
+_TABLES: dict[int, tuple[Any, Codes]] = {}  # id(node) → (node, its table)
 _KEPT_TABLES = 1 << 14
 
 
-def combined(node: Any, children: Sequence[Codes], n: int, table: Codes | None = None
-             ) -> Codes:
+def combined(node: Any, children: Sequence[Codes], n: int, table: Codes | None = None) -> Codes:
     """The column of a node whose value is ``node.combine`` of its children's: looked up in a
     table of ``combine`` over every combination of the children's codes (made once per node);
     for more than :data:`TABLE_CHILDREN` children, ``combine`` is called once per distinct
@@ -64,8 +74,11 @@ def combined(node: Any, children: Sequence[Codes], n: int, table: Codes | None =
         out: Codes = table[index]
         return out
     seen, inverse = np.unique(np.stack(children), axis=1, return_inverse=True)
-    values = np.fromiter((code(node.combine(value_of(int(c)) for c in seen[:, j]))
-                          for j in range(seen.shape[1])), np.uint8, seen.shape[1])
+    values = np.fromiter(
+        (code(node.combine(value_of(int(c)) for c in seen[:, j])) for j in range(seen.shape[1])),
+        np.uint8,
+        seen.shape[1],
+    )
     got: Codes = values[inverse.reshape(-1)]
     return got
 
@@ -77,10 +90,15 @@ def combine_table(node: Any, k: int) -> Codes:
         return known[1]
     import itertools
 
-    table = np.fromiter((code(node.combine(value_of(c) for c in combo))
-                         for combo in itertools.product((FALSE, UNKNOWN, TRUE), repeat=k)),
-                        np.uint8, 3 ** k)
-    if len(_TABLES) > _KEPT_TABLES:     # graphs keep their own; these are for nested nodes
+    table = np.fromiter(
+        (
+            code(node.combine(value_of(c) for c in combo))
+            for combo in itertools.product((FALSE, UNKNOWN, TRUE), repeat=k)
+        ),
+        np.uint8,
+        3**k,
+    )
+    if len(_TABLES) > _KEPT_TABLES:  # graphs keep their own; these are for nested nodes
         _TABLES.clear()
     _TABLES[id(node)] = (node, table)
     return table
@@ -90,12 +108,13 @@ def reading(chunk: Chunk, key: str, limit: int | None, mode: str) -> Mask:
     """Where a comparison of mode ``mode`` has a reading (:meth:`~.nodes.quantity.Compare.
     reading`): present, recent enough, and a graded result, a number, or a number and a positive
     ULN (or a band of plausible ULNs) for a × ULN comparison."""
+
     def make() -> Mask:
         a = chunk.quantity(key)
-        need = (a.has_result if mode == "ordinal" else a.has_value & a.uln_ok if mode == "uln"
-                else a.has_value)
+        need = a.has_result if mode == "ordinal" else a.has_value & a.uln_ok if mode == "uln" else a.has_value
         got: Mask = a.fresh(limit) & need
         return got
+
     got: Mask = chunk.cached(("reading", key, limit, mode), make)
     return got
 
@@ -118,12 +137,12 @@ def compare(nodes: Sequence[Any], chunk: Chunk, limit: int | None) -> list[Codes
             scale = node.analyte.scale or node.analyte.values
             holds = np.asarray(OPS[node.op](a.ranks, scale.index(node.ordinal)))
             got = np.where(readable, np.where(holds, TRUE, FALSE), UNKNOWN).astype(np.uint8)
-            off_scale = readable & (a.ranks < 0)       # never, for a checked profile
+            off_scale = readable & (a.ranks < 0)  # never, for a checked profile
             out[k] = _exactly(node, a, off_scale, got) if off_scale.any() else got
         return out  # type: ignore[return-value]
     by_op: dict[str, list[int]] = {}
     for k, node in enumerate(nodes):
-        if node._bound is None:                     # no float form: exactly
+        if node._bound is None:  # no float form: exactly
             out[k] = _exactly(node, a, readable, np.full(chunk.n, UNKNOWN, np.uint8))
         else:
             by_op.setdefault(node.op, []).append(k)
@@ -172,7 +191,7 @@ def _exactly(node: Any, a: Quantities, rows: Mask, out: Codes) -> Codes:
 def any_recorded(node: Any, chunk: Chunk, ctx: Any) -> Codes:
     """``any_recorded``: Kleene OR (:func:`.core.kleene_or`) of the comparisons whose quantity
     is reported; where none is, ``otherwise`` or unknown."""
-    out = np.full(chunk.n, FALSE, np.uint8)        # no value yet: OR's neutral element
+    out = np.full(chunk.n, FALSE, np.uint8)  # no value yet: OR's neutral element
     anywhere = np.zeros(chunk.n, np.bool_)
     for c in node.children:
         here = chunk.reported(c.analyte.key)
@@ -187,8 +206,9 @@ def any_recorded(node: Any, chunk: Chunk, ctx: Any) -> Codes:
 def _or_table() -> Codes:
     from .core import kleene_or
 
-    return np.array([[code(kleene_or([value_of(a), value_of(b)])) for b in range(3)]
-                     for a in range(3)], np.uint8)
+    return np.array(
+        [[code(kleene_or([value_of(a), value_of(b)])) for b in range(3)] for a in range(3)], np.uint8
+    )
 
 
 _OR = _or_table()
@@ -197,13 +217,17 @@ _OR = _or_table()
 def evidence(concept: Any, rule_out: str, chunk: Chunk, lab_limit: int | None) -> Codes:
     """``evidence``: :func:`eligimatch.evidence.holds` over the chunk, its parts read once per
     concept (:func:`eligimatch.evidence.parts`), then decided for each lab window."""
+
     def make() -> tuple[Mask, npt.NDArray[np.int64], Codes]:
         from ..evidence import parts
 
         got = [parts(concept, f, rule_out) for f in chunk.facts]
-        return (np.fromiter((p for p, _, _ in got), np.bool_, chunk.n),
-                np.fromiter((UNDATED if a is None else a for _, a, _ in got), np.int64, chunk.n),
-                np.fromiter((CODES[v] for _, _, v in got), np.uint8, chunk.n))
+        return (
+            np.fromiter((p for p, _, _ in got), np.bool_, chunk.n),
+            np.fromiter((UNDATED if a is None else a for _, a, _ in got), np.int64, chunk.n),
+            np.fromiter((CODES[v] for _, _, v in got), np.uint8, chunk.n),
+        )
+
     positive, age, otherwise = chunk.cached(("evidence", concept, rule_out), make)
     recent = age <= (UNDATED - 1 if lab_limit is None else lab_limit)
     out: Codes = np.where(positive, TRUE, np.where(recent, FALSE, otherwise)).astype(np.uint8)
@@ -224,7 +248,7 @@ def exists(node: Any, chunk: Chunk) -> Codes:
     for test in node.where:
         match = np.minimum(match, _test_codes(chunk, c, node.collection, test))
     out = np.where(c.recorded, FALSE, UNKNOWN).astype(np.uint8)
-    if len(match):      # Kleene OR over each patient's items: the maximum of its segment
+    if len(match):  # Kleene OR over each patient's items: the maximum of its segment
         out[c.holders] = np.maximum.reduceat(match, c.firsts)
     return out
 
@@ -251,9 +275,11 @@ def by_field_value(items: Items, name: str, test: Any) -> Codes:
 def item_by_item(chunk: Chunk, items: Items, test_item: Any) -> Codes:
     """``test_item(item, facts)`` over every item, item by item."""
     facts = chunk.facts
-    return np.fromiter((CODES[test_item(item, facts[r])]
-                        for item, r in zip(items.items, items.owner.tolist(), strict=True)),
-                       np.uint8, len(items.items))
+    return np.fromiter(
+        (CODES[test_item(item, facts[r])] for item, r in zip(items.items, items.owner.tolist(), strict=True)),
+        np.uint8,
+        len(items.items),
+    )
 
 
 def any_of(chunk: Chunk, items: Items, alternatives: Sequence[Sequence[Any]]) -> Codes:
@@ -272,8 +298,7 @@ def _window_codes(node: Any, c: Items, chunk: Chunk) -> Codes:
     m = len(c.items)
     if node.current:
         as_of = chunk.as_of[c.owner]
-        return np.where(c.has_end, np.where(c.end >= as_of, TRUE, FALSE),
-                        c.ongoing).astype(np.uint8)
+        return np.where(c.has_end, np.where(c.end >= as_of, TRUE, FALSE), c.ongoing).astype(np.uint8)
     if node.window is None:
         return np.full(m, TRUE, np.uint8)
     start = chunk.window_start(node.window)[c.owner]

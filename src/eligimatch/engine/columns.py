@@ -34,15 +34,27 @@ if TYPE_CHECKING:
     from ..items import Item
     from ..quantities import QuantityFact
 
-__all__ = ["CODES", "FALSE", "TRUE", "UNDATED", "UNKNOWN", "Chunk", "Codes", "Items", "Mask", "Quantities",
-           "code", "value_of"]
+__all__ = [
+    "CODES",
+    "FALSE",
+    "TRUE",
+    "UNDATED",
+    "UNKNOWN",
+    "Chunk",
+    "Codes",
+    "Items",
+    "Mask",
+    "Quantities",
+    "code",
+    "value_of",
+]
 
 Codes = npt.NDArray[np.uint8]
 Mask = npt.NDArray[np.bool_]
 FALSE, UNKNOWN, TRUE = 0, 1, 2
 CODES: dict[Truth, int] = {False: FALSE, None: UNKNOWN, True: TRUE}
 _VALUE: tuple[Truth, Truth, Truth] = (False, None, True)
-UNDATED = np.iinfo(np.int64).max // 4       # the age of an undated fact: stale for any limit
+UNDATED = np.iinfo(np.int64).max // 4  # the age of an undated fact: stale for any limit
 # window starts (Duration.before) already computed, by duration and as-of date (a bounded
 # number: a run over many as-of dates starts again)
 _WINDOW_STARTS: dict[tuple[Duration, int], int] = {}
@@ -78,8 +90,19 @@ def value_of(c: int) -> Truth:
 class Quantities:
     """One quantity over the chunk: each patient's fact and what its readings depend on."""
 
-    __slots__ = ("age", "band_high", "band_low", "facts", "float_uln", "float_value",
-                 "has_result", "has_value", "present", "ranks", "uln_ok")
+    __slots__ = (
+        "age",
+        "band_high",
+        "band_low",
+        "facts",
+        "float_uln",
+        "float_value",
+        "has_result",
+        "has_value",
+        "present",
+        "ranks",
+        "uln_ok",
+    )
 
     def __init__(self, chunk: Chunk, key: str) -> None:
         qs: list[QuantityFact | None] = [f.quantities.get(key) for f in chunk.facts]
@@ -90,26 +113,35 @@ class Quantities:
         when = np.fromiter((0 if d is None else d for d in dated), np.int64, n)
         undated = np.fromiter((d is None for d in dated), np.bool_, n)
         self.age = np.where(undated, UNDATED, chunk.as_of - when)
-        self.has_value = np.fromiter((q is not None and q.value is not None for q in qs),
-                                     np.bool_, n)
-        self.has_result = np.fromiter((q is not None and q.result is not None for q in qs),
-                                      np.bool_, n)
+        self.has_value = np.fromiter((q is not None and q.value is not None for q in qs), np.bool_, n)
+        self.has_result = np.fromiter((q is not None and q.result is not None for q in qs), np.bool_, n)
         # what Compare.reading asks of a x ULN comparison: a positive ULN, or a band of them
-        self.uln_ok = np.fromiter((q is not None and (q.uln > 0 if q.uln is not None
-                                                      else q.uln_band is not None) for q in qs),
-                                  np.bool_, n)
-        self.float_value = np.fromiter((_float(q.value) if q is not None and q.comparator is None
-                                        else np.nan for q in qs), np.float64, n)
-        self.float_uln = np.fromiter((_float(q.uln) if q is not None else np.nan for q in qs),
-                                     np.float64, n)
+        self.uln_ok = np.fromiter(
+            (q is not None and (q.uln > 0 if q.uln is not None else q.uln_band is not None) for q in qs),
+            np.bool_,
+            n,
+        )
+        self.float_value = np.fromiter(
+            (_float(q.value) if q is not None and q.comparator is None else np.nan for q in qs), np.float64, n
+        )
+        self.float_uln = np.fromiter((_float(q.uln) if q is not None else np.nan for q in qs), np.float64, n)
         # the plausible ULNs of a result without the lab's range (NaN: a range, or none)
-        self.band_low, self.band_high = (np.fromiter(
-            (_float(q.uln_band[end]) if q is not None and q.uln is None and q.uln_band else np.nan
-             for q in qs), np.float64, n) for end in (0, 1))
+        self.band_low, self.band_high = (
+            np.fromiter(
+                (
+                    _float(q.uln_band[end]) if q is not None and q.uln is None and q.uln_band else np.nan
+                    for q in qs
+                ),
+                np.float64,
+                n,
+            )
+            for end in (0, 1)
+        )
         scale = chunk.analyte(key).scale or chunk.analyte(key).values
         # a graded result's place on its scale (-1: none)
-        self.ranks = np.fromiter((scale.index(q.result) if q is not None and q.result in scale
-                                  else -1 for q in qs), np.int64, n)
+        self.ranks = np.fromiter(
+            (scale.index(q.result) if q is not None and q.result in scale else -1 for q in qs), np.int64, n
+        )
 
     def fresh(self, limit: int | None) -> Mask:
         """Present and not stale (:func:`.core.stale`: undated, or older than ``limit``)."""
@@ -130,8 +162,19 @@ def _float(x: Any) -> float:
 class Items:
     """One collection over the chunk: every item of every patient, in one flat list."""
 
-    __slots__ = ("_fields", "end", "firsts", "has_end", "has_start", "holders", "items",
-                 "ongoing", "owner", "recorded", "start")
+    __slots__ = (
+        "_fields",
+        "end",
+        "firsts",
+        "has_end",
+        "has_start",
+        "holders",
+        "items",
+        "ongoing",
+        "owner",
+        "recorded",
+        "start",
+    )
 
     def __init__(self, chunk: Chunk, name: str) -> None:
         lists = [f.collections.get(name) for f in chunk.facts]
@@ -223,20 +266,29 @@ class Chunk:
 
     def reported(self, key: str) -> Mask:
         """Where the quantity has a result, or a reason it has none (conflicting results...)."""
-        got: Mask = self.cached(("reported", key), lambda: np.fromiter(
-            (key in f.quantities or key in f.quantity_gaps for f in self.facts), np.bool_,
-            self.n))
+        got: Mask = self.cached(
+            ("reported", key),
+            lambda: np.fromiter(
+                (key in f.quantities or key in f.quantity_gaps for f in self.facts), np.bool_, self.n
+            ),
+        )
         return got
 
     def rows(self, status: Callable[[Facts], Truth]) -> Codes:
         """Codes of ``status`` patient by patient."""
         return np.fromiter((CODES[status(f)] for f in self.facts), np.uint8, self.n)
 
-    def by_value(self, name: Hashable, value: Callable[[Facts], Any],
-                 status: Callable[[Facts], Truth], node: Any = None) -> Codes:
+    def by_value(
+        self,
+        name: Hashable,
+        value: Callable[[Facts], Any],
+        status: Callable[[Facts], Truth],
+        node: Any = None,
+    ) -> Codes:
         """Codes of a ``status`` that depends on one fact alone, ``value(facts)`` (named
         ``name``): decided once for each distinct value in the chunk, and, given the ``node``
         deciding, once per value for the whole run (a bounded memo)."""
+
         def make() -> tuple[npt.NDArray[np.intp], list[int], list[Any]]:
             seen: dict[Any, int] = {}
             firsts: list[int] = []
@@ -244,16 +296,17 @@ class Chunk:
             index = np.empty(self.n, np.intp)
             for i, f in enumerate(self.facts):
                 v = value(f)
-                key: Any = (type(v), v)     # True is not 1, "1" is not 1
+                key: Any = (type(v), v)  # True is not 1, "1" is not 1
                 try:
                     k = seen.setdefault(key, len(firsts))
-                except TypeError:           # an unhashable value: decided on its own
+                except TypeError:  # an unhashable value: decided on its own
                     k, key = len(firsts), None
                 if k == len(firsts):
                     firsts.append(i)
                     keys.append(key)
                 index[i] = k
             return index, firsts, keys
+
         index, firsts, keys = self.cached(("values", name), make)
         memo = _memo(node)
         codes = np.empty(len(firsts), np.uint8)
@@ -270,19 +323,19 @@ class Chunk:
     def window_start(self, window: Duration) -> npt.NDArray[np.int64]:
         """Per patient, the ordinal of ``window`` before the as-of date (calendar arithmetic
         done once per duration and date, for the whole run)."""
+
         def make() -> npt.NDArray[np.int64]:
-            dates, which = self.cached("as-of dates", lambda: np.unique(self.as_of,
-                                                                        return_inverse=True))
+            dates, which = self.cached("as-of dates", lambda: np.unique(self.as_of, return_inverse=True))
             if len(_WINDOW_STARTS) > _KEPT_WINDOW_STARTS:
                 _WINDOW_STARTS.clear()
             starts = []
             for d in dates.tolist():
                 s = _WINDOW_STARTS.get((window, d))
                 if s is None:
-                    s = _WINDOW_STARTS[(window, d)] = window.before(
-                        date.fromordinal(d)).toordinal()
+                    s = _WINDOW_STARTS[(window, d)] = window.before(date.fromordinal(d)).toordinal()
                 starts.append(s)
             out: npt.NDArray[np.int64] = np.array(starts, np.int64)[which.reshape(-1)]
             return out
+
         got: npt.NDArray[np.int64] = self.cached(("window", window), make)
         return got

@@ -93,14 +93,21 @@ class Slot:
 
     __slots__ = ("children", "ctx", "node", "reading", "run", "table")
 
-    def __init__(self, node: Node | None, ctx: EvalContext | None, run: Run, *,
-                 children: tuple[int, ...] | None = None, reading: int | None = None) -> None:
+    def __init__(
+        self,
+        node: Node | None,
+        ctx: EvalContext | None,
+        run: Run,
+        *,
+        children: tuple[int, ...] | None = None,
+        reading: int | None = None,
+    ) -> None:
         self.node = node
         self.ctx = ctx
         self.run = run
         self.children = children
         self.reading = reading
-        self.table: Any = None      # the columnar runner's combine table, made on first use
+        self.table: Any = None  # the columnar runner's combine table, made on first use
 
 
 class _Graph:
@@ -112,18 +119,20 @@ class _Graph:
         # list: True pass, False fail, None unknown; a trial's row lists its criteria's places.
         places: dict[tuple[int, bool], int] = {}
         self.rows: list[tuple[int, ...]] = [
-            tuple(places.setdefault((self._node(c.node, ctx), c.spec.kind == "exclusion"),
-                                    len(places))
-                  for c, ctx in zip(t.criteria, t.contexts, strict=True))
-            for t in trials]
+            tuple(
+                places.setdefault((self._node(c.node, ctx), c.spec.kind == "exclusion"), len(places))
+                for c, ctx in zip(t.criteria, t.contexts, strict=True)
+            )
+            for t in trials
+        ]
         self.criteria = tuple(places)
-        self.layout: Any = None     # the columnar runner's arrays, made on first use
+        self.layout: Any = None  # the columnar runner's arrays, made on first use
 
     def run(self, facts: Facts) -> list[TrialStatus]:
         slots = self.slots
         vals = [_UNSET] * len(slots)
         status: list[Truth] = []
-        for i, exclusion in self.criteria:      # each distinct criterion once
+        for i, exclusion in self.criteria:  # each distinct criterion once
             v = vals[i]
             if v is _UNSET:
                 v = vals[i] = slots[i].run(facts, vals)
@@ -147,7 +156,7 @@ class _Graph:
         key = node.share_key(ctx, self.attested)
         try:
             hash(key)
-        except TypeError:           # a field that cannot be hashed: keep the node unshared
+        except TypeError:  # a field that cannot be hashed: keep the node unshared
             key = (id(node), ctx)
         if key in self._index:
             return self._index[key]
@@ -155,14 +164,14 @@ class _Graph:
         combine = node.combine
         if combine is not None:
             children = tuple(self._node(c, ctx) for c in node.subnodes())
-            return self._add(key, lambda: Slot(node, ctx, _combined(slots, combine, children),
-                                               children=children))
+            return self._add(
+                key, lambda: Slot(node, ctx, _combined(slots, combine, children), children=children)
+            )
         shared = node.shared_reading(ctx)
         if shared is not None:
             reading_key, read = shared
             reading = self._add(reading_key, lambda: Slot(None, None, _reader(read)))
-            return self._add(key, lambda: Slot(node, ctx, _decided(slots, node, reading),
-                                               reading=reading))
+            return self._add(key, lambda: Slot(node, ctx, _decided(slots, node, reading), reading=reading))
         return self._add(key, lambda: Slot(node, ctx, _status(node, ctx)))
 
 
@@ -175,16 +184,19 @@ def _value(slots: list[Slot], vals: list[Any], i: int, facts: Facts) -> Any:
 
 def _combined(slots: list[Slot], combine: Callable[..., Truth], children: tuple[int, ...]) -> Run:
     def combined(facts: Facts, vals: list[Any]) -> Truth:
-        def values() -> Iterator[Truth]:   # lazily: combine stops at the first deciding value
+        def values() -> Iterator[Truth]:  # lazily: combine stops at the first deciding value
             for i in children:
                 yield _value(slots, vals, i, facts)
+
         return combine(values())
+
     return combined
 
 
 def _reader(read: Callable[[Facts], Any]) -> Run:
     def reader(facts: Facts, vals: list[Any]) -> Any:
         return read(facts)
+
     return reader
 
 
@@ -193,6 +205,7 @@ def _decided(slots: list[Slot], node: Node, reading: int) -> Run:
 
     def decided(facts: Facts, vals: list[Any]) -> Truth:
         return decide(_value(slots, vals, reading, facts))
+
     return decided
 
 
@@ -201,4 +214,5 @@ def _status(node: Node, ctx: EvalContext) -> Run:
 
     def evaluated(facts: Facts, vals: list[Any]) -> Truth:
         return status(facts, ctx)
+
     return evaluated
