@@ -19,7 +19,7 @@ engine against it cannot be fooled by a conversion bug shared with the engine.  
 re-expressed exactly: a value moves to another unit only when its exact value there is a finite
 decimal.
 
-Evidence (issue 10): drug items are generated with and without ``classes`` (treatments with and
+Evidence: drug items are generated with and without ``classes`` (treatments with and
 without ``agents``), named by the drug catalogue's own names, aliases, brand and regimen names
 (with doses and routes, in any case) or by words it cannot read; stated classes agree with what
 the catalogue derives for the drugs it knows; conditions with and without ``category`` (one the
@@ -1166,7 +1166,7 @@ def re_express(d: dict[str, Any], pick: Callable[[list[Any]], Any]) -> dict[str,
 
 # Keys whose absence is not "not recorded": required fields and changes of meaning (a censored
 # value's comparator).  A lab's reference range is a removal of its own kind (see below).  An
-# item's `classes` and `agents` left out are "not recorded" (issue 10), so they are removals.
+# item's `classes` and `agents` left out are "not recorded", so they are removals.
 _KEEP = {"id", "as_of", "value", "unit", "comparator", "reference_range"}
 _ITEM_MODELS: dict[str, type[BaseModel]] = {
     "metastases": Metastasis,

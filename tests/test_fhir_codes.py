@@ -1,5 +1,5 @@
 """FHIR import reads the LOINC codes and UCUM units labs commonly send, for every analyte of the
-catalogue (issue 12, item 5); eGFR is its own analyte, never a creatinine clearance."""
+catalogue; eGFR is its own analyte, never a creatinine clearance."""
 
 from __future__ import annotations
 

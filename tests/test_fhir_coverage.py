@@ -1,4 +1,4 @@
-"""How much of a realistic bundle gets through (issue 12, item 8): per bundle, the share of
+"""How much of a realistic bundle gets through: per bundle, the share of
 resources mapped and the share of criteria decided, against the figures committed in
 ``tests/data/fhir/coverage.json``.  The test fails when either drops; when one rises, update the
 file (``python tests/test_fhir_coverage.py --write``) and the README's FHIR section.

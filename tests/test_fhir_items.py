@@ -1,4 +1,4 @@
-"""FHIR import keeps unknowns per item (issue 12, item 1): an item eligimatch cannot classify stays
+"""FHIR import keeps unknowns per item: an item eligimatch cannot classify stays
 in its collection, unclassified, so only the criteria that could match it are unknown, they name
 it, and every other criterion still decides.  Adversarial cases: a deleted coding, text only, a
 code under the wrong system, an entered-in-error duplicate, an unknown drug, an unknown site.

@@ -1,4 +1,4 @@
-"""mCODE as mCODE writes it (issue 12, item 7): SecondaryCancerCondition with the generic code and
+"""mCODE as mCODE writes it: SecondaryCancerCondition with the generic code and
 the site in bodySite, TNM categories, stage groups, tumour size, cancer disease status, ECOG and
 Karnofsky, radiotherapy course summaries with doses to several volumes."""
 

@@ -1,4 +1,4 @@
-"""Retrospective screening (issue 12, item 9): with an explicit ``--as-of`` earlier than some of
+"""Retrospective screening: with an explicit ``--as-of`` earlier than some of
 an extract's data (a FHIR bundle or a profile), that data is left out and listed; data after the
 extract's own date stays an error."""
 

@@ -1,4 +1,4 @@
-"""Coded value sets (issue 12, item 2): condition types, procedure kinds and unused Observation
+"""Coded value sets: condition types, procedure kinds and unused Observation
 codes defined by ICD-10 ranges and SNOMED CT codes in ``data/fhir_value_sets.toml``, with
 sources; a code is in a type, or -- where the set is complete for its system -- provably outside
 it; text alone never classifies."""

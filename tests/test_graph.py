@@ -192,7 +192,7 @@ BOUNDARY = header("B1", "boundaries") + "".join(criterion(*c) for c in (
     ('{ quantity = "anc", op = ">", value = 1.5, unit = "10^9/L" }', "E1", "exclusion",
      "ANC > 1.5 x 10^9/L (an exclusion on the same reading)"),
     # in U/L, the canonical unit: 1.5 x 20.2 is 30.299999999999997 in floats (a ULN of 1.2 U/L,
-    # whose 1.5 x is 1.7999999999999998, is no plausible ALT ULN: an error since issue 10)
+    # whose 1.5 x is 1.7999999999999998, is no plausible ALT ULN: an error)
     ('{ quantity = "alt", op = "<=", uln = 1.5 }', "I3", "inclusion", "ALT <= 1.5 x ULN"),
 ))
 

@@ -1,4 +1,4 @@
-"""Properties of the engine that hold for every criterion of every rule file (issue 4).
+"""Properties of the engine that hold for every criterion of every rule file.
 
 The rule files are read when the tests run, so every property covers trials added later.  The
 statements, precisely:
