@@ -226,11 +226,21 @@ def load(
             flagged.append(value)
         return value
 
+    def number(t: str) -> Any:  # _number, with the common case inline
+        if len(t) <= MAX_NUMBER_CHARS:
+            d = Decimal(t)
+            if not d or -MAX_MAGNITUDE <= d.adjusted() <= MAX_MAGNITUDE:
+                return d
+        return flag(_number(t))
+
+    def integer(t: str) -> Any:  # _integer, with the common case inline
+        return int(t) if len(t) <= MAX_MAGNITUDE + 1 else flag(_integer(t))
+
     try:
         raw = json.loads(
             text,
-            parse_float=lambda t: flag(_number(t)),
-            parse_int=lambda t: flag(_integer(t)),
+            parse_float=number,
+            parse_int=integer,
             parse_constant=lambda t: flag(_constant(t)),
             object_pairs_hook=pairs,
         )
@@ -309,38 +319,67 @@ def type_problems(model: BaseModel, raw: Any) -> Problems:
     return out
 
 
+_MODEL, _SEQUENCE, _MAPPING, _LEAF = range(4)
+_KINDS: dict[type, int] = {}
+
+
+def _kind(t: type) -> int:
+    """What :func:`_walk` does with a value of type ``t`` (isinstance once per type: a model's
+    metaclass is an ABC's, whose isinstance is slow)."""
+    kind = _KINDS.get(t)
+    if kind is None:
+        kind = _KINDS[t] = (
+            _MODEL
+            if issubclass(t, BaseModel)
+            else _SEQUENCE
+            if issubclass(t, list | tuple)
+            else _MAPPING
+            if issubclass(t, dict)
+            else _LEAF
+        )
+    return kind
+
+
 def _walk(value: Any, given: Any, path: list[str | int], out: Problems) -> None:
-    if isinstance(value, BaseModel):
+    # a leaf of the right JSON type (the common case) is passed over where it is met, without
+    # a call; anything else is walked into (a model, a list, a dict) or checked (a leaf)
+    fits = _FITS.get
+    kind = _kind(type(value))
+    if kind == _MODEL:
         if isinstance(given, dict):
-            keys = _field_keys(type(value))
+            model: type[BaseModel] = type(value)
+            keys = _field_keys(model)
             for key, g in given.items():
                 name = keys.get(key)
                 if name is not None:
-                    _child(getattr(value, name), g, key, path, out)
-    elif isinstance(value, list | tuple):
+                    v = getattr(value, name)
+                    ok = fits(type(g))
+                    if v is not None and (ok is None or type(v) not in ok):
+                        path.append(key)
+                        _walk(v, g, path, out)
+                        path.pop()
+    elif kind == _SEQUENCE:
         if isinstance(given, list) and len(given) == len(value):
             for i, (v, g) in enumerate(zip(value, given, strict=True)):
-                _child(v, g, i, path, out)
-    elif isinstance(value, dict):
+                ok = fits(type(g))
+                if v is not None and (ok is None or type(v) not in ok):
+                    path.append(i)
+                    _walk(v, g, path, out)
+                    path.pop()
+    elif kind == _MAPPING:
         if isinstance(given, dict):
             for k, v in value.items():
                 if k in given:
-                    _child(v, given[k], k, path, out)
+                    g = given[k]
+                    ok = fits(type(g))
+                    if v is not None and (ok is None or type(v) not in ok):
+                        path.append(k)
+                        _walk(v, g, path, out)
+                        path.pop()
     elif value is not None:
         want = _expected(value, given)
         if want is not None:
             out.append((_where(path), f"expected {want}, not {_shown(given)}"))
-
-
-def _child(v: Any, g: Any, key: str | int, path: list[str | int], out: Problems) -> None:
-    fits = _FITS.get(type(g))
-    if fits is not None and type(v) in fits and (type(v) is not bool or type(g) is bool):
-        return  # the common case: a leaf of the right JSON type
-    if v is None:
-        return
-    path.append(key)
-    _walk(v, g, path, out)
-    path.pop()
 
 
 def exact_json(value: Any, *, indent: int | None = None) -> str:
