@@ -77,17 +77,20 @@ def build_facts(patient: Patient, as_of: date | None = None, source: str = "<pat
     return facts
 
 
+# every scalar fact the profile holds (the derived ones have no path), with its place
+_SCALAR_PATHS = tuple((s.name, s.path) for s in VOCABULARY.scalars.values() if s.path)
+
+
 def _scalars(p: Patient, facts: Facts) -> None:
     """Every scalar fact the profile holds, at its place (None where any part is missing)."""
-    for s in VOCABULARY.scalars.values():
-        if not s.path:
-            continue  # derived
+    scalars = facts.scalars
+    for name, path in _SCALAR_PATHS:
         value: Any = p
-        for part in s.path:
+        for part in path:
             value = getattr(value, part)
             if value is None:
                 break
-        facts.scalars[s.name] = value
+        scalars[name] = value
     facts.histology = p.diagnosis.histology if p.diagnosis else None
 
 

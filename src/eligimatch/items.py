@@ -96,37 +96,44 @@ def unclassified_label(name: str, obj: Any) -> str | None:
 _LABEL_ATTRS = ("name", "term", "substance", "description", "type", "site", "kind")
 
 
-_LABEL_ATTRS_OF: dict[type, tuple[str, ...]] = {}
+_ATTRS_OF: dict[tuple[type, tuple[str, ...]], tuple[str, ...]] = {}
 
 
-def _label_attrs(cls: type) -> tuple[str, ...]:
-    """The attributes of ``_LABEL_ATTRS`` an item of ``cls`` has (a model's fields, or of the class)."""
-    attrs = _LABEL_ATTRS_OF.get(cls)
+def _attrs(cls: type, names: tuple[str, ...]) -> tuple[str, ...]:
+    """Those of ``names`` an item of ``cls`` has (a model's fields, or of the class): getattr with
+    a default on a model is slow where it has no such attribute (pydantic's __getattr__ raises)."""
+    attrs = _ATTRS_OF.get((cls, names))
     if attrs is None:
         fields = getattr(cls, "model_fields", {})
-        attrs = _LABEL_ATTRS_OF[cls] = tuple(a for a in _LABEL_ATTRS if a in fields or hasattr(cls, a))
+        attrs = _ATTRS_OF[cls, names] = tuple(a for a in names if a in fields or hasattr(cls, a))
     return attrs
+
+
+def _get(obj: Any, name: str) -> Any:
+    """``getattr(obj, name, None)``, fast where the model has no such field."""
+    return getattr(obj, name) if _attrs(type(obj), (name,)) else None
 
 
 def _label(name: str, obj: Any) -> str:
     unclassified = unclassified_label(name, obj)
     if unclassified is not None:
         return unclassified
-    for attr in _label_attrs(type(obj)):
+    for attr in _attrs(type(obj), _LABEL_ATTRS):
         v = getattr(obj, attr)
         if v:
             label = str(v) if attr in ("name", "term", "substance", "description") else display(v)
             break
     else:
         label = singular(name)
-    if name == "treatments" and getattr(obj, "name", None) and obj.type not in label:
+    if name == "treatments" and _get(obj, "name") and obj.type not in label:
         label = f"{display(obj.type)} ({obj.name})"
-    if name == "conditions" and getattr(obj, "name", None):
+    if name == "conditions" and _get(obj, "name"):
         label = f"{obj.name} [{display(obj.type)}]"
     return label
 
 
 def collections(p: Patient, facts: Facts, problems: Problems) -> None:
+    as_of = facts.as_of
     for name in COLLECTIONS:
         raw = getattr(p, name)
         if raw is None:
@@ -136,8 +143,8 @@ def collections(p: Patient, facts: Facts, problems: Problems) -> None:
         for i, obj in enumerate(raw):
             fields = obj.model_dump()
             for fname, value in fields.items():
-                if isinstance(value, date):
-                    check_date(value, facts.as_of, f"{name}[{i}].{fname}", problems)
+                if isinstance(value, date) and value > as_of:
+                    check_date(value, as_of, f"{name}[{i}].{fname}", problems)
             label = _label(name, obj)
             if name == "treatments":
                 _treatment_fields(obj, fields)
@@ -154,11 +161,7 @@ def _drug_fields(obj: Any, fields: dict[str, Any], *, drug: bool, medication: bo
     """An item's classes and agents as the profile and the drug catalogue give them together;
     partly known ones are :class:`Open`.  Medications also get ``anticancer``."""
     r = catalogue().read(
-        name=obj.name,
-        agents=getattr(obj, "agents", None),
-        classes=obj.classes,
-        route=getattr(obj, "route", None),
-        drug=drug,
+        name=obj.name, agents=_get(obj, "agents"), classes=obj.classes, route=_get(obj, "route"), drug=drug
     )
     fields["classes"] = list(r.classes) if r.classes_known else Open(r.classes, r.unread)
     fields["agents"] = list(r.agents) if r.agents_known else Open(r.agents, r.unread)
@@ -238,12 +241,18 @@ def _procedure_treats(name: str | None) -> bool | None:
     """Does a procedure at the tumour site treat it?  An excision or ablation does (an
     excisional biopsy removes the tumour); a core, incisional or needle biopsy does not; any other
     procedure there cannot be told from its name."""
-    words = set(re.sub(r"[^a-z]+", " ", (name or "").lower()).split())
-    if words & _REMOVES:
-        return True
-    if words & _SAMPLES:
-        return False
-    return None
+    if name in _TREATS:
+        return _TREATS[name]
+    words = set(_NOT_LETTERS.sub(" ", (name or "").lower()).split())
+    treats = True if words & _REMOVES else False if words & _SAMPLES else None
+    if len(_TREATS) >= 4096:
+        _TREATS.clear()
+    _TREATS[name] = treats
+    return treats
+
+
+_NOT_LETTERS = re.compile(r"[^a-z]+")
+_TREATS: dict[str | None, bool | None] = {}  # procedure name → _procedure_treats (bounded)
 
 
 def _condition_fields(obj: Condition, fields: dict[str, Any], where: str, problems: Problems) -> str | None:

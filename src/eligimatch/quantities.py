@@ -171,21 +171,22 @@ def profile_quantities(p: Patient, facts: Facts, problems: Problems) -> None:
     if p.birth_date is not None:
         check_date(p.birth_date, as_of, "birth_date", problems)
         if p.birth_date <= as_of:
-            age = Fraction(age_in_years(p.birth_date, as_of))
+            age = _whole(age_in_years(p.birth_date, as_of))
             if _in_range(analytes()["age"], age, "birth_date", problems):
                 facts.quantities["age"] = QuantityFact(
                     analytes()["age"], value=age, derived=f"born {p.birth_date}"
                 )
     for key, q in (("weight", p.weight), ("height", p.height), ("life_expectancy", p.life_expectancy)):
         if q is not None:
-            check_date(q.date, as_of, f"{key}.date", problems)
+            if q.date is not None and q.date > as_of:
+                check_date(q.date, as_of, f"{key}.date", problems)
             qf = _quantity(key, q, key, problems)
             if qf is not None:
                 facts.quantities[key] = qf
     if p.ecog is not None:
         check_date(p.ecog.date, as_of, "ecog.date", problems)
         facts.quantities["ecog"] = QuantityFact(
-            analytes()["ecog"], value=Fraction(p.ecog.value), date=p.ecog.date
+            analytes()["ecog"], value=_whole(p.ecog.value), date=p.ecog.date
         )
     if p.diagnosis is not None and p.diagnosis.size is not None:
         qf = _quantity("tumour_size", p.diagnosis.size, "diagnosis.size", problems)
@@ -193,7 +194,8 @@ def profile_quantities(p: Patient, facts: Facts, problems: Problems) -> None:
             facts.quantities["tumour_size"] = qf
     if p.blood_pressure is not None:
         for i, bp in enumerate(p.blood_pressure):
-            check_date(bp.date, as_of, f"blood_pressure[{i}].date", problems)
+            if bp.date > as_of:
+                check_date(bp.date, as_of, f"blood_pressure[{i}].date", problems)
         if p.blood_pressure:
             bps = p.blood_pressure
             latest = bps[0] if len(bps) == 1 else max(bps, key=_bp_order)
@@ -243,6 +245,14 @@ def profile_quantities(p: Patient, facts: Facts, problems: Problems) -> None:
                 value=Fraction(len(organs)),
                 derived=f"organs: {', '.join(sorted(o for o in organs if o)) or 'none'}",
             )
+
+
+_WHOLE = tuple(Fraction(n) for n in range(200))
+
+
+def _whole(n: int) -> Fraction:
+    """``Fraction(n)``, one shared (immutable) object for the small ones (ages, scores)."""
+    return _WHOLE[n] if 0 <= n < len(_WHOLE) else Fraction(n)
 
 
 _NONE: list[tuple[dict[str, Analyte], dict[str, QuantityFact]]] = []
