@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import Problems, UnitError
 from .patient import Lab, Patient
-from .quantities import QuantityFact, canonical, check_date, number_text, remember
+from .quantities import QuantityFact, canonical, check_date, fact, number_text, remember
 from .units import Analyte, analytes, format_number
 from .vocabulary import suggest
 
@@ -93,7 +93,7 @@ def _lab_fact(a: Analyte, lab: Lab, i: int, problems: Problems) -> QuantityFact 
     elif a.uln_band is not None:
         band = a.uln_band
         note = "the lab reported no reference range"
-    return QuantityFact(
+    return fact(
         a,
         value=got[0],
         comparator=lab.comparator,

@@ -1,0 +1,167 @@
+"""What quantity facts remember between patients changes no result: the remembered readings of
+units, values, ULNs and texts are those computed afresh, for any spelling of a value, per analyte."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+
+from eligimatch import labfacts, quantities
+from eligimatch.drugs import catalogue
+from eligimatch.errors import PatientError, Problems, UnitError
+from eligimatch.facts import build_facts
+from eligimatch.patient import Patient
+from eligimatch.quantities import QuantityFact, canonical, fact, number_text
+from eligimatch.units import analytes, format_number
+
+AS_OF = date(2026, 3, 1)
+
+
+def facts_of(**fields):
+    return build_facts(Patient.model_validate({"id": "t", **fields}), AS_OF, "t.json")
+
+
+SPELLINGS = sorted(
+    {
+        "10^9/L",
+        "/uL",
+        "10*3/uL",
+        "g/dL",
+        "g/L",
+        "mg/dL",
+        "umol/L",
+        "U/L",
+        "IU/L",
+        "kg",
+        "cm",
+        "month",
+        "d",
+        "mmHg",
+        "kPa",
+        "%",
+        "1",
+        "mL/min",
+        "ukat/L",
+        "mmol/L",
+        "mEq/L",
+    }
+)
+
+
+@pytest.mark.parametrize("key", sorted(analytes()))
+def test_a_remembered_unit_reading_converts_as_to_canonical(key):
+    a = analytes()[key]
+    for text in SPELLINGS:
+        try:
+            spec = a.unit_for(text)
+        except UnitError as exc:
+            with pytest.raises(UnitError) as again:
+                a.canonical_unit(text)
+            assert again.value.reason == exc.reason
+            continue
+        for _ in range(2):  # computed, then remembered
+            got, factor = a.canonical_unit(text)
+            assert got == spec
+            for value in (Decimal("0"), Decimal("1.23"), Decimal("1500"), Decimal("0.000001"), 7):
+                assert Fraction(value) * factor == a.to_canonical(value, spec)
+
+
+def test_equal_values_spelt_differently_give_the_same_fact():
+    one = facts_of(labs=[{"test": "anc", "value": 1.5, "unit": "/uL", "date": "2026-02-01"}])
+    two = facts_of(labs=[{"test": "anc", "value": 1.50, "unit": "/uL", "date": "2026-02-01"}])
+    three = facts_of(labs=[{"test": "anc", "value": 15e-1, "unit": "/uL", "date": "2026-02-01"}])
+    assert one.quantities == two.quantities == three.quantities
+    assert one.quantity("anc").reported == "1.5 /uL"
+
+
+def test_a_value_remembered_for_one_analyte_is_not_used_for_another():
+    p = Problems()
+    assert canonical(analytes()["anc"], Decimal("2"), "10^9/L", None, "x", p) == (Fraction(2), "")
+    # the same number and unit are not a possible haemoglobin in g/dL... nor a unit of it
+    assert canonical(analytes()["hemoglobin"], Decimal("2"), "10^9/L", None, "y", p) is None
+    assert [w for w, _ in p] == ["y.unit"]
+
+
+def test_an_impossible_value_is_refused_every_time_not_remembered():
+    for _ in range(2):
+        with pytest.raises(PatientError, match="is not a possible"):
+            facts_of(labs=[{"test": "anc", "value": 1e9, "unit": "10^9/L", "date": "2026-02-01"}])
+
+
+def test_a_remembered_uln_still_checks_the_range_low_and_its_unit():
+    ok = {
+        "test": "bilirubin",
+        "value": 10,
+        "unit": "umol/L",
+        "date": "2026-02-01",
+        "reference_range": {"low": 3, "high": 21},
+    }
+    assert facts_of(labs=[ok]).quantity("bilirubin").uln == 21
+    low = {**ok, "reference_range": {"low": 30, "high": 21}}
+    with pytest.raises(PatientError, match="low is above high"):
+        facts_of(labs=[low])
+    bad_unit = {**ok, "reference_range": {"low": 30, "high": 21, "unit": "kg"}}
+    with pytest.raises(PatientError, match="'kg' is not a unit of"):
+        facts_of(labs=[bad_unit])
+    implausible = {**ok, "reference_range": {"high": 210}}
+    with pytest.raises(PatientError, match="not a plausible upper limit"):
+        facts_of(labs=[implausible])
+
+
+def test_number_text_is_format_number_for_each_type():
+    long = Decimal("1.2345650000000000000000000000000000000000001")  # 44 digits
+    as_fraction = Fraction(long)
+    assert number_text(long, 6) == format_number(long, 6) == "1.23457"
+    assert number_text(as_fraction, 6) == format_number(as_fraction, 6)
+    for v in (Decimal("5.930"), Decimal("5.93"), Fraction(593, 100), 0, Decimal("1E+7"), 120):
+        assert number_text(v, 6) == format_number(v, 6)
+        assert number_text(v) == format_number(v)
+
+
+def test_fact_is_the_dataclass_built_by_its_init():
+    a = analytes()["anc"]
+    kw = dict(value=Fraction(3), comparator="<", date=AS_OF, reported="3 x", uln=Fraction(1), uln_note="n")
+    made, init = fact(a, **kw), QuantityFact(a, **kw)
+    assert made == init and hash(made) == hash(init) and repr(made) == repr(init)
+    assert {f.name for f in dataclasses.fields(QuantityFact)} == set(vars(made))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.value = Fraction(4)  # type: ignore[misc]
+
+
+def test_memos_are_bounded(monkeypatch):
+    monkeypatch.setattr(quantities, "_MEMO_MAX", 3)
+    monkeypatch.setattr(quantities, "_CANONICAL", {})
+    for i in range(10):
+        facts_of(labs=[{"test": "anc", "value": i + 1, "unit": "10^9/L", "date": "2026-02-01"}])
+        assert len(quantities._CANONICAL) <= 3
+    monkeypatch.setattr(labfacts, "_ULN", {})
+    for i in range(10):
+        rr = {"high": 15 + i}
+        facts_of(
+            labs=[
+                {
+                    "test": "bilirubin",
+                    "value": 9,
+                    "unit": "umol/L",
+                    "date": "2026-02-01",
+                    "reference_range": rr,
+                }
+            ]
+        )
+        assert len(labfacts._ULN) <= 3
+
+
+def test_a_remembered_drug_reading_is_the_reading():
+    cat = catalogue()
+    args = dict(name="doxorubicin 75 mg/m2", agents=["ifosfamide"], classes=None, route=None, drug=True)
+    first, second = cat.read(**args), cat.read(**args)
+    assert first == second == cat._read(**args)
+    unread = {**args, "name": "zorblatin 75 mg"}
+    assert cat.read(**{**unread, "classes": []}) == cat._read(**{**unread, "classes": []})
+    # no classes given is not an empty list of them
+    assert cat.read(**unread).classes_known is False
+    assert cat.read(**{**unread, "classes": []}).classes_known is True
