@@ -1,14 +1,13 @@
 """Quantity facts: every measurement of the profile in its analyte's canonical unit.
 
-* Every lab is converted once into its analyte's canonical unit (Fraction, exact).
-* The newest result on or before ``as_of`` is the one used; results dated after ``as_of`` are
-  impossible and rejected; different results on the newest day are a gap, not a pick.
-* A × ULN needs the lab's reference range; without one the analyte's band of plausible ULNs is
-  kept for the comparison to try (``QuantityFact.uln_band``).  A range whose upper limit is not a
-  plausible ULN is an error.
+* Every measurement is converted once into its analyte's canonical unit (Fraction, exact); labs,
+  with the newest result and the ULN, are read by :mod:`.labfacts`.
 * Derived quantities: age (calendar-exact), metastatic lesion and organ counts, creatinine
   clearance by Cockcroft–Gault when none was measured; one that cannot be established is a gap
   with the reason (``Facts.quantity_gaps``).
+* What depends only on a value, its unit and the analyte (the canonical value, the texts) is
+  remembered for the values met most (:func:`canonical`, :func:`number_text`; bounded memos):
+  clinical values repeat, and a remembered reading is the one computed afresh.
 """
 
 from __future__ import annotations
