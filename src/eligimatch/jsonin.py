@@ -27,6 +27,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import types
+import typing
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -306,9 +308,37 @@ _FITS: dict[type, tuple[type, ...]] = {
 }
 
 
+# a field's type → the JSON types that validate into it unchanged (no coercion to report)
+_SAME: dict[Any, frozenset[type]] = {
+    str: frozenset({str}),
+    dt.date: frozenset({str}),
+    bool: frozenset({bool}),
+    int: frozenset({int}),
+    Decimal: frozenset({int, Decimal}),
+    float: frozenset({int, Decimal}),
+}
+
+
+def _unchanged(annotation: Any) -> frozenset[type] | None:
+    """The JSON types a value of a field typed ``annotation`` (one type, or one or None) is read
+    from without coercion; None when the annotation is anything else (the value decides)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unchanged(typing.get_args(annotation)[0])
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if origin is typing.Literal:
+        return frozenset({str}) if all(type(a) is str for a in args) else None
+    if origin in (typing.Union, types.UnionType):
+        return _unchanged(args[0]) if len(args) == 1 else None
+    return _SAME.get(annotation)
+
+
 @cache
-def _field_keys(model: type[BaseModel]) -> dict[str, str]:
-    return {info.alias or name: name for name, info in model.model_fields.items()}
+def _field_keys(model: type[BaseModel]) -> dict[str, tuple[str, frozenset[type] | None]]:
+    """JSON key → (field name, the JSON types its value is read from unchanged, if known)."""
+    return {
+        info.alias or name: (name, _unchanged(info.annotation)) for name, info in model.model_fields.items()
+    }
 
 
 def type_problems(model: BaseModel, raw: Any) -> Problems:
@@ -350,9 +380,11 @@ def _walk(value: Any, given: Any, path: list[str | int], out: Problems) -> None:
             model: type[BaseModel] = type(value)
             keys = _field_keys(model)
             for key, g in given.items():
-                name = keys.get(key)
-                if name is not None:
-                    v = getattr(value, name)
+                field = keys.get(key)
+                if field is not None:
+                    if field[1] is not None and type(g) in field[1]:
+                        continue  # read unchanged: no need to look at the value
+                    v = getattr(value, field[0])
                     ok = fits(type(g))
                     if v is not None and (ok is None or type(v) not in ok):
                         path.append(key)
