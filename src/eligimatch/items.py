@@ -12,6 +12,9 @@
 from __future__ import annotations
 
 import re
+import types
+import typing
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -132,6 +135,33 @@ def _label(name: str, obj: Any) -> str:
     return label
 
 
+_DATED: dict[type, tuple[str, ...]] = {}
+
+
+def _dated(cls: type) -> tuple[str, ...]:
+    """The fields of an item model that may hold a date (in their order): the others are not
+    looked at for dates after the evaluation date."""
+    names = _DATED.get(cls)
+    if names is None:
+        model_fields = getattr(cls, "model_fields")  # noqa: B009 - a pydantic model's
+        names = _DATED[cls] = tuple(n for n, info in model_fields.items() if _may_be_date(info.annotation))
+    return names
+
+
+def _may_be_date(annotation: Any) -> bool:
+    """Could a value of this type be a date (itself, not inside a list or a model)?"""
+    origin = typing.get_origin(annotation)
+    if origin is None:
+        if isinstance(annotation, type):
+            return issubclass(annotation, date)
+        return True  # Any, a type variable...: it may
+    if origin in (typing.Union, types.UnionType):
+        return any(_may_be_date(a) for a in typing.get_args(annotation))
+    if origin is typing.Annotated:
+        return _may_be_date(typing.get_args(annotation)[0])
+    return origin is not typing.Literal and not (isinstance(origin, type) and issubclass(origin, Collection))
+
+
 def collections(p: Patient, facts: Facts, problems: Problems) -> None:
     as_of = facts.as_of
     for name in COLLECTIONS:
@@ -142,7 +172,8 @@ def collections(p: Patient, facts: Facts, problems: Problems) -> None:
         items: list[Item] = []
         for i, obj in enumerate(raw):
             fields = obj.model_dump()
-            for fname, value in fields.items():
+            for fname in _dated(type(obj)):
+                value = fields[fname]
                 if isinstance(value, date) and value > as_of:
                     check_date(value, as_of, f"{name}[{i}].{fname}", problems)
             label = _label(name, obj)
