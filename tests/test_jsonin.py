@@ -1,5 +1,6 @@
-"""The JSON-type walk (jsonin.type_problems) finds what the plain walk it replaced finds: every leaf of
-the example profiles, changed to each other JSON type, is reported (or not) the same way."""
+"""The JSON-type walk (jsontypes.type_problems, as jsonin exports it) finds what the plain walk
+it replaced finds: every leaf of the example profiles, changed to each other JSON type, is
+reported (or not) the same way."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from eligimatch import jsonin
+from eligimatch import jsonin, jsontypes
 from eligimatch.errors import PatientError
 from eligimatch.patient import Patient
 
@@ -38,13 +39,13 @@ def plain_walk(value: Any, given: Any, path: list[str | int], out: list[tuple[st
                 if k in given:
                     plain_child(v, given[k], k, path, out)
     elif value is not None:
-        want = jsonin._expected(value, given)
+        want = jsontypes._expected(value, given)
         if want is not None:
-            out.append((jsonin._where(path), f"expected {want}, not {jsonin._shown(given)}"))
+            out.append((jsontypes.place(path), f"expected {want}, not {jsontypes._shown(given)}"))
 
 
 def plain_child(v: Any, g: Any, key: str | int, path: list[str | int], out: list[tuple[str, str]]) -> None:
-    fits = jsonin._FITS.get(type(g))
+    fits = jsontypes._FITS.get(type(g))
     if fits is not None and type(v) in fits and (type(v) is not bool or type(g) is bool):
         return
     if v is None:
