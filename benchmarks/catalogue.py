@@ -41,6 +41,7 @@ _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 # ---------------------------------------------------------------------------- a small TOML writer
 
+
 def _key(k: str) -> str:
     return k if _BARE_KEY.match(k) else json.dumps(k, ensure_ascii=False)
 
@@ -52,7 +53,7 @@ def toml_value(v: Any) -> str:
     if isinstance(v, int | Decimal):
         return str(v)
     if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)   # a valid TOML basic string
+        return json.dumps(v, ensure_ascii=False)  # a valid TOML basic string
     if isinstance(v, date):
         return v.isoformat()
     if isinstance(v, list):
@@ -63,16 +64,17 @@ def toml_value(v: Any) -> str:
 
 
 def toml_document(doc: dict[str, Any]) -> str:
-    lines = [f"{_key(k)} = {toml_value(v)}" for k, v in doc.items()
-             if not isinstance(v, dict) and not (isinstance(v, list) and v
-                                                 and all(isinstance(x, dict) for x in v))]
+    lines = [
+        f"{_key(k)} = {toml_value(v)}"
+        for k, v in doc.items()
+        if not isinstance(v, dict) and not (isinstance(v, list) and v and all(isinstance(x, dict) for x in v))
+    ]
     for k, v in doc.items():
         if isinstance(v, dict):
             lines += ["", f"[{_key(k)}]", *(f"{_key(a)} = {toml_value(b)}" for a, b in v.items())]
         elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
             for item in v:
-                lines += ["", f"[[{_key(k)}]]",
-                          *(f"{_key(a)} = {toml_value(b)}" for a, b in item.items())]
+                lines += ["", f"[[{_key(k)}]]", *(f"{_key(a)} = {toml_value(b)}" for a, b in item.items())]
     return "\n".join(lines) + "\n"
 
 
@@ -90,6 +92,7 @@ def read_rules(src: Path) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- variation
 
+
 def _scale(value: int | Decimal, rng: random.Random) -> int | Decimal:
     if isinstance(value, int):
         step = 1 if value <= 5 else max(1, round(value * 0.05))
@@ -99,7 +102,7 @@ def _scale(value: int | Decimal, rng: random.Random) -> int | Decimal:
     out = value * factor
     if out == 0:
         return out
-    digits = 2 - out.adjusted()     # keep three significant digits
+    digits = 2 - out.adjusted()  # keep three significant digits
     return out.quantize(Decimal(1).scaleb(-digits)).normalize() if digits > 0 else round(out)
 
 
@@ -109,8 +112,12 @@ def _vary(node: Any, rng: random.Random) -> Any:
     if not isinstance(node, dict):
         return node
     out = {k: _vary(v, rng) for k, v in node.items()}
-    if "quantity" in out and "value" in out and isinstance(out["value"], int | Decimal) \
-            and not isinstance(out["value"], bool):
+    if (
+        "quantity" in out
+        and "value" in out
+        and isinstance(out["value"], int | Decimal)
+        and not isinstance(out["value"], bool)
+    ):
         out["value"] = _scale(out["value"], rng)
     if "uln" in out:
         out["uln"] = Decimal(str(out["uln"])) * Decimal(rng.choice(["0.8", "1", "1.2", "1.5"]))
@@ -139,8 +146,7 @@ def varied(doc: dict[str, Any], k: int, rng: random.Random) -> dict[str, Any]:
     return {**doc, "trial": trial, "criteria": criteria}
 
 
-def build(out_dir: Path, n_trials: int = 250, seed: int = 1,
-          rules_dir: Path = ROOT / "rules") -> list[Path]:
+def build(out_dir: Path, n_trials: int = 250, seed: int = 1, rules_dir: Path = ROOT / "rules") -> list[Path]:
     """Write at least ``n_trials`` varied rule files into ``out_dir``; return their paths."""
     sources = sorted(rules_dir.glob("*.toml"))
     copies = math.ceil(n_trials / len(sources))
@@ -167,7 +173,7 @@ class _Distinct:
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(f"distinct:{seed}")
         self.used: set[tuple[Any, ...]] = set()
-        self.index = 0                      # of the trial being written, 0..n-1
+        self.index = 0  # of the trial being written, 0..n-1
         from eligimatch.ontology import oncotree
 
         self.codes = sorted(oncotree().nodes)
@@ -183,11 +189,13 @@ class _Distinct:
     def number(self, kind: tuple[Any, ...], value: int | Decimal, integer: bool) -> Decimal:
         """``value`` × 0.8-1.2 to four significant digits; an integer analyte's threshold ± 0.5
         (three decimals), so that it keeps its meaning on whole values."""
+
         def draw() -> Decimal:
             if integer:
                 return (Decimal(value) + Decimal(self.rng.randint(-499, 499)) / 1000).normalize()
             out = Decimal(value) * Decimal(self.rng.randint(8000, 12000)) / 10000
             return out.quantize(Decimal(1).scaleb(out.adjusted() - 3)).normalize()
+
         return self._fresh(kind, draw)
 
     def days(self, base_days: int) -> int:
@@ -209,10 +217,8 @@ def _make_distinct(node: Any, d: _Distinct, integer: frozenset[str]) -> Any:
         return node
     out = {k: _make_distinct(v, d, integer) for k, v in node.items()}
     q = out.get("quantity")
-    if q is not None and isinstance(out.get("value"), int | Decimal) \
-            and not isinstance(out["value"], bool):
-        out["value"] = d.number(("value", q, out.get("op"), out.get("unit")), out["value"],
-                                q in integer)
+    if q is not None and isinstance(out.get("value"), int | Decimal) and not isinstance(out["value"], bool):
+        out["value"] = d.number(("value", q, out.get("op"), out.get("unit")), out["value"], q in integer)
     if q is not None and "uln" in out:
         out["uln"] = d.number(("uln", q, out.get("op")), Decimal(str(out["uln"])), False)
     if isinstance(out.get("within_days"), int) and not isinstance(out["within_days"], bool):
@@ -221,18 +227,17 @@ def _make_distinct(node: Any, d: _Distinct, integer: frozenset[str]) -> Any:
         m = _DURATION.match(out["within"])
         if m:
             out["within"] = f"P{d.days(int(m.group(1)) * _DAYS[m.group(2)])}D"
-    if isinstance(out.get("histology"), dict) and isinstance(out["histology"].get("include"),
-                                                              list):
+    if isinstance(out.get("histology"), dict) and isinstance(out["histology"].get("include"), list):
         h = dict(out["histology"])
-        listed = [c for key in ("include", "exclude", "review", "review_exact")
-                  for c in h.get(key, [])]
+        listed = [c for key in ("include", "exclude", "review", "review_exact") for c in h.get(key, [])]
         h["include"] = [*h["include"], d.extra_code(listed)]
         out["histology"] = h
     return out
 
 
-def build_distinct(out_dir: Path, n_trials: int = 250, seed: int = 1,
-                   rules_dir: Path = ROOT / "rules") -> list[Path]:
+def build_distinct(
+    out_dir: Path, n_trials: int = 250, seed: int = 1, rules_dir: Path = ROOT / "rules"
+) -> list[Path]:
     """Write at least ``n_trials`` rule files whose thresholds, windows and histology lists are
     distinct across the catalogue (seeded); return their paths."""
     from eligimatch.units import analytes
@@ -251,12 +256,15 @@ def build_distinct(out_dir: Path, n_trials: int = 250, seed: int = 1,
             trial["title"] = f"{trial['title']} [synthetic distinct copy {k}]"
             if isinstance(trial.get("lab_max_age_days"), int):
                 trial["lab_max_age_days"] = d.days(trial["lab_max_age_days"])
-            criteria = [{**{key: v for key, v in c.items() if key != "examples"},
-                         "logic": _make_distinct(c["logic"], d, integer)}
-                        for c in doc["criteria"]]
+            criteria = [
+                {
+                    **{key: v for key, v in c.items() if key != "examples"},
+                    "logic": _make_distinct(c["logic"], d, integer),
+                }
+                for c in doc["criteria"]
+            ]
             path = out_dir / f"{src.stem}-d{k:03d}.toml"
-            path.write_text(toml_document({**doc, "trial": trial, "criteria": criteria}),
-                            encoding="utf-8")
+            path.write_text(toml_document({**doc, "trial": trial, "criteria": criteria}), encoding="utf-8")
             written.append(path)
             d.index += 1
     return written
@@ -264,19 +272,21 @@ def build_distinct(out_dir: Path, n_trials: int = 250, seed: int = 1,
 
 # ---------------------------------------------------------------------------- reference
 
-REFERENCE = ("anc", "platelets", "bilirubin", "age", "ecog")   # criterion order in every trial
+REFERENCE = ("anc", "platelets", "bilirubin", "age", "ecog")  # criterion order in every trial
 
 
 def reference_thresholds(i: int) -> dict[str, Any]:
     """Trial ``i``'s thresholds: all distinct across 250 trials, on grids that the synthetic
     values hit exactly now and then (1500 /uL is 1.5 ×10⁹/L; ECOG 1 and 2; whole ages), so that
     boundaries are exercised."""
-    return {"anc": Decimal(1000 + 4 * i) / 1000,           # ≥, ×10⁹/L: 1.000 … 1.996
-            "platelets": Decimal(750 + 3 * i) / 10,         # ≥, ×10⁹/L: 75.0 … 149.7
-            "bilirubin": Decimal(1000 + 8 * i) / 1000,      # ≤ k × ULN: 1.000 … 2.992
-            "age": Decimal(1600 + 4 * i) / 100,             # ≥, years: 16.00 … 25.96
-            "ecog": Decimal(50 + i) / 100,                  # ≤: 0.50 … 2.99
-            "lab_max_age_days": (14, 21, 28, 42)[i % 4]}
+    return {
+        "anc": Decimal(1000 + 4 * i) / 1000,  # ≥, ×10⁹/L: 1.000 … 1.996
+        "platelets": Decimal(750 + 3 * i) / 10,  # ≥, ×10⁹/L: 75.0 … 149.7
+        "bilirubin": Decimal(1000 + 8 * i) / 1000,  # ≤ k × ULN: 1.000 … 2.992
+        "age": Decimal(1600 + 4 * i) / 100,  # ≥, years: 16.00 … 25.96
+        "ecog": Decimal(50 + i) / 100,  # ≤: 0.50 … 2.99
+        "lab_max_age_days": (14, 21, 28, 42)[i % 4],
+    }
 
 
 def build_reference(out_dir: Path, n_trials: int = 250) -> list[Path]:
@@ -287,20 +297,31 @@ def build_reference(out_dir: Path, n_trials: int = 250) -> list[Path]:
         t = reference_thresholds(i)
         logic = {
             "anc": {"quantity": "anc", "op": ">=", "value": t["anc"], "unit": "10^9/L"},
-            "platelets": {"quantity": "platelets", "op": ">=", "value": t["platelets"],
-                          "unit": "10^9/L"},
+            "platelets": {"quantity": "platelets", "op": ">=", "value": t["platelets"], "unit": "10^9/L"},
             "bilirubin": {"quantity": "bilirubin", "op": "<=", "uln": t["bilirubin"]},
             "age": {"quantity": "age", "op": ">=", "value": t["age"], "unit": "year"},
             "ecog": {"quantity": "ecog", "op": "<=", "value": t["ecog"]},
         }
-        doc = {"schema": 1,
-               "trial": {"id": f"REF-{i:04d}", "title": f"Reference trial {i} (synthetic)",
-                         "phase": "PHASE2", "status": "RECRUITING",
-                         "seed": "benchmarks/catalogue.py",
-                         "lab_max_age_days": t["lab_max_age_days"]},
-               "criteria": [{"id": f"I{n}.{key}", "kind": "inclusion",
-                             "text": f"reference criterion {key}", "logic": logic[key]}
-                            for n, key in enumerate(REFERENCE, 1)]}
+        doc = {
+            "schema": 1,
+            "trial": {
+                "id": f"REF-{i:04d}",
+                "title": f"Reference trial {i} (synthetic)",
+                "phase": "PHASE2",
+                "status": "RECRUITING",
+                "seed": "benchmarks/catalogue.py",
+                "lab_max_age_days": t["lab_max_age_days"],
+            },
+            "criteria": [
+                {
+                    "id": f"I{n}.{key}",
+                    "kind": "inclusion",
+                    "text": f"reference criterion {key}",
+                    "logic": logic[key],
+                }
+                for n, key in enumerate(REFERENCE, 1)
+            ],
+        }
         path = out_dir / f"REF-{i:04d}.toml"
         path.write_text(toml_document(doc), encoding="utf-8")
         written.append(path)
@@ -314,9 +335,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--kind", choices=["varied", "distinct", "reference"], default="varied")
     args = ap.parse_args(argv)
-    paths = (build(args.out_dir, args.trials, args.seed) if args.kind == "varied" else
-             build_distinct(args.out_dir, args.trials, args.seed) if args.kind == "distinct"
-             else build_reference(args.out_dir, args.trials))
+    paths = (
+        build(args.out_dir, args.trials, args.seed)
+        if args.kind == "varied"
+        else build_distinct(args.out_dir, args.trials, args.seed)
+        if args.kind == "distinct"
+        else build_reference(args.out_dir, args.trials)
+    )
     print(f"{len(paths)} rule files in {args.out_dir}")
 
 

@@ -24,13 +24,17 @@ from typing import Any
 import catalogue
 
 D = "DECIMAL(38,10)"
-LAB = f"STRUCT(test VARCHAR, value {D}, unit VARCHAR, date DATE, " \
-      f"reference_range STRUCT(low {D}, high {D}))[]"
-COLUMNS = {"id": "VARCHAR", "as_of": "DATE", "birth_date": "DATE",
-           "ecog": f"STRUCT(value {D}, date DATE)", "labs": LAB}
+LAB = f"STRUCT(test VARCHAR, value {D}, unit VARCHAR, date DATE, reference_range STRUCT(low {D}, high {D}))[]"
+COLUMNS = {
+    "id": "VARCHAR",
+    "as_of": "DATE",
+    "birth_date": "DATE",
+    "ecog": f"STRUCT(value {D}, date DATE)",
+    "labs": LAB,
+}
 ECOG_MAX_AGE_DAYS = 28
-BILIRUBIN_BAND = ("12", "26")     # µmol/L, data/analytes.toml
-BILIRUBIN_MOLAR_MASS = "584.66"   # g/mol: 1 mg/dL = 10000 / 584.66 µmol/L
+BILIRUBIN_BAND = ("12", "26")  # µmol/L, data/analytes.toml
+BILIRUBIN_MOLAR_MASS = "584.66"  # g/mol: 1 mg/dL = 10000 / 584.66 µmol/L
 
 
 def boundary_profiles() -> list[dict[str, Any]]:
@@ -45,30 +49,44 @@ def boundary_profiles() -> list[dict[str, Any]]:
     def day(back: int) -> str:
         return (as_of - timedelta(days=back)).isoformat()
 
-    def lab(test: str, value: str, unit: str, back: int, high: str | None = None
-            ) -> dict[str, Any]:
-        out: dict[str, Any] = {"test": test, "value": float(value), "unit": unit,
-                               "date": day(back)}
+    def lab(test: str, value: str, unit: str, back: int, high: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"test": test, "value": float(value), "unit": unit, "date": day(back)}
         if high is not None:
             out["reference_range"] = {"low": 0, "high": float(high)}
         return out
 
     cases: list[dict[str, Any]] = [{}]
     for back in (14, 15, 21, 22, 28, 29, 42, 43):
-        cases += [{"labs": [lab("anc", "1500", "/uL", back), lab("platelets", "90", "10^9/L", back),
-                            lab("bilirubin", "2.4", "mg/dL", back, "1.2")]},
-                  {"labs": [lab("anc", "1.5", "10^9/L", back),
-                            lab("platelets", "120", "10*3/uL", back),
-                            lab("bilirubin", "41", "umol/L", back, "20.5")]},
-                  {"labs": [lab("anc", "1.5", "10*3/uL", back),
-                            lab("bilirubin", "0.701592", "mg/dL", back)]},
-                  {"labs": [lab("bilirubin", "12", "umol/L", back)]},
-                  {"labs": [lab("bilirubin", "26", "umol/L", back)]},
-                  {"labs": [lab("bilirubin", "26.01", "umol/L", back)]}]
-    cases += [{"birth_date": "2008-11-16"}, {"birth_date": "2008-11-17"},
-              {"birth_date": "2006-11-16"}, {"birth_date": "2004-02-29"},
-              {"ecog": {"value": 2, "date": day(28)}}, {"ecog": {"value": 1, "date": day(28)}},
-              {"ecog": {"value": 1, "date": day(29)}}, {"ecog": {"value": 0, "date": day(0)}}]
+        cases += [
+            {
+                "labs": [
+                    lab("anc", "1500", "/uL", back),
+                    lab("platelets", "90", "10^9/L", back),
+                    lab("bilirubin", "2.4", "mg/dL", back, "1.2"),
+                ]
+            },
+            {
+                "labs": [
+                    lab("anc", "1.5", "10^9/L", back),
+                    lab("platelets", "120", "10*3/uL", back),
+                    lab("bilirubin", "41", "umol/L", back, "20.5"),
+                ]
+            },
+            {"labs": [lab("anc", "1.5", "10*3/uL", back), lab("bilirubin", "0.701592", "mg/dL", back)]},
+            {"labs": [lab("bilirubin", "12", "umol/L", back)]},
+            {"labs": [lab("bilirubin", "26", "umol/L", back)]},
+            {"labs": [lab("bilirubin", "26.01", "umol/L", back)]},
+        ]
+    cases += [
+        {"birth_date": "2008-11-16"},
+        {"birth_date": "2008-11-17"},
+        {"birth_date": "2006-11-16"},
+        {"birth_date": "2004-02-29"},
+        {"ecog": {"value": 2, "date": day(28)}},
+        {"ecog": {"value": 1, "date": day(28)}},
+        {"ecog": {"value": 1, "date": day(29)}},
+        {"ecog": {"value": 0, "date": day(0)}},
+    ]
     return [{"id": f"edge-{i:03d}", "as_of": as_of.isoformat(), **c} for i, c in enumerate(cases)]
 
 
@@ -80,21 +98,30 @@ def connect() -> Any:
 
 
 def load_trials(con: Any, n_trials: int) -> None:
-    rows = [(f"REF-{i:04d}", *(str(catalogue.reference_thresholds(i)[k])
-                               for k in catalogue.REFERENCE),
-             catalogue.reference_thresholds(i)["lab_max_age_days"]) for i in range(n_trials)]
-    con.execute(f"CREATE OR REPLACE TABLE trials (trial_id VARCHAR, anc_min {D}, "
-                f"platelets_min {D}, bilirubin_k {D}, age_min {D}, ecog_max {D}, "
-                f"lab_days INTEGER)")
+    rows = [
+        (
+            f"REF-{i:04d}",
+            *(str(catalogue.reference_thresholds(i)[k]) for k in catalogue.REFERENCE),
+            catalogue.reference_thresholds(i)["lab_max_age_days"],
+        )
+        for i in range(n_trials)
+    ]
+    con.execute(
+        f"CREATE OR REPLACE TABLE trials (trial_id VARCHAR, anc_min {D}, "
+        f"platelets_min {D}, bilirubin_k {D}, age_min {D}, ecog_max {D}, "
+        f"lab_days INTEGER)"
+    )
     con.executemany("INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def _latest(test: str) -> str:
     """The most recent result of ``test`` (a struct with the date first, so that sorting the
     list sorts by date; NULL when none)."""
-    return (f"list_last(list_sort(list_transform(list_filter(labs, lambda x: x.test = '{test}'), "
-            f"lambda x: {{'date': x.date, 'value': x.value, 'unit': x.unit, "
-            f"'high': x.reference_range.high}})))")
+    return (
+        f"list_last(list_sort(list_transform(list_filter(labs, lambda x: x.test = '{test}'), "
+        f"lambda x: {{'date': x.date, 'value': x.value, 'unit': x.unit, "
+        f"'high': x.reference_range.high}})))"
+    )
 
 
 def screen(con: Any, cohort: Path) -> None:
@@ -106,8 +133,8 @@ def screen(con: Any, cohort: Path) -> None:
 CREATE OR REPLACE TABLE statuses AS
 WITH p AS (
   SELECT id, as_of, birth_date, ecog,
-         {_latest('anc')} AS anc, {_latest('platelets')} AS plt,
-         {_latest('bilirubin')} AS bili
+         {_latest("anc")} AS anc, {_latest("platelets")} AS plt,
+         {_latest("bilirubin")} AS bili
   FROM read_json('{cohort}', format = 'newline_delimited', columns = {{{cols}}})
 ), v AS (
   SELECT id,
@@ -148,16 +175,16 @@ def counts(con: Any) -> dict[str, tuple[int, int, int]]:
     """Per criterion: how many pairs pass, fail, are unknown."""
     out = {}
     for key in catalogue.REFERENCE:
-        row = con.execute(f"SELECT count_if({key}), count_if(NOT {key}), count_if({key} IS NULL) "
-                          "FROM statuses").fetchone()
+        row = con.execute(
+            f"SELECT count_if({key}), count_if(NOT {key}), count_if({key} IS NULL) FROM statuses"
+        ).fetchone()
         out[key] = tuple(row)
     return out
 
 
 def statuses(con: Any) -> dict[tuple[str, str], tuple[bool | None, ...]]:
     """(patient id, trial id) → the five statuses (True pass, False fail, None unknown)."""
-    rows = con.execute(f"SELECT id, trial_id, {', '.join(catalogue.REFERENCE)} "
-                       "FROM statuses").fetchall()
+    rows = con.execute(f"SELECT id, trial_id, {', '.join(catalogue.REFERENCE)} FROM statuses").fetchall()
     return {(r[0], r[1]): tuple(r[2:]) for r in rows}
 
 
@@ -168,8 +195,8 @@ def boundaries(con: Any, cohort: Path) -> dict[str, int]:
     cols = ", ".join(f"{k}: '{v}'" for k, v in COLUMNS.items())
     row = con.execute(f"""
 WITH p AS (
-  SELECT id, as_of, birth_date, ecog, {_latest('anc')} AS anc, {_latest('platelets')} AS plt,
-         {_latest('bilirubin')} AS bili
+  SELECT id, as_of, birth_date, ecog, {_latest("anc")} AS anc, {_latest("platelets")} AS plt,
+         {_latest("bilirubin")} AS bili
   FROM read_json('{cohort}', format = 'newline_delimited', columns = {{{cols}}})
 )
 SELECT

@@ -78,6 +78,7 @@ def _since(start: tuple[float, float]) -> tuple[float, float]:
 
 # ---------------------------------------------------------------------------- the measuring child
 
+
 class _Workload:
     """One catalogue loaded, compiled and warmed up in the measuring process."""
 
@@ -100,7 +101,7 @@ class _Workload:
 
         self.last = None
         plan = make_plan(self.ruleset, None, None, "jsonl")
-        with open(os.devnull, "w", encoding="utf-8") as sink:   # compile the plan: not timed
+        with open(os.devnull, "w", encoding="utf-8") as sink:  # compile the plan: not timed
             run_batch(self.records[:1], plan, sink.write, jobs=1)
         # what is loaded stays out of the garbage collector's way, as in a worker that has
         # compiled its plan; what a stage builds is collected as it would be
@@ -111,17 +112,15 @@ class _Workload:
         patients = [api.parse_patient(r.text, r.source) for r in self.records]
         out["parse"] = _since(t)
         t = _clock()
-        facts = [build_facts(p, None, r.source) for p, r in zip(patients, self.records,
-                                                                 strict=True)]
+        facts = [build_facts(p, None, r.source) for p, r in zip(patients, self.records, strict=True)]
         out["facts"] = _since(t)
         del patients
-        size = chunk_size(len(self.trials))      # the batch graph, chunk by chunk as in a run
+        size = chunk_size(len(self.trials))  # the batch graph, chunk by chunk as in a run
         t = _clock()
-        chunks = [self.program.run_chunk(facts[i:i + size]) for i in range(0, len(facts), size)]
+        chunks = [self.program.run_chunk(facts[i : i + size]) for i in range(0, len(facts), size)]
         out["evaluate"] = _since(t)
         if keep:
-            self.last = ([f.patient_id for f in facts],
-                         [c.patient(p) for c in chunks for p in range(c.n)])
+            self.last = ([f.patient_id for f in facts], [c.patient(p) for c in chunks for p in range(c.n)])
         del facts, chunks
         gc.collect()
         t = _clock()
@@ -129,23 +128,22 @@ class _Workload:
             summary = run_batch(self.records, plan, sink.write, jobs=1)
         out["total"] = _since(t)
         gc.unfreeze()
-        out["output"] = tuple(out["total"][i] - sum(out[s][i] for s in STAGES[:3])
-                              for i in (0, 1))
+        out["output"] = tuple(out["total"][i] - sum(out[s][i] for s in STAGES[:3]) for i in (0, 1))
         out["patients"], out["failed"] = summary.patients, summary.failed
         out["pairs"] = summary.pairs
         return out
 
 
-def _agreement(work: _Workload, duck: dict[tuple[str, str], tuple[bool | None, ...]]
-               ) -> dict[str, Any]:
+def _agreement(work: _Workload, duck: dict[tuple[str, str], tuple[bool | None, ...]]) -> dict[str, Any]:
     """Compare eligimatch's status of every reference criterion of every pair with DuckDB's."""
     ids, statuses = work.last
     same = differ = 0
     examples: list[str] = []
     for pid, rows in zip(ids, statuses, strict=True):
         for t, (_, fail_at, unknown_at) in zip(work.trials, rows, strict=True):
-            mine = tuple(False if k in fail_at else None if k in unknown_at else True
-                         for k in range(len(t.criteria)))
+            mine = tuple(
+                False if k in fail_at else None if k in unknown_at else True for k in range(len(t.criteria))
+            )
             theirs = duck.get((pid, t.id))
             for key, a, b in zip(catalogue.REFERENCE, mine, theirs or (), strict=False):
                 if a is b:
@@ -153,33 +151,35 @@ def _agreement(work: _Workload, duck: dict[tuple[str, str], tuple[bool | None, .
                 else:
                     differ += 1
                     if len(examples) < 5:
-                        examples.append(f"{pid} {t.id} {key}: eligimatch {a}, "
-                                        f"DuckDB {b}")
+                        examples.append(f"{pid} {t.id} {key}: eligimatch {a}, DuckDB {b}")
             if theirs is None:
                 differ += len(mine)
                 examples.append(f"{pid} {t.id}: no DuckDB row")
-    return {"same": same, "differ": differ, "examples": examples,
-            "pairs_checked": len(ids) * len(work.trials)}
+    return {
+        "same": same,
+        "differ": differ,
+        "examples": examples,
+        "pairs_checked": len(ids) * len(work.trials),
+    }
 
 
 def _child_measure(argv: list[str]) -> None:
     from eligimatch.batch import Record
 
-    dirs = dict(zip(("real", "distinct", "varied", "reference"), map(Path, argv[:4]),
-                    strict=True))
+    dirs = dict(zip(("real", "distinct", "varied", "reference"), map(Path, argv[:4]), strict=True))
     cohort, ref_cohort, rounds = Path(argv[4]), Path(argv[5]), int(argv[6])
 
     def records(path: Path) -> list[Any]:
-        return [Record(f"{path.name}:{i}", line)
-                for i, line in enumerate(path.read_bytes().splitlines(), 1)]
+        return [Record(f"{path.name}:{i}", line) for i, line in enumerate(path.read_bytes().splitlines(), 1)]
 
     t = _clock()
-    work = {name: _Workload(d, records(ref_cohort if name == "reference" else cohort))
-            for name, d in dirs.items()}
+    work = {
+        name: _Workload(d, records(ref_cohort if name == "reference" else cohort)) for name, d in dirs.items()
+    }
     load = _since(t)
     con = reference.connect()
     reference.load_trials(con, len(work["reference"].trials))
-    reference.screen(con, ref_cohort)                               # warm-up
+    reference.screen(con, ref_cohort)  # warm-up
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in (*dirs, "duckdb")}
     agreement: dict[str, Any] = {}
     for r in range(rounds):
@@ -192,10 +192,11 @@ def _child_measure(argv: list[str]) -> None:
             agreement = _agreement(work["reference"], reference.statuses(con))
             agreement["counts"] = reference.counts(con)
             agreement["boundaries"] = reference.boundaries(con, ref_cohort)
-    sizes = {name: {"trials": len(w.trials), "criteria": w.criteria, "nodes": w.program.size}
-             for name, w in work.items()}
-    print(json.dumps({"results": results, "sizes": sizes, "agreement": agreement,
-                      "load_cpu_s": load[0]}))
+    sizes = {
+        name: {"trials": len(w.trials), "criteria": w.criteria, "nodes": w.program.size}
+        for name, w in work.items()
+    }
+    print(json.dumps({"results": results, "sizes": sizes, "agreement": agreement, "load_cpu_s": load[0]}))
 
 
 def _child_batch(argv: list[str]) -> None:
@@ -210,15 +211,28 @@ def _child_batch(argv: list[str]) -> None:
     with open(os.devnull, "w", encoding="utf-8") as sink:
         summary = run_batch(BatchInput(Path(source)), plan, sink.write, jobs=int(jobs))
     cpu, wall = _since(t)
-    print(json.dumps({"pairs": summary.pairs, "patients": summary.patients, "wall_s": wall,
-                      "cpu_s": cpu, "worker_cpu_s": summary.worker_cpu_s,
-                      "main_peak_kb": peak_rss_kb(),
-                      "worker_peak_kb": summary.worker_peak_rss_kb}))
+    print(
+        json.dumps(
+            {
+                "pairs": summary.pairs,
+                "patients": summary.patients,
+                "wall_s": wall,
+                "cpu_s": cpu,
+                "worker_cpu_s": summary.worker_cpu_s,
+                "main_peak_kb": peak_rss_kb(),
+                "worker_peak_kb": summary.worker_peak_rss_kb,
+            }
+        )
+    )
 
 
 def _run_child(kind: str, *args: object) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), kind,
-                           *map(str, args)], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), kind, *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 0:
         sys.exit(f"benchmark child {kind} {args} failed:\n{proc.stderr}")
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -226,6 +240,7 @@ def _run_child(kind: str, *args: object) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- cold start, profile
+
 
 def cold_screen(runs: int) -> tuple[float, float]:
     """Median CPU time (user + system) and median wall time of a fresh ``eligimatch screen``."""
@@ -240,7 +255,7 @@ def cold_screen(runs: int) -> tuple[float, float]:
         subprocess.run([*cmd, "screen", str(EXAMPLE)], capture_output=True, check=True)
         elapsed = time.perf_counter() - t0
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if i:       # the first run warms the disk cache
+        if i:  # the first run warms the disk cache
             wall.append(elapsed)
             cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     return statistics.median(cpu), statistics.median(wall)
@@ -270,6 +285,7 @@ def profile(rules: Path, source: Path, n: int) -> None:
 
 # ---------------------------------------------------------------------------- report
 
+
 def _median(rounds: list[dict[str, Any]], key: str, i: int) -> float:
     return statistics.median(r[key][i] for r in rounds)
 
@@ -277,7 +293,7 @@ def _median(rounds: list[dict[str, Any]], key: str, i: int) -> float:
 def _load() -> str:
     try:
         one, five, fifteen = os.getloadavg()
-    except OSError:     # pragma: no cover
+    except OSError:  # pragma: no cover
         return "load unknown"
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
 
@@ -295,11 +311,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--patients", type=int, help="profiles per round (default 1000; quick 200)")
     ap.add_argument("--rounds", type=int, default=5, help="paired rounds (medians of these)")
     ap.add_argument("--trials", type=int, default=250, help="size of the synthetic catalogues")
-    ap.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)),
-                    help="workers for the flat-memory and --jobs checks (default: all cores)")
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=len(os.sched_getaffinity(0)),
+        help="workers for the flat-memory and --jobs checks (default: all cores)",
+    )
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--profile", action="store_true",
-                    help="also profile one process (cProfile) and print the hot spots")
+    ap.add_argument(
+        "--profile", action="store_true", help="also profile one process (cProfile) and print the hot spots"
+    )
     args = ap.parse_args(argv)
     n = args.patients or (200 if args.quick else 1000)
     n_mem = 1000 if args.quick else 5000
@@ -308,25 +329,35 @@ def main(argv: list[str] | None = None) -> None:
 
     with tempfile.TemporaryDirectory(prefix="eligimatch-bench-") as tmp:
         t = Path(tmp)
-        dirs = {"real": ROOT / "rules", "distinct": t / "distinct", "varied": t / "varied",
-                "reference": t / "reference"}
+        dirs = {
+            "real": ROOT / "rules",
+            "distinct": t / "distinct",
+            "varied": t / "varied",
+            "reference": t / "reference",
+        }
         catalogue.build_distinct(dirs["distinct"], args.trials, args.seed)
         catalogue.build(dirs["varied"], args.trials, args.seed)
         catalogue.build_reference(dirs["reference"], args.trials)
         cohort = synth.write_jsonl(t / "cohort.jsonl", n, args.seed)
         edges = reference.boundary_profiles()
-        ref_cohort = t / "reference.jsonl"      # the cohort and the boundary cases
-        ref_cohort.write_text(cohort.read_text("utf-8") + "".join(
-            json.dumps(p, separators=(",", ":")) + "\n" for p in edges), encoding="utf-8")
-        print(f"cohort: {n} synthetic profiles (seed {args.seed}), and for the reference "
-              f"{len(edges)} more on its thresholds and windows; {args.rounds} paired rounds "
-              f"on one core; {os.cpu_count()} cores, {_load()} at the start")
+        ref_cohort = t / "reference.jsonl"  # the cohort and the boundary cases
+        ref_cohort.write_text(
+            cohort.read_text("utf-8") + "".join(json.dumps(p, separators=(",", ":")) + "\n" for p in edges),
+            encoding="utf-8",
+        )
+        print(
+            f"cohort: {n} synthetic profiles (seed {args.seed}), and for the reference "
+            f"{len(edges)} more on its thresholds and windows; {args.rounds} paired rounds "
+            f"on one core; {os.cpu_count()} cores, {_load()} at the start"
+        )
 
         m = _run_child("--child-measure", *dirs.values(), cohort, ref_cohort, args.rounds)
         res, sizes = m["results"], m["sizes"]
-        print(f"{'catalogue':<10} {'trials':>6} {'criteria':>8} {'nodes':>6} "
-              f"{'pairs/s CPU':>12} {'pairs/s wall':>12} {'µs/pair':>8} | CPU µs per patient: "
-              + " ".join(f"{s:>8}" for s in STAGES))
+        print(
+            f"{'catalogue':<10} {'trials':>6} {'criteria':>8} {'nodes':>6} "
+            f"{'pairs/s CPU':>12} {'pairs/s wall':>12} {'µs/pair':>8} | CPU µs per patient: "
+            + " ".join(f"{s:>8}" for s in STAGES)
+        )
         per_s: dict[str, float] = {}
         for name in (*CATALOGUES, "reference"):
             rounds, size = res[name], sizes[name]
@@ -336,8 +367,10 @@ def main(argv: list[str] | None = None) -> None:
             wall = pairs / _median(rounds, "total", 1)
             per_s[name] = cpu
             stages = " ".join(f"{_median(rounds, s, 0) / patients * 1e6:8.0f}" for s in STAGES)
-            print(f"{name:<10} {size['trials']:>6} {size['criteria']:>8} {size['nodes']:>6} "
-                  f"{cpu:>12,.0f} {wall:>12,.0f} {1e6 / cpu:>8.1f} | {'':19} {stages}")
+            print(
+                f"{name:<10} {size['trials']:>6} {size['criteria']:>8} {size['nodes']:>6} "
+                f"{cpu:>12,.0f} {wall:>12,.0f} {1e6 / cpu:>8.1f} | {'':19} {stages}"
+            )
         skipped = {name: res[name][0]["failed"] for name in (*CATALOGUES, "reference")}
         if any(skipped.values()):
             print(f"skipped profiles (bad records): {skipped}")
@@ -349,34 +382,42 @@ def main(argv: list[str] | None = None) -> None:
         ratios = [a / d["total"][0] for a, d in zip(mine, duck, strict=True)]
         wall_ratios = [a / d["total"][1] for a, d in zip(mine_wall, duck, strict=True)]
         duckdb_ratio = statistics.median(ratios)
-        eval_ratio = statistics.median(e["evaluate"][0] / d["total"][0]
-                                       for e, d in zip(ref, duck, strict=True))
+        eval_ratio = statistics.median(
+            e["evaluate"][0] / d["total"][0] for e, d in zip(ref, duck, strict=True)
+        )
         pairs = ref[0]["pairs"]
-        print(f"reference ({sizes['reference']['trials']} trials × 5 criteria, {pairs:,} pairs):"
-              f" eligimatch parse + facts + evaluate {statistics.median(mine):.3f} s CPU, DuckDB "
-              f"(read JSON + query, 1 thread) {_median(duck, 'total', 0):.3f} s CPU: eligimatch/"
-              f"DuckDB {duckdb_ratio:.1f}× in CPU time (rounds "
-              f"{', '.join(f'{x:.1f}' for x in ratios)}), {statistics.median(wall_ratios):.1f}× "
-              f"in wall time; evaluate alone {_median(ref, 'evaluate', 0):.3f} s CPU, "
-              f"{eval_ratio:.1f}× DuckDB's whole query")
+        print(
+            f"reference ({sizes['reference']['trials']} trials × 5 criteria, {pairs:,} pairs):"
+            f" eligimatch parse + facts + evaluate {statistics.median(mine):.3f} s CPU, DuckDB "
+            f"(read JSON + query, 1 thread) {_median(duck, 'total', 0):.3f} s CPU: eligimatch/"
+            f"DuckDB {duckdb_ratio:.1f}× in CPU time (rounds "
+            f"{', '.join(f'{x:.1f}' for x in ratios)}), {statistics.median(wall_ratios):.1f}× "
+            f"in wall time; evaluate alone {_median(ref, 'evaluate', 0):.3f} s CPU, "
+            f"{eval_ratio:.1f}× DuckDB's whole query"
+        )
         a = m["agreement"]
-        print(f"agreement with DuckDB: {a['same']:,} of {a['same'] + a['differ']:,} criterion "
-              f"statuses the same over {a['pairs_checked']:,} pairs"
-              + ("" if not a["differ"] else f"; {a['differ']} DIFFER, e.g. "
-                 + "; ".join(a["examples"])))
-        print("  pass/fail/unknown per criterion: " + ", ".join(
-            f"{k} {'/'.join(f'{x:,}' for x in v)}" for k, v in a["counts"].items())
-            + "; pairs whose value lies exactly on the threshold: " + ", ".join(
-            f"{k} {v:,}" for k, v in a["boundaries"].items()))
+        print(
+            f"agreement with DuckDB: {a['same']:,} of {a['same'] + a['differ']:,} criterion "
+            f"statuses the same over {a['pairs_checked']:,} pairs"
+            + ("" if not a["differ"] else f"; {a['differ']} DIFFER, e.g. " + "; ".join(a["examples"]))
+        )
+        print(
+            "  pass/fail/unknown per criterion: "
+            + ", ".join(f"{k} {'/'.join(f'{x:,}' for x in v)}" for k, v in a["counts"].items())
+            + "; pairs whose value lies exactly on the threshold: "
+            + ", ".join(f"{k} {v:,}" for k, v in a["boundaries"].items())
+        )
 
         batch = _run_child("--child-batch", dirs["distinct"], cohort, 1, "all")
-        if args.jobs > 1:   # what more workers buy on this machine now (for --jobs, item 5)
+        if args.jobs > 1:  # what more workers buy on this machine now (for --jobs, item 5)
             load = _load()
             many = _run_child("--child-batch", dirs["distinct"], cohort, args.jobs, "all")
-            print(f"--jobs: distinct catalogue, {n} patients: 1 job {batch['wall_s']:.1f} s wall, "
-                  f"{args.jobs} jobs {many['wall_s']:.1f} s wall ({many['worker_cpu_s']:.1f} s "
-                  f"CPU in the workers): {batch['wall_s'] / many['wall_s']:.2f}× faster with "
-                  f"{args.jobs} ({load} before)")
+            print(
+                f"--jobs: distinct catalogue, {n} patients: 1 job {batch['wall_s']:.1f} s wall, "
+                f"{args.jobs} jobs {many['wall_s']:.1f} s wall ({many['worker_cpu_s']:.1f} s "
+                f"CPU in the workers): {batch['wall_s'] / many['wall_s']:.2f}× faster with "
+                f"{args.jobs} ({load} before)"
+            )
         small = synth.write_jsonl(t / "mem_n.jsonl", n_mem, args.seed + 1)
         large = synth.write_jsonl(t / "mem_4n.jsonl", 4 * n_mem, args.seed + 1)
         m1 = _run_child("--child-batch", dirs["real"], small, args.jobs, MEMORY_TRIAL)
@@ -386,28 +427,40 @@ def main(argv: list[str] | None = None) -> None:
         peak4 = max(m4["main_peak_kb"], m4["worker_peak_kb"]) / 1024
         flat = peak4 <= peak1 * 1.10 + 5
         peak = max(peak_distinct, peak1, peak4)
-        print(f"memory: distinct catalogue, {n} patients, 1 job: peak {peak_distinct:.0f} MB "
-              f"({batch['pairs'] / batch['cpu_s']:,.0f} pairs/s CPU in a fresh process); "
-              f"{n_mem} patients × {MEMORY_TRIAL}, {args.jobs} jobs: peak {peak1:.0f} MB; "
-              f"{4 * n_mem}: {peak4:.0f} MB: {'flat' if flat else 'NOT FLAT'}")
+        print(
+            f"memory: distinct catalogue, {n} patients, 1 job: peak {peak_distinct:.0f} MB "
+            f"({batch['pairs'] / batch['cpu_s']:,.0f} pairs/s CPU in a fresh process); "
+            f"{n_mem} patients × {MEMORY_TRIAL}, {args.jobs} jobs: peak {peak1:.0f} MB; "
+            f"{4 * n_mem}: {peak4:.0f} MB: {'flat' if flat else 'NOT FLAT'}"
+        )
 
         cold_cpu, cold_wall = cold_screen(cold_runs)
-        print(f"cold start: `eligimatch screen {EXAMPLE.name}` (5 real trials) median "
-              f"{cold_cpu:.3f} s CPU, {cold_wall:.3f} s wall over {cold_runs} runs")
-        targets = [("distinct ≥ 60,000 pairs/s", per_s["distinct"] >= 60_000),
-                   ("real ≥ 15,000 pairs/s", per_s["real"] >= 15_000),
-                   ("within 2× of DuckDB", duckdb_ratio <= 2),
-                   ("cold screen ≤ 0.35 s CPU", cold_cpu <= 0.35),
-                   ("flat memory", flat)]
-        print("targets (issue 15): " + "; ".join(f"{name}: {'met' if ok else 'NOT met'}"
-                                                 for name, ok in targets))
-        print(f"{_load()} at the end; catalogue loads {m['load_cpu_s']:.1f} s CPU (not timed); "
-              f"total benchmark time {time.perf_counter() - started:.0f} s")
+        print(
+            f"cold start: `eligimatch screen {EXAMPLE.name}` (5 real trials) median "
+            f"{cold_cpu:.3f} s CPU, {cold_wall:.3f} s wall over {cold_runs} runs"
+        )
+        targets = [
+            ("distinct ≥ 60,000 pairs/s", per_s["distinct"] >= 60_000),
+            ("real ≥ 15,000 pairs/s", per_s["real"] >= 15_000),
+            ("within 2× of DuckDB", duckdb_ratio <= 2),
+            ("cold screen ≤ 0.35 s CPU", cold_cpu <= 0.35),
+            ("flat memory", flat),
+        ]
+        print(
+            "targets (issue 15): "
+            + "; ".join(f"{name}: {'met' if ok else 'NOT met'}" for name, ok in targets)
+        )
+        print(
+            f"{_load()} at the end; catalogue loads {m['load_cpu_s']:.1f} s CPU (not timed); "
+            f"total benchmark time {time.perf_counter() - started:.0f} s"
+        )
         if args.profile:
             profile(dirs["distinct"], cohort, min(n, 20))
-        print(f"real_pairs_per_s={per_s['real']:.0f} distinct_pairs_per_s={per_s['distinct']:.0f}"
-              f" varied_pairs_per_s={per_s['varied']:.0f} duckdb_ratio={duckdb_ratio:.2f} "
-              f"cold_screen_cpu_s={cold_cpu:.3f} peak_mb={peak:.0f}")
+        print(
+            f"real_pairs_per_s={per_s['real']:.0f} distinct_pairs_per_s={per_s['distinct']:.0f}"
+            f" varied_pairs_per_s={per_s['varied']:.0f} duckdb_ratio={duckdb_ratio:.2f} "
+            f"cold_screen_cpu_s={cold_cpu:.3f} peak_mb={peak:.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -38,8 +38,13 @@ def reference(trials: tuple[Trial, ...] | list[Trial], facts: Facts) -> list[Any
     out = []
     for t in trials:
         r = t.evaluate(facts, explain=False)
-        out.append((r.verdict, [k for k, c in enumerate(r.criteria) if c.status == "fail"],
-                    [k for k, c in enumerate(r.criteria) if c.status == "unknown"]))
+        out.append(
+            (
+                r.verdict,
+                [k for k, c in enumerate(r.criteria) if c.status == "fail"],
+                [k for k, c in enumerate(r.criteria) if c.status == "unknown"],
+            )
+        )
     return out
 
 
@@ -58,8 +63,7 @@ def _criterion_examples(_synthetic: Any) -> Iterator[tuple[tuple[Trial, ...], Fa
         for c in t.criteria:
             for ex in c.spec.examples:
                 n += 1
-                yield TRIALS, build_facts(Patient.model_validate({"id": "ex", **ex.patient}),
-                                          ex.as_of)
+                yield TRIALS, build_facts(Patient.model_validate({"id": "ex", **ex.patient}), ex.as_of)
     assert n >= 600
 
 
@@ -96,8 +100,11 @@ def agree(trials: tuple[Trial, ...], facts: Facts) -> None:
     assert program.run(facts) == reference(trials, facts), facts.patient_id
 
 
-CORPUS = {"example patients": _example_patients, "criterion examples": _criterion_examples,
-          "synthetic catalogue and cohort": _synthetic_cohort}
+CORPUS = {
+    "example patients": _example_patients,
+    "criterion examples": _criterion_examples,
+    "synthetic catalogue and cohort": _synthetic_cohort,
+}
 
 
 @pytest.mark.parametrize("part", list(CORPUS))
@@ -126,8 +133,10 @@ def _copy(trial_file: Path, tmp_path: Path, new_id: str, *, lab_days: int | None
     old_id = load_rule_file(trial_file).id
     text = text.replace(f'id = "{old_id}"', f'id = "{new_id}"', 1)
     if lab_days is not None:
-        lines = [f"lab_max_age_days = {lab_days}" if ln.startswith("lab_max_age_days") else ln
-                 for ln in text.splitlines()]
+        lines = [
+            f"lab_max_age_days = {lab_days}" if ln.startswith("lab_max_age_days") else ln
+            for ln in text.splitlines()
+        ]
         text = "\n".join(lines) + "\n"
     path = tmp_path / f"{new_id}.toml"
     path.write_text(text, encoding="utf-8")
@@ -144,11 +153,20 @@ def test_a_copy_of_a_trial_adds_nothing_to_the_graph(tmp_path):
     assert Program([original, twin]).size == Program([original]).size
 
 
-REVIEWED = header("R1", "review") + criterion(
-    '{ review = "whether the patient is fit for the trial" }', "I1",
-    text="investigator judges the patient fit") + criterion(
-    '{ all = [ { fact = "sex", is = "female" }, { review = "whether a pregnancy is possible" } ] }',
-    "E1", "exclusion", "female and investigator judges a pregnancy possible")
+REVIEWED = (
+    header("R1", "review")
+    + criterion(
+        '{ review = "whether the patient is fit for the trial" }',
+        "I1",
+        text="investigator judges the patient fit",
+    )
+    + criterion(
+        '{ all = [ { fact = "sex", is = "female" }, { review = "whether a pregnancy is possible" } ] }',
+        "E1",
+        "exclusion",
+        "female and investigator judges a pregnancy possible",
+    )
+)
 
 
 def test_attestations_stay_with_their_trial(tmp_path):
@@ -158,11 +176,17 @@ def test_attestations_stay_with_their_trial(tmp_path):
     path.write_text(REVIEWED, encoding="utf-8")
     original = load_rule_file(path)
     twin = _copy(path, tmp_path, "TWIN")
-    patient = Patient.model_validate({"id": "r", "as_of": "2026-11-01", "sex": "female",
-                                      "attestations": [
-        {"trial": "R1", "criterion": "I1", "answer": "yes", "by": "Dr A", "date": "2026-10-30"},
-        {"trial": "TWIN", "criterion": "E1", "answer": "yes", "by": "Dr B",
-         "date": "2026-10-30"}]})
+    patient = Patient.model_validate(
+        {
+            "id": "r",
+            "as_of": "2026-11-01",
+            "sex": "female",
+            "attestations": [
+                {"trial": "R1", "criterion": "I1", "answer": "yes", "by": "Dr A", "date": "2026-10-30"},
+                {"trial": "TWIN", "criterion": "E1", "answer": "yes", "by": "Dr B", "date": "2026-10-30"},
+            ],
+        }
+    )
     facts = build_facts(patient)
     got = Program([original, twin]).run(facts)
     assert got == reference([original, twin], facts)
@@ -184,39 +208,69 @@ def test_recency_windows_stay_with_their_trial(tmp_path):
     assert got[0] != got[1], "a 1-day lab window must leave older labs unknown"
 
 
-BOUNDARY = header("B1", "boundaries") + "".join(criterion(*c) for c in (
-    ('{ quantity = "anc", op = ">=", value = 1.5, unit = "10^9/L" }', "I1", "inclusion",
-     "ANC >= 1.5 x 10^9/L"),
-    ('{ quantity = "bilirubin", op = "<=", uln = 1.5 }', "I2", "inclusion",
-     "bilirubin <= 1.5 x ULN"),
-    ('{ quantity = "anc", op = ">", value = 1.5, unit = "10^9/L" }', "E1", "exclusion",
-     "ANC > 1.5 x 10^9/L (an exclusion on the same reading)"),
-    # in U/L, the canonical unit: 1.5 x 20.2 is 30.299999999999997 in floats (a ULN of 1.2 U/L,
-    # whose 1.5 x is 1.7999999999999998, is no plausible ALT ULN: an error)
-    ('{ quantity = "alt", op = "<=", uln = 1.5 }', "I3", "inclusion", "ALT <= 1.5 x ULN"),
-))
+BOUNDARY = header("B1", "boundaries") + "".join(
+    criterion(*c)
+    for c in (
+        (
+            '{ quantity = "anc", op = ">=", value = 1.5, unit = "10^9/L" }',
+            "I1",
+            "inclusion",
+            "ANC >= 1.5 x 10^9/L",
+        ),
+        ('{ quantity = "bilirubin", op = "<=", uln = 1.5 }', "I2", "inclusion", "bilirubin <= 1.5 x ULN"),
+        (
+            '{ quantity = "anc", op = ">", value = 1.5, unit = "10^9/L" }',
+            "E1",
+            "exclusion",
+            "ANC > 1.5 x 10^9/L (an exclusion on the same reading)",
+        ),
+        # in U/L, the canonical unit: 1.5 x 20.2 is 30.299999999999997 in floats (a ULN of 1.2 U/L,
+        # whose 1.5 x is 1.7999999999999998, is no plausible ALT ULN: an error)
+        ('{ quantity = "alt", op = "<=", uln = 1.5 }', "I3", "inclusion", "ALT <= 1.5 x ULN"),
+    )
+)
 
 
-@pytest.mark.parametrize(("anc", "bili", "alt", "expect"), [
-    ("1500", "1.8", "30.3", ("eligible", [], [])),              # all exactly on the limit
-    ("1499.999999999999999999", "1.8", "30.3", ("ineligible", [0], [])),
-    ("1500.000000000000000001", "1.8", "30.3", ("ineligible", [2], [])),
-    ("1500", "1.800000000000000000001", "30.3", ("ineligible", [1], [])),
-    ("1500", "1.799999999999999999999", "30.3000000000000001", ("ineligible", [3], [])),
-    ("3000", "0.3", "3", ("ineligible", [2], [])),               # far apart: floats decide
-    ("1000", "9", "900", ("ineligible", [0, 1, 3], [])),
-])
+@pytest.mark.parametrize(
+    ("anc", "bili", "alt", "expect"),
+    [
+        ("1500", "1.8", "30.3", ("eligible", [], [])),  # all exactly on the limit
+        ("1499.999999999999999999", "1.8", "30.3", ("ineligible", [0], [])),
+        ("1500.000000000000000001", "1.8", "30.3", ("ineligible", [2], [])),
+        ("1500", "1.800000000000000000001", "30.3", ("ineligible", [1], [])),
+        ("1500", "1.799999999999999999999", "30.3000000000000001", ("ineligible", [3], [])),
+        ("3000", "0.3", "3", ("ineligible", [2], [])),  # far apart: floats decide
+        ("1000", "9", "900", ("ineligible", [0, 1, 3], [])),
+    ],
+)
 def test_boundaries_closer_than_floats_are_decided_exactly(tmp_path, anc, bili, alt, expect):
     path = tmp_path / "b1.toml"
     path.write_text(BOUNDARY, encoding="utf-8")
     trial = load_rule_file(path)
     as_of = date(2026, 11, 1)
-    patient = Patient.model_validate({"id": "b", "as_of": as_of.isoformat(), "labs": [
-        {"test": "anc", "value": anc, "unit": "/uL", "date": "2026-10-30"},
-        {"test": "bilirubin", "value": bili, "unit": "mg/dL", "date": "2026-10-30",
-         "reference_range": {"high": "1.2", "unit": "mg/dL"}},
-        {"test": "alt", "value": alt, "unit": "U/L", "date": "2026-10-30",
-         "reference_range": {"high": "20.2", "unit": "U/L"}}]})
+    patient = Patient.model_validate(
+        {
+            "id": "b",
+            "as_of": as_of.isoformat(),
+            "labs": [
+                {"test": "anc", "value": anc, "unit": "/uL", "date": "2026-10-30"},
+                {
+                    "test": "bilirubin",
+                    "value": bili,
+                    "unit": "mg/dL",
+                    "date": "2026-10-30",
+                    "reference_range": {"high": "1.2", "unit": "mg/dL"},
+                },
+                {
+                    "test": "alt",
+                    "value": alt,
+                    "unit": "U/L",
+                    "date": "2026-10-30",
+                    "reference_range": {"high": "20.2", "unit": "U/L"},
+                },
+            ],
+        }
+    )
     facts = build_facts(patient)
     got = Program([trial]).run(facts)
     assert got == reference([trial], facts)

@@ -30,7 +30,26 @@ from .plan import OutputFormat, Plan, make_plan
 from .run import Progress, Summary, chunk_size, run_batch
 from .workers import default_jobs
 
-__all__ = ["CSV_COLUMNS", "Attrition", "BatchError", "BatchInput", "ChunkResult", "Engine",
-           "OutputFormat", "Plan", "Progress", "Record", "Summary", "attrition_document",
-           "attrition_text", "chunk_size", "default_jobs", "make_plan", "peak_rss_kb",
-           "run_batch", "screen_batch", "screen_chunk", "summary_line"]
+__all__ = [
+    "CSV_COLUMNS",
+    "Attrition",
+    "BatchError",
+    "BatchInput",
+    "ChunkResult",
+    "Engine",
+    "OutputFormat",
+    "Plan",
+    "Progress",
+    "Record",
+    "Summary",
+    "attrition_document",
+    "attrition_text",
+    "chunk_size",
+    "default_jobs",
+    "make_plan",
+    "peak_rss_kb",
+    "run_batch",
+    "screen_batch",
+    "screen_chunk",
+    "summary_line",
+]

@@ -35,18 +35,22 @@ class Attrition:
 
     trial_id: str
     title: str
-    criteria: tuple[tuple[str, str], ...]          # (criterion id, kind), rule-file order
+    criteria: tuple[tuple[str, str], ...]  # (criterion id, kind), rule-file order
     patients: int = 0
     fail: list[int] = field(default_factory=list)
     unknown: list[int] = field(default_factory=list)
-    first_fail: list[int] = field(default_factory=list)      # index; len(criteria) = none
+    first_fail: list[int] = field(default_factory=list)  # index; len(criteria) = none
     first_not_pass: list[int] = field(default_factory=list)
     verdicts: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.criteria)
-        for counts, size in ((self.fail, n), (self.unknown, n), (self.first_fail, n + 1),
-                             (self.first_not_pass, n + 1)):
+        for counts, size in (
+            (self.fail, n),
+            (self.unknown, n),
+            (self.first_fail, n + 1),
+            (self.first_not_pass, n + 1),
+        ):
             if not counts:
                 counts.extend([0] * size)
         for v in VERDICTS:
@@ -68,17 +72,22 @@ class Attrition:
 
     def add(self, statuses: Sequence[str], verdict: str) -> None:
         """Count one patient: the status of each criterion (rule-file order) and the verdict."""
-        self.add_indices([k for k, s in enumerate(statuses) if s == "fail"],
-                         [k for k, s in enumerate(statuses) if s == "unknown"], verdict)
+        self.add_indices(
+            [k for k, s in enumerate(statuses) if s == "fail"],
+            [k for k, s in enumerate(statuses) if s == "unknown"],
+            verdict,
+        )
 
     def merge(self, other: Attrition) -> None:
         if other.criteria != self.criteria:
-            raise ValueError(f"attrition of {other.trial_id} has other criteria than "
-                             f"{self.trial_id}")
+            raise ValueError(f"attrition of {other.trial_id} has other criteria than {self.trial_id}")
         self.patients += other.patients
-        for mine, theirs in ((self.fail, other.fail), (self.unknown, other.unknown),
-                             (self.first_fail, other.first_fail),
-                             (self.first_not_pass, other.first_not_pass)):
+        for mine, theirs in (
+            (self.fail, other.fail),
+            (self.unknown, other.unknown),
+            (self.first_fail, other.first_fail),
+            (self.first_not_pass, other.first_not_pass),
+        ):
             for k, n in enumerate(theirs):
                 mine[k] += n
         for v, n in other.verdicts.items():
@@ -108,18 +117,28 @@ class Attrition:
         out = []
         remaining, all_pass = self.remaining, self.all_pass
         for k, (cid, kind) in enumerate(self.criteria):
-            out.append({
-                "criterion": cid, "kind": kind,
-                "pass": self.patients - self.fail[k] - self.unknown[k],
-                "fail": self.fail[k], "unknown": self.unknown[k],
-                "excluded_here": self.first_fail[k],
-                "remaining": remaining[k], "remaining_all_pass": all_pass[k],
-            })
+            out.append(
+                {
+                    "criterion": cid,
+                    "kind": kind,
+                    "pass": self.patients - self.fail[k] - self.unknown[k],
+                    "fail": self.fail[k],
+                    "unknown": self.unknown[k],
+                    "excluded_here": self.first_fail[k],
+                    "remaining": remaining[k],
+                    "remaining_all_pass": all_pass[k],
+                }
+            )
         return out
 
     def as_dict(self) -> dict[str, Any]:
-        return {"trial_id": self.trial_id, "title": self.title, "patients": self.patients,
-                **{v: self.verdicts[v] for v in VERDICTS}, "steps": self.steps()}
+        return {
+            "trial_id": self.trial_id,
+            "title": self.title,
+            "patients": self.patients,
+            **{v: self.verdicts[v] for v in VERDICTS},
+            "steps": self.steps(),
+        }
 
 
 def attrition_text(reports: Sequence[Attrition]) -> str:
@@ -129,16 +148,20 @@ def attrition_text(reports: Sequence[Attrition]) -> str:
     blocks = []
     for a in reports:
         width = max([len("criterion"), *(len(printable(c)) for c, _ in a.criteria)])
-        lines = [f"Attrition {printable(a.trial_id)}: {a.patients} patient{'s' if a.patients != 1 else ''}"
-                 f" screened; eligible {a.verdicts['eligible']}, undetermined "
-                 f"{a.verdicts['undetermined']}, ineligible {a.verdicts['ineligible']}",
-                 f"  {'criterion':<{width}}  {'kind':<9}  {'pass':>7}  {'fail':>7}  "
-                 f"{'unknown':>7}  {'excluded':>8}  {'remaining':>9}  {'all pass':>8}",
-                 f"  {'(screened)':<{width}}  {'':<9}  {'':>7}  {'':>7}  {'':>7}  {'':>8}  "
-                 f"{a.patients:>9}  {a.patients:>8}"]
+        lines = [
+            f"Attrition {printable(a.trial_id)}: {a.patients} patient{'s' if a.patients != 1 else ''}"
+            f" screened; eligible {a.verdicts['eligible']}, undetermined "
+            f"{a.verdicts['undetermined']}, ineligible {a.verdicts['ineligible']}",
+            f"  {'criterion':<{width}}  {'kind':<9}  {'pass':>7}  {'fail':>7}  "
+            f"{'unknown':>7}  {'excluded':>8}  {'remaining':>9}  {'all pass':>8}",
+            f"  {'(screened)':<{width}}  {'':<9}  {'':>7}  {'':>7}  {'':>7}  {'':>8}  "
+            f"{a.patients:>9}  {a.patients:>8}",
+        ]
         for s in a.steps():
-            lines.append(f"  {printable(s['criterion']):<{width}}  {s['kind']:<9}  {s['pass']:>7}  "
-                         f"{s['fail']:>7}  {s['unknown']:>7}  {s['excluded_here']:>8}  "
-                         f"{s['remaining']:>9}  {s['remaining_all_pass']:>8}")
+            lines.append(
+                f"  {printable(s['criterion']):<{width}}  {s['kind']:<9}  {s['pass']:>7}  "
+                f"{s['fail']:>7}  {s['unknown']:>7}  {s['excluded_here']:>8}  "
+                f"{s['remaining']:>9}  {s['remaining_all_pass']:>8}"
+            )
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

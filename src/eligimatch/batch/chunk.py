@@ -33,17 +33,17 @@ __all__ = ["ChunkResult", "peak_rss_kb", "screen_chunk"]
 class ChunkResult:
     """What a worker sends back for a chunk of records."""
 
-    text: str                       # the output records, formatted
-    messages: list[str]             # skipped records and import notes, in input order
-    patients: int                   # records screened
-    failed: int                     # records skipped
+    text: str  # the output records, formatted
+    messages: list[str]  # skipped records and import notes, in input order
+    patients: int  # records screened
+    failed: int  # records skipped
     pairs: int
-    criteria: int                   # criteria evaluated
+    criteria: int  # criteria evaluated
     attrition: list[Attrition]
-    ids: list[tuple[str, str]] = field(default_factory=list)    # (patient id, source) screened
-    as_of_range: tuple[str, str] | None = None      # first and last as-of date screened
-    peak_rss_kb: int = 0            # of the process that screened the chunk
-    cpu_s: float = 0.0              # CPU time spent on the chunk
+    ids: list[tuple[str, str]] = field(default_factory=list)  # (patient id, source) screened
+    as_of_range: tuple[str, str] | None = None  # first and last as-of date screened
+    peak_rss_kb: int = 0  # of the process that screened the chunk
+    cpu_s: float = 0.0  # CPU time spent on the chunk
 
 
 def peak_rss_kb() -> int:
@@ -89,13 +89,16 @@ def screen_chunk(plan: Plan, records: Sequence[Record]) -> ChunkResult:
             continue
         try:
             if rec.text is None:
-                patient = api.read_patient(Path(rec.source), notes=notes,
-                                           max_bytes=plan.max_bytes, as_of=plan.as_of)
+                patient = api.read_patient(
+                    Path(rec.source), notes=notes, max_bytes=plan.max_bytes, as_of=plan.as_of
+                )
             else:
-                patient = api.parse_patient(rec.text, rec.source, notes=notes,
-                                            max_bytes=plan.max_bytes, as_of=plan.as_of)
-            facts = build_facts(attestations.resolve(patient, trials, rec.source, plan.elsewhere),
-                                plan.as_of, rec.source)
+                patient = api.parse_patient(
+                    rec.text, rec.source, notes=notes, max_bytes=plan.max_bytes, as_of=plan.as_of
+                )
+            facts = build_facts(
+                attestations.resolve(patient, trials, rec.source, plan.elsewhere), plan.as_of, rec.source
+            )
         except EligimatchError as exc:
             messages.extend(notes)
             messages.append(_skipped(exc, rec.source))
@@ -108,16 +111,34 @@ def screen_chunk(plan: Plan, records: Sequence[Record]) -> ChunkResult:
     if chunk:
         statuses = program.run_chunk(chunk)
         for a, (n, fail, unknown, first_fail, first_not_pass, verdicts) in zip(
-                attrition, statuses.attrition, strict=True):
-            a.merge(replace(a.empty(), patients=n, fail=fail, unknown=unknown,
-                            first_fail=first_fail, first_not_pass=first_not_pass,
-                            verdicts=verdicts))
+            attrition, statuses.attrition, strict=True
+        ):
+            a.merge(
+                replace(
+                    a.empty(),
+                    patients=n,
+                    fail=fail,
+                    unknown=unknown,
+                    first_fail=first_fail,
+                    first_not_pass=first_not_pass,
+                    verdicts=verdicts,
+                )
+            )
         writer.chunk(patients, statuses, lambda k, s: _resting(done, k, s))
     dates = {as_of for _, _, as_of in patients}
-    return ChunkResult(writer.text(), messages, len(chunk), failed, len(chunk) * len(trials),
-                       len(chunk) * n_criteria, attrition, screened,
-                       (min(dates), max(dates)) if dates else None, peak_rss_kb(),
-                       time.process_time() - cpu)
+    return ChunkResult(
+        writer.text(),
+        messages,
+        len(chunk),
+        failed,
+        len(chunk) * len(trials),
+        len(chunk) * n_criteria,
+        attrition,
+        screened,
+        (min(dates), max(dates)) if dates else None,
+        peak_rss_kb(),
+        time.process_time() - cpu,
+    )
 
 
 def _resting(done: Compiled, k: int, status: TrialStatus) -> list[str] | None:

@@ -19,12 +19,20 @@ from .run import Progress, Summary, run_batch
 __all__ = ["screen_batch"]
 
 
-def screen_batch(input_path: Path, *, trial_ids: Sequence[str] | None = None,
-                 fmt: OutputFormat = "jsonl", output: Path | None = None,
-                 attrition: Path | None = None, jobs: int | None = None,
-                 engine: Engine = "local", scheduler: str | None = None,
-                 as_of: date | None = None, rules_dir: Path | None = None,
-                 version: str = "0+unknown") -> int:
+def screen_batch(
+    input_path: Path,
+    *,
+    trial_ids: Sequence[str] | None = None,
+    fmt: OutputFormat = "jsonl",
+    output: Path | None = None,
+    attrition: Path | None = None,
+    jobs: int | None = None,
+    engine: Engine = "local",
+    scheduler: str | None = None,
+    as_of: date | None = None,
+    rules_dir: Path | None = None,
+    version: str = "0+unknown",
+) -> int:
     """Run, write the output and the attrition report; return the exit code (0: every record
     screened; 1: some records skipped).  Errors that stop the run (rules, options, unreadable
     input, output that cannot be written, an error raised in a worker) raise an
@@ -65,12 +73,20 @@ def screen_batch(input_path: Path, *, trial_ids: Sequence[str] | None = None,
         plan = make_plan(ruleset, trial_ids, as_of, fmt, limit)
         source = BatchInput(input_path, limit)
         progress = Progress(err, source.total) if err is not None and err.isatty() else None
-        summary = run_batch(source, plan, write, jobs=jobs, engine=engine,
-                            scheduler=scheduler, message=message, progress=progress)
+        summary = run_batch(
+            source,
+            plan,
+            write,
+            jobs=jobs,
+            engine=engine,
+            scheduler=scheduler,
+            message=message,
+            progress=progress,
+        )
         if report is not None:
             doc = attrition_document(summary, plan, version)
             report.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
-        for f in (records, report):     # complete both before either replaces its target
+        for f in (records, report):  # complete both before either replaces its target
             if f is not None:
                 f.finish()
         for f in (records, report):
@@ -85,12 +101,15 @@ def screen_batch(input_path: Path, *, trial_ids: Sequence[str] | None = None,
 def summary_line(summary: Summary, n_trials: int, rules_sha256: str, as_of: date | None) -> str:
     """``screened 9 patients × 3 trials = 27 pairs in 0.1 s; rules_sha256 <hex>; as of
     2026-11-16 (the profiles' own)``, then how many records were skipped, if any."""
-    skipped = (f"; {summary.failed} record{'s' if summary.failed != 1 else ''} skipped"
-               if summary.failed else "")
-    return (f"screened {summary.patients} patient{'s' if summary.patients != 1 else ''} × "
-            f"{n_trials} trial{'s' if n_trials != 1 else ''} = {summary.pairs} pairs in "
-            f"{summary.seconds:.1f} s; rules_sha256 {rules_sha256}; "
-            f"{as_of_text(as_of, summary.as_of_first, summary.as_of_last)}{skipped}")
+    skipped = (
+        f"; {summary.failed} record{'s' if summary.failed != 1 else ''} skipped" if summary.failed else ""
+    )
+    return (
+        f"screened {summary.patients} patient{'s' if summary.patients != 1 else ''} × "
+        f"{n_trials} trial{'s' if n_trials != 1 else ''} = {summary.pairs} pairs in "
+        f"{summary.seconds:.1f} s; rules_sha256 {rules_sha256}; "
+        f"{as_of_text(as_of, summary.as_of_first, summary.as_of_last)}{skipped}"
+    )
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -34,13 +34,11 @@ from .chunk import ChunkResult, screen_chunk
 from .inputs import BatchError, Record, with_text
 from .plan import Plan, compiled
 
-__all__ = ["DASK_CONNECT_TIMEOUT", "Engine", "chunks", "dask", "local", "remote_chunk",
-           "start_method"]
+__all__ = ["DASK_CONNECT_TIMEOUT", "Engine", "chunks", "dask", "local", "remote_chunk", "start_method"]
 
 Engine = Literal["local", "dask"]
 DASK_CONNECT_TIMEOUT = "10s"
-WORKER_DIED = ("a worker process ended abruptly (killed by a signal, or out of memory?); the run "
-               "was stopped")
+WORKER_DIED = "a worker process ended abruptly (killed by a signal, or out of memory?); the run was stopped"
 
 
 class _Future(Protocol):
@@ -54,8 +52,9 @@ def chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
         yield chunk
 
 
-def _ordered(submit: Callable[[list[Record]], _Future], work: Iterable[list[Record]],
-             in_flight: int) -> Iterator[ChunkResult]:
+def _ordered(
+    submit: Callable[[list[Record]], _Future], work: Iterable[list[Record]], in_flight: int
+) -> Iterator[ChunkResult]:
     """Submit chunks with at most ``in_flight`` outstanding; yield results in input order.
     ``result()`` raises a worker's error again."""
     pending: deque[_Future] = deque()
@@ -78,7 +77,7 @@ def _init_worker(plan: Plan, parent: int) -> None:
     from .workers import bind_to_parent
 
     global _WORKER_PLAN
-    bind_to_parent(parent)      # dies with the parent, leaves Ctrl-C to it
+    bind_to_parent(parent)  # dies with the parent, leaves Ctrl-C to it
     _WORKER_PLAN = plan
 
 
@@ -102,13 +101,13 @@ def _travels(exc: BaseException) -> bool:
 
     try:
         back = pickle.loads(pickle.dumps(exc))
-    except Exception:   # whatever pickling raises, the error cannot travel
+    except Exception:  # whatever pickling raises, the error cannot travel
         return False
     return type(back) is type(exc) and str(back) == str(exc)
 
 
 def _pool_chunk(records: list[Record]) -> ChunkResult:
-    if _WORKER_PLAN is None:    # pragma: no cover - the initializer always runs first
+    if _WORKER_PLAN is None:  # pragma: no cover - the initializer always runs first
         raise RuntimeError("batch worker not initialised")
     return remote_chunk(_WORKER_PLAN, records)
 
@@ -160,36 +159,40 @@ def _pool(plan: Plan, work: Iterable[list[Record]], jobs: int) -> Iterator[Chunk
         compiled(plan)
     others = set(multiprocessing.active_children())
 
-    def stop_workers() -> None:     # the chunks in flight are not wanted
+    def stop_workers() -> None:  # the chunks in flight are not wanted
         for worker in set(multiprocessing.active_children()) - others:
             worker.terminate()
 
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
-                               initializer=_init_worker, initargs=(plan, os.getpid()))
+    pool = ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context(method),
+        initializer=_init_worker,
+        initargs=(plan, os.getpid()),
+    )
     try:
         yield from _ordered(lambda c: pool.submit(_pool_chunk, c), work, 2 * jobs)
-    except BrokenProcessPool as exc:    # a worker died: killed by a signal, out of memory
+    except BrokenProcessPool as exc:  # a worker died: killed by a signal, out of memory
         stop_workers()
         raise BatchError(WORKER_DIED) from exc
-    except BaseException:   # an error or an interrupt
+    except BaseException:  # an error or an interrupt
         stop_workers()
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def dask(plan: Plan, work: Iterable[list[Record]], jobs: int,
-         scheduler: str | None) -> Iterator[ChunkResult]:
+def dask(plan: Plan, work: Iterable[list[Record]], jobs: int, scheduler: str | None) -> Iterator[ChunkResult]:
     """Screen the chunks on a Dask cluster: a local one of ``jobs`` single-threaded worker
     processes, or the one at ``scheduler``."""
     import importlib
     import logging
 
-    try:    # imported by name: an optional dependency, typed as Any
+    try:  # imported by name: an optional dependency, typed as Any
         distributed = importlib.import_module("distributed")
     except ImportError as exc:
-        raise BatchError("--engine dask needs the optional dependency: "
-                         "pip install 'eligimatch[dask]'") from exc
+        raise BatchError(
+            "--engine dask needs the optional dependency: pip install 'eligimatch[dask]'"
+        ) from exc
     Client, LocalCluster = distributed.Client, distributed.LocalCluster
 
     with contextlib.ExitStack() as stack:
@@ -201,19 +204,24 @@ def dask(plan: Plan, work: Iterable[list[Record]], jobs: int,
             workers = client.scheduler_info().get("workers", {})
             slots = sum(int(w.get("nthreads", 1)) for w in workers.values()) or jobs
         else:
-            cluster = stack.enter_context(LocalCluster(
-                n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=":0",
-                silence_logs=logging.ERROR))
+            cluster = stack.enter_context(
+                LocalCluster(
+                    n_workers=jobs,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",
+                    silence_logs=logging.ERROR,
+                )
+            )
             client = stack.enter_context(Client(cluster))
             slots = jobs
         shared = client.scatter(plan, broadcast=True)
 
         def submit(chunk: list[Record]) -> _Future:
-            future: _Future = client.submit(remote_chunk, shared,
-                                            [with_text(r) for r in chunk], pure=False)
+            future: _Future = client.submit(remote_chunk, shared, [with_text(r) for r in chunk], pure=False)
             return future
 
         try:
             yield from _ordered(submit, work, 2 * slots)
-        except distributed.KilledWorker as exc:     # the task killed every worker it ran on
+        except distributed.KilledWorker as exc:  # the task killed every worker it ran on
             raise BatchError(WORKER_DIED) from exc

@@ -30,9 +30,9 @@ class Record:
     """One profile to screen: where it comes from and, for JSON Lines, its text (or why it
     could not be taken: a line over the size limit)."""
 
-    source: str                  # a file name, or file:line
-    text: bytes | None = None    # None: read the file named by ``source``
-    refused: str | None = None   # the record is reported with this message and skipped
+    source: str  # a file name, or file:line
+    text: bytes | None = None  # None: read the file named by ``source``
+    refused: str | None = None  # the record is reported with this message and skipped
 
 
 class BatchInput:
@@ -49,7 +49,7 @@ class BatchInput:
         self.max_bytes = max_input_bytes() if max_bytes is None else max_bytes
         self.position = 0
         self.total = 0
-        self.files: list[str] | None = None     # names only: the listing is sorted, so held
+        self.files: list[str] | None = None  # names only: the listing is sorted, so held
         if str(path) == "-":
             return
         try:
@@ -61,8 +61,7 @@ class BatchInput:
         if stat.S_ISDIR(st.st_mode):
             try:
                 with os.scandir(path) as entries:
-                    self.files = sorted(e.name for e in entries
-                                        if e.name.endswith(".json") and e.is_file())
+                    self.files = sorted(e.name for e in entries if e.name.endswith(".json") and e.is_file())
             except OSError as exc:
                 raise BatchError(f"{path}: cannot read: {exc.strerror or exc}") from None
             if not self.files:
@@ -94,14 +93,14 @@ class BatchInput:
         lineno = 0
         while True:
             try:
-                line = stream.readline(limit + 2)      # + room for the line end
+                line = stream.readline(limit + 2)  # + room for the line end
             except OSError as exc:
                 raise BatchError(f"{name}: cannot read: {exc.strerror or exc}") from None
             if not line:
                 return
             lineno += 1
             self.position += len(line)
-            if not line.endswith(b"\n") and len(line) > limit:    # skip the rest of it
+            if not line.endswith(b"\n") and len(line) > limit:  # skip the rest of it
                 while line and not line.endswith(b"\n"):
                     line = stream.readline(1 << 20)
                     self.position += len(line)
@@ -118,4 +117,4 @@ def with_text(r: Record) -> Record:
     try:
         return Record(r.source, Path(r.source).read_bytes())
     except OSError:
-        return r    # the worker reports it as unreadable
+        return r  # the worker reports it as unreadable

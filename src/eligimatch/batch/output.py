@@ -40,8 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CSV_COLUMNS", "RecordWriter", "as_of_text", "attrition_document", "csv_header"]
 
-CSV_COLUMNS = ("patient_id", "source", "trial_id", "as_of", "rules_sha256", "verdict", "failing",
-               "unknown")
+CSV_COLUMNS = ("patient_id", "source", "trial_id", "as_of", "rules_sha256", "verdict", "failing", "unknown")
 
 
 def csv_header(has_drafts: bool) -> str:
@@ -56,7 +55,7 @@ class RecordWriter:
 
     def __init__(self, plan: Plan, done: Compiled) -> None:
         self.out = io.StringIO()
-        self.chunks: list[str] = []     # the text of each chunk written (kept as it is)
+        self.chunks: list[str] = []  # the text of each chunk written (kept as it is)
         self.done = done
         self.sha = plan.rules_sha256
         self.csv = csv.writer(self.out, lineterminator="\n") if plan.fmt == "csv" else None
@@ -65,46 +64,78 @@ class RecordWriter:
     def patient(self, patient_id: str, source: str, as_of: str) -> None:
         """Start the records of one patient."""
         self.patient_id, self.source, self.as_of = patient_id, source, as_of
-        self.head = (f'{{"patient_id": {json.dumps(patient_id, ensure_ascii=False)}, '
-                     f'"source": {json.dumps(source, ensure_ascii=False)}, "trial_id": ')
+        self.head = (
+            f'{{"patient_id": {json.dumps(patient_id, ensure_ascii=False)}, '
+            f'"source": {json.dumps(source, ensure_ascii=False)}, "trial_id": '
+        )
         self.mid = f', "as_of": "{as_of}", "rules_sha256": "{self.sha}", "verdict": "'
 
-    def trial(self, k: int, verdict: str, fail_at: Sequence[int], unknown_at: Sequence[int],
-              resting: Sequence[str] | None) -> None:
+    def trial(
+        self,
+        k: int,
+        verdict: str,
+        fail_at: Sequence[int],
+        unknown_at: Sequence[int],
+        resting: Sequence[str] | None,
+    ) -> None:
         """The record of the patient and trial ``k`` of the plan (``resting``: the draft
         criteria the verdict rests on, None for a trial without drafts)."""
         if self.csv is None:
-            self.out.write(f"{self.head}{self.done.encoded[k][0]}{self.mid}"
-                           f"{self._json_tail(k, verdict, fail_at, unknown_at, resting)}")
+            self.out.write(
+                f"{self.head}{self.done.encoded[k][0]}{self.mid}"
+                f"{self._json_tail(k, verdict, fail_at, unknown_at, resting)}"
+            )
             return
         crit = self.done.trials[k].criteria
-        row = [self.patient_id, self.source, self.done.trials[k].id, self.as_of, self.sha, verdict,
-               ";".join(crit[i].id for i in fail_at), ";".join(crit[i].id for i in unknown_at)]
+        row = [
+            self.patient_id,
+            self.source,
+            self.done.trials[k].id,
+            self.as_of,
+            self.sha,
+            verdict,
+            ";".join(crit[i].id for i in fail_at),
+            ";".join(crit[i].id for i in unknown_at),
+        ]
         if self.done.has_drafts:
             row.append(";".join(resting or ()))
         self.csv.writerow(row)
 
-    def _json_tail(self, k: int, verdict: str, fail_at: Sequence[int],
-                   unknown_at: Sequence[int], resting: Sequence[str] | None) -> str:
+    def _json_tail(
+        self,
+        k: int,
+        verdict: str,
+        fail_at: Sequence[int],
+        unknown_at: Sequence[int],
+        resting: Sequence[str] | None,
+    ) -> str:
         """A JSON record from its verdict on (what depends on the trial's statuses alone)."""
         ids = self.done.encoded[k][1]
-        mark = (f', "draft": {json.dumps(list(resting), ensure_ascii=False)}'
-                if resting is not None else "")
+        mark = f', "draft": {json.dumps(list(resting), ensure_ascii=False)}' if resting is not None else ""
         failing = ", ".join([ids[i] for i in fail_at]) if fail_at else ""
         unknown = ", ".join([ids[i] for i in unknown_at]) if unknown_at else ""
         return f'{verdict}", "failing": [{failing}], "unknown": [{unknown}]{mark}}}\n'
 
-    def _csv_tail(self, k: int, verdict: str, fail_at: Sequence[int],
-                  unknown_at: Sequence[int], resting: Sequence[str] | None) -> str:
+    def _csv_tail(
+        self,
+        k: int,
+        verdict: str,
+        fail_at: Sequence[int],
+        unknown_at: Sequence[int],
+        resting: Sequence[str] | None,
+    ) -> str:
         crit = self.done.trials[k].criteria
-        row = [verdict, ";".join(crit[i].id for i in fail_at),
-               ";".join(crit[i].id for i in unknown_at)]
+        row = [verdict, ";".join(crit[i].id for i in fail_at), ";".join(crit[i].id for i in unknown_at)]
         if self.done.has_drafts:
             row.append(";".join(resting or ()))
         return _csv_fields(row) + "\n"
 
-    def chunk(self, patients: Sequence[tuple[str, str, str]], statuses: ChunkStatuses,
-              resting: Callable[[int, TrialStatus], Sequence[str] | None]) -> None:
+    def chunk(
+        self,
+        patients: Sequence[tuple[str, str, str]],
+        statuses: ChunkStatuses,
+        resting: Callable[[int, TrialStatus], Sequence[str] | None],
+    ) -> None:
         """The records of a chunk of patients ``(id, source, as-of date)`` at once, from the
         chunk's status patterns: the part of a record that depends on a trial's statuses is
         made once per distinct pattern, and the records are joined from their pieces in one
@@ -115,11 +146,15 @@ class RecordWriter:
         if not patients:
             return
         if self.csv is None:
-            heads = [f'{{"patient_id": {json.dumps(pid, ensure_ascii=False)}, '
-                     f'"source": {json.dumps(src, ensure_ascii=False)}, "trial_id": '
-                     for pid, src, _ in patients]
-            mids = [f', "as_of": "{as_of}", "rules_sha256": "{self.sha}", "verdict": "'
-                    for _, _, as_of in patients]
+            heads = [
+                f'{{"patient_id": {json.dumps(pid, ensure_ascii=False)}, '
+                f'"source": {json.dumps(src, ensure_ascii=False)}, "trial_id": '
+                for pid, src, _ in patients
+            ]
+            mids = [
+                f', "as_of": "{as_of}", "rules_sha256": "{self.sha}", "verdict": "'
+                for _, _, as_of in patients
+            ]
             trial_ids = [trial_id for trial_id, _ in self.done.encoded]
             tail = self._json_tail
         else:
@@ -139,8 +174,9 @@ class RecordWriter:
         pieces[:, :, 0] = column(heads)[:, None]
         pieces[:, :, 1] = column(trial_ids)[None, :]
         pieces[:, :, 2] = column(mids)[:, None]
-        pieces[:, :, 3] = statuses.texts(lambda k, s: tail(k, s[0], s[1], s[2],
-                                                           resting(k, s) if drafts[k] else None))
+        pieces[:, :, 3] = statuses.texts(
+            lambda k, s: tail(k, s[0], s[1], s[2], resting(k, s) if drafts[k] else None)
+        )
         self.chunks.append("".join(pieces.ravel().tolist()))
 
     def text(self) -> str:
@@ -169,8 +205,12 @@ def as_of_text(as_of: date | None, first: str | None, last: str | None) -> str:
 def attrition_document(summary: Summary, plan: Plan, version: str) -> dict[str, Any]:
     """The attrition report as JSON: what was screened, on which rules, as of when."""
     first, last = summary.as_of_first, summary.as_of_last
-    return {"eligimatch": version, "rules_sha256": plan.rules_sha256,
-            "as_of": plan.as_of.isoformat() if plan.as_of else None,
-            "as_of_range": [first, last] if first and last else None,
-            "patients": summary.patients, "records_skipped": summary.failed,
-            "trials": [a.as_dict() for a in summary.attrition]}
+    return {
+        "eligimatch": version,
+        "rules_sha256": plan.rules_sha256,
+        "as_of": plan.as_of.isoformat() if plan.as_of else None,
+        "as_of_range": [first, last] if first and last else None,
+        "patients": summary.patients,
+        "records_skipped": summary.failed,
+        "trials": [a.as_dict() for a in summary.attrition],
+    }

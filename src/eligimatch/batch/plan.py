@@ -40,13 +40,13 @@ OutputFormat = Literal["jsonl", "csv"]
 class Plan:
     """Everything a worker needs to screen records, picklable."""
 
-    rule_files: tuple[tuple[str, bytes], ...]   # (the file's path in the parent, its bytes)
+    rule_files: tuple[tuple[str, bytes], ...]  # (the file's path in the parent, its bytes)
     trial_ids: tuple[str, ...]
-    rules_sha256: str                   # RuleSet.sha256 of the rules the trials come from
-    as_of: date | None                  # None: each profile's own as_of
+    rules_sha256: str  # RuleSet.sha256 of the rules the trials come from
+    as_of: date | None  # None: each profile's own as_of
     fmt: OutputFormat
-    max_bytes: int | None = None        # of one profile (None: the input limit)
-    shared: SharedSets | None = None    # the value sets the rule files share
+    max_bytes: int | None = None  # of one profile (None: the input limit)
+    shared: SharedSets | None = None  # the value sets the rule files share
     # ids and registry ids of the loaded trials not chosen: attestations may name them
     elsewhere: frozenset[str] = frozenset()
     key: str = field(init=False, compare=False)
@@ -67,9 +67,9 @@ class Compiled:
 
     trials: tuple[Trial, ...]
     program: Program
-    encoded: tuple[tuple[str, tuple[str, ...]], ...]    # JSON trial id, JSON criterion ids
-    attrition: tuple[Attrition, ...]                    # empty, one per trial
-    drafts: tuple[frozenset[str], ...]                  # per trial: criteria marked draft
+    encoded: tuple[tuple[str, tuple[str, ...]], ...]  # JSON trial id, JSON criterion ids
+    attrition: tuple[Attrition, ...]  # empty, one per trial
+    drafts: tuple[frozenset[str], ...]  # per trial: criteria marked draft
 
     @classmethod
     def of(cls, trials: Sequence[Trial]) -> Compiled:
@@ -78,12 +78,21 @@ class Compiled:
 
         trials = tuple(trials)
         marked = draft_ids(trials)
-        return cls(trials, Program(trials), tuple(
-            (json.dumps(t.id, ensure_ascii=False),
-             tuple(json.dumps(c.id, ensure_ascii=False) for c in t.criteria)) for t in trials),
-            tuple(Attrition(t.id, t.meta.title, tuple((c.id, c.spec.kind) for c in t.criteria))
-                  for t in trials),
-            tuple(marked.get(t.id, frozenset()) for t in trials))
+        return cls(
+            trials,
+            Program(trials),
+            tuple(
+                (
+                    json.dumps(t.id, ensure_ascii=False),
+                    tuple(json.dumps(c.id, ensure_ascii=False) for c in t.criteria),
+                )
+                for t in trials
+            ),
+            tuple(
+                Attrition(t.id, t.meta.title, tuple((c.id, c.spec.kind) for c in t.criteria)) for t in trials
+            ),
+            tuple(marked.get(t.id, frozenset()) for t in trials),
+        )
 
     @property
     def has_drafts(self) -> bool:
@@ -100,16 +109,20 @@ def _remember(key: str, done: Compiled) -> Compiled:
     return done
 
 
-def make_plan(ruleset: RuleSet, trial_ids: Sequence[str] | None, as_of: date | None,
-              fmt: OutputFormat, max_bytes: int | None = None) -> Plan:
+def make_plan(
+    ruleset: RuleSet,
+    trial_ids: Sequence[str] | None,
+    as_of: date | None,
+    fmt: OutputFormat,
+    max_bytes: int | None = None,
+) -> Plan:
     """The plan for the chosen trials (all when ``trial_ids`` is empty), in the order given.
 
     Unknown trial ids raise :class:`~eligimatch.errors.UnknownTrialError`.  The parent's
     compiled trials are cached under the plan's key, so forked workers need not compile them
     again.
     """
-    chosen = ([ruleset.get(i) for i in dict.fromkeys(trial_ids)] if trial_ids
-              else list(ruleset.trials))
+    chosen = [ruleset.get(i) for i in dict.fromkeys(trial_ids)] if trial_ids else list(ruleset.trials)
     chosen = list({t.id: t for t in chosen}.values())
     files = []
     for t in chosen:
@@ -118,15 +131,22 @@ def make_plan(ruleset: RuleSet, trial_ids: Sequence[str] | None, as_of: date | N
         except OSError as exc:
             raise BatchError(f"{t.path}: cannot read: {exc.strerror}") from exc
         if hashlib.sha256(data).hexdigest() != t.sha256:
-            raise BatchError(f"{t.path}: the rule file changed while it was being loaded; "
-                             "run again")
+            raise BatchError(f"{t.path}: the rule file changed while it was being loaded; run again")
         files.append((t.path, data))
     ids = {t.id for t in chosen}
-    elsewhere = frozenset(name for t in ruleset.trials if t.id not in ids
-                          for name in (t.id, t.meta.registry_id) if name)
-    plan = Plan(tuple(files), tuple(t.id for t in chosen), ruleset.sha256, as_of, fmt,
-                max_bytes, next((t.shared for t in chosen if t.shared is not None), None),
-                elsewhere)
+    elsewhere = frozenset(
+        name for t in ruleset.trials if t.id not in ids for name in (t.id, t.meta.registry_id) if name
+    )
+    plan = Plan(
+        tuple(files),
+        tuple(t.id for t in chosen),
+        ruleset.sha256,
+        as_of,
+        fmt,
+        max_bytes,
+        next((t.shared for t in chosen if t.shared is not None), None),
+        elsewhere,
+    )
     _remember(plan.key, Compiled.of(chosen))
     return plan
 
@@ -143,9 +163,8 @@ def _compile(plan: Plan) -> tuple[Trial, ...]:
     """The plan's trials compiled from its bytes (named as in the parent), in plan order."""
     from ..engine import compile_bytes
 
-    loaded = {t.id: t for t in (compile_bytes(data, name, plan.shared)
-                                for name, data in plan.rule_files)}
+    loaded = {t.id: t for t in (compile_bytes(data, name, plan.shared) for name, data in plan.rule_files)}
     missing = [i for i in plan.trial_ids if i not in loaded]
-    if missing:     # bytes that are not the files the plan was made from
+    if missing:  # bytes that are not the files the plan was made from
         raise BatchError(f"the plan's rule files define no trial {', '.join(map(repr, missing))}")
     return tuple(loaded[i] for i in plan.trial_ids)

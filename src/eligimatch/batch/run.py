@@ -19,8 +19,7 @@ from .inputs import BatchError, BatchInput, Record
 from .output import csv_header
 from .plan import Plan, compiled
 
-__all__ = ["MAX_CHUNK", "TARGET_PAIRS_PER_CHUNK", "Progress", "Summary", "chunk_size",
-           "run_batch"]
+__all__ = ["MAX_CHUNK", "TARGET_PAIRS_PER_CHUNK", "Progress", "Summary", "chunk_size", "run_batch"]
 
 # the batch graph screens a chunk at once, array by array: larger chunks spread its fixed cost
 TARGET_PAIRS_PER_CHUNK = 64_000
@@ -33,8 +32,8 @@ class Summary:
     failed: int = 0
     pairs: int = 0
     criteria: int = 0
-    seconds: float = 0.0            # wall clock
-    worker_cpu_s: float = 0.0       # CPU time of the workers on the chunks
+    seconds: float = 0.0  # wall clock
+    worker_cpu_s: float = 0.0  # CPU time of the workers on the chunks
     worker_peak_rss_kb: int = 0
     attrition: list[Attrition] = field(default_factory=list)
     as_of_first: str | None = None  # the earliest and latest as-of date of the patients screened
@@ -53,7 +52,7 @@ class Progress:
 
     def __init__(self, stream: IO[str], total: int) -> None:
         self.stream = stream
-        self.total = total      # of BatchInput.position: files, or bytes (0: unknown)
+        self.total = total  # of BatchInput.position: files, or bytes (0: unknown)
         self.start = self.last = time.monotonic()
         self.shown = False
 
@@ -72,8 +71,10 @@ class Progress:
             head = f"[{bar}] {100 * done:5.1f}%  "
             if 0 < done < 1:
                 tail = f", about {_duration(elapsed * (1 - done) / done)} left"
-        self.stream.write(f"\r{head}{summary.patients:,} patients, {summary.pairs:,} pairs, "
-                          f"{rate:,.0f} pairs/s, {summary.failed:,} skipped{tail}\x1b[K")
+        self.stream.write(
+            f"\r{head}{summary.patients:,} patients, {summary.pairs:,} pairs, "
+            f"{rate:,.0f} pairs/s, {summary.failed:,} skipped{tail}\x1b[K"
+        )
         self.stream.flush()
         self.shown = True
 
@@ -97,10 +98,17 @@ def chunk_size(n_trials: int) -> int:
     return max(1, min(MAX_CHUNK, TARGET_PAIRS_PER_CHUNK // max(1, n_trials)))
 
 
-def run_batch(source: BatchInput | Iterable[Record], plan: Plan, write: Callable[[str], object],
-              *, jobs: int | None = 1, engine: Engine = "local", scheduler: str | None = None,
-              message: Callable[[str], None] = lambda _: None,
-              progress: Progress | None = None) -> Summary:
+def run_batch(
+    source: BatchInput | Iterable[Record],
+    plan: Plan,
+    write: Callable[[str], object],
+    *,
+    jobs: int | None = 1,
+    engine: Engine = "local",
+    scheduler: str | None = None,
+    message: Callable[[str], None] = lambda _: None,
+    progress: Progress | None = None,
+) -> Summary:
     """Screen every record; call ``write`` with output text and ``message`` with each skipped
     record or import note, both in input order; return the counts and the attrition.
     ``jobs``: worker processes (None: :func:`~.workers.default_jobs`)."""
@@ -120,7 +128,7 @@ def run_batch(source: BatchInput | Iterable[Record], plan: Plan, write: Callable
             raise BatchError("--scheduler goes with --engine dask")
         results = local(plan, work, jobs)
     start = time.perf_counter()
-    seen: dict[str, str] = {}       # patient id → where it was first screened
+    seen: dict[str, str] = {}  # patient id → where it was first screened
     try:
         for res in results:
             write(res.text)
@@ -128,14 +136,15 @@ def run_batch(source: BatchInput | Iterable[Record], plan: Plan, write: Callable
             for pid, where in res.ids:
                 first = seen.setdefault(pid, where)
                 if first != where:
-                    notices.append(f"warning: duplicate patient id {pid!r}: {first} and {where} "
-                                   "(both screened)")
+                    notices.append(
+                        f"warning: duplicate patient id {pid!r}: {first} and {where} (both screened)"
+                    )
             for line in notices:
                 if progress is not None:
                     progress.clear()
                 message(line)
             _add(summary, res)
-            if progress is not None:     # position: of the records submitted so far
+            if progress is not None:  # position: of the records submitted so far
                 progress.update(summary, source.position if isinstance(source, BatchInput) else 0)
     finally:
         close = getattr(results, "close", None)

@@ -22,8 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-__all__ = ["bind_to_parent", "busy_sample", "choose_jobs", "default_jobs", "load_average",
-           "usable_cpus"]
+__all__ = ["bind_to_parent", "busy_sample", "choose_jobs", "default_jobs", "load_average", "usable_cpus"]
 
 PR_SET_PDEATHSIG = 1
 CGROUP_CPU_MAX = "/sys/fs/cgroup/cpu.max"
@@ -53,13 +52,13 @@ def bind_to_parent(parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if not _pdeathsig():
-        threading.Thread(target=_watch, args=(parent,), daemon=True,
-                         name="eligimatch-parent-watch").start()
-    if os.getppid() != parent:      # the parent died before the kernel was asked
+        threading.Thread(target=_watch, args=(parent,), daemon=True, name="eligimatch-parent-watch").start()
+    if os.getppid() != parent:  # the parent died before the kernel was asked
         os._exit(1)
 
 
 # ---------------------------------------------------------------------------- how many
+
 
 def usable_cpus() -> int:
     """The CPUs this process may run on: its affinity mask, capped by a cgroup v2 CPU quota."""
@@ -80,7 +79,7 @@ def _cgroup_quota() -> float | None:
         return None
     try:
         return int(fields[0]) / int(fields[1]) if len(fields) == 2 else None
-    except (ValueError, ZeroDivisionError):     # "max": no quota
+    except (ValueError, ZeroDivisionError):  # "max": no quota
         return None
 
 
@@ -125,7 +124,7 @@ def _cpu_times(cpus: set[str]) -> dict[str, tuple[int, int]]:
         name, _, rest = line.partition(" ")
         if name in cpus:
             try:
-                ticks = [int(x) for x in rest.split()[:8]]   # user nice system idle iowait ...
+                ticks = [int(x) for x in rest.split()[:8]]  # user nice system idle iowait ...
             except ValueError:
                 return {}
             if len(ticks) >= 5:

@@ -21,8 +21,14 @@ __all__ = ["DraftError", "DraftResult", "Record", "draft_file", "draft_record", 
 
 # imported when first used: screening imports .mark only, and the recognisers compile many
 # regular expressions (about 0.1 s of every cold start)
-_HOMES = {"DraftResult": "build", "draft_file": "build", "draft_record": "build",
-          "DraftError": "record", "Record": "record", "read_record": "record"}
+_HOMES = {
+    "DraftResult": "build",
+    "draft_file": "build",
+    "draft_record": "build",
+    "DraftError": "record",
+    "Record": "record",
+    "read_record": "record",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -4,7 +4,7 @@ their status-only evaluations, called by the nodes' ``columns`` methods.
 * nodes whose value combines their subnodes' (``all`` / ``any`` / ``not``): a table of their own
   ``combine`` over every combination of codes (:func:`combined`);
 * comparisons: float64 where both sides are clearly apart (more than
-  :data:`~.nodes.quantity.FLOAT_MARGIN` relative), for a band of plausible ULNs at both ends
+  :data:`~.nodes.compare.FLOAT_MARGIN` relative), for a band of plausible ULNs at both ends
   (deciding where they agree, unknown where they do not); exactly, by the node's own ``holds``,
   for what is left: values within the margin, censored values, no float form (:func:`compare`);
 * ``any_recorded`` by :func:`.core.kleene_or` of the comparisons reported; ``recorded`` from
@@ -105,7 +105,7 @@ def combine_table(node: Any, k: int) -> Codes:
 
 
 def reading(chunk: Chunk, key: str, limit: int | None, mode: str) -> Mask:
-    """Where a comparison of mode ``mode`` has a reading (:meth:`~.nodes.quantity.Compare.
+    """Where a comparison of mode ``mode`` has a reading (:meth:`~.nodes.compare.Compare.
     reading`): present, recent enough, and a graded result, a number, or a number and a positive
     ULN (or a band of plausible ULNs) for a × ULN comparison."""
 
@@ -120,7 +120,7 @@ def reading(chunk: Chunk, key: str, limit: int | None, mode: str) -> Mask:
 
 
 def compare(nodes: Sequence[Any], chunk: Chunk, limit: int | None) -> list[Codes]:
-    """Comparisons (:class:`~.nodes.quantity.Compare`) of one reading (the same quantity,
+    """Comparisons (:class:`~.nodes.compare.Compare`) of one reading (the same quantity,
     window and mode) over the chunk, as their ``decide``: unknown where there is no reading; as
     floats where both sides are clearly apart (for a band of plausible ULNs: at both ends,
     deciding where they agree); else exactly.  Comparisons with the same operator are decided
@@ -172,7 +172,7 @@ def compare(nodes: Sequence[Any], chunk: Chunk, limit: int | None) -> list[Codes
 
 def _apart(op: Any, x: npt.NDArray[np.float64], y: Any) -> tuple[Mask, Mask]:
     """Where ``x`` and ``y`` are more than the float margin apart, and ``x op y`` there."""
-    from .nodes.quantity import FLOAT_MARGIN
+    from .nodes.compare import FLOAT_MARGIN
 
     with np.errstate(invalid="ignore", over="ignore"):
         clear = np.abs(x - y) > FLOAT_MARGIN * np.maximum(np.abs(x), np.abs(y))
@@ -294,7 +294,7 @@ def any_of(chunk: Chunk, items: Items, alternatives: Sequence[Sequence[Any]]) ->
 
 
 def _window_codes(node: Any, c: Items, chunk: Chunk) -> Codes:
-    """Per item, :meth:`~.nodes.exists.Exists._in_window` as codes."""
+    """Per item, :meth:`~.nodes.exists_node.Exists._in_window` as codes."""
     m = len(c.items)
     if node.current:
         as_of = chunk.as_of[c.owner]

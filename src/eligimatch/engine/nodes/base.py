@@ -24,8 +24,20 @@ if TYPE_CHECKING:
     from ...facts import Facts
     from ..columns import Chunk, Codes
 
-__all__ = ["NEGATION", "OPS", "SYMBOL", "Bad", "EvalContext", "Example", "Node", "NodeKind",
-           "Problems", "censored", "number", "recency"]
+__all__ = [
+    "NEGATION",
+    "OPS",
+    "SYMBOL",
+    "Bad",
+    "EvalContext",
+    "Example",
+    "Node",
+    "NodeKind",
+    "Problems",
+    "censored",
+    "number",
+    "recency",
+]
 
 
 @dataclass(frozen=True)
@@ -58,7 +70,7 @@ class Node:
         raise NotImplementedError
 
     def status(self, facts: Facts, ctx: EvalContext) -> Truth:
-        if self.combine is not None:    # the subnodes' statuses, read lazily
+        if self.combine is not None:  # the subnodes' statuses, read lazily
             return self.combine(c.status(facts, ctx) for c in self.subnodes())
         return self.evaluate(facts, ctx).value
 
@@ -90,8 +102,7 @@ class Node:
         return (self,) if self.context_free else (self, ctx)
 
     @classmethod
-    def shared_columns(cls, nodes: Sequence[Node], chunk: Chunk, ctxs: Sequence[EvalContext]
-                       ) -> list[Codes]:
+    def shared_columns(cls, nodes: Sequence[Node], chunk: Chunk, ctxs: Sequence[EvalContext]) -> list[Codes]:
         """The columns of nodes of this kind that share one reading (equal ``shared_reading``
         keys), at once (the columnar runner); by default one by one."""
         return [n.columns(chunk, c) for n, c in zip(nodes, ctxs, strict=True)]
@@ -164,8 +175,12 @@ class NodeKind:
 # ---------------------------------------------------------------------------- shared pieces
 
 OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-    "==": operator.eq, "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
 }
 SYMBOL = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "=", "!=": "≠"}
 NEGATION = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
@@ -173,8 +188,8 @@ NEGATION = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
 
 def censored(op: str, comparator: str, bound: Fraction, threshold: Fraction) -> Truth:
     """Decide ``x op threshold`` for an x known only as ``x comparator bound``."""
-    upper = comparator in ("<", "<=")       # x lies below the bound, else above it
-    closed = comparator in ("<=", ">=")     # the bound itself is possible
+    upper = comparator in ("<", "<=")  # x lies below the bound, else above it
+    closed = comparator in ("<=", ">=")  # the bound itself is possible
 
     def holds_everywhere(o: str) -> bool:
         if o in ("<", "<=") and upper:
@@ -188,7 +203,6 @@ def censored(op: str, comparator: str, bound: Fraction, threshold: Fraction) -> 
     if op in NEGATION and holds_everywhere(NEGATION[op]):
         return False
     return None
-
 
 
 def number(raw: Any, where: str, problems: Problems) -> Decimal | None:
@@ -209,11 +223,9 @@ def number(raw: Any, where: str, problems: Problems) -> Decimal | None:
     return d
 
 
-
 def recency(raw: dict[str, Any], base: str, problems: Problems) -> tuple[int | None, bool] | None:
     within = raw.get("within_days")
-    if within is not None and (isinstance(within, bool) or not isinstance(within, int)
-                               or within < 0):
+    if within is not None and (isinstance(within, bool) or not isinstance(within, int) or within < 0):
         problems.append((f"{base}.within_days", "expected a whole number of days"))
         return None
     recency = raw.get("recency", "default")

@@ -2,149 +2,22 @@
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from ...dates import Duration, parse_duration
+from ...dates import parse_duration
 from ...errors import DurationError
-from ...facts import Facts
-from ...items import Item
 from ...vocabulary import COLLECTIONS, ITEM_FIELDS, suggest
 from ...wording import describe_items
-from ..core import Outcome, Truth, unknown
-from .base import Bad, EvalContext, Example, Node, NodeKind, Problems
-from .field_tests import FieldTest
-from .where import Match, match_details, match_gaps, match_value, where_tests
+from .base import Bad, Example, Node, NodeKind, Problems
+from .where import where_tests
 
 if TYPE_CHECKING:
-    from ..columns import Chunk, Codes
+    pass
 
 
-@dataclass(frozen=True)
-class Exists(Node):
-    """Some item of a collection matches ``where`` (and falls in the window, if any).
+from .exists_node import Exists
 
-    Kleene: True if an item surely matches; False if the collection is recorded and every item
-    surely does not; otherwise unknown (not recorded, a field or a date missing).
-    """
-
-    collection: str
-    where: tuple[Match | FieldTest, ...]
-    window: Duration | None
-    description: str
-    current: bool = False    # only items still going on at as_of
-
-    context_free = True
-
-    def symbols(self) -> set[str]:
-        return {self.collection}
-
-    def _in_window(self, item: Item, facts: Facts, start_of_window: date | None = None) -> Truth:
-        """Does the item's period reach into the window (as_of − window, as_of]?"""
-        if self.current:
-            if item.end is not None:
-                return item.end >= facts.as_of
-            return item.ongoing
-        if self.window is None:
-            return True
-        if start_of_window is None:
-            start_of_window = self.window.before(facts.as_of)
-        end = item.end
-        if end is None and item.ongoing:
-            return True
-        if end is not None:
-            return end > start_of_window
-        if item.start is not None and item.start > start_of_window:
-            return True
-        return None
-
-    def status(self, facts: Facts, ctx: EvalContext) -> Truth:
-        items = facts.collections.get(self.collection)
-        if items is None:
-            return None
-        start_of_window = _window_start(self.window, facts.as_of) if self.window else None
-        unsure = False
-        for item in items:
-            v = self._match(item, facts, start_of_window)
-            if v is True:
-                return True
-            if v is None:
-                unsure = True
-        return None if unsure else False
-
-    def columns(self, chunk: Chunk, ctx: EvalContext) -> Codes:
-        from ..columnar import exists
-
-        return exists(self, chunk)
-
-    def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
-        items = facts.collections.get(self.collection)
-        what = self.description
-
-        def span() -> str:
-            return (f" within {self.window.describe()} before {facts.as_of}" if self.window
-                    else f" current on {facts.as_of}" if self.current else "")
-
-        if items is None:
-            noun = self.collection.replace("_", " ")
-            return unknown(f"{noun} not recorded (needed: {what}{span()})", missing=[noun])
-        hits, unsure = [], []
-        start_of_window = self.window.before(facts.as_of) if self.window else None
-        for item in items:
-            v = self._match(item, facts, start_of_window)
-            if v is True:
-                hits.append(item)
-            elif v is None:
-                unsure.append(item)
-        # items are listed in a fixed order, whatever the order of the patient's list
-        if hits:
-            return Outcome(True, lambda: f"{what}{span()}: " + ", ".join(sorted(dict.fromkeys(
-                _show_item(i) + match_details(self.where, i, facts) for i in hits))))
-        if unsure:
-            gaps = sorted(dict.fromkeys(
-                f"{_show_item(i)}: {self._unknown_fields(i, facts)}" for i in unsure))
-            # a gap is a field to record, or a question ("whether ...") to answer
-            text = "; ".join(g if ": whether " in g else f"{g} not recorded" for g in gaps)
-            return unknown(f"{what}{span()}: cannot tell, {text}", missing=gaps)
-        return Outcome(False, lambda: f"no {what}{span()} ({len(items)} recorded)")
-
-    def _match(self, item: Item, facts: Facts, start_of_window: date | None) -> Truth:
-        """Kleene AND of the item's field tests and its window, stopping at the first False."""
-        value: Truth = True
-        for m in self.where:
-            v = m.test(item.fields.get(m.name)) if type(m) is Match else match_value(m, item, facts)
-            if v is False:
-                return False
-            if v is None:
-                value = None
-        w = self._in_window(item, facts, start_of_window)
-        return False if w is False else None if w is None else value
-
-    def _unknown_fields(self, item: Item, facts: Facts) -> str:
-        names = list(dict.fromkeys(g for m in self.where for g in match_gaps(m, item, facts)))
-        if (self.window is not None or self.current) and self._in_window(item, facts) is None:
-            names.append("end date (or ongoing)" if item.start else "dates")
-        return ", ".join(names)
-
-
-@functools.lru_cache(maxsize=1 << 14)
-def _window_start(window: Duration, as_of: date) -> date:
-    """The first day before a window (calendar arithmetic done once per window and date)."""
-    return window.before(as_of)
-
-
-def _show_item(item: Item) -> str:
-    if item.start and item.end and item.start != item.end:
-        when = f"{item.start} to {item.end}"
-    elif item.start:
-        when = str(item.start) + (" onwards" if item.ongoing else "")
-    elif item.end:
-        when = f"until {item.end}"
-    else:
-        when = "date not recorded"
-    return f"{item.label} ({when})"
+__all__ = ["KINDS", "Exists", "build_exists"]
 
 
 def build_exists(raw: dict[str, Any], where: str, problems: Problems) -> Node:
@@ -173,10 +46,10 @@ def build_exists(raw: dict[str, Any], where: str, problems: Problems) -> Node:
             problems.append((f"{base}.within", str(exc)))
             return Bad()
     current = raw.get("current", False)
-    if not isinstance(current, bool) or (current and window is not None) or (
-            current and not dated):
-        problems.append((f"{base}.current", "expected true or false, without 'within', on a "
-                                            "dated collection"))
+    if not isinstance(current, bool) or (current and window is not None) or (current and not dated):
+        problems.append(
+            (f"{base}.current", "expected true or false, without 'within', on a dated collection")
+        )
         return Bad()
     label = raw.get("label")
     if label is not None and (not isinstance(label, str) or not label.strip()):
@@ -189,16 +62,22 @@ def build_exists(raw: dict[str, Any], where: str, problems: Problems) -> Node:
 # ---------------------------------------------------------------------------- docs and examples
 
 _SURGERY = '{ exists = "treatments", where = { type = "surgery", major = true }, within = "P4W" }'
-_ANTHRA = ('{ exists = "treatments", where = { classes = "anthracycline" }, '
-           'label = "anthracycline-containing chemotherapy" }')
-_DIAMETER = ('{ exists = "lesions", where = { shortest_diameter = '
-             '{ op = ">", value = 30, unit = "mm" } } }')
-_PROGRESSION = ('{ exists = "treatments", where = { progression_date = [ { op = ">=", ref = "start" '
-                '}, { op = "<=", ref = "end", plus = "P3M" } ] } }')
-_OTHER = ('{ exists = "other_malignancies", where = { histology = '
-          '{ not_under = ["BCC", "CSCC", "CERVIX"] } } }')
-_EITHER = ('{ exists = "treatments", where = { classes = "anthracycline", any = [ '
-           '{ stopped_for_toxicity = true }, { intent = "adjuvant", best_response = "PD" } ] } }')
+_ANTHRA = (
+    '{ exists = "treatments", where = { classes = "anthracycline" }, '
+    'label = "anthracycline-containing chemotherapy" }'
+)
+_DIAMETER = '{ exists = "lesions", where = { shortest_diameter = { op = ">", value = 30, unit = "mm" } } }'
+_PROGRESSION = (
+    '{ exists = "treatments", where = { progression_date = [ { op = ">=", ref = "start" '
+    '}, { op = "<=", ref = "end", plus = "P3M" } ] } }'
+)
+_OTHER = (
+    '{ exists = "other_malignancies", where = { histology = { not_under = ["BCC", "CSCC", "CERVIX"] } } }'
+)
+_EITHER = (
+    '{ exists = "treatments", where = { classes = "anthracycline", any = [ '
+    '{ stopped_for_toxicity = true }, { intent = "adjuvant", best_response = "PD" } ] } }'
+)
 
 
 def _one(collection: str, **item: Any) -> dict[str, Any]:
@@ -206,15 +85,22 @@ def _one(collection: str, **item: Any) -> dict[str, Any]:
 
 
 _CHEMO = {"type": "chemotherapy", "agents": ["doxorubicin"], "start": "2026-03-01"}
-_ANTHRA_ITEM = {"type": "chemotherapy", "classes": ["anthracycline"], "start": "2026-01-01",
-                "end": "2026-03-01"}
+_ANTHRA_ITEM = {
+    "type": "chemotherapy",
+    "classes": ["anthracycline"],
+    "start": "2026-01-01",
+    "end": "2026-03-01",
+}
 
-KINDS = (NodeKind(
-    "exists", build_exists, frozenset({"where", "within", "current", "label"}),
-    summary="Some item of a collection of the profile (`treatments`, `medications`, `conditions`, "
-            "`metastases`, `lesions`, `other_malignancies`, `toxicities`, `allergies`, ...) "
-            "matches every test of `where`, tested on one and the same item.",
-    syntax="""```toml
+KINDS = (
+    NodeKind(
+        "exists",
+        build_exists,
+        frozenset({"where", "within", "current", "label"}),
+        summary="Some item of a collection of the profile (`treatments`, `medications`, `conditions`, "
+        "`metastases`, `lesions`, `other_malignancies`, `toxicities`, `allergies`, ...) "
+        "matches every test of `where`, tested on one and the same item.",
+        syntax="""```toml
 { exists = "treatments", where = { type = "surgery", major = true }, within = "P4W" }
 ```
 
@@ -238,91 +124,191 @@ A field test in `where` is a value, a list (any of them), `{ not = value }`, or
 used in explanations instead of the one generated from `where` (give one when `where` is long).
 Drug classes and agents are read from all the evidence (the drug catalogue reads them from names),
 so `classes = "anthracycline"` also finds \"doxorubicin\".""",
-    unknown="True when an item surely matches. False only when the collection is recorded and "
-            "every item surely does not (an explicit empty list is none). Otherwise unknown: the "
-            "collection not recorded, or an item that might match lacks a field, a date or a "
-            "readable unit or code; the explanation names the item and what to record for it. A "
-            "censored value that cannot decide, an unreadable unit or an unknown OncoTree code is "
-            "unknown whatever the polarity: `not_under` never turns an unreadable code into a "
-            "match.",
-    examples=(
-        Example(_SURGERY, "true", _one("treatments", type="surgery", major=True, date="2026-11-01")),
-        Example(_SURGERY, "false", _one("treatments", type="surgery", major=True, date="2026-09-01"),
-                note="outside the window"),
-        Example(_SURGERY, "false", {"treatments": []}, explains="(0 recorded)",
-                note="an explicit empty list: none"),
-        Example(_SURGERY, "unknown", {}, explains="treatments not recorded"),
-        Example(_SURGERY, "unknown", _one("treatments", type="surgery", date="2026-11-01"),
-                explains="major not recorded"),
-        Example(_ANTHRA, "true", _one("treatments", type="chemotherapy", agents=["doxorubicin"],
-                                      start="2025-01-01", end="2025-05-01"),
-                note="the catalogue reads the class from the agent"),
-        Example(_ANTHRA, "false", _one("treatments", type="chemotherapy", agents=["gemcitabine"],
-                                       start="2025-01-01", end="2025-05-01"),
-                explains="no anthracycline-containing chemotherapy (1 recorded)"),
-        Example('{ exists = "medications", where = { classes = "systemic_corticosteroid" }, '
-                'current = true }', "true",
-                _one("medications", name="prednisolone 10 mg tablets", start="2026-10-01",
-                     ongoing=True)),
-        Example(_DIAMETER, "true", _one("lesions", site="sacrum", date="2026-11-05",
-                                        shortest_diameter={"value": 3.4, "unit": "cm"}),
-                explains="[shortest_diameter 3.4 cm = 34 mm]"),
-        Example(_DIAMETER, "false", _one("lesions", site="sacrum", date="2026-11-05",
-                                         shortest_diameter={"value": 30, "unit": "mm"})),
-        Example(_DIAMETER, "unknown",
-                _one("lesions", site="sacrum", date="2026-11-05",
-                     shortest_diameter={"value": 25, "unit": "mm", "comparator": ">"}),
-                explains="a censored >25 mm cannot decide"),
-        Example(_PROGRESSION, "true", _one("treatments", **_CHEMO, end="2026-06-30",
-                                           progression_date="2026-09-30")),
-        Example(_PROGRESSION, "false", _one("treatments", **_CHEMO, end="2026-06-30",
-                                            progression_date="2026-10-01")),
-        Example(_PROGRESSION, "unknown", _one("treatments", **_CHEMO,
-                                              progression_date="2026-09-01"),
-                explains="end date (or ongoing) not recorded"),
-        Example(_OTHER, "true", _one("other_malignancies", description="breast cancer",
-                                     histology="IDC", date="2020-01-01")),
-        Example(_OTHER, "false", _one("other_malignancies", description="basal cell carcinoma",
-                                      histology="BCC", date="2020-01-01")),
-        Example(_OTHER, "unknown", _one("other_malignancies", description="skin cancer",
-                                        date="2020-01-01"),
-                explains="histology (OncoTree code) not recorded"),
-        Example(_EITHER, "true", _one("treatments", **_ANTHRA_ITEM, stopped_for_toxicity=True)),
-        Example(_EITHER, "unknown", _one("treatments", **_ANTHRA_ITEM, stopped_for_toxicity=False,
-                                         intent="adjuvant"),
-                explains="best_response not recorded"),
-        Example('{ exists = "treatmnts" }',
-                error="logic.exists: unknown collection 'treatmnts'; did you mean 'treatments'?"),
-        Example('{ exists = "treatments", where = { typ = "surgery" } }',
-                error="logic.where.typ: treatments have no field 'typ'; did you mean 'type'?"),
-        Example('{ exists = "treatments", within = "4 weeks" }',
+        unknown="True when an item surely matches. False only when the collection is recorded and "
+        "every item surely does not (an explicit empty list is none). Otherwise unknown: the "
+        "collection not recorded, or an item that might match lacks a field, a date or a "
+        "readable unit or code; the explanation names the item and what to record for it. A "
+        "censored value that cannot decide, an unreadable unit or an unknown OncoTree code is "
+        "unknown whatever the polarity: `not_under` never turns an unreadable code into a "
+        "match.",
+        examples=(
+            Example(_SURGERY, "true", _one("treatments", type="surgery", major=True, date="2026-11-01")),
+            Example(
+                _SURGERY,
+                "false",
+                _one("treatments", type="surgery", major=True, date="2026-09-01"),
+                note="outside the window",
+            ),
+            Example(
+                _SURGERY,
+                "false",
+                {"treatments": []},
+                explains="(0 recorded)",
+                note="an explicit empty list: none",
+            ),
+            Example(_SURGERY, "unknown", {}, explains="treatments not recorded"),
+            Example(
+                _SURGERY,
+                "unknown",
+                _one("treatments", type="surgery", date="2026-11-01"),
+                explains="major not recorded",
+            ),
+            Example(
+                _ANTHRA,
+                "true",
+                _one(
+                    "treatments",
+                    type="chemotherapy",
+                    agents=["doxorubicin"],
+                    start="2025-01-01",
+                    end="2025-05-01",
+                ),
+                note="the catalogue reads the class from the agent",
+            ),
+            Example(
+                _ANTHRA,
+                "false",
+                _one(
+                    "treatments",
+                    type="chemotherapy",
+                    agents=["gemcitabine"],
+                    start="2025-01-01",
+                    end="2025-05-01",
+                ),
+                explains="no anthracycline-containing chemotherapy (1 recorded)",
+            ),
+            Example(
+                '{ exists = "medications", where = { classes = "systemic_corticosteroid" }, current = true }',
+                "true",
+                _one("medications", name="prednisolone 10 mg tablets", start="2026-10-01", ongoing=True),
+            ),
+            Example(
+                _DIAMETER,
+                "true",
+                _one(
+                    "lesions",
+                    site="sacrum",
+                    date="2026-11-05",
+                    shortest_diameter={"value": 3.4, "unit": "cm"},
+                ),
+                explains="[shortest_diameter 3.4 cm = 34 mm]",
+            ),
+            Example(
+                _DIAMETER,
+                "false",
+                _one(
+                    "lesions", site="sacrum", date="2026-11-05", shortest_diameter={"value": 30, "unit": "mm"}
+                ),
+            ),
+            Example(
+                _DIAMETER,
+                "unknown",
+                _one(
+                    "lesions",
+                    site="sacrum",
+                    date="2026-11-05",
+                    shortest_diameter={"value": 25, "unit": "mm", "comparator": ">"},
+                ),
+                explains="a censored >25 mm cannot decide",
+            ),
+            Example(
+                _PROGRESSION,
+                "true",
+                _one("treatments", **_CHEMO, end="2026-06-30", progression_date="2026-09-30"),
+            ),
+            Example(
+                _PROGRESSION,
+                "false",
+                _one("treatments", **_CHEMO, end="2026-06-30", progression_date="2026-10-01"),
+            ),
+            Example(
+                _PROGRESSION,
+                "unknown",
+                _one("treatments", **_CHEMO, progression_date="2026-09-01"),
+                explains="end date (or ongoing) not recorded",
+            ),
+            Example(
+                _OTHER,
+                "true",
+                _one("other_malignancies", description="breast cancer", histology="IDC", date="2020-01-01"),
+            ),
+            Example(
+                _OTHER,
+                "false",
+                _one(
+                    "other_malignancies",
+                    description="basal cell carcinoma",
+                    histology="BCC",
+                    date="2020-01-01",
+                ),
+            ),
+            Example(
+                _OTHER,
+                "unknown",
+                _one("other_malignancies", description="skin cancer", date="2020-01-01"),
+                explains="histology (OncoTree code) not recorded",
+            ),
+            Example(_EITHER, "true", _one("treatments", **_ANTHRA_ITEM, stopped_for_toxicity=True)),
+            Example(
+                _EITHER,
+                "unknown",
+                _one("treatments", **_ANTHRA_ITEM, stopped_for_toxicity=False, intent="adjuvant"),
+                explains="best_response not recorded",
+            ),
+            Example(
+                '{ exists = "treatmnts" }',
+                error="logic.exists: unknown collection 'treatmnts'; did you mean 'treatments'?",
+            ),
+            Example(
+                '{ exists = "treatments", where = { typ = "surgery" } }',
+                error="logic.where.typ: treatments have no field 'typ'; did you mean 'type'?",
+            ),
+            Example(
+                '{ exists = "treatments", within = "4 weeks" }',
                 error="logic.within: duration '4 weeks': expected an ISO 8601 duration such as "
-                      "P4W, P6M, P5Y or P14D"),
-        Example('{ exists = "allergies", within = "P4W" }',
-                error="logic.within: allergies carry no dates"),
-        Example('{ exists = "treatments", within = "P4W", current = true }',
-                error="logic.current: expected true or false, without 'within', on a dated "
-                      "collection"),
-        Example('{ exists = "treatments", label = "" }',
-                error="logic.label: expected a short description of what is looked for"),
-        Example('{ exists = "lesions", where = { shortest_diameter = { op = ">", value = 30, '
+                "P4W, P6M, P5Y or P14D",
+            ),
+            Example(
+                '{ exists = "allergies", within = "P4W" }', error="logic.within: allergies carry no dates"
+            ),
+            Example(
+                '{ exists = "treatments", within = "P4W", current = true }',
+                error="logic.current: expected true or false, without 'within', on a dated collection",
+            ),
+            Example(
+                '{ exists = "treatments", label = "" }',
+                error="logic.label: expected a short description of what is looked for",
+            ),
+            Example(
+                '{ exists = "lesions", where = { shortest_diameter = { op = ">", value = 30, '
                 'unit = "mL" } } }',
                 error="logic.where.shortest_diameter.unit: 'mL' is not a unit of "
-                      "shortest_diameter (expected a unit like mm)"),
-        Example('{ exists = "lesions", where = { shortest_diameter = { op = ">", value = 30 } } }',
+                "shortest_diameter (expected a unit like mm)",
+            ),
+            Example(
+                '{ exists = "lesions", where = { shortest_diameter = { op = ">", value = 30 } } }',
                 error="logic.where.shortest_diameter: compare shortest_diameter as { op, value, "
-                      "unit }, e.g. unit = 'mm'; got op, value"),
-        Example('{ exists = "treatments", where = { progression_date = { op = "<=", '
-                'ref = "finish" } } }',
+                "unit }, e.g. unit = 'mm'; got op, value",
+            ),
+            Example(
+                '{ exists = "treatments", where = { progression_date = { op = "<=", ref = "finish" } } }',
                 error="logic.where.progression_date.ref: expected 'start' or 'end' (the item's own "
-                      "period) or 'as_of' (the evaluation date), got 'finish'"),
-        Example('{ exists = "treatments", where = { progression_date = { op = "<=", ref = "end", '
+                "period) or 'as_of' (the evaluation date), got 'finish'",
+            ),
+            Example(
+                '{ exists = "treatments", where = { progression_date = { op = "<=", ref = "end", '
                 'plus = "P3M", minus = "P1M" } } }',
-                error="logic.where.progression_date: give plus or minus, not both"),
-        Example('{ exists = "other_malignancies", where = { histology = { under = ["BRAST"] } } }',
-                error="logic.where.histology.under: 'BRAST' is not an OncoTree code; did you mean "
-                      "'BREAST'?"),
-        Example('{ exists = "treatments", where = { any = [] } }',
+                error="logic.where.progression_date: give plus or minus, not both",
+            ),
+            Example(
+                '{ exists = "other_malignancies", where = { histology = { under = ["BRAST"] } } }',
+                error="logic.where.histology.under: 'BRAST' is not an OncoTree code; did you mean 'BREAST'?",
+            ),
+            Example(
+                '{ exists = "treatments", where = { any = [] } }',
                 error="logic.where.any: any = [...] takes a non-empty list of non-empty tables of "
-                      "field tests"),
-    )),)
+                "field tests",
+            ),
+        ),
+    ),
+)

@@ -86,10 +86,14 @@ class QuantityFieldTest(FieldTest):
         if raw is None:
             return [self.name]
         if self._converted(raw) is None:
-            return [f"{self.name} in a unit like {self.unit.text} (the unit {raw['unit']!r} "
-                    f"cannot be read as one)"]
-        return [f"exact {self.name} (a censored {raw['comparator']}"
-                f"{format_number(raw['value'])} {raw['unit']} cannot decide)"]
+            return [
+                f"{self.name} in a unit like {self.unit.text} (the unit {raw['unit']!r} "
+                f"cannot be read as one)"
+            ]
+        return [
+            f"exact {self.name} (a censored {raw['comparator']}"
+            f"{format_number(raw['value'])} {raw['unit']} cannot decide)"
+        ]
 
     def describe(self) -> str:
         return f"{self.name} {SYMBOL[self.op]} {format_number(self.value)} {self.unit.text}"
@@ -121,7 +125,7 @@ class DateFieldTest(FieldTest):
     op: str
     ref: DateRef
     offset: Duration | None = None
-    sign: int = 1     # +1: plus, -1: minus
+    sign: int = 1  # +1: plus, -1: minus
 
     def _reference(self, item: Item, facts: Facts) -> date | Literal["open"] | None:
         if self.ref == "as_of":
@@ -198,16 +202,21 @@ class OncoTreeFieldTest(FieldTest):
         return f"{self.name} {item.fields.get(self.name)}"
 
 
-
-def where_quantity(collection: str, fname: str, t: dict[str, Any], allowed: Any, where: str,
-                    problems: Problems) -> FieldTest | None:
+def where_quantity(
+    collection: str, fname: str, t: dict[str, Any], allowed: Any, where: str, problems: Problems
+) -> FieldTest | None:
     ref_unit = ITEM_QUANTITY_UNITS.get(collection, {}).get(fname)
     if allowed is not Quantity or ref_unit is None:
         problems.append((where, f"{fname} of {collection} is not a quantity with a unit"))
         return None
     if set(t) != {"op", "value", "unit"}:
-        problems.append((where, f"compare {fname} as {{ op, value, unit }}, e.g. unit = "
-                                f"{ref_unit!r}; got {', '.join(sorted(t))}"))
+        problems.append(
+            (
+                where,
+                f"compare {fname} as {{ op, value, unit }}, e.g. unit = "
+                f"{ref_unit!r}; got {', '.join(sorted(t))}",
+            )
+        )
         return None
     if t["op"] not in OPS:
         problems.append((f"{where}.op", f"expected one of {' '.join(OPS)}, got {t['op']!r}"))
@@ -221,29 +230,37 @@ def where_quantity(collection: str, fname: str, t: dict[str, Any], allowed: Any,
         problems.append((f"{where}.unit", str(exc)))
         return None
     if spec.dimensionality != parse_unit(ref_unit).dimensionality:
-        problems.append((f"{where}.unit", f"{t['unit']!r} is not a unit of {fname} (expected a "
-                                          f"unit like {ref_unit})"))
+        problems.append(
+            (f"{where}.unit", f"{t['unit']!r} is not a unit of {fname} (expected a unit like {ref_unit})")
+        )
         return None
     return QuantityFieldTest(fname, t["op"], amount, spec)
 
 
-def where_date(collection: str, fname: str, t: dict[str, Any], allowed: Any, where: str,
-                problems: Problems) -> FieldTest | None:
+def where_date(
+    collection: str, fname: str, t: dict[str, Any], allowed: Any, where: str, problems: Problems
+) -> FieldTest | None:
     if allowed is not date:
         problems.append((where, f"{fname} of {collection} is not a date"))
         return None
     extra = set(t) - {"op", "ref", "plus", "minus"}
     if extra or "op" not in t or "ref" not in t:
-        problems.append((where, f"compare the date {fname} as {{ op, ref, plus | minus }}; got "
-                                f"{', '.join(sorted(t))}"))
+        problems.append(
+            (where, f"compare the date {fname} as {{ op, ref, plus | minus }}; got {', '.join(sorted(t))}")
+        )
         return None
     if t["op"] not in OPS:
         problems.append((f"{where}.op", f"expected one of {' '.join(OPS)}, got {t['op']!r}"))
         return None
     ref = t["ref"]
     if ref not in _DATE_REFS:
-        problems.append((f"{where}.ref", f"expected 'start' or 'end' (the item's own period) or "
-                                         f"'as_of' (the evaluation date), got {ref!r}"))
+        problems.append(
+            (
+                f"{where}.ref",
+                f"expected 'start' or 'end' (the item's own period) or "
+                f"'as_of' (the evaluation date), got {ref!r}",
+            )
+        )
         return None
     if ref != "as_of" and not COLLECTIONS[collection][1]:
         problems.append((f"{where}.ref", f"{collection} carry no dates"))
@@ -262,8 +279,9 @@ def where_date(collection: str, fname: str, t: dict[str, Any], allowed: Any, whe
     return DateFieldTest(fname, t["op"], ref, offset, -1 if key == "minus" else 1)
 
 
-def where_oncotree(collection: str, fname: str, t: dict[str, Any], where: str,
-                    problems: Problems) -> FieldTest | None:
+def where_oncotree(
+    collection: str, fname: str, t: dict[str, Any], where: str, problems: Problems
+) -> FieldTest | None:
     from ...ontology import oncotree
 
     if fname not in ONCOTREE_ITEM_FIELDS.get(collection, ()):
@@ -280,7 +298,8 @@ def where_oncotree(collection: str, fname: str, t: dict[str, Any], where: str,
     tree = oncotree()
     for code in codes:
         if not isinstance(code, str) or code not in tree:
-            problems.append((f"{where}.{key}", f"{code!r} is not an OncoTree code"
-                                               f"{suggest(str(code), tree.nodes)}"))
+            problems.append(
+                (f"{where}.{key}", f"{code!r} is not an OncoTree code{suggest(str(code), tree.nodes)}")
+            )
             return None
     return OncoTreeFieldTest(fname, tuple(codes), negate=key == "not_under")

@@ -17,8 +17,9 @@ from .base import EvalContext, Example, Node, NodeKind, Problems
 __all__ = ["KINDS", "All", "Any_", "Not"]
 
 
-def _fold(children: tuple[Node, ...], facts: Facts, ctx: EvalContext, any_: bool,
-          *, data_first: bool = False) -> Outcome:
+def _fold(
+    children: tuple[Node, ...], facts: Facts, ctx: EvalContext, any_: bool, *, data_first: bool = False
+) -> Outcome:
     """Kleene OR (``any_``) or AND of the children, explained.
 
     Stops at the first child with the deciding value, since the rest cannot change the answer;
@@ -35,8 +36,10 @@ def _fold(children: tuple[Node, ...], facts: Facts, ctx: EvalContext, any_: bool
 
     value = junction(values(), any_=any_)
     if value is any_:
-        return Outcome(value, lambda: join_texts(
-            [x for x in (d.evaluate(facts, ctx) for d in children) if x.value is any_]))
+        return Outcome(
+            value,
+            lambda: join_texts([x for x in (d.evaluate(facts, ctx) for d in children) if x.value is any_]),
+        )
     if value is None:
         missing, review = merge_gaps(outs, data_first=data_first)
         return Outcome(None, lambda: join_texts(outs), missing, review)
@@ -108,60 +111,78 @@ _PREGNANT = '{ fact = "pregnant", is = true }'
 
 def _labs(anc: float | None = None, platelets: float | None = None) -> dict[str, Any]:
     given = (("anc", anc), ("platelets", platelets))
-    return {"labs": [{"test": t, "value": v, "unit": "10^9/L", "date": "2026-11-12"}
-                     for t, v in given if v is not None]}
+    return {
+        "labs": [
+            {"test": t, "value": v, "unit": "10^9/L", "date": "2026-11-12"} for t, v in given if v is not None
+        ]
+    }
 
 
 KINDS = (
     NodeKind(
-        "all", build_all,
+        "all",
+        build_all,
         summary="Every child holds: Kleene's three-valued AND.",
         syntax="`{ all = [ node, node, ... ] }`",
         unknown="False as soon as one child is false, whatever the others lack; otherwise "
-                "unknown if any child is unknown (the explanation lists what each unknown child "
-                "needs). The order of the children never changes the value.",
+        "unknown if any child is unknown (the explanation lists what each unknown child "
+        "needs). The order of the children never changes the value.",
         examples=(
             Example(f"{{ all = [ {_ANC}, {_PLT} ] }}", "true", _labs(2.0, 150)),
-            Example(f"{{ all = [ {_ANC}, {_PLT} ] }}", "false", _labs(1.2),
-                    note="a false child decides; the missing platelet count does not matter"),
-            Example(f"{{ all = [ {_ANC}, {_PLT} ] }}", "unknown", _labs(2.0),
-                    explains="platelets not recorded"),
+            Example(
+                f"{{ all = [ {_ANC}, {_PLT} ] }}",
+                "false",
+                _labs(1.2),
+                note="a false child decides; the missing platelet count does not matter",
+            ),
+            Example(
+                f"{{ all = [ {_ANC}, {_PLT} ] }}", "unknown", _labs(2.0), explains="platelets not recorded"
+            ),
             Example("{ all = [] }", error="logic.all: expected a non-empty list of logic nodes"),
-            Example("{ all = [ { quantity = \"ancc\", op = \">=\", value = 1 } ] }",
-                    error="logic.all[0].quantity: unknown quantity 'ancc'; did you mean 'anc'?",
-                    note="a child's problem is located inside the list"),
-        )),
+            Example(
+                '{ all = [ { quantity = "ancc", op = ">=", value = 1 } ] }',
+                error="logic.all[0].quantity: unknown quantity 'ancc'; did you mean 'anc'?",
+                note="a child's problem is located inside the list",
+            ),
+        ),
+    ),
     NodeKind(
-        "any", build_any,
+        "any",
+        build_any,
         summary="At least one child holds: Kleene's three-valued OR.",
         syntax="`{ any = [ node, node, ... ] }`",
-        unknown="True as soon as one child is true, whatever the others lack (\"creatinine ≤ 1.5 × "
-                "ULN or CrCl ≥ 50 mL/min\" passes on creatinine alone); false only when every child "
-                "is false; otherwise unknown.",
+        unknown='True as soon as one child is true, whatever the others lack ("creatinine ≤ 1.5 × '
+        'ULN or CrCl ≥ 50 mL/min" passes on creatinine alone); false only when every child '
+        "is false; otherwise unknown.",
         examples=(
             Example(f"{{ any = [ {_ANC}, {_PLT} ] }}", "true", _labs(1.2, 150)),
-            Example(f"{{ any = [ {_ANC}, {_PLT} ] }}", "true", _labs(2.0),
-                    note="a true child decides; the missing platelet count does not matter"),
+            Example(
+                f"{{ any = [ {_ANC}, {_PLT} ] }}",
+                "true",
+                _labs(2.0),
+                note="a true child decides; the missing platelet count does not matter",
+            ),
             Example(f"{{ any = [ {_ANC}, {_PLT} ] }}", "false", _labs(1.2, 50)),
-            Example(f"{{ any = [ {_ANC}, {_PLT} ] }}", "unknown", _labs(1.2),
-                    explains="platelets not recorded"),
-            Example(f"{{ any = {_PREGNANT} }}",
-                    error="logic.any: expected a non-empty list of logic nodes"),
-        )),
+            Example(
+                f"{{ any = [ {_ANC}, {_PLT} ] }}", "unknown", _labs(1.2), explains="platelets not recorded"
+            ),
+            Example(f"{{ any = {_PREGNANT} }}", error="logic.any: expected a non-empty list of logic nodes"),
+        ),
+    ),
     NodeKind(
-        "not", build_not,
+        "not",
+        build_not,
         summary="The child does not hold. An exclusion states the excluding condition itself, "
-                "so `not` is for a negated part inside a criterion (a field value that must not "
-                "be there is a `where` test: `status = { not = \"resolved\" }`).",
+        "so `not` is for a negated part inside a criterion (a field value that must not "
+        'be there is a `where` test: `status = { not = "resolved" }`).',
         syntax="`{ not = node }`",
         unknown="Unknown stays unknown: `not` turns true into false and false into true, never "
-                "unknown into anything else.",
+        "unknown into anything else.",
         examples=(
             Example(f"{{ not = {_PREGNANT} }}", "true", {"reproductive": {"pregnant": False}}),
             Example(f"{{ not = {_PREGNANT} }}", "false", {"reproductive": {"pregnant": True}}),
-            Example(f"{{ not = {_PREGNANT} }}", "unknown", {},
-                    explains="pregnancy status not recorded"),
-            Example(f"{{ not = [ {_PREGNANT} ] }}",
-                    error="logic.not: a logic node must be a table"),
-        )),
+            Example(f"{{ not = {_PREGNANT} }}", "unknown", {}, explains="pregnancy status not recorded"),
+            Example(f"{{ not = [ {_PREGNANT} ] }}", error="logic.not: a logic node must be a table"),
+        ),
+    ),
 )

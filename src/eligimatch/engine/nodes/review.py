@@ -41,13 +41,17 @@ class Review(Node):
         age = (facts.as_of - att.date).days
         limit = ctx.attestation_max_age_days if self.within_days is None else self.within_days
         if stale(att.date, facts.as_of, limit):
-            return unknown(f"needs clinician review: {self.reason} (the attestation by {att.by} "
-                            f"on {att.date}, '{att.answer}', is {age} days old; answers older "
-                            f"than {limit} days do not count)", review=[self.reason])
+            return unknown(
+                f"needs clinician review: {self.reason} (the attestation by {att.by} "
+                f"on {att.date}, '{att.answer}', is {age} days old; answers older "
+                f"than {limit} days do not count)",
+                review=[self.reason],
+            )
         v = att.answer == "yes"
         note = f": {att.note}" if att.note else ""
-        return Outcome(v, f"clinician attestation by {att.by} on {att.date}: "
-                          f"'{att.answer}' to {self.reason}{note}")
+        return Outcome(
+            v, f"clinician attestation by {att.by} on {att.date}: '{att.answer}' to {self.reason}{note}"
+        )
 
 
 def build_review(raw: dict[str, Any], where: str, problems: Problems) -> Node:
@@ -56,10 +60,15 @@ def build_review(raw: dict[str, Any], where: str, problems: Problems) -> Node:
         problems.append((where, "expected the question the clinician must answer"))
         return Bad()
     within = raw.get("within_days")
-    if within is not None and (isinstance(within, bool) or not isinstance(within, int)
-                               or not 0 <= within <= 3650):
-        problems.append((f"{where.rsplit('.', 1)[0]}.within_days",
-                         "expected a whole number of days (how old an answer may be)"))
+    if within is not None and (
+        isinstance(within, bool) or not isinstance(within, int) or not 0 <= within <= 3650
+    ):
+        problems.append(
+            (
+                f"{where.rsplit('.', 1)[0]}.within_days",
+                "expected a whole number of days (how old an answer may be)",
+            )
+        )
         return Bad()
     return Review(reason.strip(), within)
 
@@ -70,36 +79,53 @@ _TOLERATE = '{ review = "whether the patient can tolerate radiotherapy" }'
 
 
 def _answer(answer: str, day: str = "2026-11-14") -> dict[str, Any]:
-    return {"attestations": [{"trial": "EXAMPLE", "criterion": "I1", "answer": answer,
-                              "by": "Dr Rivera", "date": day}]}
+    return {
+        "attestations": [
+            {"trial": "EXAMPLE", "criterion": "I1", "answer": answer, "by": "Dr Rivera", "date": day}
+        ]
+    }
 
 
-KINDS = (NodeKind(
-    "review", build_review, frozenset({"within_days"}),
-    summary="A judgement only a clinician can make (\"can tolerate radiotherapy\", \"the cumulative "
-            "dose may exceed tolerance\"), answered by an attestation in the patient profile: "
-            "trial, criterion, `yes` or `no`, by whom, when.",
-    syntax="`{ review = \"the question, as the clinician will read it\" }`, optionally "
-           "`within_days = N`: how long an answer counts (else the trial's "
-           "`attestation_max_age_days`, else 28 days). The answer says whether the criterion's "
-           "statement holds, so for an exclusion `yes` means the exclusion applies.",
-    unknown="Unknown (\"needs clinician review: ...\") until an answer no older than the window is "
-            "recorded for this trial and criterion; an older answer is shown but does not count. "
-            "Never passed silently.",
-    examples=(
-        Example(_TOLERATE, "true", _answer("yes"), explains="'yes' to whether the patient"),
-        Example(_TOLERATE, "false", _answer("no")),
-        Example(_TOLERATE, "unknown", {}, explains="needs clinician review"),
-        Example(_TOLERATE, "unknown", _answer("yes", "2026-09-01"),
-                explains="answers older than 28 days do not count"),
-        Example('{ review = "whether the patient can tolerate radiotherapy", within_days = 7 }',
-                "unknown", _answer("yes", "2026-11-01"),
-                explains="answers older than 7 days do not count"),
-        Example('{ review = "" }', error="logic.review: expected the question the clinician must "
-                                         "answer"),
-        Example('{ review = "q", within_days = 5000 }',
-                error="logic.within_days: expected a whole number of days (how old an answer may "
-                      "be)"),
-        Example('{ review = "q", within = 5 }',
-                error="logic.within: unknown key for a 'review' node; did you mean 'within_days'?"),
-    )),)
+KINDS = (
+    NodeKind(
+        "review",
+        build_review,
+        frozenset({"within_days"}),
+        summary='A judgement only a clinician can make ("can tolerate radiotherapy", "the cumulative '
+        'dose may exceed tolerance"), answered by an attestation in the patient profile: '
+        "trial, criterion, `yes` or `no`, by whom, when.",
+        syntax='`{ review = "the question, as the clinician will read it" }`, optionally '
+        "`within_days = N`: how long an answer counts (else the trial's "
+        "`attestation_max_age_days`, else 28 days). The answer says whether the criterion's "
+        "statement holds, so for an exclusion `yes` means the exclusion applies.",
+        unknown='Unknown ("needs clinician review: ...") until an answer no older than the window is '
+        "recorded for this trial and criterion; an older answer is shown but does not count. "
+        "Never passed silently.",
+        examples=(
+            Example(_TOLERATE, "true", _answer("yes"), explains="'yes' to whether the patient"),
+            Example(_TOLERATE, "false", _answer("no")),
+            Example(_TOLERATE, "unknown", {}, explains="needs clinician review"),
+            Example(
+                _TOLERATE,
+                "unknown",
+                _answer("yes", "2026-09-01"),
+                explains="answers older than 28 days do not count",
+            ),
+            Example(
+                '{ review = "whether the patient can tolerate radiotherapy", within_days = 7 }',
+                "unknown",
+                _answer("yes", "2026-11-01"),
+                explains="answers older than 7 days do not count",
+            ),
+            Example('{ review = "" }', error="logic.review: expected the question the clinician must answer"),
+            Example(
+                '{ review = "q", within_days = 5000 }',
+                error="logic.within_days: expected a whole number of days (how old an answer may be)",
+            ),
+            Example(
+                '{ review = "q", within = 5 }',
+                error="logic.within: unknown key for a 'review' node; did you mean 'within_days'?",
+            ),
+        ),
+    ),
+)

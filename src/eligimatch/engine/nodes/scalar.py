@@ -36,8 +36,9 @@ class FactIs(Node):
         return None if v is None else v in self.values
 
     def columns(self, chunk: Chunk, ctx: EvalContext) -> Codes:
-        return chunk.by_value(("scalar", self.name), lambda f: f.scalars.get(self.name),
-                              lambda f: self.status(f, ctx), self)
+        return chunk.by_value(
+            ("scalar", self.name), lambda f: f.scalars.get(self.name), lambda f: self.status(f, ctx), self
+        )
 
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
         v = facts.scalars.get(self.name)
@@ -111,8 +112,9 @@ class Expr(Node):
             # e.g. x / 0, "a".to_flt, {}[{}] (a mapping as a key)
             why = f"`{self.source}` cannot be evaluated for these values ({exc})"
             return unknown(why, review=[why])
-        shown = ", ".join(f"{k}={format_number(x) if isinstance(x, Decimal) else x}"
-                          for k, x in values.items())
+        shown = ", ".join(
+            f"{k}={format_number(x) if isinstance(x, Decimal) else x}" for k, x in values.items()
+        )
         return Outcome(v, f"`{self.source}` is {'true' if v else 'false'} ({shown})")
 
 
@@ -136,8 +138,12 @@ def build_fact(raw: dict[str, Any], where: str, problems: Problems) -> Node:
             return Bad()
         if typ == "string" and name in SCALAR_VALUES and v not in SCALAR_VALUES[name]:
             allowed = SCALAR_VALUES[name]
-            problems.append((base, f"{v!r} is not a value of {name} (one of "
-                                   f"{', '.join(allowed)}){suggest(str(v), allowed)}"))
+            problems.append(
+                (
+                    base,
+                    f"{v!r} is not a value of {name} (one of {', '.join(allowed)}){suggest(str(v), allowed)}",
+                )
+            )
             return Bad()
     return FactIs(name, desc, tuple(vals))
 
@@ -153,8 +159,9 @@ def _rule_context() -> Any:
         if a.kind == "quantity":
             types[key] = rule_engine.DataType.FLOAT
     # mapping_attribute_lookup=False: `{...}.name` is an error now, as it will be in rule-engine 6
-    return rule_engine.Context(type_resolver=rule_engine.type_resolver_from_dict(types),
-                               mapping_attribute_lookup=False)
+    return rule_engine.Context(
+        type_resolver=rule_engine.type_resolver_from_dict(types), mapping_attribute_lookup=False
+    )
 
 
 def _symbols_of(node: Any, out: set[str], builtins: set[str]) -> None:
@@ -162,8 +169,20 @@ def _symbols_of(node: Any, out: set[str], builtins: set[str]) -> None:
 
     if isinstance(node, ast.SymbolExpression):
         (builtins if node.scope else out).add(node.name)
-    for attr in ("left", "right", "expression", "condition", "case_true", "case_false",
-                 "container", "member", "context", "statement", "resolve_object", "value"):
+    for attr in (
+        "left",
+        "right",
+        "expression",
+        "condition",
+        "case_true",
+        "case_false",
+        "container",
+        "member",
+        "context",
+        "statement",
+        "resolve_object",
+        "value",
+    ):
         child = getattr(node, attr, None)
         if isinstance(child, ast.ExpressionBase | ast.Statement):
             _symbols_of(child, out, builtins)
@@ -196,11 +215,16 @@ def build_expr(raw: dict[str, Any], where: str, problems: Problems) -> Node:
     import rule_engine
 
     regex = _regex_operator(text)
-    if regex is not None:   # rule-engine evaluates constant parts while parsing: a
+    if regex is not None:  # rule-engine evaluates constant parts while parsing: a
         # catastrophic pattern ('aaaa…!' =~ '^(a+)+$') would hang loading
-        problems.append((where, f"the regular-expression operator {regex!r} is not allowed "
-                                f"(no criterion needs one; a pattern can take unbounded time) "
-                                f"in {text!r}"))
+        problems.append(
+            (
+                where,
+                f"the regular-expression operator {regex!r} is not allowed "
+                f"(no criterion needs one; a pattern can take unbounded time) "
+                f"in {text!r}",
+            )
+        )
         return Bad()
     try:
         rule = rule_engine.Rule(text, context=_rule_context())
@@ -225,8 +249,13 @@ def build_expr(raw: dict[str, Any], where: str, problems: Problems) -> Node:
     builtins: set[str] = set()
     _symbols_of(rule.statement, names, builtins)
     if builtins:
-        problems.append((where, f"built-in symbols ({', '.join(sorted('$' + b for b in builtins))})"
-                                " are not allowed: rules never read the clock"))
+        problems.append(
+            (
+                where,
+                f"built-in symbols ({', '.join(sorted('$' + b for b in builtins))})"
+                " are not allowed: rules never read the clock",
+            )
+        )
         return Bad()
     return Expr(text, rule, tuple(sorted(names)))
 
@@ -239,19 +268,22 @@ _EXPR = '{ expr = "anc >= 1.5 and platelets >= 100" }'
 
 
 def _labs(**values: float) -> dict[str, Any]:
-    return {"labs": [{"test": k, "value": v, "unit": "10^9/L", "date": "2026-11-12"}
-                     for k, v in values.items()]}
+    return {
+        "labs": [{"test": k, "value": v, "unit": "10^9/L", "date": "2026-11-12"} for k, v in values.items()]
+    }
 
 
 KINDS = (
     NodeKind(
-        "fact", build_fact, frozenset({"is", "in"}),
+        "fact",
+        build_fact,
+        frozenset({"is", "in"}),
         summary="A scalar fact of the profile — sex, tumour grade, disease status, pregnancy, "
-                "consent, ... (derived from the yes/no and closed-choice fields of the patient "
-                "format) — is a value or one of several.",
-        syntax="`{ fact = \"sex\", is = \"female\" }`, `{ fact = \"grade\", in = [\"G2\", \"G3\"] }`; "
-               "`is = true` / `false` for a yes/no fact. The fact and its values are checked at "
-               "load against the patient format.",
+        "consent, ... (derived from the yes/no and closed-choice fields of the patient "
+        "format) — is a value or one of several.",
+        syntax='`{ fact = "sex", is = "female" }`, `{ fact = "grade", in = ["G2", "G3"] }`; '
+        "`is = true` / `false` for a yes/no fact. The fact and its values are checked at "
+        "load against the patient format.",
         unknown="Unknown when the fact is not recorded (an absent field); never read as false.",
         examples=(
             Example(_SEX, "true", {"sex": "female"}),
@@ -259,51 +291,72 @@ KINDS = (
             Example(_SEX, "unknown", {}, explains="sex not recorded"),
             Example(_GRADE, "true", {"diagnosis": {"grade": "G3"}}),
             Example(_GRADE, "false", {"diagnosis": {"grade": "G1"}}),
-            Example('{ fact = "pregnantt", is = true }',
-                    error="logic.fact: unknown fact 'pregnantt'; did you mean 'pregnant'?"),
-            Example('{ fact = "pregnant", is = "yes" }',
-                    error="logic: pregnant is true or false, got 'yes'"),
-            Example('{ fact = "grade", is = "G4" }',
-                    error="logic: 'G4' is not a value of grade (one of G1, G2, G3, GX)"),
+            Example(
+                '{ fact = "pregnantt", is = true }',
+                error="logic.fact: unknown fact 'pregnantt'; did you mean 'pregnant'?",
+            ),
+            Example('{ fact = "pregnant", is = "yes" }', error="logic: pregnant is true or false, got 'yes'"),
+            Example(
+                '{ fact = "grade", is = "G4" }',
+                error="logic: 'G4' is not a value of grade (one of G1, G2, G3, GX)",
+            ),
             Example('{ fact = "grade", in = [] }', error="logic.in: expected a non-empty list"),
-            Example('{ fact = "grade" }',
-                    error="logic: a fact node needs exactly one of is = value or in = [values]"),
-        )),
+            Example(
+                '{ fact = "grade" }',
+                error="logic: a fact node needs exactly one of is = value or in = [values]",
+            ),
+        ),
+    ),
     NodeKind(
-        "expr", build_expr,
+        "expr",
+        build_expr,
         summary="A [rule-engine](https://zeroSteiner.github.io/rule-engine/) expression over "
-                "scalar facts and quantities (in their canonical units), for the rare criterion "
-                "the other nodes cannot say. `expr = \"true\"` / `\"false\"` is a constant.",
-        syntax="`{ expr = \"anc >= 1.5 and platelets >= 100\" }`. Typed when the file is loaded: "
-               "a misspelt symbol or a type mismatch is an error. `$now` and the other built-in "
-               "symbols are refused (rules never read the clock), and so are the regular-"
-               "expression operators `=~ =~~ !~ !~~` (a pattern can take unbounded time).",
+        "scalar facts and quantities (in their canonical units), for the rare criterion "
+        'the other nodes cannot say. `expr = "true"` / `"false"` is a constant.',
+        syntax='`{ expr = "anc >= 1.5 and platelets >= 100" }`. Typed when the file is loaded: '
+        "a misspelt symbol or a type mismatch is an error. `$now` and the other built-in "
+        "symbols are refused (rules never read the clock), and so are the regular-"
+        "expression operators `=~ =~~ !~ !~~` (a pattern can take unbounded time).",
         unknown="Unknown when any symbol it reads is not recorded, is a censored value or is too "
-                "old (a quantity ages as in a comparison: the trial's lab window, else the "
-                "analyte's), and when it cannot be evaluated for the values (a division by zero), "
-                "which also asks for review.",
+        "old (a quantity ages as in a comparison: the trial's lab window, else the "
+        "analyte's), and when it cannot be evaluated for the values (a division by zero), "
+        "which also asks for review.",
         examples=(
             Example(_EXPR, "true", _labs(anc=2, platelets=150)),
             Example(_EXPR, "false", _labs(anc=2, platelets=50)),
             Example(_EXPR, "unknown", _labs(anc=2), explains="needs platelets"),
-            Example(_EXPR, "unknown", {"labs": [
-                {"test": "anc", "value": 2, "unit": "10^9/L", "date": "2026-11-12"},
-                {"test": "platelets", "value": 150, "unit": "10^9/L", "date": "2025-11-12"}]},
-                explains="needs recent platelets (within 28 days)"),
-            Example('{ expr = "anc / 0 > 1" }', "unknown", _labs(anc=2),
-                    explains="cannot be evaluated for these values"),
+            Example(
+                _EXPR,
+                "unknown",
+                {
+                    "labs": [
+                        {"test": "anc", "value": 2, "unit": "10^9/L", "date": "2026-11-12"},
+                        {"test": "platelets", "value": 150, "unit": "10^9/L", "date": "2025-11-12"},
+                    ]
+                },
+                explains="needs recent platelets (within 28 days)",
+            ),
+            Example(
+                '{ expr = "anc / 0 > 1" }',
+                "unknown",
+                _labs(anc=2),
+                explains="cannot be evaluated for these values",
+            ),
             Example('{ expr = "true" }', "true"),
-            Example('{ expr = "ancc > 1" }',
-                    error="logic.expr: unknown symbol 'ancc'; did you mean 'anc'?"),
+            Example('{ expr = "ancc > 1" }', error="logic.expr: unknown symbol 'ancc'; did you mean 'anc'?"),
             Example('{ expr = "anc >" }', error="logic.expr: syntax error in 'anc >'"),
             Example('{ expr = "sex > 1" }', error="logic.expr: data type mismatch in 'sex > 1'"),
-            Example("{ expr = \"sex =~ 'f.*'\" }",
-                    error="logic.expr: the regular-expression operator '=~' is not allowed (no "
-                          "criterion needs one; a pattern can take unbounded time) in "
-                          "\"sex =~ 'f.*'\""),
-            Example('{ expr = "$today < $today" }',
-                    error="logic.expr: built-in symbols ($today) are not allowed: rules never read "
-                          "the clock"),
+            Example(
+                "{ expr = \"sex =~ 'f.*'\" }",
+                error="logic.expr: the regular-expression operator '=~' is not allowed (no "
+                "criterion needs one; a pattern can take unbounded time) in "
+                "\"sex =~ 'f.*'\"",
+            ),
+            Example(
+                '{ expr = "$today < $today" }',
+                error="logic.expr: built-in symbols ($today) are not allowed: rules never read the clock",
+            ),
             Example('{ expr = "" }', error="logic.expr: expected a rule-engine expression string"),
-        )),
+        ),
+    ),
 )

@@ -33,7 +33,7 @@ class Match:
     values: tuple[Any, ...] = ()
     op: str = ""
     number: Decimal | None = None
-    casefold: bool = False   # free-text fields compare case-insensitively
+    casefold: bool = False  # free-text fields compare case-insensitively
 
     def item_columns(self, chunk: Chunk, items: Items) -> Codes:
         """The test on every item of a chunk's collection (the columnar runner): once per
@@ -57,8 +57,7 @@ class Match:
                 return bool(OPS[self.op](Decimal(value), self.number))
             except (TypeError, ArithmeticError):
                 return None
-        hit = (any(v in self.values for v in value) if isinstance(value, list)
-               else value in self.values)
+        hit = any(v in self.values for v in value) if isinstance(value, list) else value in self.values
         return hit if self.kind == "in" else not hit
 
     def describe(self) -> str:
@@ -66,7 +65,6 @@ class Match:
             return f"{self.name} {SYMBOL[self.op]} {format_number(self.number or Decimal(0))}"
         vals = "/".join(str(v).lower() if isinstance(v, bool) else str(v) for v in self.values)
         return f"{self.name} {'not ' if self.kind == 'not_in' else ''}{vals}"
-
 
 
 def match_value(m: Match | FieldTest, item: Item, facts: Facts) -> Truth:
@@ -94,8 +92,7 @@ def match_gaps(m: Match | FieldTest, item: Item, facts: Facts) -> list[str]:
 
         asked = " or ".join(display(v) for v in m.values)
         return [f"whether its {m.name} includes {asked} (it is {', '.join(value) or 'none'})"]
-    sources = [f for f in DERIVED_FROM.get(m.name, ()) if f in item.fields
-               and item.fields[f] is None]
+    sources = [f for f in DERIVED_FROM.get(m.name, ()) if f in item.fields and item.fields[f] is None]
     if value is None and sources:  # a derived field: what it is computed from
         return [f"{m.name} ({' or '.join(sources)})"]
     return [m.name]
@@ -116,8 +113,7 @@ class AnyOfFieldTest(FieldTest):
     name: str = "any"
 
     def _values(self, item: Item, facts: Facts) -> list[Truth]:
-        return [kleene_and([match_value(m, item, facts) for m in alt])
-                for alt in self.alternatives]
+        return [kleene_and([match_value(m, item, facts) for m in alt]) for alt in self.alternatives]
 
     def test_item(self, item: Item, facts: Facts) -> Truth:
         return kleene_or(self._values(item, facts))
@@ -139,8 +135,7 @@ class AnyOfFieldTest(FieldTest):
         from ...wording import phrase
 
         parts = [" and ".join(phrase(m) for m in alt) for alt in self.alternatives]
-        shown = [f"({p})" if len(alt) > 1 else p for p, alt in zip(parts, self.alternatives,
-                                                                  strict=True)]
+        shown = [f"({p})" if len(alt) > 1 else p for p, alt in zip(parts, self.alternatives, strict=True)]
         return "either " + " or ".join(shown) if len(shown) > 1 else shown[0]
 
     def detail(self, item: Item, facts: Facts) -> str:
@@ -150,9 +145,9 @@ class AnyOfFieldTest(FieldTest):
         return ""
 
 
-
-def match(fname: str, want: Any, allowed: tuple[Any, ...] | type, where: str,
-           problems: Problems) -> Match | None:
+def match(
+    fname: str, want: Any, allowed: tuple[Any, ...] | type, where: str, problems: Problems
+) -> Match | None:
     kind = "in"
     if isinstance(want, dict):
         if set(want) == {"not"}:
@@ -175,9 +170,14 @@ def match(fname: str, want: Any, allowed: tuple[Any, ...] | type, where: str,
     for v in values:
         if isinstance(allowed, tuple):
             if v not in allowed:
-                problems.append((where, f"{v!r} is not a value of {fname} (one of "
-                                        f"{', '.join(map(str, allowed))})"
-                                        f"{suggest(str(v), map(str, allowed))}"))
+                problems.append(
+                    (
+                        where,
+                        f"{v!r} is not a value of {fname} (one of "
+                        f"{', '.join(map(str, allowed))})"
+                        f"{suggest(str(v), map(str, allowed))}",
+                    )
+                )
                 return None
         elif allowed is bool and not isinstance(v, bool):
             problems.append((where, f"{fname} is true or false, got {v!r}"))
@@ -189,14 +189,22 @@ def match(fname: str, want: Any, allowed: tuple[Any, ...] | type, where: str,
             problems.append((where, f"{fname} is a number, got {v!r}"))
             return None
     if allowed is str:
-        return Match(fname, kind, tuple(v.lower() for v in values),  # type: ignore[arg-type]
-                     casefold=True)
+        return Match(
+            fname,
+            kind,  # type: ignore[arg-type]
+            tuple(v.lower() for v in values),
+            casefold=True,
+        )
     return Match(fname, kind, tuple(values))  # type: ignore[arg-type]
 
 
-def where_tests(collection: str, table: dict[str, Any],
-                fields: dict[str, tuple[Any, ...] | type], where: str,
-                problems: Problems) -> list[Match | FieldTest] | None:
+def where_tests(
+    collection: str,
+    table: dict[str, Any],
+    fields: dict[str, tuple[Any, ...] | type],
+    where: str,
+    problems: Problems,
+) -> list[Match | FieldTest] | None:
     """The tests of one ``where`` table (``where`` is its place in the file); None after a
     problem."""
     out: list[Match | FieldTest] = []
@@ -209,8 +217,7 @@ def where_tests(collection: str, table: dict[str, Any],
             out.extend(extra)
             continue
         if fname not in fields:
-            problems.append((fwhere, f"{collection} have no field {fname!r}"
-                                     f"{suggest(fname, fields)}"))
+            problems.append((fwhere, f"{collection} have no field {fname!r}{suggest(fname, fields)}"))
             return None
         m = match(fname, want, fields[fname], fwhere, problems)
         if m is None:
@@ -224,14 +231,20 @@ def _is_item_test(fname: str, want: Any, allowed: Any) -> bool:
     if fname == "any":
         return True
     if isinstance(want, dict):
-        return set(want) != {"not"} and (bool(_WHERE_FORMS & set(want))
-                                         or allowed is Quantity or allowed is date)
+        return set(want) != {"not"} and (
+            bool(_WHERE_FORMS & set(want)) or allowed is Quantity or allowed is date
+        )
     return isinstance(want, list) and bool(want) and all(isinstance(w, dict) for w in want)
 
 
-def _item_tests(collection: str, fname: str, want: Any,
-                fields: dict[str, tuple[Any, ...] | type], where: str,
-                problems: Problems) -> list[FieldTest] | None:
+def _item_tests(
+    collection: str,
+    fname: str,
+    want: Any,
+    fields: dict[str, tuple[Any, ...] | type],
+    where: str,
+    problems: Problems,
+) -> list[FieldTest] | None:
     if fname == "any":
         return _any_of(collection, want, fields, where, problems)
     if fname not in fields:
@@ -253,8 +266,9 @@ def _item_tests(collection: str, fname: str, want: Any,
         elif "unit" in t or allowed is Quantity:
             m = where_quantity(collection, fname, t, allowed, w, problems)
         else:
-            problems.append((w, "expected {op, value, unit}, {op, ref, plus | minus} or "
-                                "{under | not_under = [codes]}"))
+            problems.append(
+                (w, "expected {op, value, unit}, {op, ref, plus | minus} or {under | not_under = [codes]}")
+            )
             return None
         if m is None:
             return None
@@ -262,11 +276,11 @@ def _item_tests(collection: str, fname: str, want: Any,
     return out
 
 
-def _any_of(collection: str, want: Any, fields: dict[str, tuple[Any, ...] | type],
-            where: str, problems: Problems) -> list[FieldTest] | None:
+def _any_of(
+    collection: str, want: Any, fields: dict[str, tuple[Any, ...] | type], where: str, problems: Problems
+) -> list[FieldTest] | None:
     if not isinstance(want, list) or not want or not all(isinstance(t, dict) and t for t in want):
-        problems.append((where, "any = [...] takes a non-empty list of non-empty tables of "
-                                "field tests"))
+        problems.append((where, "any = [...] takes a non-empty list of non-empty tables of field tests"))
         return None
     alternatives = []
     for i, table in enumerate(want):

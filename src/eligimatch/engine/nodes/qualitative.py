@@ -1,0 +1,69 @@
+"""The qualitative-result node: a result is one of the given values (built by the ``quantity``
+kind, :mod:`.quantity`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ...facts import Facts
+from ...units import Analyte
+from ..core import Outcome, Truth, recency_limit, stale, unknown
+from .base import (
+    EvalContext,
+    Node,
+)
+
+if TYPE_CHECKING:
+    pass
+
+
+@dataclass(frozen=True)
+class Qualitative(Node):
+    """A qualitative result equals one of the given values (e.g. HIV antibody positive)."""
+
+    analyte: Analyte
+    values: tuple[str, ...]
+    within_days: int | None = None
+    default_recency: bool = True
+
+    def symbols(self) -> set[str]:
+        return {self.analyte.key}
+
+    def share_key(self, ctx: EvalContext, attested: bool) -> Any:
+        return (
+            self,
+            recency_limit(self.analyte, self.within_days, self.default_recency, ctx.lab_max_age_days),
+        )
+
+    def status(self, facts: Facts, ctx: EvalContext) -> Truth:
+        q = facts.quantity(self.analyte.key)
+        if q is None or stale(
+            q.date,
+            facts.as_of,
+            recency_limit(self.analyte, self.within_days, self.default_recency, ctx.lab_max_age_days),
+        ):
+            return None
+        if q.result == "indeterminate" and "indeterminate" not in self.values:
+            return None
+        return q.result in self.values
+
+    def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
+        a = self.analyte
+        q = facts.quantity(a.key)
+        want = " or ".join(self.values)
+        if q is None:
+            what, why = facts.gap(a.key)
+            return unknown(f"{why} (needed: is it {want}?)", missing=[what])
+        limit = recency_limit(a, self.within_days, self.default_recency, ctx.lab_max_age_days)
+        if stale(q.date, facts.as_of, limit):
+            age = f"is {(facts.as_of - q.date).days} days old" if q.date else "has no date"
+            return unknown(
+                f"{a.short} {q.result} from {q.date} {age}; this criterion needs a "
+                f"result within {limit} days",
+                missing=[f"recent {a.short} (within {limit} days)"],
+            )
+        if q.result == "indeterminate" and "indeterminate" not in self.values:
+            return unknown(f"{a.short} indeterminate ({q.date})", missing=[f"{a.short} retest"])
+        v = q.result in self.values
+        return Outcome(v, lambda: f"{a.short} {q.shown()}")
