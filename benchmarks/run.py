@@ -463,10 +463,7 @@ def main(argv: list[str] | None = None) -> None:
             ("cold screen ≤ 0.35 s CPU", cold_cpu <= 0.35),
             ("flat memory", flat),
         ]
-        print(
-            "targets: "
-            + "; ".join(f"{name}: {'met' if ok else 'NOT met'}" for name, ok in targets)
-        )
+        print("targets: " + "; ".join(f"{name}: {'met' if ok else 'NOT met'}" for name, ok in targets))
         print(
             f"{_load()} at the end; catalogue loads {m['load_cpu_s']:.1f} s CPU (not timed); "
             f"total benchmark time {time.perf_counter() - started:.0f} s"
