@@ -18,16 +18,18 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from ... import errors
-from ..core import ATTESTATION_MAX_AGE_DAYS, Outcome, Truth
+from ..core import ATTESTATION_MAX_AGE_DAYS, Outcome, Truth, recency_limit
 
 if TYPE_CHECKING:
     from ...facts import Facts
+    from ...units import Analyte
     from ..columns import Chunk, Codes
 
 __all__ = [
     "NEGATION",
     "OPS",
     "SYMBOL",
+    "Aging",
     "Bad",
     "EvalContext",
     "Example",
@@ -114,6 +116,22 @@ class Node:
 
     def decide(self, reading: Any) -> Truth:
         raise NotImplementedError
+
+
+class Aging:
+    """For nodes that read one quantity within a recency window (comparisons, qualitative
+    results, ``recorded``): the window in a context, and sharing by it."""
+
+    analyte: Analyte
+    within_days: int | None
+    default_recency: bool
+
+    def limit(self, ctx: EvalContext) -> int | None:
+        """How old the result may be in this context (see :func:`..core.recency_limit`)."""
+        return recency_limit(self.analyte, self.within_days, self.default_recency, ctx.lab_max_age_days)
+
+    def share_key(self, ctx: EvalContext, attested: bool) -> Any:
+        return (self, self.limit(ctx))
 
 
 class Bad(Node):

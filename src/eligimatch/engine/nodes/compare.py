@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from ...facts import Facts
 from ...quantities import QuantityFact
 from ...units import Analyte, format_number
-from ..core import Outcome, Truth, recency_limit, stale, unknown
+from ..core import Outcome, Truth, stale, unknown
 from .base import (
     NEGATION,
     OPS,
     SYMBOL,
+    Aging,
     EvalContext,
     Node,
     censored,
@@ -31,7 +32,7 @@ FLOAT_MARGIN = 1e-9
 
 
 @dataclass(frozen=True)
-class Compare(Node):
+class Compare(Aging, Node):
     """``quantity op value`` in the analyte's canonical unit, or ``quantity op k × ULN``."""
 
     analyte: Analyte
@@ -59,13 +60,6 @@ class Compare(Node):
 
     def symbols(self) -> set[str]:
         return {self.analyte.key}
-
-    def limit(self, ctx: EvalContext) -> int | None:
-        """How old the result may be in this context (see :func:`..core.recency_limit`)."""
-        return recency_limit(self.analyte, self.within_days, self.default_recency, ctx.lab_max_age_days)
-
-    def share_key(self, ctx: EvalContext, attested: bool) -> Any:
-        return (self, self.limit(ctx))
 
     def shared_reading(self, ctx: EvalContext) -> tuple[Any, Callable[[Facts], Any]]:
         """Comparisons of one quantity with the same window and mode share the reading: the

@@ -4,12 +4,13 @@ kind, :mod:`.quantity`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ...facts import Facts
 from ...units import Analyte
-from ..core import Outcome, Truth, recency_limit, stale, unknown
+from ..core import Outcome, Truth, stale, unknown
 from .base import (
+    Aging,
     EvalContext,
     Node,
 )
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Qualitative(Node):
+class Qualitative(Aging, Node):
     """A qualitative result equals one of the given values (e.g. HIV antibody positive)."""
 
     analyte: Analyte
@@ -30,19 +31,9 @@ class Qualitative(Node):
     def symbols(self) -> set[str]:
         return {self.analyte.key}
 
-    def share_key(self, ctx: EvalContext, attested: bool) -> Any:
-        return (
-            self,
-            recency_limit(self.analyte, self.within_days, self.default_recency, ctx.lab_max_age_days),
-        )
-
     def status(self, facts: Facts, ctx: EvalContext) -> Truth:
         q = facts.quantity(self.analyte.key)
-        if q is None or stale(
-            q.date,
-            facts.as_of,
-            recency_limit(self.analyte, self.within_days, self.default_recency, ctx.lab_max_age_days),
-        ):
+        if q is None or stale(q.date, facts.as_of, self.limit(ctx)):
             return None
         if q.result == "indeterminate" and "indeterminate" not in self.values:
             return None
@@ -55,7 +46,7 @@ class Qualitative(Node):
         if q is None:
             what, why = facts.gap(a.key)
             return unknown(f"{why} (needed: is it {want}?)", missing=[what])
-        limit = recency_limit(a, self.within_days, self.default_recency, ctx.lab_max_age_days)
+        limit = self.limit(ctx)
         if stale(q.date, facts.as_of, limit):
             age = f"is {(facts.as_of - q.date).days} days old" if q.date else "has no date"
             return unknown(

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from ...facts import Facts
 from ...units import Analyte, analytes
 from ...vocabulary import suggest
-from ..core import Outcome, Truth, kleene_or, merge_gaps, recency_limit, stale, unknown
-from .base import Bad, EvalContext, Example, Node, NodeKind, Problems, recency
+from ..core import Outcome, Truth, kleene_or, merge_gaps, stale, unknown
+from .base import Aging, Bad, EvalContext, Example, Node, NodeKind, Problems, recency
 from .quantity import Compare, Qualitative
 
 if TYPE_CHECKING:
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Recorded(Node):
+class Recorded(Aging, Node):
     """``{recorded = "anc"}``: a result of the quantity is recorded (and recent enough).
 
     True when it is; unknown otherwise (never False: a result can still be obtained).  The window
@@ -31,28 +31,19 @@ class Recorded(Node):
     def symbols(self) -> set[str]:
         return {self.analyte.key}
 
-    def share_key(self, ctx: EvalContext, attested: bool) -> Any:
-        return (
-            self,
-            recency_limit(self.analyte, self.within_days, self.default_recency, ctx.lab_max_age_days),
-        )
-
-    def _limit(self, ctx: EvalContext) -> int | None:
-        return recency_limit(self.analyte, self.within_days, self.default_recency, ctx.lab_max_age_days)
-
     def status(self, facts: Facts, ctx: EvalContext) -> Truth:
         q = facts.quantity(self.analyte.key)
-        return None if q is None or stale(q.date, facts.as_of, self._limit(ctx)) else True
+        return None if q is None or stale(q.date, facts.as_of, self.limit(ctx)) else True
 
     def columns(self, chunk: Chunk, ctx: EvalContext) -> Codes:
         from ..columnar import recorded
 
-        return recorded(chunk, self.analyte.key, self._limit(ctx))
+        return recorded(chunk, self.analyte.key, self.limit(ctx))
 
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
         a = self.analyte
         q = facts.quantity(a.key)
-        limit = self._limit(ctx)
+        limit = self.limit(ctx)
         span = f" within {limit} days" if limit is not None else ""
         if q is None:
             what, why = facts.gap(a.key)
