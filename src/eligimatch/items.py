@@ -34,16 +34,7 @@ __all__ = ["DRUG_TREATMENTS", "Item", "amputee", "collections", "unclassified_la
 
 # treatment types that are drug therapy: their items are read through the drug catalogue, and
 # words of their names that the catalogue cannot read leave their classes unknown
-DRUG_TREATMENTS = frozenset(
-    {
-        "chemotherapy",
-        "targeted_therapy",
-        "immunotherapy",
-        "hormonal_therapy",
-        "investigational",
-        "other_anticancer",
-    }
-)
+DRUG_TREATMENTS = ANTICANCER_TYPES - {"radiotherapy"}
 
 
 @dataclass(frozen=True)

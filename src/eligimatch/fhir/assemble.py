@@ -205,18 +205,18 @@ class Assembler:
                     f"{analytes()[key].short} result of {newest}, which is used",
                 )
 
+    def _left_unrecorded(self, name: str) -> None:
+        """A note: ``name`` is left out because some of its resources could not be mapped."""
+        labels = [lbl for (t, _), lbls in self.failed.items() if t == name for lbl in lbls]
+        because = f"{name} left unrecorded because {', '.join(labels)} could not be mapped"
+        self.add("note", "Bundle", "", because)
+
     def _collection(
         self, profile: dict[str, Any], name: str, items: list[dict[str, Any]], failed: bool
     ) -> None:
         listed = name in self.lists
         if failed:
-            labels = [lbl for (t, _), lbls in self.failed.items() if t == name for lbl in lbls]
-            self.add(
-                "note",
-                "Bundle",
-                "",
-                f"{name} left unrecorded because {', '.join(labels)} could not be mapped",
-            )
+            self._left_unrecorded(name)
             return
         if items or listed:
             profile[name] = items
@@ -233,13 +233,7 @@ class Assembler:
 
     def _single(self, profile: dict[str, Any], name: str, items: list[Mapped], failed: bool) -> None:
         if failed:
-            labels = [lbl for (t, _), lbls in self.failed.items() if t == name for lbl in lbls]
-            self.add(
-                "note",
-                "Bundle",
-                "",
-                f"{name} left unrecorded because {', '.join(labels)} could not be mapped",
-            )
+            self._left_unrecorded(name)
             return
         if not items:
             return
