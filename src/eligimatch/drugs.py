@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import functools
 import re
-import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
+
+from .diskcache import toml_table
 
 __all__ = ["ANTICANCER_CLASSES", "Agent", "Catalogue", "DrugReading", "Open", "catalogue"]
 
@@ -345,7 +346,7 @@ def _text(name: str) -> str:
 @functools.cache
 def catalogue() -> Catalogue:
     """The drug catalogue (read once per process)."""
-    raw = tomllib.loads(_text("drug_classes.toml"))
+    raw = toml_table(_text("drug_classes.toml"))
     regimens_raw = raw.pop("regimens", {})
     agents: dict[str, Agent] = {}
     for name, entry in raw.items():

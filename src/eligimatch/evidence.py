@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import functools
 import re
-import tomllib
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
+
+from .diskcache import toml_table
 
 if TYPE_CHECKING:
     from .facts import Facts
@@ -50,7 +51,7 @@ class ConditionType:
 
 @functools.cache
 def condition_types() -> dict[str, ConditionType]:
-    raw = tomllib.loads(_text("condition_types.toml"))
+    raw = toml_table(_text("condition_types.toml"))
     out = {}
     for name, entry in raw.items():
         implies = tuple(entry.get("implies", ()))
@@ -133,7 +134,7 @@ def _tests(raw: list[dict[str, Any]], where: str) -> tuple[ResultTest, ...]:
 
 @functools.cache
 def concepts() -> dict[str, Concept]:
-    raw = tomllib.loads(_text("evidence.toml"))
+    raw = toml_table(_text("evidence.toml"))
     types = condition_types()
     out = {}
     for key, e in raw.items():

@@ -31,14 +31,13 @@ from __future__ import annotations
 import gc
 import hashlib
 import io
-import os
 import pickle
-import stat
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from ..diskcache import cache_dir, private, prune, store
 
 if TYPE_CHECKING:
     from ..rulesource import SharedSets
@@ -47,7 +46,6 @@ if TYPE_CHECKING:
 __all__ = ["cache_dir", "cached", "fingerprint"]
 
 _SOURCES = (".py", ".toml", ".json", ".txt", ".yaml")
-_KEEP_DAYS = 30
 _FINGERPRINT: list[str] = []
 
 
@@ -66,22 +64,6 @@ def fingerprint() -> str:
                 h.update(f"{path.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
         _FINGERPRINT.append(h.hexdigest())
     return _FINGERPRINT[0]
-
-
-def cache_dir() -> Path | None:
-    """Where compiled trials are kept, or None when the cache is off."""
-    if os.environ.get("ELIGIMATCH_NO_CACHE", "") not in ("", "0"):
-        return None
-    explicit = os.environ.get("ELIGIMATCH_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME")
-    if not base:
-        try:
-            base = str(Path.home() / ".cache")
-        except (RuntimeError, KeyError, OSError):  # no home directory: no cache
-            return None
-    return Path(base) / "eligimatch" / "compiled"
 
 
 def cached(
@@ -116,16 +98,6 @@ def _named(trial: Trial, source: str) -> Trial:
     return replace(trial, path=source)
 
 
-def _private(directory: Path) -> bool:
-    """Is the directory ours and writable by no one else?"""
-    try:
-        st = directory.stat()
-    except OSError:
-        return False
-    owner = getattr(os, "getuid", None)
-    return (owner is None or st.st_uid == owner()) and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-
-
 def _read(entry: Path, digest: str) -> Trial | None:
     from .compile import Trial
 
@@ -133,7 +105,7 @@ def _read(entry: Path, digest: str) -> Trial | None:
         blob = entry.read_bytes()
     except OSError:
         return None
-    if not _private(entry.parent) or not _private(entry.parent.parent):
+    if not private(entry.parent) or not private(entry.parent.parent):
         return None
     paused = gc.isenabled()
     gc.disable()  # many small objects, none of them garbage: no collection passes
@@ -155,36 +127,8 @@ def _write(directory: Path, entry: Path, trial: Trial) -> None:
         blob = _dumps(trial)
     except Exception:  # a node that does not pickle: that trial is compiled every time
         return
-    try:
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        entry.parent.mkdir(exist_ok=True, mode=0o700)
-        if not _private(directory) or not _private(entry.parent):
-            return
-        fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(blob)
-            os.replace(tmp, entry)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-        _prune(entry.parent)
-    except OSError:
-        return
-
-
-def _prune(bucket: Path) -> None:
-    """Entries of this bucket not written for :data:`_KEEP_DAYS` days go: an engine that
-    changed leaves its old entries behind, and the directory stays small."""
-    import time
-
-    too_old = time.time() - _KEEP_DAYS * 86400
-    for old in bucket.glob("*.pickle"):
-        try:
-            if old.stat().st_mtime < too_old:
-                old.unlink()
-        except OSError:
-            continue
+    if store(directory, entry, blob):
+        prune(entry.parent)
 
 
 # ---------------------------------------------------------------------------- pickling

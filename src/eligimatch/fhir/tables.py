@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import csv
 import functools
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from ..diskcache import toml_table
 from ..drugs import Agent, catalogue  # the one drug catalogue, shared with profiles
 from ..units import analytes
 
@@ -134,7 +134,7 @@ def _value_sets(
     dict[str, list[tuple[str, str, str, Any]]], dict[tuple[str, str], list[str]], list[tuple[str, str]]
 ]:
     """Merge ``fhir_value_sets.toml`` into the sections; return its ranges and complete sets."""
-    raw = tomllib.loads(_text("fhir_value_sets.toml"))
+    raw = toml_table(_text("fhir_value_sets.toml"))
     ranges: dict[str, list[tuple[str, str, str, Any]]] = {"conditions": []}
     complete: dict[tuple[str, str], list[str]] = {}
     combination: list[tuple[str, str]] = []
@@ -233,13 +233,13 @@ SECTIONS = (
 @functools.cache
 def tables() -> Tables:
     """All FHIR code tables (built once per process)."""
-    codes = tomllib.loads(_text("fhir_codes.toml"))
+    codes = toml_table(_text("fhir_codes.toml"))
     systems = {k: tuple(v) for k, v in codes["systems"].items()}
     uri_alias = {uri: alias for alias, uris in systems.items() for uri in uris}
     exact, prefixes = _sections(codes, systems, SECTIONS)
     ranges, complete, combination = _value_sets(exact, prefixes)
     prefixes.setdefault("drugs", [])
-    ucum = dict(tomllib.loads(_text("ucum_units.toml"))["units"])
+    ucum = dict(toml_table(_text("ucum_units.toml"))["units"])
     drugs = catalogue()
     agents, by_rxnorm = drugs.agents, drugs.by_rxnorm
     loinc_analyte: dict[str, str] = {}

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import functools
 import re
-import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from importlib import resources
 from typing import Any, Literal
 
+from ..diskcache import toml_table
 from ..errors import UnitError
 from .conversion import Number, UnitSpec, convert, format_number, parse_unit, scaled, substance
 from .spelling import normalise_spelling
@@ -191,7 +191,7 @@ def analytes() -> dict[str, Analyte]:
     """The analyte catalogue, read once from ``data/analytes.toml``."""
     text = resources.files("eligimatch.data").joinpath("analytes.toml").read_text("utf-8")
     out: dict[str, Analyte] = {}
-    for key, raw in tomllib.loads(text).items():
+    for key, raw in toml_table(text).items():
         unit = parse_unit(raw["unit"]) if "unit" in raw else None
         band = _band(raw.get("uln_band"), key)
         out[key] = Analyte(

@@ -6,8 +6,9 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-import tomllib
 from importlib import resources
+
+from ..diskcache import toml_table
 
 __all__ = ["SPELLINGS_FILE", "did_you_mean", "normalise_spelling", "spellings"]
 
@@ -43,7 +44,7 @@ def spellings() -> dict[str, str]:
     """
     text = resources.files("eligimatch.data").joinpath(SPELLINGS_FILE).read_text("utf-8")
     out: dict[str, str] = {}
-    for group, entries in tomllib.loads(text).items():
+    for group, entries in toml_table(text).items():
         for spelling, expr in entries.items():
             if spelling in out:
                 raise ValueError(f"{SPELLINGS_FILE}: [{group}] {spelling!r} is listed twice")
