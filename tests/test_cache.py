@@ -214,3 +214,25 @@ def test_old_entries_go_as_new_ones_are_written(rules, store):
     entry.unlink()
     load_rule_file(path)  # writes its entry again, in the same bucket
     assert _entries(store) == [entry]
+
+
+def test_a_worker_compiling_a_plan_reads_the_cache_too(rules, store, monkeypatch):
+    """A spawned worker compiles the plan from its bytes: through the cache, as the parent did."""
+    import eligimatch.engine as engine
+    from eligimatch.batch import make_plan
+    from eligimatch.batch.plan import _compile
+
+    plan = make_plan(load_rules(rules), None, None, "jsonl")
+    done: list[str] = []
+
+    def counting(data: bytes, source: str, shared: object = None) -> object:
+        done.append(source)
+        return compile_bytes(data, source, shared)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "compile_bytes", counting)
+    trials = _compile(plan)
+    assert done == []
+    assert [t.id for t in trials] == list(plan.trial_ids)
+    monkeypatch.setenv("ELIGIMATCH_NO_CACHE", "1")
+    assert [t.id for t in _compile(plan)] == list(plan.trial_ids)
+    assert len(done) == len(plan.rule_files)

@@ -160,10 +160,14 @@ def compiled(plan: Plan) -> Compiled:
 
 
 def _compile(plan: Plan) -> tuple[Trial, ...]:
-    """The plan's trials compiled from its bytes (named as in the parent), in plan order."""
+    """The plan's trials compiled from its bytes (named as in the parent), in plan order; through
+    the compiled-rules cache (:mod:`..engine.cache`), as the parent loaded them."""
     from ..engine import compile_bytes
+    from ..engine.cache import cached
 
-    loaded = {t.id: t for t in (compile_bytes(data, name, plan.shared) for name, data in plan.rule_files)}
+    loaded = {
+        t.id: t for t in (cached(data, name, plan.shared, compile_bytes) for name, data in plan.rule_files)
+    }
     missing = [i for i in plan.trial_ids if i not in loaded]
     if missing:  # bytes that are not the files the plan was made from
         raise BatchError(f"the plan's rule files define no trial {', '.join(map(repr, missing))}")
