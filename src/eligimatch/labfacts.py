@@ -27,42 +27,76 @@ if TYPE_CHECKING:
 __all__ = ["labs"]
 
 
+# (test, value, unit, comparator, result, range) → (the catalogue, the fact's fields but its
+# date): a pure function of the key, remembered for the results met most (bounded; only
+# results that raised no problem); a result met again is read with one look-up
+_LABS: dict[tuple[Any, ...], tuple[dict[str, Analyte], dict[str, Any]]] = {}
+
+
 def labs(p: Patient, facts: Facts, problems: Problems) -> None:
     if p.labs is None:
         return
     catalogue = analytes()
     by_test: dict[str, list[QuantityFact]] = {}
     as_of = facts.as_of
+    memo = _LABS
+    new = object.__new__
     for i, lab in enumerate(p.labs):
-        a = catalogue.get(lab.test)
-        if a is None or a.source != "lab":
-            names = [k for k, v in catalogue.items() if v.source == "lab"]
-            problems.add(f"labs[{i}].test", f"unknown test {lab.test!r}{suggest(lab.test, names)}")
-            continue
-        if lab.date > as_of:
-            check_date(lab.date, as_of, f"labs[{i}].date", problems)
-        qf = _lab_fact(a, lab, i, problems)
-        if qf is not None:
-            results = by_test.get(a.key)
-            if results is None:
-                by_test[a.key] = [qf]
-            else:
-                results.append(qf)
-    for key, results in by_test.items():
+        rr = lab.reference_range
+        key = (
+            lab.test,
+            lab.value,
+            lab.unit,
+            lab.comparator,
+            lab.result,
+            None if rr is None else (rr.low, rr.high, rr.unit),
+        )
+        hit = memo.get(key)
+        if hit is not None and hit[0] is catalogue:
+            if lab.date > as_of:
+                check_date(lab.date, as_of, f"labs[{i}].date", problems)
+            qf = new(QuantityFact)
+            values = qf.__dict__
+            values.update(hit[1])
+            values["date"] = lab.date
+        else:
+            a = catalogue.get(lab.test)
+            if a is None or a.source != "lab":
+                names = [k for k, v in catalogue.items() if v.source == "lab"]
+                problems.add(f"labs[{i}].test", f"unknown test {lab.test!r}{suggest(lab.test, names)}")
+                continue
+            if lab.date > as_of:
+                check_date(lab.date, as_of, f"labs[{i}].date", problems)
+            found = _lab_fact(a, lab, i, problems)
+            if found is None:
+                continue
+            qf = found
+            remember(memo, key, (catalogue, dict(vars(qf))))
+        results = by_test.get(lab.test)
+        if results is None:
+            by_test[lab.test] = [qf]
+        else:
+            results.append(qf)
+    for test, results in by_test.items():
         if len(results) == 1:
-            facts.quantities[key] = results[0]
+            facts.quantities[test] = results[0]
             continue
         newest = max(r.date or date.min for r in results)
         latest = [r for r in results if r.date == newest]
         distinct = {(r.value, r.comparator, r.result) for r in latest}
         if len(distinct) > 1:
-            short = catalogue[key].short
-            facts.quantity_gaps[key] = (
+            short = catalogue[test].short
+            facts.quantity_gaps[test] = (
                 f"a single {short} result",
                 f"{short}: {len(latest)} different results on {newest}",
             )
             continue
-        facts.quantities[key] = min(latest, key=lambda r: (r.uln is None, r.uln or 0, r.reported, r.uln_note))
+        facts.quantities[test] = min(latest, key=_preferred)
+
+
+def _preferred(r: QuantityFact) -> tuple[Any, ...]:
+    """Of equal results on the newest day, the one with a ULN, the lowest, then by their texts."""
+    return (r.uln is None, r.uln or 0, r.reported, r.uln_note)
 
 
 def _lab_fact(a: Analyte, lab: Lab, i: int, problems: Problems) -> QuantityFact | None:
