@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import re
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
+from hypothesis import given, settings
+from pydantic import BaseModel, ValidationError
 
+import strategies as S
+from eligimatch import itemparts
 from eligimatch.errors import PatientError
 from eligimatch.facts import build_facts
+from eligimatch.items import Item
 from eligimatch.patient import Patient
 from eligimatch.vocabulary import COLLECTIONS
 
@@ -48,3 +53,31 @@ def test_every_collection_with_dates_has_its_dates_checked():
     for name, (model, _) in COLLECTIONS.items():
         dated = {n for n, info in model.model_fields.items() if "date" in str(info.annotation)}
         assert set(_dated(model)) == dated, name
+
+
+@settings(deadline=None)
+@given(p=S.patients())
+def test_an_items_fields_are_its_model_dump_and_its_label_is_made_from_its_model(p):
+    """The fields are model_dump's (each value of its type, lists copied, nested models dumped);
+    the label made when first read is the one made from the model at once."""
+    facts = build_facts(p, p.as_of, "p")
+    for name in COLLECTIONS:
+        for obj, item in zip(getattr(p, name) or (), facts.collections[name] or (), strict=True):
+            want = obj.model_dump()
+            got = itemparts.dump(obj)
+            assert got == want and list(got) == list(want)
+            assert {k: type(v) for k, v in got.items()} == {k: type(v) for k, v in want.items()}
+            assert all(got[k] is not getattr(obj, k) for k, v in got.items() if isinstance(v, list | dict))
+            assert vars(item)["_label"] is None or name == "conditions"
+            label = vars(item)["_label"] or itemparts.label(name, obj)
+            assert item == Item(item.fields, item.start, item.end, item.ongoing, label)
+            assert item.label == label and vars(item)["_label"] == label  # made once, then kept
+
+
+def test_a_model_the_plan_cannot_read_is_dumped_by_pydantic():
+    class Odd(BaseModel):
+        values: dict[str, int] | None = None
+        when: dt.date | None = None
+
+    obj = Odd(values={"a": 1}, when=dt.date(2026, 1, 1))
+    assert itemparts.dump(obj) == obj.model_dump() and itemparts.dump(obj)["values"] is not obj.values

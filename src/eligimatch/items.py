@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 from .drugs import Open, catalogue
 from .errors import Problems
 from .evidence import condition_types, type_from_name
+from .itemparts import Label, dump, get, unclassified_label
 from .patient import ANTICANCER_TYPES, Condition, Patient, Treatment
 from .quantities import check_date
 from .vocabulary import COLLECTIONS
-from .wording import display, singular
+from .wording import display
 
 if TYPE_CHECKING:
     from .facts import Facts
@@ -45,85 +46,7 @@ class Item:
     start: date | None
     end: date | None  # last day; None with ongoing=True means still going on
     ongoing: bool | None
-    label: str
-
-
-def _period(name: str, obj: Any) -> tuple[date | None, date | None, bool | None]:
-    if name == "treatments":
-        if obj.date is not None:
-            return obj.date, obj.date, False
-        return obj.start, obj.end, (False if obj.end is not None else obj.ongoing)
-    if name == "medications":
-        return obj.start, obj.end, (False if obj.end is not None else obj.ongoing)
-    if name == "conditions":
-        ongoing = None if obj.status is None else obj.status != "resolved"
-        return obj.onset, obj.resolved, (False if obj.resolved is not None else ongoing)
-    if name == "toxicities":
-        return obj.date, obj.resolved, (False if obj.resolved is not None else obj.ongoing)
-    if name == "metastases":
-        ongoing = None if obj.status is None else obj.status != "resolved"
-        return obj.date, None, ongoing
-    if name == "other_malignancies":
-        ongoing = None if obj.status is None else obj.status == "active"
-        return obj.date, obj.resolved, (False if obj.resolved is not None else ongoing)
-    if name == "lesions":
-        return obj.date, obj.date, False
-    return None, None, None
-
-
-def unclassified_label(name: str, obj: Any) -> str | None:
-    """How an unclassified item (a condition or treatment without ``type``, a metastasis
-    without ``site``) is named in explanations, or None for a classified one."""
-    if name == "conditions" and obj.type is None:
-        code = obj.code.code if obj.code is not None else ""
-        text = obj.name or (obj.code.display if obj.code is not None else None) or ""
-        shown = " ".join(dict.fromkeys(x for x in (code, text) if x))
-        return f"Condition '{shown}' could not be classified"
-    if name == "treatments" and obj.type is None:
-        shown = obj.name or ", ".join(obj.agents or ())
-        return f"Treatment '{shown}' could not be classified"
-    if name == "metastases" and obj.site is None:
-        return "a metastasis whose site could not be classified"
-    return None
-
-
-_LABEL_ATTRS = ("name", "term", "substance", "description", "type", "site", "kind")
-
-
-_ATTRS_OF: dict[tuple[type, tuple[str, ...]], tuple[str, ...]] = {}
-
-
-def _attrs(cls: type, names: tuple[str, ...]) -> tuple[str, ...]:
-    """Those of ``names`` an item of ``cls`` has (a model's fields, or of the class): getattr with
-    a default on a model is slow where it has no such attribute (pydantic's __getattr__ raises)."""
-    attrs = _ATTRS_OF.get((cls, names))
-    if attrs is None:
-        fields = getattr(cls, "model_fields", {})
-        attrs = _ATTRS_OF[cls, names] = tuple(a for a in names if a in fields or hasattr(cls, a))
-    return attrs
-
-
-def _get(obj: Any, name: str) -> Any:
-    """``getattr(obj, name, None)``, fast where the model has no such field."""
-    return getattr(obj, name) if _attrs(type(obj), (name,)) else None
-
-
-def _label(name: str, obj: Any) -> str:
-    unclassified = unclassified_label(name, obj)
-    if unclassified is not None:
-        return unclassified
-    for attr in _attrs(type(obj), _LABEL_ATTRS):
-        v = getattr(obj, attr)
-        if v:
-            label = str(v) if attr in ("name", "term", "substance", "description") else display(v)
-            break
-    else:
-        label = singular(name)
-    if name == "treatments" and _get(obj, "name") and obj.type not in label:
-        label = f"{display(obj.type)} ({obj.name})"
-    if name == "conditions" and _get(obj, "name"):
-        label = f"{obj.name} [{display(obj.type)}]"
-    return label
+    label: str = Label()  # type: ignore[assignment]  # made from the model when first read
 
 
 _DATED: dict[type, tuple[str, ...]] = {}
@@ -153,37 +76,98 @@ def _may_be_date(annotation: Any) -> bool:
     return origin is not typing.Literal and not (isinstance(origin, type) and issubclass(origin, Collection))
 
 
+def _treatment_period(obj: Any) -> tuple[date | None, date | None, bool | None]:
+    if obj.date is not None:
+        return obj.date, obj.date, False
+    return obj.start, obj.end, (False if obj.end is not None else obj.ongoing)
+
+
+def _medication_period(obj: Any) -> tuple[date | None, date | None, bool | None]:
+    return obj.start, obj.end, (False if obj.end is not None else obj.ongoing)
+
+
+def _condition_period(obj: Any) -> tuple[date | None, date | None, bool | None]:
+    ongoing = None if obj.status is None else obj.status != "resolved"
+    return obj.onset, obj.resolved, (False if obj.resolved is not None else ongoing)
+
+
+def _toxicity_period(obj: Any) -> tuple[date | None, date | None, bool | None]:
+    return obj.date, obj.resolved, (False if obj.resolved is not None else obj.ongoing)
+
+
+def _metastasis_period(obj: Any) -> tuple[date | None, date | None, bool | None]:
+    ongoing = None if obj.status is None else obj.status != "resolved"
+    return obj.date, None, ongoing
+
+
+def _malignancy_period(obj: Any) -> tuple[date | None, date | None, bool | None]:
+    ongoing = None if obj.status is None else obj.status == "active"
+    return obj.date, obj.resolved, (False if obj.resolved is not None else ongoing)
+
+
+def _lesion_period(obj: Any) -> tuple[date | None, date | None, bool | None]:
+    return obj.date, obj.date, False
+
+
+def _no_period(obj: Any) -> tuple[date | None, date | None, bool | None]:
+    return None, None, None
+
+
+# collection → its items' active period (start, end, ongoing)
+_PERIODS = {
+    "treatments": _treatment_period,
+    "medications": _medication_period,
+    "conditions": _condition_period,
+    "toxicities": _toxicity_period,
+    "metastases": _metastasis_period,
+    "other_malignancies": _malignancy_period,
+    "lesions": _lesion_period,
+}
+
+
+def _period(name: str, obj: Any) -> tuple[date | None, date | None, bool | None]:
+    return _PERIODS.get(name, _no_period)(obj)
+
+
 def collections(p: Patient, facts: Facts, problems: Problems) -> None:
     as_of = facts.as_of
+    out = facts.collections
+    new = object.__new__
     for name in COLLECTIONS:
         raw = getattr(p, name)
         if raw is None:
-            facts.collections[name] = None
+            out[name] = None
             continue
+        period = _PERIODS.get(name, _no_period)
         items: list[Item] = []
         for i, obj in enumerate(raw):
-            fields = obj.model_dump()
+            fields = dump(obj)
             for fname in _dated(type(obj)):
                 value = fields[fname]
                 if isinstance(value, date) and value > as_of:
                     check_date(value, as_of, f"{name}[{i}].{fname}", problems)
-            label = _label(name, obj)
+            given = None
             if name == "treatments":
                 _treatment_fields(obj, fields)
             elif name == "medications":
                 _drug_fields(obj, fields, drug=True, medication=True)
             elif name == "conditions":
-                label = _condition_fields(obj, fields, f"{name}[{i}]", problems) or label
-            start, end, ongoing = _period(name, obj)
-            items.append(Item(fields, start, end, ongoing, label))
-        facts.collections[name] = items
+                given = _condition_fields(obj, fields, f"{name}[{i}]", problems)
+            item = new(Item)  # Item(fields, *period(obj), label), the label made when read
+            values = item.__dict__
+            values["fields"] = fields
+            values["start"], values["end"], values["ongoing"] = period(obj)
+            values["_label"] = given
+            values["_source"] = (name, obj)
+            items.append(item)
+        out[name] = items
 
 
 def _drug_fields(obj: Any, fields: dict[str, Any], *, drug: bool, medication: bool = False) -> None:
     """An item's classes and agents as the profile and the drug catalogue give them together;
     partly known ones are :class:`Open`.  Medications also get ``anticancer``."""
     r = catalogue().read(
-        name=obj.name, agents=_get(obj, "agents"), classes=obj.classes, route=_get(obj, "route"), drug=drug
+        name=obj.name, agents=get(obj, "agents"), classes=obj.classes, route=get(obj, "route"), drug=drug
     )
     fields["classes"] = list(r.classes) if r.classes_known else Open(r.classes, r.unread)
     fields["agents"] = list(r.agents) if r.agents_known else Open(r.agents, r.unread)
