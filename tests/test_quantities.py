@@ -165,3 +165,90 @@ def test_a_remembered_drug_reading_is_the_reading():
     # no classes given is not an empty list of them
     assert cat.read(**unread).classes_known is False
     assert cat.read(**{**unread, "classes": []}).classes_known is True
+
+
+LABS = [
+    {"test": "anc", "value": 1.5, "unit": "/uL", "date": "2026-02-01"},
+    {"test": "anc", "value": 1.50, "unit": "10*3/uL", "date": "2026-02-02"},
+    {
+        "test": "bilirubin",
+        "value": 9,
+        "unit": "umol/L",
+        "date": "2026-02-01",
+        "reference_range": {"high": 21},
+    },
+    {
+        "test": "bilirubin",
+        "value": 0.5,
+        "unit": "mg/dL",
+        "date": "2026-02-03",
+        "reference_range": {"high": 1.2},
+    },
+    {"test": "ast", "value": 20, "unit": "IU/L", "date": "2026-02-01"},
+    {"test": "ast", "value": 20, "unit": "U/L", "date": "2026-02-01", "reference_range": {"high": 40}},
+    {"test": "hbv_dna_iu", "value": 20, "unit": "[IU]/mL", "comparator": "<", "date": "2026-02-01"},
+    {"test": "creatinine", "value": 1.1, "unit": "mg/dL", "date": "2026-02-20"},
+    {"test": "hiv_antibody", "result": "Negative", "date": "2026-01-01"},
+    {"test": "urine_protein_dipstick", "result": "1+", "date": "2026-01-01"},
+]
+
+
+@pytest.mark.parametrize("i", range(len(LABS)))
+def test_a_remembered_lab_result_is_the_result_read_afresh(i, monkeypatch):
+    """A result met again is read with one look-up: the same fact, field by field, with its own
+    date; and a result read again on another date is that date's."""
+    monkeypatch.setattr(labfacts, "_LABS", {})
+    monkeypatch.setattr(labfacts, "_ULN", {})
+    monkeypatch.setattr(quantities, "_CANONICAL", {})
+    fresh = facts_of(labs=[LABS[i]]).quantities
+    assert labfacts._LABS  # remembered
+    again = facts_of(labs=[LABS[i]]).quantities
+    assert again == fresh and [vars(q) for q in again.values()] == [vars(q) for q in fresh.values()]
+    later = facts_of(labs=[{**LABS[i], "date": "2026-02-27"}]).quantities
+    (q,) = later.values()
+    assert q.date == date(2026, 2, 27) and dataclasses.replace(q, date=next(iter(fresh.values())).date) == (
+        next(iter(fresh.values()))
+    )
+
+
+def test_a_result_that_raised_a_problem_is_not_remembered_and_raises_it_again():
+    bili = {"test": "bilirubin", "value": 9, "unit": "umol/L", "date": "2026-02-01"}
+    bad = [
+        {"test": "anc", "value": 2, "unit": "mg/dL", "date": "2026-02-01"},
+        {"test": "anc", "value": 2, "unit": "bogus", "date": "2026-02-01"},
+        {**bili, "reference_range": {"high": 210}},
+        {**bili, "reference_range": {"low": 30, "high": 21}},
+        {"test": "hiv_antibody", "result": "sort of", "date": "2026-01-01"},
+        {"test": "nonsense", "value": 1, "unit": "g/L", "date": "2026-01-01"},
+    ]
+    for lab in bad:
+        with pytest.raises(PatientError) as first:
+            facts_of(labs=[lab])
+        with pytest.raises(PatientError) as second:
+            facts_of(labs=[lab])
+        assert first.value.problems == second.value.problems
+    # a remembered result after the evaluation date is still one
+    ok = {"test": "anc", "value": 2, "unit": "10^9/L", "date": "2026-02-01"}
+    facts_of(labs=[ok])
+    with pytest.raises(PatientError, match=r"labs\[0\].date: date 2026-03-02 is after the evaluation date"):
+        facts_of(labs=[{**ok, "date": "2026-03-02"}])
+
+
+def test_the_cockcroft_gault_text_made_when_read_is_the_text():
+    f = facts_of(
+        sex="male",
+        birth_date="1950-02-28",
+        weight={"value": 71.3, "unit": "kg", "date": "2026-02-20"},
+        labs=[lab for lab in LABS if lab["test"] == "creatinine"],
+    )
+    q = f.quantity("crcl")
+    assert type(vars(q)["derived"]) is quantities.Deferred  # not made yet
+    mg_dl = Fraction(11, 10)
+    want = (
+        f"Cockcroft–Gault estimate from age 76, weight 71.3 kg, male, creatinine "
+        f"{format_number(mg_dl, 3)} mg/dL on 2026-02-20"
+    )
+    assert q.value == Fraction(140 - 76) * Fraction(713, 10) / (72 * mg_dl)
+    assert q.derived == want and vars(q)["derived"] == want  # made once, then kept
+    assert q == QuantityFact(q.analyte, value=q.value, date=q.date, derived=want)
+    assert want in q.shown()

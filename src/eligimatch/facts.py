@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from . import items, labfacts, quantities
+from . import derived, items, labfacts, quantities
 from .errors import PatientError, Problems
 from .items import Item
 from .patient import Patient
@@ -63,12 +63,13 @@ def build_facts(patient: Patient, as_of: date | None = None, source: str = "<pat
     problems = Problems()
     facts = Facts(patient_id=patient.id, as_of=when)
     quantities.profile_quantities(patient, facts, problems)
+    derived.metastatic_counts(patient, facts)
     labfacts.labs(patient, facts, problems)
     _scalars(patient, facts)
     _contradictions(patient, problems)
     items.collections(patient, facts, problems)
     facts.scalars["amputee"] = items.amputee(patient)
-    quantities.cockcroft_gault(patient, facts)
+    derived.cockcroft_gault(patient, facts)
     for i, att in enumerate(patient.attestations):
         check_date(att.date, when, f"attestations[{i}].date", problems)
         facts.attestations[(att.trial, att.criterion)] = att

@@ -2,9 +2,8 @@
 
 * Every measurement is converted once into its analyte's canonical unit (Fraction, exact); labs,
   with the newest result and the ULN, are read by :mod:`.labfacts`.
-* Derived quantities: age (calendar-exact), metastatic lesion and organ counts, creatinine
-  clearance by Cockcroft–Gault when none was measured; one that cannot be established is a gap
-  with the reason (``Facts.quantity_gaps``).
+* Age is calendar-exact; the other derived quantities (metastatic lesion and organ counts,
+  creatinine clearance by Cockcroft–Gault) are made by :mod:`.derived`.
 * What depends only on a value, its unit and the analyte (the canonical value, the texts) is
   remembered for the values met most (:func:`canonical`, :func:`number_text`; bounded memos):
   clinical values repeat, and a remembered reading is the one computed afresh.
@@ -12,6 +11,9 @@
 
 from __future__ import annotations
 
+import functools
+import math
+from collections.abc import Callable
 from dataclasses import MISSING, dataclass, fields
 from datetime import date
 from decimal import Decimal
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .dates import age_in_years
 from .errors import Problems, UnitError
-from .patient import Patient, Quantity
+from .patient import Patient
 from .units import Analyte, analytes, format_number
 from .units.conversion import Number
 
@@ -29,11 +31,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LAB_MAX_AGE_DAYS",
+    "Deferred",
     "QuantityFact",
     "canonical",
     "check_date",
-    "cockcroft_gault",
     "fact",
+    "made",
     "measured",
     "number_text",
     "profile_quantities",
@@ -43,6 +46,37 @@ __all__ = [
 # How many days old a lab result may be when neither the criterion, the trial nor the analyte
 # says (a usual screening window).
 LAB_MAX_AGE_DAYS = 28
+
+
+class Deferred:
+    """A text made when first read: ``make(*args)`` (the explanation of a derived value, which
+    status-only evaluation never reads)."""
+
+    __slots__ = ("args", "make")
+
+    def __init__(self, make: Callable[..., str], *args: Any) -> None:
+        self.make = make
+        self.args = args
+
+
+class _Text:
+    """A text field of :class:`QuantityFact` that may hold a :class:`Deferred`: reading it gives
+    the text (made once, then kept), as if it had been given."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, qf: Any, owner: type | None = None) -> str:
+        if qf is None:  # the field's default
+            return ""
+        values = qf.__dict__
+        text = values[self.name]
+        if type(text) is Deferred:
+            text = values[self.name] = text.make(*text.args)
+        return text  # type: ignore[no-any-return]
+
+    def __set__(self, qf: Any, text: str) -> None:
+        qf.__dict__[self.name] = text
 
 
 @dataclass(frozen=True)
@@ -58,7 +92,7 @@ class QuantityFact:
     uln: Fraction | None = None  # canonical unit, exact
     uln_note: str = ""  # where the ULN came from
     uln_band: tuple[Fraction, Fraction] | None = None  # plausible ULNs when the lab gave none
-    derived: str = ""  # how a derived value was computed
+    derived: str = _Text()  # type: ignore[assignment]  # how a derived value was computed
 
     def shown(self) -> str:
         a = self.analyte
@@ -91,8 +125,11 @@ def fact(analyte: Analyte, **values: Any) -> QuantityFact:
     return qf
 
 
-def _quantity(key: str, q: Quantity, where: str, problems: Problems) -> QuantityFact | None:
-    return measured(analytes()[key], q.value, q.unit, q.comparator, q.date, where, problems)
+def made(values: dict[str, Any]) -> QuantityFact:
+    """The fact whose fields are ``values`` (every one of them), built as :func:`fact` does."""
+    qf = object.__new__(QuantityFact)
+    qf.__dict__.update(values)
+    return qf
 
 
 def measured(
@@ -105,10 +142,20 @@ def measured(
     problems: Problems,
 ) -> QuantityFact | None:
     """``number`` ``unit`` of ``a`` in its canonical unit, or None with the problem recorded."""
-    got = canonical(a, number, unit, comparator, where, problems)
+    hit = _CANONICAL.get((id(a), number, unit, comparator))
+    got = (
+        (hit[1], hit[2])
+        if hit is not None and hit[0] is a
+        else canonical(a, number, unit, comparator, where, problems)
+    )
     if got is None:
         return None
-    return fact(a, value=got[0], comparator=comparator, date=when, reported=got[1])
+    values = _DEFAULTS.copy()
+    values["analyte"] = a
+    values["value"], values["reported"] = got
+    values["comparator"] = comparator
+    values["date"] = when
+    return made(values)
 
 
 # (id of the analyte, number, unit, comparator) → (the analyte, canonical value, as reported):
@@ -181,80 +228,53 @@ def check_date(d: date | None, as_of: date, where: str, problems: Problems) -> N
 
 
 def profile_quantities(p: Patient, facts: Facts, problems: Problems) -> None:
+    """Age, the measurements of the profile (weight, height, life expectancy, ECOG, tumour size,
+    the newest blood pressure)."""
     as_of = facts.as_of
-    if p.birth_date is not None:
-        check_date(p.birth_date, as_of, "birth_date", problems)
-        if p.birth_date <= as_of:
-            age = _whole(age_in_years(p.birth_date, as_of))
-            if _in_range(analytes()["age"], age, "birth_date", problems):
-                facts.quantities["age"] = fact(analytes()["age"], value=age, derived=f"born {p.birth_date}")
+    catalogue = analytes()
+    out = facts.quantities
+    born = p.birth_date
+    if born is not None:
+        if born > as_of:
+            check_date(born, as_of, "birth_date", problems)
+        else:
+            a = catalogue["age"]
+            age = _whole(age_in_years(born, as_of))
+            if _whole_in_range(a, age) or _in_range(a, age, "birth_date", problems):
+                values = _DEFAULTS.copy()
+                values["analyte"], values["value"], values["derived"] = a, age, f"born {born}"
+                out["age"] = made(values)
     for key, q in (("weight", p.weight), ("height", p.height), ("life_expectancy", p.life_expectancy)):
         if q is not None:
             if q.date is not None and q.date > as_of:
                 check_date(q.date, as_of, f"{key}.date", problems)
-            qf = _quantity(key, q, key, problems)
+            qf = measured(catalogue[key], q.value, q.unit, q.comparator, q.date, key, problems)
             if qf is not None:
-                facts.quantities[key] = qf
-    if p.ecog is not None:
-        check_date(p.ecog.date, as_of, "ecog.date", problems)
-        facts.quantities["ecog"] = fact(analytes()["ecog"], value=_whole(p.ecog.value), date=p.ecog.date)
-    if p.diagnosis is not None and p.diagnosis.size is not None:
-        qf = _quantity("tumour_size", p.diagnosis.size, "diagnosis.size", problems)
+                out[key] = qf
+    ecog = p.ecog
+    if ecog is not None:
+        if ecog.date is not None and ecog.date > as_of:
+            check_date(ecog.date, as_of, "ecog.date", problems)
+        values = _DEFAULTS.copy()
+        values["analyte"], values["value"], values["date"] = catalogue["ecog"], _whole(ecog.value), ecog.date
+        out["ecog"] = made(values)
+    size = p.diagnosis.size if p.diagnosis is not None else None
+    if size is not None:
+        a = catalogue["tumour_size"]
+        qf = measured(a, size.value, size.unit, size.comparator, size.date, "diagnosis.size", problems)
         if qf is not None:
-            facts.quantities["tumour_size"] = qf
-    if p.blood_pressure is not None:
-        for i, bp in enumerate(p.blood_pressure):
+            out["tumour_size"] = qf
+    bps = p.blood_pressure
+    if bps is not None:
+        for i, bp in enumerate(bps):
             if bp.date > as_of:
                 check_date(bp.date, as_of, f"blood_pressure[{i}].date", problems)
-        if p.blood_pressure:
-            bps = p.blood_pressure
+        if bps:
             latest = bps[0] if len(bps) == 1 else max(bps, key=_bp_order)
             for key, v in (("bp_systolic", latest.systolic), ("bp_diastolic", latest.diastolic)):
-                qf = measured(analytes()[key], v, latest.unit, None, latest.date, "blood_pressure", problems)
+                qf = measured(catalogue[key], v, latest.unit, None, latest.date, "blood_pressure", problems)
                 if qf is not None:
-                    facts.quantities[key] = qf
-    if p.metastases == []:  # none: both counts are 0
-        facts.quantities.update(_no_metastases(analytes()))
-    elif p.metastases is not None:
-        # a metastasis without a status may or may not be resolved: it makes the counts unknown
-        # (counting it, or not, would let forgetting the status change a known count)
-        unsure = sorted({m.site or "an unclassified site" for m in p.metastases if m.status is None})
-        live = [m for m in p.metastases if m.status not in (None, "resolved")]
-        counts = [m.lesion_count for m in live]
-        organs = {m.site for m in live}
-        if unsure:
-            facts.quantity_gaps["metastatic_lesion_count"] = (
-                f"status (resolved or not) of the metastases at {', '.join(unsure)}",
-                f"not recorded whether the metastases at {', '.join(unsure)} are resolved",
-            )
-        elif all(c is not None for c in counts):
-            facts.quantities["metastatic_lesion_count"] = QuantityFact(
-                analytes()["metastatic_lesion_count"],
-                value=Fraction(sum(c or 0 for c in counts)),
-                derived="sum of recorded metastatic lesions",
-            )
-        else:
-            facts.quantity_gaps["metastatic_lesion_count"] = (
-                "number of lesions at every metastatic site",
-                "number of lesions not recorded for every metastatic site",
-            )
-        maybe = sorted(set(unsure) - organs)
-        if None in organs:  # a metastasis whose site was not classified may be a new organ
-            facts.quantity_gaps["metastatic_organ_count"] = (
-                "the site of every metastasis",
-                "the site of a metastasis could not be classified",
-            )
-        elif maybe:
-            facts.quantity_gaps["metastatic_organ_count"] = (
-                f"status (resolved or not) of the metastases at {', '.join(maybe)}",
-                f"not recorded whether the metastases at {', '.join(maybe)} are resolved",
-            )
-        else:
-            facts.quantities["metastatic_organ_count"] = QuantityFact(
-                analytes()["metastatic_organ_count"],
-                value=Fraction(len(organs)),
-                derived=f"organs: {', '.join(sorted(o for o in organs if o)) or 'none'}",
-            )
+                    out[key] = qf
 
 
 _WHOLE = tuple(Fraction(n) for n in range(200))
@@ -265,28 +285,18 @@ def _whole(n: int) -> Fraction:
     return _WHOLE[n] if 0 <= n < len(_WHOLE) else Fraction(n)
 
 
-_NONE: list[tuple[dict[str, Analyte], dict[str, QuantityFact]]] = []
+@functools.cache
+def _whole_bounds(a: Analyte) -> tuple[int | None, int | None]:
+    """The least and the greatest whole number within ``a``'s bounds (None: unbounded)."""
+    low, high = a.bounds()
+    return (None if low is None else math.ceil(low)), (None if high is None else math.floor(high))
 
 
-def _no_metastases(catalogue: dict[str, Analyte]) -> dict[str, QuantityFact]:
-    """The counts of a patient without metastases, made once for the catalogue (immutable)."""
-    if not _NONE or _NONE[0][0] is not catalogue:
-        _NONE[:] = [
-            (
-                catalogue,
-                {
-                    "metastatic_lesion_count": QuantityFact(
-                        catalogue["metastatic_lesion_count"],
-                        value=Fraction(0),
-                        derived="sum of recorded metastatic lesions",
-                    ),
-                    "metastatic_organ_count": QuantityFact(
-                        catalogue["metastatic_organ_count"], value=Fraction(0), derived="organs: none"
-                    ),
-                },
-            )
-        ]
-    return _NONE[0][1]
+def _whole_in_range(a: Analyte, n: Fraction) -> bool:
+    """A whole ``n`` is within ``a``'s bounds (False: :func:`_in_range` says, and why)."""
+    low, high = _whole_bounds(a)
+    v = n.numerator
+    return (low is None or v >= low) and (high is None or v <= high)
 
 
 def _bp_order(b: Any) -> tuple[Any, ...]:
@@ -298,62 +308,3 @@ def _bp_order(b: Any) -> tuple[Any, ...]:
     except UnitError:  # reported when the reading is used
         values = (Fraction(b.systolic), Fraction(b.diastolic))
     return (b.date, *values, b.unit)
-
-
-def cockcroft_gault(p: Patient, facts: Facts) -> None:
-    """Estimate CrCl (mL/min) when none was measured: (140 − age) × kg / (72 × Scr mg/dL)."""
-    if "crcl" in facts.quantities or "crcl" in facts.quantity_gaps:
-        return
-    need = []
-    age = facts.quantities.get("age")
-    weight = facts.quantities.get("weight")
-    scr = facts.quantities.get("creatinine")
-    if age is None:
-        need.append("age")
-    if weight is None:
-        need.append("weight")
-    else:
-        limit = weight.analyte.max_age_days
-        if weight.date is None:
-            need.append("a dated weight")
-        elif limit is not None and (facts.as_of - weight.date).days > limit:
-            need.append(
-                f"a weight from the last {limit} days (the one recorded, "
-                f"{weight.date}, is {(facts.as_of - weight.date).days} days old)"
-            )
-    if p.sex is None:
-        need.append("sex")
-    if scr is None or scr.value is None or scr.comparator is not None:
-        need.append("serum creatinine")
-    if need:
-        facts.quantity_gaps["crcl"] = (
-            "CrCl (or " + ", ".join(need) + " for Cockcroft–Gault)",
-            "CrCl not measured, and Cockcroft–Gault needs " + ", ".join(need),
-        )
-        return
-    assert age and weight and scr and age.value is not None and weight.value is not None
-    assert scr.value is not None
-    crea = analytes()["creatinine"]
-    mg_dl = crea.canonical_unit("mg/dL")[1]  # µmol/L per mg/dL
-    scr_mg_dl = scr.value / mg_dl
-    if scr_mg_dl <= 0:
-        facts.quantity_gaps["crcl"] = ("measured CrCl", "CrCl cannot be estimated from a creatinine of 0")
-        return
-    # (140 − age) × weight / (72 × Scr), × 85/100 for a woman, at least 0: one exact fraction
-    # of the integer parts (as the Fraction operations would give it, with one normalisation)
-    a, w, s = age.value, weight.value, scr_mg_dl
-    num = (140 * a.denominator - a.numerator) * w.numerator * s.denominator
-    den = a.denominator * w.denominator * 72 * s.numerator
-    if p.sex == "female":
-        num, den = num * 85, den * 100
-    value = Fraction(max(num, 0), den)
-    facts.quantities["crcl"] = QuantityFact(
-        analytes()["crcl"],
-        value=value,
-        date=scr.date,
-        derived=(
-            f"Cockcroft–Gault estimate from age {number_text(age.value)}, weight "
-            f"{number_text(weight.value)} kg, {p.sex}, creatinine "
-            f"{number_text(scr_mg_dl, 3)} mg/dL on {scr.date}"
-        ),
-    )
