@@ -34,6 +34,7 @@ from .patterns import Attrition, Group, statuses
 if TYPE_CHECKING:
     from ..facts import Facts
     from .graph import TrialStatus, _Graph
+    from .nodes.base import EvalContext, Node
 
 __all__ = ["ChunkStatuses", "run_chunk"]
 
@@ -109,14 +110,19 @@ class _Layout:
         self.flat = np.array(flat, np.intp)
         self.n_trials = len(graph.rows)
         self.n_criteria = len(flat)
-        # the slots that decide on one shared reading, by node kind: decided together
-        groups: dict[tuple[int, type], list[int]] = {}
+        # the slots that decide on a shared reading, by node kind: decided together
+        groups: dict[type, list[int]] = {}
         for i, slot in enumerate(graph.slots):
             if slot.reading is not None:
-                groups.setdefault((slot.reading, type(slot.node)), []).append(i)
-        self.sharing = {i: group for group in groups.values() for i in group}
-        # the criteria's slots, and per row its polarity
-        self.criterion_slots = [i for i, _ in graph.criteria]
+                groups.setdefault(type(slot.node), []).append(i)
+        self.sharing: dict[int, tuple[list[int], tuple[Node, ...], tuple[EvalContext, ...]]] = {}
+        for group in groups.values():
+            nodes = tuple(graph.slots[k].node for k in group)
+            ctxs = tuple(graph.slots[k].ctx for k in group)
+            for i in group:
+                self.sharing[i] = (group, nodes, ctxs)  # type: ignore[assignment]
+        # per row: its criterion's slot and polarity
+        self.row_slots = np.array([i for i, _ in graph.criteria], np.intp)[self.flat]
         self.exclusions = np.array([e for _, e in graph.criteria], np.intp)[self.flat, None]
 
 
@@ -128,26 +134,24 @@ def _layout(graph: _Graph) -> _Layout:
 
 
 def _passes(graph: _Graph, layout: _Layout, chunk: Chunk) -> Codes:
-    """Pass codes (rows: every criterion of every trial, in order; columns: patients)."""
-    cols: list[Codes | None] = [None] * len(graph.slots)
+    """Pass codes (rows: every criterion of every trial, in the layout's order; columns:
+    patients), from one array of every slot's codes (a reading's own row stays unused)."""
+    values = np.empty((len(graph.slots), chunk.n), np.uint8)
+    done = [False] * len(graph.slots)
     for i, slot in enumerate(graph.slots):
-        if cols[i] is not None:  # decided with the others of its reading
+        if done[i]:  # decided with the others of its kind
             continue
+        node = slot.node
         if slot.children is not None:
-            cols[i] = _combined(slot, [cols[c] for c in slot.children], chunk.n)
-        elif slot.reading is not None and slot.node is not None:
-            group = layout.sharing[i]
-            nodes = [graph.slots[k].node for k in group]
-            ctxs = [graph.slots[k].ctx for k in group]
-            decided = type(slot.node).shared_columns(nodes, chunk, ctxs)  # type: ignore[arg-type]
-            for k, column in zip(group, decided, strict=True):
-                cols[k] = column
-        elif slot.node is not None and slot.ctx is not None:
-            cols[i] = slot.node.columns(chunk, slot.ctx)
-    if not layout.criterion_slots:
-        return np.empty((0, chunk.n), np.uint8)
-    values = np.stack([cols[i] for i in layout.criterion_slots])  # type: ignore[misc]
-    out: Codes = _POLARITY[layout.exclusions, values[layout.flat]]
+            values[i] = _combined(slot, [values[c] for c in slot.children], chunk.n)
+        elif slot.reading is not None and node is not None:
+            group, nodes, ctxs = layout.sharing[i]
+            values[group] = type(node).shared_columns(nodes, chunk, ctxs)
+            for k in group:
+                done[k] = True
+        elif node is not None and slot.ctx is not None:
+            values[i] = node.columns(chunk, slot.ctx)
+    out: Codes = _POLARITY[layout.exclusions, values[layout.row_slots]]
     return out
 
 

@@ -119,64 +119,131 @@ def reading(chunk: Chunk, key: str, limit: int | None, mode: str) -> Mask:
     return got
 
 
-def compare(nodes: Sequence[Any], chunk: Chunk, limit: int | None) -> list[Codes]:
-    """Comparisons (:class:`~.nodes.compare.Compare`) of one reading (the same quantity,
-    window and mode) over the chunk, as their ``decide``: unknown where there is no reading; as
-    floats where both sides are clearly apart (for a band of plausible ULNs: at both ends,
-    deciding where they agree); else exactly.  Comparisons with the same operator are decided
-    together, as one array of thresholds against one of values."""
+def compare(nodes: Sequence[Any], chunk: Chunk, ctxs: Sequence[Any]) -> Codes:
+    """Comparisons (:class:`~.nodes.compare.Compare`) over the chunk, one row each, ``nodes[k]``
+    in the recency window of its context ``ctxs[k]``, as their ``decide``: unknown where there
+    is no reading; as floats where both sides are clearly apart (for a band of plausible ULNs:
+    at both ends, deciding where they agree); else exactly.  The comparisons of one quantity
+    and mode are decided together, as one array of thresholds against one of values."""
+    out = np.empty((len(nodes), chunk.n), np.uint8)
+    parts, limits = _plan(nodes, ctxs)
+    for part in parts:
+        a = chunk.quantity(part.key)
+        if part.mode == "ordinal":
+            for k in part.rows.tolist():
+                out[k] = _graded(nodes[k], a, reading(chunk, part.key, limits[k], part.mode))
+        elif part.bound is None:  # no float form: exactly
+            for k in part.rows.tolist():
+                readable = reading(chunk, part.key, limits[k], part.mode)
+                out[k] = _exactly(nodes[k], a, readable, np.full(chunk.n, UNKNOWN, np.uint8))
+        else:
+            out[part.rows] = _floats(part, [nodes[k] for k in part.rows.tolist()], a, chunk)
+    return out
+
+
+class _Part:
+    """Comparisons of one quantity and mode decided alike: their rows, and for the float path
+    their thresholds, operators and windows (one reading per distinct window)."""
+
+    def __init__(self, key: str, mode: str, rows: list[int], nodes: Sequence[Any], limits: Sequence[Any]):
+        self.key, self.mode = key, mode
+        self.rows = np.array(rows, np.intp)
+        self.bound: npt.NDArray[np.float64] | None = None
+        if mode == "ordinal" or nodes[rows[0]]._bound is None:
+            return
+        self.bound = np.array([nodes[k]._bound for k in rows], np.float64)[:, None]
+        ops = [nodes[k].op for k in rows]
+        self.below = np.array([op in ("<", "<=") for op in ops], np.bool_)[:, None]
+        self.equal = [(r, op == "!=") for r, op in enumerate(ops) if op in ("==", "!=")]
+        windows: dict[int | None, int] = {}
+        self.which = np.array([windows.setdefault(limits[k], len(windows)) for k in rows], np.intp)
+        self.windows = list(windows)
+
+
+_PLANS: dict[tuple[int, int], tuple[Sequence[Any], Sequence[Any], list[_Part], list[int | None]]] = {}
+_KEPT_PLANS = 1 << 10
+
+
+def _plan(nodes: Sequence[Any], ctxs: Sequence[Any]) -> tuple[list[_Part], list[int | None]]:
+    """The comparisons cut into parts, and their windows (made once per tuple of nodes and
+    contexts: those of a graph)."""
+    known = _PLANS.get((id(nodes), id(ctxs)))
+    if known is not None and known[0] is nodes and known[1] is ctxs:
+        return known[2], known[3]
+    limits = [node.limit(ctx) for node, ctx in zip(nodes, ctxs, strict=True)]
+    groups: dict[tuple[str, str, bool], list[int]] = {}
+    for k, node in enumerate(nodes):
+        mode = node.mode()
+        groups.setdefault((node.analyte.key, mode, mode != "ordinal" and node._bound is None), []).append(k)
+    parts = [_Part(key, mode, rows, nodes, limits) for (key, mode, _), rows in groups.items()]
+    if isinstance(nodes, tuple) and isinstance(ctxs, tuple):
+        if len(_PLANS) > _KEPT_PLANS:
+            _PLANS.clear()
+        _PLANS[id(nodes), id(ctxs)] = (nodes, ctxs, parts, limits)
+    return parts, limits
+
+
+def _graded(node: Any, a: Quantities, readable: Mask) -> Codes:
+    """A graded comparison: its place on the scale against the threshold's."""
     from .nodes.base import OPS
 
-    first = nodes[0]
-    a = chunk.quantity(first.analyte.key)
-    mode = first.mode()
-    readable = reading(chunk, first.analyte.key, limit, mode)
-    out: list[Codes | None] = [None] * len(nodes)
-    if mode == "ordinal":
-        for k, node in enumerate(nodes):
-            scale = node.analyte.scale or node.analyte.values
-            holds = np.asarray(OPS[node.op](a.ranks, scale.index(node.ordinal)))
-            got = np.where(readable, np.where(holds, TRUE, FALSE), UNKNOWN).astype(np.uint8)
-            off_scale = readable & (a.ranks < 0)  # never, for a checked profile
-            out[k] = _exactly(node, a, off_scale, got) if off_scale.any() else got
-        return out  # type: ignore[return-value]
-    by_op: dict[str, list[int]] = {}
-    for k, node in enumerate(nodes):
-        if node._bound is None:  # no float form: exactly
-            out[k] = _exactly(node, a, readable, np.full(chunk.n, UNKNOWN, np.uint8))
-        else:
-            by_op.setdefault(node.op, []).append(k)
+    scale = node.analyte.scale or node.analyte.values
+    holds = np.asarray(OPS[node.op](a.ranks, scale.index(node.ordinal)))
+    got = np.where(readable, np.where(holds, TRUE, FALSE), UNKNOWN).astype(np.uint8)
+    off_scale = readable & (a.ranks < 0)  # never, for a checked profile
+    return _exactly(node, a, off_scale, got) if off_scale.any() else got
+
+
+# codes by (clearly apart and readable) + (and holds)
+_DECIDED = np.array([UNKNOWN, FALSE, TRUE], np.uint8)
+
+
+def _floats(part: _Part, nodes: Sequence[Any], a: Quantities, chunk: Chunk) -> Codes:
+    """Comparisons with a float threshold, one row each, where they are readable: as floats
+    where clearly apart, else exactly."""
+    assert part.bound is not None
+    rows = np.stack([reading(chunk, a.key, limit, part.mode) for limit in part.windows])
+    readable = rows if len(part.windows) == 1 else rows[part.which]
     x = a.float_value[None, :]
-    for op_name, ks in by_op.items():
-        op = OPS[op_name]
-        bound = np.array([nodes[k]._bound for k in ks], np.float64)[:, None]
-        if mode == "uln":
-            clear, holds = _apart(op, x, bound * a.float_uln[None, :])
-            low_clear, low = _apart(op, x, bound * a.band_low[None, :])
-            high_clear, high = _apart(op, x, bound * a.band_high[None, :])
-            banded = low_clear & high_clear
-            clear |= banded & (low == high)
-            holds |= banded & low
-            clear &= readable
-            # where the plausible ULNs disagree: unknown, without an exact look
-            exact = readable & ~clear & ~(banded & (low != high))
-        else:
-            clear, holds = _apart(op, x, bound)
-            clear &= readable
-            exact = readable & ~clear
-        got = np.where(clear, np.where(holds, TRUE, FALSE), UNKNOWN).astype(np.uint8)
-        for row, k in enumerate(ks):
-            out[k] = _exactly(nodes[k], a, exact[row], got[row]) if exact[row].any() else got[row]
-    return out  # type: ignore[return-value]
+    bound = part.bound
+    if part.mode == "uln":
+        clear, holds = _apart(part, x, bound * a.float_uln[None, :])
+        low_clear, low = _apart(part, x, bound * a.band_low[None, :])
+        high_clear, high = _apart(part, x, bound * a.band_high[None, :])
+        banded = low_clear & high_clear
+        clear |= banded & (low == high)
+        holds |= banded & low
+        clear &= readable
+        # where the plausible ULNs disagree: unknown, without an exact look
+        exact = readable > (clear | (banded & (low != high)))
+    else:
+        clear, holds = _apart(part, x, bound)
+        clear &= readable
+        exact = readable > clear
+    holds &= clear
+    got: Codes = _DECIDED[clear.view(np.uint8) + holds.view(np.uint8)]
+    if exact.any():
+        facts = a.facts
+        for r, i in zip(*(v.tolist() for v in np.nonzero(exact)), strict=True):
+            q = facts[i]
+            assert q is not None
+            got[r, i] = CODES[nodes[r].holds(q)]
+    return got
 
 
-def _apart(op: Any, x: npt.NDArray[np.float64], y: Any) -> tuple[Mask, Mask]:
-    """Where ``x`` and ``y`` are more than the float margin apart, and ``x op y`` there."""
+def _apart(part: _Part, x: npt.NDArray[np.float64], y: Any) -> tuple[Mask, Mask]:
+    """Where ``x`` is clearly apart from ``y`` (more than the float margin, relative, and three
+    times that from ``y`` alone, so that float rounding cannot matter), and there whether ``x op
+    y``: where ``x`` is below ``y`` for ``<`` and ``<=``, above it for ``>`` and ``>=``."""
     from .nodes.compare import FLOAT_MARGIN
 
     with np.errstate(invalid="ignore", over="ignore"):
-        clear = np.abs(x - y) > FLOAT_MARGIN * np.maximum(np.abs(x), np.abs(y))
-        holds = np.asarray(op(x, y)) & clear
+        spread = np.abs(y) * (3 * FLOAT_MARGIN)
+        below, above = x < y - spread, x > y + spread
+    clear = below | above
+    holds = np.where(part.below, below, above)
+    for r, differ in part.equal:
+        holds[r] = clear[r] if differ else False
     return clear, holds
 
 

@@ -18,9 +18,12 @@ How each node kind computes on these columns is in :mod:`.columnar`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Hashable, Sequence
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
+from math import nan
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,6 +45,7 @@ __all__ = [
     "UNKNOWN",
     "Chunk",
     "Codes",
+    "Columns",
     "Items",
     "Mask",
     "Quantities",
@@ -50,6 +54,7 @@ __all__ = [
 ]
 
 Codes = npt.NDArray[np.uint8]
+Columns = list[Codes] | Codes  # one row of codes per node (a 2-D array, or a list of rows)
 Mask = npt.NDArray[np.bool_]
 FALSE, UNKNOWN, TRUE = 0, 1, 2
 CODES: dict[Truth, int] = {False: FALSE, None: UNKNOWN, True: TRUE}
@@ -88,60 +93,71 @@ def value_of(c: int) -> Truth:
 
 
 class Quantities:
-    """One quantity over the chunk: each patient's fact and what its readings depend on."""
-
-    __slots__ = (
-        "age",
-        "band_high",
-        "band_low",
-        "facts",
-        "float_uln",
-        "float_value",
-        "has_result",
-        "has_value",
-        "present",
-        "ranks",
-        "uln_ok",
-    )
+    """One quantity over the chunk: each patient's fact and what its readings depend on (what
+    only some comparisons read is made on first use)."""
 
     def __init__(self, chunk: Chunk, key: str) -> None:
         qs: list[QuantityFact | None] = [f.quantities.get(key) for f in chunk.facts]
         n = len(qs)
+        self.key = key
         self.facts = qs
-        self.present = np.fromiter((q is not None for q in qs), np.bool_, n)
-        dated = [q.date.toordinal() if q is not None and q.date is not None else None for q in qs]
-        when = np.fromiter((0 if d is None else d for d in dated), np.int64, n)
-        undated = np.fromiter((d is None for d in dated), np.bool_, n)
-        self.age = np.where(undated, UNDATED, chunk.as_of - when)
-        self.has_value = np.fromiter((q is not None and q.value is not None for q in qs), np.bool_, n)
-        self.has_result = np.fromiter((q is not None and q.result is not None for q in qs), np.bool_, n)
-        # what Compare.reading asks of a x ULN comparison: a positive ULN, or a band of them
-        self.uln_ok = np.fromiter(
-            (q is not None and (q.uln > 0 if q.uln is not None else q.uln_band is not None) for q in qs),
-            np.bool_,
-            n,
-        )
-        self.float_value = np.fromiter(
-            (_float(q.value) if q is not None and q.comparator is None else np.nan for q in qs), np.float64, n
-        )
-        self.float_uln = np.fromiter((_float(q.uln) if q is not None else np.nan for q in qs), np.float64, n)
-        # the plausible ULNs of a result without the lab's range (NaN: a range, or none)
-        self.band_low, self.band_high = (
-            np.fromiter(
-                (
-                    _float(q.uln_band[end]) if q is not None and q.uln is None and q.uln_band else np.nan
-                    for q in qs
-                ),
-                np.float64,
-                n,
-            )
-            for end in (0, 1)
-        )
-        scale = chunk.analyte(key).scale or chunk.analyte(key).values
-        # a graded result's place on its scale (-1: none)
-        self.ranks = np.fromiter(
-            (scale.index(q.result) if q is not None and q.result in scale else -1 for q in qs), np.int64, n
-        )
+        # the patients with the quantity, and their facts
+        self.rows = [i for i, q in enumerate(qs) if q is not None]
+        got = self._got = [q for q in qs if q is not None]
+        self.present = np.zeros(n, np.bool_)
+        self.present[self.rows] = True
+        dated = [q.date for q in got]
+        age = np.full(n, UNDATED, np.int64)
+        when = [i for i, d in zip(self.rows, dated, strict=True) if d is not None]
+        if when:
+            days = np.array([d.toordinal() for d in dated if d is not None], np.int64)
+            age[when] = chunk.as_of[when] - days
+        self.age = age
+        self.has_value = self._mask([q.value is not None for q in got])
+        self.float_value = self._floats([None if q.comparator is not None else q.value for q in got])
+
+    def _mask(self, values: list[bool]) -> Mask:
+        out = np.zeros(len(self.facts), np.bool_)
+        out[self.rows] = values
+        return out
+
+    def _floats(self, values: list[Any]) -> npt.NDArray[np.float64]:
+        out = np.full(len(self.facts), np.nan)
+        out[self.rows] = _floats(values)
+        return out
+
+    @functools.cached_property
+    def has_result(self) -> Mask:
+        return self._mask([q.result is not None for q in self._got])
+
+    @functools.cached_property
+    def uln_ok(self) -> Mask:
+        """What Compare.reading asks of a × ULN comparison: a positive ULN, or a band of them."""
+        return self._mask([q.uln > 0 if q.uln is not None else q.uln_band is not None for q in self._got])
+
+    @functools.cached_property
+    def float_uln(self) -> npt.NDArray[np.float64]:
+        return self._floats([q.uln for q in self._got])
+
+    @functools.cached_property
+    def band_low(self) -> npt.NDArray[np.float64]:
+        """The lowest plausible ULN of a result without the lab's range (NaN: a range, or none)."""
+        return self._floats([q.uln_band[0] if q.uln is None and q.uln_band else None for q in self._got])
+
+    @functools.cached_property
+    def band_high(self) -> npt.NDArray[np.float64]:
+        return self._floats([q.uln_band[1] if q.uln is None and q.uln_band else None for q in self._got])
+
+    @functools.cached_property
+    def ranks(self) -> npt.NDArray[np.int64]:
+        """A graded result's place on its scale (-1: none)."""
+        from ..units import analytes
+
+        a = analytes()[self.key]
+        scale = a.scale or a.values
+        out = np.full(len(self.facts), -1, np.int64)
+        out[self.rows] = [scale.index(q.result) if q.result in scale else -1 for q in self._got]
+        return out
 
     def fresh(self, limit: int | None) -> Mask:
         """Present and not stale (:func:`.core.stale`: undated, or older than ``limit``)."""
@@ -150,13 +166,24 @@ class Quantities:
         return self.present & (self.age <= limit)
 
 
+def _floats(values: list[Any]) -> list[float]:
+    """Numbers (exact fractions mostly) as the nearest floats (NaN: none, or too large)."""
+    try:  # a fraction's float is its numerator divided by its denominator, correctly rounded
+        return [
+            nan if x is None else x.numerator / x.denominator if type(x) is Fraction else float(x)
+            for x in values
+        ]
+    except OverflowError:
+        return [_float(x) for x in values]
+
+
 def _float(x: Any) -> float:
     if x is None:
-        return float("nan")
+        return nan
     try:
         return float(x)
     except OverflowError:
-        return float("nan")
+        return nan
 
 
 class Items:

@@ -23,7 +23,7 @@ from ..core import ATTESTATION_MAX_AGE_DAYS, Outcome, Truth, recency_limit
 if TYPE_CHECKING:
     from ...facts import Facts
     from ...units import Analyte
-    from ..columns import Chunk, Codes
+    from ..columns import Chunk, Codes, Columns
 
 __all__ = [
     "NEGATION",
@@ -104,9 +104,10 @@ class Node:
         return (self,) if self.context_free else (self, ctx)
 
     @classmethod
-    def shared_columns(cls, nodes: Sequence[Node], chunk: Chunk, ctxs: Sequence[EvalContext]) -> list[Codes]:
-        """The columns of nodes of this kind that share one reading (equal ``shared_reading``
-        keys), at once (the columnar runner); by default one by one."""
+    def shared_columns(cls, nodes: Sequence[Node], chunk: Chunk, ctxs: Sequence[EvalContext]) -> Columns:
+        """The columns of nodes of this kind that decide on a shared reading (all those of a
+        graph, whatever their reading), at once (the columnar runner): one row per node; by
+        default one by one."""
         return [n.columns(chunk, c) for n, c in zip(nodes, ctxs, strict=True)]
 
     def shared_reading(self, ctx: EvalContext) -> tuple[Any, Callable[[Facts], Any]] | None:

@@ -24,7 +24,7 @@ from .base import (
 )
 
 if TYPE_CHECKING:
-    from ..columns import Chunk, Codes
+    from ..columns import Chunk, Codes, Columns
 
 
 # floats closer than this (relative) are compared exactly instead
@@ -102,13 +102,12 @@ class Compare(Aging, Node):
         return self.shared_columns([self], chunk, [ctx])[0]
 
     @classmethod
-    def shared_columns(cls, nodes: Sequence[Node], chunk: Chunk, ctxs: Sequence[EvalContext]) -> list[Codes]:
-        """Comparisons of one reading, decided together (:func:`..columnar.compare`)."""
+    def shared_columns(cls, nodes: Sequence[Node], chunk: Chunk, ctxs: Sequence[EvalContext]) -> Columns:
+        """Comparisons decided together (:func:`..columnar.compare`), each in its context's
+        recency window."""
         from ..columnar import compare
 
-        first = nodes[0]
-        assert isinstance(first, Compare)
-        return compare(nodes, chunk, first.limit(ctxs[0]))
+        return compare(nodes, chunk, ctxs)
 
     def _need(self) -> str:
         return f"{self.analyte.short} {SYMBOL[self.op]} {self._threshold_text()}"
