@@ -82,16 +82,32 @@ def build_facts(patient: Patient, as_of: date | None = None, source: str = "<pat
 _SCALAR_PATHS = tuple((s.name, s.path) for s in VOCABULARY.scalars.values() if s.path)
 
 
+def _groups(paths: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[Any, ...]:
+    """The paths grouped by the object that holds them: (its path, ((fact, attribute), ...)),
+    in the order first met."""
+    groups: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+    for name, path in paths:
+        groups.setdefault(path[:-1], []).append((name, path[-1]))
+    return tuple((parent, tuple(leaves)) for parent, leaves in groups.items())
+
+
+_SCALAR_GROUPS = _groups(_SCALAR_PATHS)
+_NOT_RECORDED = dict.fromkeys(name for name, _ in _SCALAR_PATHS)  # in the order of the paths
+
+
 def _scalars(p: Patient, facts: Facts) -> None:
     """Every scalar fact the profile holds, at its place (None where any part is missing)."""
     scalars = facts.scalars
-    for name, path in _SCALAR_PATHS:
-        value: Any = p
-        for part in path:
-            value = getattr(value, part)
-            if value is None:
+    scalars.update(_NOT_RECORDED)
+    for parent, leaves in _SCALAR_GROUPS:
+        holder: Any = p
+        for part in parent:
+            holder = getattr(holder, part)
+            if holder is None:
                 break
-        scalars[name] = value
+        else:
+            for name, attr in leaves:
+                scalars[name] = getattr(holder, attr)
     facts.histology = p.diagnosis.histology if p.diagnosis else None
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .drugs import Open, catalogue
 from .errors import Problems
 from .evidence import condition_types, type_from_name
-from .itemparts import Label, dump, get, unclassified_label
+from .itemparts import Label, dump, unclassified_label
 from .patient import ANTICANCER_TYPES, Condition, Patient, Treatment
 from .quantities import check_date
 from .vocabulary import COLLECTIONS
@@ -165,9 +165,10 @@ def collections(p: Patient, facts: Facts, problems: Problems) -> None:
 
 def _drug_fields(obj: Any, fields: dict[str, Any], *, drug: bool, medication: bool = False) -> None:
     """An item's classes and agents as the profile and the drug catalogue give them together;
-    partly known ones are :class:`Open`.  Medications also get ``anticancer``."""
+    partly known ones are :class:`Open`.  Medications also get ``anticancer``.  ``fields`` are
+    the item's own still (its agents and route, where its model has them)."""
     r = catalogue().read(
-        name=obj.name, agents=get(obj, "agents"), classes=obj.classes, route=get(obj, "route"), drug=drug
+        name=obj.name, agents=fields.get("agents"), classes=obj.classes, route=fields.get("route"), drug=drug
     )
     fields["classes"] = list(r.classes) if r.classes_known else Open(r.classes, r.unread)
     fields["agents"] = list(r.agents) if r.agents_known else Open(r.agents, r.unread)
@@ -306,7 +307,7 @@ def _amputation(t: Treatment) -> bool | None:
     operation, or an item of unrecorded type, whose flag does not say is unknown; a procedure
     says it by its name (one without a name or a flag is unknown); a drug, radiotherapy,
     transfusion or vaccination is none."""
-    if t.amputation or _AMPUTATION.search(t.name or ""):
+    if t.amputation or _amputation_named(t.name):
         return True
     if t.type in ("surgery", None):
         return t.amputation
@@ -320,6 +321,18 @@ _AMPUTATION = re.compile(
     r"forequarter|hindquarter)\b",
     re.I,
 )
+_NAMED: dict[str | None, bool] = {}  # treatment name → _amputation_named (bounded)
+
+
+def _amputation_named(name: str | None) -> bool:
+    """Does a treatment's name say it was an amputation?"""
+    named = _NAMED.get(name)
+    if named is None:
+        named = _AMPUTATION.search(name or "") is not None
+        if len(_NAMED) >= 4096:
+            _NAMED.clear()
+        _NAMED[name] = named
+    return named
 
 
 def amputee(p: Patient) -> bool | None:
@@ -327,5 +340,10 @@ def amputee(p: Patient) -> bool | None:
     (see _amputation)."""
     if p.treatments is None:
         return None
-    flags = [_amputation(t) for t in p.treatments]
-    return True if any(f is True for f in flags) else None if any(f is None for f in flags) else False
+    unknown = False
+    for t in p.treatments:
+        flag = _amputation(t)
+        if flag is True:
+            return True
+        unknown = unknown or flag is None
+    return None if unknown else False

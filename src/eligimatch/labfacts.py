@@ -37,7 +37,8 @@ def labs(p: Patient, facts: Facts, problems: Problems) -> None:
     if p.labs is None:
         return
     catalogue = analytes()
-    by_test: dict[str, list[QuantityFact]] = {}
+    first: dict[str, QuantityFact] = {}  # test → its first result, in the order met
+    more: dict[str, list[QuantityFact]] = {}  # test → all its results, for those with several
     as_of = facts.as_of
     memo = _LABS
     new = object.__new__
@@ -72,26 +73,28 @@ def labs(p: Patient, facts: Facts, problems: Problems) -> None:
                 continue
             qf = found
             remember(memo, key, (catalogue, dict(vars(qf))))
-        results = by_test.get(lab.test)
-        if results is None:
-            by_test[lab.test] = [qf]
+        earlier = first.get(lab.test)
+        if earlier is None:
+            first[lab.test] = qf
+        elif lab.test in more:
+            more[lab.test].append(qf)
         else:
-            results.append(qf)
-    for test, results in by_test.items():
-        if len(results) == 1:
-            facts.quantities[test] = results[0]
-            continue
+            more[lab.test] = [earlier, qf]
+    for test in [t for t in first if t in more] if more else ():
+        results = more[test]
         newest = max(r.date or date.min for r in results)
         latest = [r for r in results if r.date == newest]
         distinct = {(r.value, r.comparator, r.result) for r in latest}
         if len(distinct) > 1:
+            del first[test]
             short = catalogue[test].short
             facts.quantity_gaps[test] = (
                 f"a single {short} result",
                 f"{short}: {len(latest)} different results on {newest}",
             )
-            continue
-        facts.quantities[test] = min(latest, key=_preferred)
+        else:
+            first[test] = min(latest, key=_preferred)
+    facts.quantities.update(first)
 
 
 def _preferred(r: QuantityFact) -> tuple[Any, ...]:
