@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from pydantic import BaseModel, ValidationError
 
 import strategies as S
-from eligimatch import itemparts
+from eligimatch import itemparts, items
 from eligimatch.errors import PatientError
 from eligimatch.facts import build_facts
 from eligimatch.items import Item
@@ -81,3 +81,19 @@ def test_a_model_the_plan_cannot_read_is_dumped_by_pydantic():
 
     obj = Odd(values={"a": 1}, when=dt.date(2026, 1, 1))
     assert itemparts.dump(obj) == obj.model_dump() and itemparts.dump(obj)["values"] is not obj.values
+
+
+@settings(deadline=None)
+@given(p=S.patients())
+def test_a_remembered_treatment_reading_is_the_reading_and_its_lists_are_the_items_own(p):
+    items._TREATMENTS.clear()
+    fresh = build_facts(p, p.as_of, "p")
+    again = build_facts(p, p.as_of, "p")  # every treatment remembered
+    assert again.collections == fresh.collections
+    for one, two in zip(
+        fresh.collections["treatments"] or (), again.collections["treatments"] or (), strict=True
+    ):
+        for name in ("classes", "agents"):
+            assert type(one.fields[name]) is type(two.fields[name])
+            if type(one.fields[name]) is list:
+                assert one.fields[name] is not two.fields[name]

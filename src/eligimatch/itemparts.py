@@ -74,7 +74,8 @@ def _plan(cls: type) -> tuple[tuple[str, str], ...] | None:
 
 def dump(obj: BaseModel) -> dict[str, Any]:
     """``obj.model_dump()``: every field by name, nested models as dicts, lists copied."""
-    plan = _plan(type(obj))
+    cls = type(obj)
+    plan = _PLANS[cls] if cls in _PLANS else _plan(cls)
     if plan is None:
         return obj.model_dump()
     fields = obj.__dict__.copy()

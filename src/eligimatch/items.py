@@ -176,7 +176,42 @@ def _drug_fields(obj: Any, fields: dict[str, Any], *, drug: bool, medication: bo
         fields["anticancer"] = r.anticancer
 
 
+# (type, name, agents, classes, intent, at the target site, route) → (classes, agents,
+# anticancer): a pure function of the key, remembered for the treatments met most (bounded, as
+# the input chooses); its lists are copied for each item, its partly known (Open) ones are
+# immutable
+_TREATMENTS: dict[tuple[Any, ...], tuple[Any, Any, bool | None]] = {}
+
+
 def _treatment_fields(obj: Treatment, fields: dict[str, Any]) -> None:
+    """A treatment's classes, agents and whether it was anticancer therapy."""
+    agents, classes = obj.agents, obj.classes
+    key = (
+        obj.type,
+        obj.name,
+        None if agents is None else tuple(agents),
+        None if classes is None else tuple(classes),
+        obj.intent,
+        obj.involves_target_site,
+        fields.get("route"),  # none on a treatment now: read by _drug_fields all the same
+    )
+    hit = _TREATMENTS.get(key)
+    if hit is None:
+        _read_treatment(obj, fields)
+        hit = (_copy(fields["classes"]), _copy(fields["agents"]), fields["anticancer"])
+        if len(_TREATMENTS) >= 4096:
+            _TREATMENTS.clear()
+        _TREATMENTS[key] = hit
+    else:
+        fields["classes"], fields["agents"], fields["anticancer"] = _copy(hit[0]), _copy(hit[1]), hit[2]
+
+
+def _copy(values: Any) -> Any:
+    """A list copied (each item has its own), anything else (an Open tuple) as it is."""
+    return list(values) if type(values) is list else values
+
+
+def _read_treatment(obj: Treatment, fields: dict[str, Any]) -> None:
     if obj.type is None:
         # unclassified: its classes and agents are at least what the catalogue reads in it, and
         # it is anticancer therapy only if one of those says so; otherwise nothing is known

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, fields
@@ -142,20 +141,26 @@ def measured(
     problems: Problems,
 ) -> QuantityFact | None:
     """``number`` ``unit`` of ``a`` in its canonical unit, or None with the problem recorded."""
-    hit = _CANONICAL.get((id(a), number, unit, comparator))
-    got = (
-        (hit[1], hit[2])
-        if hit is not None and hit[0] is a
-        else canonical(a, number, unit, comparator, where, problems)
-    )
-    if got is None:
-        return None
-    values = _DEFAULTS.copy()
-    values["analyte"] = a
-    values["value"], values["reported"] = got
-    values["comparator"] = comparator
-    values["date"] = when
-    return made(values)
+    key = (id(a), number, unit, comparator)
+    hit = _MEASURED.get(key)
+    if hit is None or hit[0] is not a:
+        got = canonical(a, number, unit, comparator, where, problems)
+        if got is None:
+            return None
+        values = _DEFAULTS.copy()
+        values["analyte"], values["comparator"] = a, comparator
+        values["value"], values["reported"] = got
+        hit = (a, values)
+        remember(_MEASURED, key, hit)
+    qf = object.__new__(QuantityFact)
+    fields = qf.__dict__
+    fields.update(hit[1])
+    fields["date"] = when
+    return qf
+
+
+# as _CANONICAL, → (the analyte, the fact's fields but its date)
+_MEASURED: dict[tuple[Any, ...], tuple[Analyte, dict[str, Any]]] = {}
 
 
 # (id of the analyte, number, unit, comparator) → (the analyte, canonical value, as reported):
@@ -285,18 +290,19 @@ def _whole(n: int) -> Fraction:
     return _WHOLE[n] if 0 <= n < len(_WHOLE) else Fraction(n)
 
 
-@functools.cache
-def _whole_bounds(a: Analyte) -> tuple[int | None, int | None]:
-    """The least and the greatest whole number within ``a``'s bounds (None: unbounded)."""
-    low, high = a.bounds()
-    return (None if low is None else math.ceil(low)), (None if high is None else math.floor(high))
+# id of an analyte → (it, the least and the greatest whole number within its bounds; None: unbounded)
+_WHOLE_BOUNDS: dict[int, tuple[Analyte, int | None, int | None]] = {}
 
 
 def _whole_in_range(a: Analyte, n: Fraction) -> bool:
     """A whole ``n`` is within ``a``'s bounds (False: :func:`_in_range` says, and why)."""
-    low, high = _whole_bounds(a)
+    hit = _WHOLE_BOUNDS.get(id(a))
+    if hit is None or hit[0] is not a:
+        low, high = a.bounds()
+        least = None if low is None else math.ceil(low)
+        hit = _WHOLE_BOUNDS[id(a)] = (a, least, None if high is None else math.floor(high))
     v = n.numerator
-    return (low is None or v >= low) and (high is None or v <= high)
+    return (hit[1] is None or v >= hit[1]) and (hit[2] is None or v <= hit[2])
 
 
 def _bp_order(b: Any) -> tuple[Any, ...]:
