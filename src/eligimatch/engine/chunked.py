@@ -123,7 +123,8 @@ class _Layout:
                 self.sharing[i] = (group, nodes, ctxs)  # type: ignore[assignment]
         # per row: its criterion's slot and polarity
         self.row_slots = np.array([i for i, _ in graph.criteria], np.intp)[self.flat]
-        self.exclusions = np.array([e for _, e in graph.criteria], np.intp)[self.flat, None]
+        exclusions = np.array([e for _, e in graph.criteria], np.bool_)[self.flat]
+        self.polarity_rows = (np.flatnonzero(~exclusions), np.flatnonzero(exclusions))
 
 
 def _layout(graph: _Graph) -> _Layout:
@@ -151,14 +152,18 @@ def _passes(graph: _Graph, layout: _Layout, chunk: Chunk) -> Codes:
                 done[k] = True
         elif node is not None and slot.ctx is not None:
             values[i] = node.columns(chunk, slot.ctx)
-    out: Codes = _POLARITY[layout.exclusions, values[layout.row_slots]]
+    out: Codes = np.take(values, layout.row_slots, axis=0)
+    for e, rows in enumerate(layout.polarity_rows):
+        if len(rows) and not _IDENTITY[e]:
+            out[rows] = np.take(_POLARITY[e], out[rows])
     return out
 
 
-# pass codes by (exclusion, code of the condition)
+# pass codes by (exclusion, code of the condition), and which of the two leave codes as they are
 _POLARITY = np.array(
     [[code(polarity(e, value_of(c))) for c in (FALSE, UNKNOWN, TRUE)] for e in (False, True)], np.uint8
 )
+_IDENTITY = [bool((row == np.arange(3)).all()) for row in _POLARITY]
 
 
 def _combined(slot: Any, children: Sequence[Codes | None], n: int) -> Codes:

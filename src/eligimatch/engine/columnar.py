@@ -3,10 +3,8 @@ their status-only evaluations, called by the nodes' ``columns`` methods.
 
 * nodes whose value combines their subnodes' (``all`` / ``any`` / ``not``): a table of their own
   ``combine`` over every combination of codes (:func:`combined`);
-* comparisons: float64 where both sides are clearly apart (more than
-  :data:`~.nodes.compare.FLOAT_MARGIN` relative), for a band of plausible ULNs at both ends
-  (deciding where they agree, unknown where they do not); exactly, by the node's own ``holds``,
-  for what is left: values within the margin, censored values, no float form (:func:`compare`);
+* comparisons: in :mod:`.comparisons`, from a chunk's readings (:func:`reading`), exactly where
+  floats cannot tell (:func:`exactly`);
 * ``any_recorded`` by :func:`.core.kleene_or` of the comparisons reported; ``recorded`` from
   presence and age; ``evidence`` from its parts, read once per concept; ``exists`` over one
   flat list of the chunk's items: each ``where`` test decided once per chunk (a field test once
@@ -45,10 +43,11 @@ __all__ = [
     "by_field_value",
     "combine_table",
     "combined",
-    "compare",
     "evidence",
+    "exactly",
     "exists",
     "item_by_item",
+    "reading",
     "recorded",
 ]
 
@@ -119,135 +118,8 @@ def reading(chunk: Chunk, key: str, limit: int | None, mode: str) -> Mask:
     return got
 
 
-def compare(nodes: Sequence[Any], chunk: Chunk, ctxs: Sequence[Any]) -> Codes:
-    """Comparisons (:class:`~.nodes.compare.Compare`) over the chunk, one row each, ``nodes[k]``
-    in the recency window of its context ``ctxs[k]``, as their ``decide``: unknown where there
-    is no reading; as floats where both sides are clearly apart (for a band of plausible ULNs:
-    at both ends, deciding where they agree); else exactly.  The comparisons of one quantity
-    and mode are decided together, as one array of thresholds against one of values."""
-    out = np.empty((len(nodes), chunk.n), np.uint8)
-    parts, limits = _plan(nodes, ctxs)
-    for part in parts:
-        a = chunk.quantity(part.key)
-        if part.mode == "ordinal":
-            for k in part.rows.tolist():
-                out[k] = _graded(nodes[k], a, reading(chunk, part.key, limits[k], part.mode))
-        elif part.bound is None:  # no float form: exactly
-            for k in part.rows.tolist():
-                readable = reading(chunk, part.key, limits[k], part.mode)
-                out[k] = _exactly(nodes[k], a, readable, np.full(chunk.n, UNKNOWN, np.uint8))
-        else:
-            out[part.rows] = _floats(part, [nodes[k] for k in part.rows.tolist()], a, chunk)
-    return out
-
-
-class _Part:
-    """Comparisons of one quantity and mode decided alike: their rows, and for the float path
-    their thresholds, operators and windows (one reading per distinct window)."""
-
-    def __init__(self, key: str, mode: str, rows: list[int], nodes: Sequence[Any], limits: Sequence[Any]):
-        self.key, self.mode = key, mode
-        self.rows = np.array(rows, np.intp)
-        self.bound: npt.NDArray[np.float64] | None = None
-        if mode == "ordinal" or nodes[rows[0]]._bound is None:
-            return
-        self.bound = np.array([nodes[k]._bound for k in rows], np.float64)[:, None]
-        ops = [nodes[k].op for k in rows]
-        self.below = np.array([op in ("<", "<=") for op in ops], np.bool_)[:, None]
-        self.equal = [(r, op == "!=") for r, op in enumerate(ops) if op in ("==", "!=")]
-        windows: dict[int | None, int] = {}
-        self.which = np.array([windows.setdefault(limits[k], len(windows)) for k in rows], np.intp)
-        self.windows = list(windows)
-
-
-_PLANS: dict[tuple[int, int], tuple[Sequence[Any], Sequence[Any], list[_Part], list[int | None]]] = {}
-_KEPT_PLANS = 1 << 10
-
-
-def _plan(nodes: Sequence[Any], ctxs: Sequence[Any]) -> tuple[list[_Part], list[int | None]]:
-    """The comparisons cut into parts, and their windows (made once per tuple of nodes and
-    contexts: those of a graph)."""
-    known = _PLANS.get((id(nodes), id(ctxs)))
-    if known is not None and known[0] is nodes and known[1] is ctxs:
-        return known[2], known[3]
-    limits = [node.limit(ctx) for node, ctx in zip(nodes, ctxs, strict=True)]
-    groups: dict[tuple[str, str, bool], list[int]] = {}
-    for k, node in enumerate(nodes):
-        mode = node.mode()
-        groups.setdefault((node.analyte.key, mode, mode != "ordinal" and node._bound is None), []).append(k)
-    parts = [_Part(key, mode, rows, nodes, limits) for (key, mode, _), rows in groups.items()]
-    if isinstance(nodes, tuple) and isinstance(ctxs, tuple):
-        if len(_PLANS) > _KEPT_PLANS:
-            _PLANS.clear()
-        _PLANS[id(nodes), id(ctxs)] = (nodes, ctxs, parts, limits)
-    return parts, limits
-
-
-def _graded(node: Any, a: Quantities, readable: Mask) -> Codes:
-    """A graded comparison: its place on the scale against the threshold's."""
-    from .nodes.base import OPS
-
-    scale = node.analyte.scale or node.analyte.values
-    holds = np.asarray(OPS[node.op](a.ranks, scale.index(node.ordinal)))
-    got = np.where(readable, np.where(holds, TRUE, FALSE), UNKNOWN).astype(np.uint8)
-    off_scale = readable & (a.ranks < 0)  # never, for a checked profile
-    return _exactly(node, a, off_scale, got) if off_scale.any() else got
-
-
-# codes by (clearly apart and readable) + (and holds)
-_DECIDED = np.array([UNKNOWN, FALSE, TRUE], np.uint8)
-
-
-def _floats(part: _Part, nodes: Sequence[Any], a: Quantities, chunk: Chunk) -> Codes:
-    """Comparisons with a float threshold, one row each, where they are readable: as floats
-    where clearly apart, else exactly."""
-    assert part.bound is not None
-    rows = np.stack([reading(chunk, a.key, limit, part.mode) for limit in part.windows])
-    readable = rows if len(part.windows) == 1 else rows[part.which]
-    x = a.float_value[None, :]
-    bound = part.bound
-    if part.mode == "uln":
-        clear, holds = _apart(part, x, bound * a.float_uln[None, :])
-        low_clear, low = _apart(part, x, bound * a.band_low[None, :])
-        high_clear, high = _apart(part, x, bound * a.band_high[None, :])
-        banded = low_clear & high_clear
-        clear |= banded & (low == high)
-        holds |= banded & low
-        clear &= readable
-        # where the plausible ULNs disagree: unknown, without an exact look
-        exact = readable > (clear | (banded & (low != high)))
-    else:
-        clear, holds = _apart(part, x, bound)
-        clear &= readable
-        exact = readable > clear
-    holds &= clear
-    got: Codes = _DECIDED[clear.view(np.uint8) + holds.view(np.uint8)]
-    if exact.any():
-        facts = a.facts
-        for r, i in zip(*(v.tolist() for v in np.nonzero(exact)), strict=True):
-            q = facts[i]
-            assert q is not None
-            got[r, i] = CODES[nodes[r].holds(q)]
-    return got
-
-
-def _apart(part: _Part, x: npt.NDArray[np.float64], y: Any) -> tuple[Mask, Mask]:
-    """Where ``x`` is clearly apart from ``y`` (more than the float margin, relative, and three
-    times that from ``y`` alone, so that float rounding cannot matter), and there whether ``x op
-    y``: where ``x`` is below ``y`` for ``<`` and ``<=``, above it for ``>`` and ``>=``."""
-    from .nodes.compare import FLOAT_MARGIN
-
-    with np.errstate(invalid="ignore", over="ignore"):
-        spread = np.abs(y) * (3 * FLOAT_MARGIN)
-        below, above = x < y - spread, x > y + spread
-    clear = below | above
-    holds = np.where(part.below, below, above)
-    for r, differ in part.equal:
-        holds[r] = clear[r] if differ else False
-    return clear, holds
-
-
-def _exactly(node: Any, a: Quantities, rows: Mask, out: Codes) -> Codes:
+def exactly(node: Any, a: Quantities, rows: Mask, out: Codes) -> Codes:
+    """``node.holds`` of the readings of ``rows`` into ``out``."""
     for i in np.flatnonzero(rows).tolist():
         q = a.facts[i]
         assert q is not None

@@ -103,9 +103,9 @@ class Compare(Aging, Node):
 
     @classmethod
     def shared_columns(cls, nodes: Sequence[Node], chunk: Chunk, ctxs: Sequence[EvalContext]) -> Columns:
-        """Comparisons decided together (:func:`..columnar.compare`), each in its context's
+        """Comparisons decided together (:func:`..comparisons.compare`), each in its context's
         recency window."""
-        from ..columnar import compare
+        from ..comparisons import compare
 
         return compare(nodes, chunk, ctxs)
 
