@@ -32,6 +32,23 @@ class Duration:
 
     def before(self, when: date) -> date:
         """The date this duration before ``when`` (day clamped to the month's length)."""
+        hit = _BEFORE.get((id(self), when))
+        if hit is not None and hit[0] is self:
+            return hit[1]
+        got = self._before(when)
+        _remember(_BEFORE, (id(self), when), (self, got))
+        return got
+
+    def after(self, when: date) -> date:
+        """The date this duration after ``when`` (day clamped to the month's length)."""
+        hit = _AFTER.get((id(self), when))
+        if hit is not None and hit[0] is self:
+            return hit[1]
+        got = self._after(when)
+        _remember(_AFTER, (id(self), when), (self, got))
+        return got
+
+    def _before(self, when: date) -> date:
         total_months = when.year * 12 + (when.month - 1) - self.years * 12 - self.months
         year, month0 = divmod(total_months, 12)
         if year < 1:
@@ -40,8 +57,7 @@ class Duration:
         start = date(year, month0 + 1, day)
         return date.fromordinal(max(1, start.toordinal() - self.weeks * 7 - self.days))
 
-    def after(self, when: date) -> date:
-        """The date this duration after ``when`` (day clamped to the month's length)."""
+    def _after(self, when: date) -> date:
         total_months = when.year * 12 + (when.month - 1) + self.years * 12 + self.months
         year, month0 = divmod(total_months, 12)
         if year > 9999:
@@ -61,6 +77,21 @@ class Duration:
             if n:
                 parts.append(f"{n} {word}{'s' if n != 1 else ''}")
         return " ".join(parts) or "0 days"
+
+
+# (id of a duration, a date) → (the duration, the date it is before / after it): a pure
+# function of the key, remembered for the dates met most (bounded: the input chooses them)
+_BEFORE: dict[tuple[int, date], tuple[Duration, date]] = {}
+_AFTER: dict[tuple[int, date], tuple[Duration, date]] = {}
+_MEMO_MAX = 8192
+
+
+def _remember(
+    memo: dict[tuple[int, date], tuple[Duration, date]], key: tuple[int, date], value: tuple[Duration, date]
+) -> None:
+    if len(memo) >= _MEMO_MAX:
+        memo.clear()
+    memo[key] = value
 
 
 def parse_duration(text: str) -> Duration:

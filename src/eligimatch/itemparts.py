@@ -145,7 +145,7 @@ def label(name: str, obj: Any) -> str:
 
 class Label:
     """The ``label`` field of an item: the one given, or, for an item read from a profile
-    (``_source``: its collection and model), :func:`label` of it, made when first read."""
+    (``_collection`` and ``_model``), :func:`label` of its model, made when first read."""
 
     def __get__(self, item: Any, owner: type | None = None) -> str:
         if item is None:  # no default: the field is required
@@ -153,9 +153,8 @@ class Label:
         values = item.__dict__
         text: str | None = values["_label"]
         if text is None:
-            text = values["_label"] = label(*values["_source"])
+            text = values["_label"] = label(values["_collection"], values["_model"])
         return text
 
     def __set__(self, item: Any, text: str) -> None:
         item.__dict__["_label"] = text
-        item.__dict__["_source"] = None

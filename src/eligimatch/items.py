@@ -158,7 +158,8 @@ def collections(p: Patient, facts: Facts, problems: Problems) -> None:
             values["fields"] = fields
             values["start"], values["end"], values["ongoing"] = period(obj)
             values["_label"] = given
-            values["_source"] = (name, obj)
+            values["_collection"] = name
+            values["_model"] = obj
             items.append(item)
         out[name] = items
 
