@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from . import attestations, jsonin
+from . import attestations, jsonfast, jsonin
 from .engine import RuleSet, Trial, TrialResult
 from .errors import PatientError
 from .facts import Facts, build_facts
@@ -48,6 +49,33 @@ def parse_patient(
     retrospectively: the data after it is left out and listed in ``notes``
     (:mod:`eligimatch.retro`); data after the file's own ``as_of`` stays an error.
     """
+    patient = _exact_patient()(jsonin.text_of(text, source, PatientError, limit=max_bytes))
+    if patient is None:
+        return _full_parse(text, source, notes, max_bytes, as_of)
+    return _earlier(patient, source, notes, as_of)
+
+
+def _earlier(patient: Patient, source: str, notes: list[str] | None, as_of: date | None) -> Patient:
+    if as_of is not None:
+        from .retro import as_of_earlier
+
+        patient, left_out = as_of_earlier(patient, as_of)
+        if notes is not None:
+            notes.extend(f"{source}: note: {line}" for line in left_out)
+    return patient
+
+
+@cache
+def _exact_patient() -> Callable[[str], Patient | None]:
+    """The fast path (:mod:`.jsonfast`): a profile of exactly typed JSON read in one pass, or
+    None; built on first use."""
+    return jsonfast.reader(Patient)
+
+
+def _full_parse(
+    text: str | bytes, source: str, notes: list[str] | None, max_bytes: int | None, as_of: date | None
+) -> Patient:
+    """The full path of :func:`parse_patient`: it reads every input and names every problem."""
     raw = jsonin.load(text, source, PatientError, limit=max_bytes)
     if not isinstance(raw, dict):
         raise PatientError(source, [("", "a patient profile must be a JSON object")])
@@ -72,13 +100,7 @@ def parse_patient(
     wrong = jsonin.type_problems(patient, raw)
     if wrong:
         raise PatientError(source, wrong)
-    if as_of is not None:
-        from .retro import as_of_earlier
-
-        patient, left_out = as_of_earlier(patient, as_of)
-        if notes is not None:
-            notes.extend(f"{source}: note: {line}" for line in left_out)
-    return patient
+    return _earlier(patient, source, notes, as_of)
 
 
 def read_patient(

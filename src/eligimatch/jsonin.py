@@ -42,6 +42,7 @@ __all__ = [
     "load",
     "max_input_bytes",
     "read_bytes",
+    "text_of",
     "type_problems",
 ]
 
@@ -171,18 +172,12 @@ def _scan(raw: Any, max_depth: int | None) -> tuple[str, str] | None:
     return None
 
 
-def load(
-    data: bytes | str,
-    source: str,
-    error: ErrorClass,
-    *,
-    limit: int | None = None,
-    max_depth: int | None = None,
-) -> Any:
-    """Parse JSON text under the rules of this module; raise ``error(source, problems)``."""
+def text_of(data: bytes | str, source: str, error: ErrorClass, *, limit: int | None = None) -> str:
+    """The text of a JSON input, refused (``error(source, problems)``) before parsing when it is
+    over the size limit, not UTF-8, starts with a byte-order mark or is empty."""
 
-    def fail(msg: str, field: str = "") -> InputError:
-        return error(source, [(field, msg)])
+    def fail(msg: str) -> InputError:
+        return error(source, [("", msg)])
 
     if limit is None:
         limit = max_input_bytes()
@@ -201,6 +196,23 @@ def load(
         text = data
     if not text.strip():
         raise fail("empty (no JSON value)")
+    return text
+
+
+def load(
+    data: bytes | str,
+    source: str,
+    error: ErrorClass,
+    *,
+    limit: int | None = None,
+    max_depth: int | None = None,
+) -> Any:
+    """Parse JSON text under the rules of this module; raise ``error(source, problems)``."""
+
+    def fail(msg: str, field: str = "") -> InputError:
+        return error(source, [(field, msg)])
+
+    text = text_of(data, source, error, limit=limit)
     flagged: list[object] = []  # refused numbers and objects with a duplicate key
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
