@@ -6,17 +6,14 @@ their status-only evaluations, called by the nodes' ``columns`` methods.
 * comparisons: in :mod:`.comparisons`, from a chunk's readings (:func:`reading`), exactly where
   floats cannot tell (:func:`exactly`);
 * ``any_recorded`` by :func:`.core.kleene_or` of the comparisons reported; ``recorded`` from
-  presence and age; ``evidence`` from its parts, read once per concept; ``exists`` over one
-  flat list of the chunk's items: each ``where`` test decided once per chunk (a field test once
-  per distinct value of its field; ``item_columns`` of the test) and shared by every ``exists``
-  that has it, Kleene-AND the item's window, Kleene-OR over a patient's items (on codes, the
-  minimum and the maximum).
+  presence and age; ``evidence`` from its parts, read once per concept; ``exists`` in
+  :mod:`.itemcolumns`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,24 +26,24 @@ from .columns import (
     UNKNOWN,
     Chunk,
     Codes,
-    Items,
     Mask,
     Quantities,
     code,
     value_of,
 )
 
+if TYPE_CHECKING:
+    from ..facts import Facts
+    from .core import Truth
+
 __all__ = [
     "TABLE_CHILDREN",
-    "any_of",
+    "answered",
     "any_recorded",
-    "by_field_value",
     "combine_table",
     "combined",
     "evidence",
     "exactly",
-    "exists",
-    "item_by_item",
     "reading",
     "recorded",
 ]
@@ -178,71 +175,11 @@ def recorded(chunk: Chunk, key: str, limit: int | None) -> Codes:
     return np.where(chunk.quantity(key).fresh(limit), TRUE, UNKNOWN).astype(np.uint8)
 
 
-def exists(node: Any, chunk: Chunk) -> Codes:
-    """``exists`` over the chunk: each item's ``where`` tests (each test decided once per chunk,
-    for a field test once per distinct value of its field), Kleene-AND its window, Kleene-OR
-    over each patient's items."""
-    c = chunk.collection(node.collection)
-    match = _window_codes(node, c, chunk)
-    for test in node.where:
-        match = np.minimum(match, _test_codes(chunk, c, node.collection, test))
-    out = np.where(c.recorded, FALSE, UNKNOWN).astype(np.uint8)
-    if len(match):  # Kleene OR over each patient's items: the maximum of its segment
-        out[c.holders] = np.maximum.reduceat(match, c.firsts)
-    return out
-
-
-def _test_codes(chunk: Chunk, c: Items, collection: str, test: Any) -> Codes:
-    """One ``where`` entry over every item (its ``item_columns``), once per chunk."""
-    try:
-        key: Hashable = ("where", collection, test)
-        hash(key)
-    except TypeError:
-        key = ("where", collection, id(test))
-    got: Codes = chunk.cached(key, lambda: test.item_columns(chunk, c))
-    return got
-
-
-def by_field_value(items: Items, name: str, test: Any) -> Codes:
-    """``test(value)`` of one item field over every item: once per distinct value."""
-    index, values = items.field(name)
-    table = np.fromiter((CODES[test(v)] for v in values), np.uint8, len(values))
-    got: Codes = table[index]
-    return got
-
-
-def item_by_item(chunk: Chunk, items: Items, test_item: Any) -> Codes:
-    """``test_item(item, facts)`` over every item, item by item."""
+def answered(chunk: Chunk, status: Callable[[Facts], Truth]) -> Codes:
+    """A ``review`` node's codes: unknown for the patients without attestations (nothing can
+    answer it), ``status`` for the others."""
+    out = np.full(chunk.n, UNKNOWN, np.uint8)
     facts = chunk.facts
-    return np.fromiter(
-        (CODES[test_item(item, facts[r])] for item, r in zip(items.items, items.owner.tolist(), strict=True)),
-        np.uint8,
-        len(items.items),
-    )
-
-
-def any_of(chunk: Chunk, items: Items, alternatives: Sequence[Sequence[Any]]) -> Codes:
-    """Kleene OR of Kleene ANDs (the maximum of minima) of where tests over every item."""
-    out = np.full(len(items.items), FALSE, np.uint8)
-    for alternative in alternatives:
-        every = np.full(len(items.items), TRUE, np.uint8)
-        for sub in alternative:
-            every = np.minimum(every, sub.item_columns(chunk, items))
-        out = np.maximum(out, every)
-    return out
-
-
-def _window_codes(node: Any, c: Items, chunk: Chunk) -> Codes:
-    """Per item, :meth:`~.nodes.exists_node.Exists._in_window` as codes."""
-    m = len(c.items)
-    if node.current:
-        as_of = chunk.as_of[c.owner]
-        return np.where(c.has_end, np.where(c.end >= as_of, TRUE, FALSE), c.ongoing).astype(np.uint8)
-    if node.window is None:
-        return np.full(m, TRUE, np.uint8)
-    start = chunk.window_start(node.window)[c.owner]
-    out = np.full(m, UNKNOWN, np.uint8)
-    out[c.has_start & (c.start > start)] = TRUE
-    out[c.has_end] = np.where(c.end[c.has_end] > start[c.has_end], TRUE, FALSE)
-    out[~c.has_end & (c.ongoing == TRUE)] = TRUE
+    for i in chunk.attested():
+        out[i] = CODES[status(facts[i])]
     return out

@@ -206,44 +206,56 @@ class Items:
     def __init__(self, chunk: Chunk, name: str) -> None:
         lists = [f.collections.get(name) for f in chunk.facts]
         n = len(lists)
-        self.recorded = np.fromiter((x is not None for x in lists), np.bool_, n)
-        items: list[Item] = []
-        owner: list[int] = []
-        for row, got in enumerate(lists):
-            if got:
-                items.extend(got)
-                owner.extend([row] * len(got))
-        m = len(items)
+        self.recorded = np.array([x is not None for x in lists], np.bool_)
+        items: list[Item] = [item for got in lists if got for item in got]
         self.items = items
-        self.owner = np.array(owner, dtype=np.intp)
+        self.owner = np.repeat(np.arange(n, dtype=np.intp), [len(got) if got else 0 for got in lists])
         # items are listed patient by patient: the patients with items, and where each's begin
         self.holders = np.flatnonzero(np.bincount(self.owner, minlength=n))
         self.firsts = np.searchsorted(self.owner, self.holders)
-        self.has_start = np.fromiter((i.start is not None for i in items), np.bool_, m)
-        self.has_end = np.fromiter((i.end is not None for i in items), np.bool_, m)
-        self.start = np.fromiter((_ordinal(i.start) for i in items), np.int64, m)
-        self.end = np.fromiter((_ordinal(i.end) for i in items), np.int64, m)
-        self.ongoing = np.fromiter((code(i.ongoing) for i in items), np.uint8, m)
+        starts = [i.start for i in items]
+        ends = [i.end for i in items]
+        self.has_start = np.array([d is not None for d in starts], np.bool_)
+        self.has_end = np.array([d is not None for d in ends], np.bool_)
+        self.start = np.array([0 if d is None else d.toordinal() for d in starts], np.int64)
+        self.end = np.array([0 if d is None else d.toordinal() for d in ends], np.int64)
+        self.ongoing = np.array([CODES[i.ongoing] for i in items], np.uint8)
         self._fields: dict[str, tuple[npt.NDArray[np.intp], list[Any]]] = {}
 
     def field(self, name: str) -> tuple[npt.NDArray[np.intp], list[Any]]:
         """The distinct values of an item field in the chunk, and per item which it has."""
         got = self._fields.get(name)
         if got is None:
-            seen: dict[Any, int] = {}
-            values: list[Any] = []
-            index = np.empty(len(self.items), np.intp)
-            for j, item in enumerate(self.items):
-                v = item.fields.get(name)
-                k = seen.setdefault(_value_key(v), len(values))
-                if k == len(values):
-                    values.append(v)
-                index[j] = k
-            got = self._fields[name] = (index, values)
+            got = self._fields[name] = _distinct([item.fields.get(name) for item in self.items])
         return got
 
 
 _PLAIN = (str, bool, int, float, Decimal, type(None), date)
+_ONE_KIND = frozenset(_PLAIN) - {type(None)}
+
+
+def _distinct(values: list[Any]) -> tuple[npt.NDArray[np.intp], list[Any]]:
+    """The distinct values of a list (first seen first), and each value's place among them.
+
+    Values every test decides alike are one: plain values and lists of them of equal types and
+    values; anything else (a partly known list...) is its own.  When the values (or the lists'
+    elements) are all of one plain type, besides None, they are their own keys."""
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    keys: list[Any] | None = None
+    if not kinds or (len(kinds) == 1 and kinds <= _ONE_KIND):
+        keys = values
+    elif kinds == {list}:
+        inner = {type(x) for v in values if v is not None for x in v}
+        if len(inner) <= 1 and inner <= _ONE_KIND:
+            keys = [v if v is None else tuple(v) for v in values]
+    if keys is None:
+        keys = [_value_key(v) for v in values]
+    order = dict.fromkeys(keys)
+    places = {key: k for k, key in enumerate(order)}
+    index = np.fromiter(map(places.__getitem__, keys), np.intp, len(keys))
+    first = dict(zip(reversed(keys), reversed(values), strict=True))  # the first of each wins
+    return index, [first[key] for key in order]
 
 
 def _value_key(v: Any) -> Hashable:
@@ -255,10 +267,6 @@ def _value_key(v: Any) -> Hashable:
     if t is list and all(type(x) in _PLAIN for x in v):
         return (t, tuple((type(x), x) for x in v))
     return (t, id(v))
-
-
-def _ordinal(d: date | None) -> int:
-    return 0 if d is None else d.toordinal()
 
 
 class Chunk:
@@ -301,6 +309,13 @@ class Chunk:
         )
         return got
 
+    def attested(self) -> list[int]:
+        """The patients with clinician attestations."""
+        got: list[int] = self.cached(
+            "attested", lambda: [i for i, f in enumerate(self.facts) if f.attestations]
+        )
+        return got
+
     def rows(self, status: Callable[[Facts], Truth]) -> Codes:
         """Codes of ``status`` patient by patient."""
         return np.fromiter((CODES[status(f)] for f in self.facts), np.uint8, self.n)
@@ -317,22 +332,15 @@ class Chunk:
         deciding, once per value for the whole run (a bounded memo)."""
 
         def make() -> tuple[npt.NDArray[np.intp], list[int], list[Any]]:
-            seen: dict[Any, int] = {}
-            firsts: list[int] = []
-            keys: list[Any] = []
-            index = np.empty(self.n, np.intp)
-            for i, f in enumerate(self.facts):
-                v = value(f)
-                key: Any = (type(v), v)  # True is not 1, "1" is not 1
-                try:
-                    k = seen.setdefault(key, len(firsts))
-                except TypeError:  # an unhashable value: decided on its own
-                    k, key = len(firsts), None
-                if k == len(firsts):
-                    firsts.append(i)
-                    keys.append(key)
-                index[i] = k
-            return index, firsts, keys
+            keys: list[Any] = [(type(v), v) for v in map(value, self.facts)]  # True is not 1
+            try:
+                order = dict.fromkeys(keys)
+            except TypeError:  # an unhashable value: decided on its own
+                return _keys_apart(keys)
+            places = {key: k for k, key in enumerate(order)}
+            index = np.fromiter(map(places.__getitem__, keys), np.intp, len(keys))
+            first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+            return index, [first[key] for key in order], list(order)
 
         index, firsts, keys = self.cached(("values", name), make)
         memo = _memo(node)
@@ -366,3 +374,21 @@ class Chunk:
 
         got: npt.NDArray[np.int64] = self.cached(("window", window), make)
         return got
+
+
+def _keys_apart(keys: list[Any]) -> tuple[npt.NDArray[np.intp], list[int], list[Any]]:
+    """For :meth:`Chunk.by_value`: the distinct keys, unhashable ones each on its own (None)."""
+    seen: dict[Any, int] = {}
+    firsts: list[int] = []
+    distinct: list[Any] = []
+    index = np.empty(len(keys), np.intp)
+    for i, key in enumerate(keys):
+        try:
+            k = seen.setdefault(key, len(firsts))
+        except TypeError:
+            k, key = len(firsts), None
+        if k == len(firsts):
+            firsts.append(i)
+            distinct.append(key)
+        index[i] = k
+    return index, firsts, distinct

@@ -73,7 +73,7 @@ class Exists(Node):
         return None if unsure else False
 
     def columns(self, chunk: Chunk, ctx: EvalContext) -> Codes:
-        from ..columnar import exists
+        from ..itemcolumns import exists
 
         return exists(self, chunk)
 

@@ -35,7 +35,7 @@ class FieldTest:
 
     def item_columns(self, chunk: Chunk, items: Items) -> Codes:
         """The test on every item of a chunk's collection (the columnar runner): item by item."""
-        from ..columnar import item_by_item
+        from ..itemcolumns import item_by_item
 
         return item_by_item(chunk, items, self.test_item)
 
@@ -80,6 +80,13 @@ class QuantityFieldTest(FieldTest):
         if raw.get("comparator"):
             return censored(self.op, raw["comparator"], v, limit)
         return bool(OPS[self.op](v, limit))
+
+    def item_columns(self, chunk: Chunk, items: Items) -> Codes:
+        """The test on every item of a chunk's collection: once per distinct value of the field
+        (all it reads)."""
+        from ..itemcolumns import by_field_item
+
+        return by_field_item(chunk, items, self.name, self.test_item)
 
     def gaps(self, item: Item, facts: Facts) -> list[str]:
         raw = item.fields.get(self.name)
@@ -149,6 +156,12 @@ class DateFieldTest(FieldTest):
             return self.op in ("<", "<=", "!=")
         return bool(OPS[self.op](d, ref))
 
+    def item_columns(self, chunk: Chunk, items: Items) -> Codes:
+        """The test on every item of a chunk's collection, on day numbers (:func:`..itemcolumns.dated`)."""
+        from ..itemcolumns import dated
+
+        return dated(self, chunk, items)
+
     def gaps(self, item: Item, facts: Facts) -> list[str]:
         out = [] if isinstance(item.fields.get(self.name), date) else [self.name]
         if self._reference(item, facts) is None:
@@ -188,6 +201,12 @@ class OncoTreeFieldTest(FieldTest):
             return None
         hit = any(tree.is_a(code, c) for c in self.codes)
         return not hit if self.negate else hit
+
+    def item_columns(self, chunk: Chunk, items: Items) -> Codes:
+        """The test on every item of a chunk's collection: once per distinct code."""
+        from ..itemcolumns import by_field_item
+
+        return by_field_item(chunk, items, self.name, self.test_item)
 
     def gaps(self, item: Item, facts: Facts) -> list[str]:
         code = item.fields.get(self.name)

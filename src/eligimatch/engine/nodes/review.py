@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...facts import Facts
 from ..core import Outcome, Truth, stale, unknown
 from .base import Bad, EvalContext, Example, Node, NodeKind, Problems
+
+if TYPE_CHECKING:
+    from ..columns import Chunk, Codes
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,12 @@ class Review(Node):
         if att is None or stale(att.date, facts.as_of, limit):
             return None
         return bool(att.answer == "yes")
+
+    def columns(self, chunk: Chunk, ctx: EvalContext) -> Codes:
+        """Unknown for the patients without attestations; the others' one by one."""
+        from ..columnar import answered
+
+        return answered(chunk, lambda facts: self.status(facts, ctx))
 
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
         att = facts.attestations.get((ctx.trial_id, ctx.criterion_id))

@@ -38,7 +38,7 @@ class Match:
     def item_columns(self, chunk: Chunk, items: Items) -> Codes:
         """The test on every item of a chunk's collection (the columnar runner): once per
         distinct value of the field."""
-        from ..columnar import by_field_value
+        from ..itemcolumns import by_field_value
 
         return by_field_value(items, self.name, self.test)
 
@@ -120,7 +120,7 @@ class AnyOfFieldTest(FieldTest):
 
     def item_columns(self, chunk: Chunk, items: Items) -> Codes:
         """Kleene OR of Kleene ANDs of the alternatives' tests, each over every item."""
-        from ..columnar import any_of
+        from ..itemcolumns import any_of
 
         return any_of(chunk, items, self.alternatives)
 

@@ -1,0 +1,162 @@
+"""``exists`` over a chunk of patients at once (the columnar runner, :mod:`.columnar`): one flat
+list of the chunk's items of a collection (:class:`.columns.Items`), each ``where`` test decided
+for every item once per chunk (``item_columns`` of the test) and shared by every ``exists`` that
+has it, Kleene-AND the item's window, Kleene-OR over each patient's items (on codes: the minimum
+and the maximum of a segment).
+
+A test of one field's value alone is decided once per distinct value of the field in the chunk
+(:func:`by_field_value`, :func:`by_field_item`); a date test compares day numbers, the calendar
+arithmetic of its offset done once per date (:func:`dated`); any other test item by item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from datetime import date
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .columns import CODES, FALSE, TRUE, UNKNOWN, Chunk, Codes, Items
+
+__all__ = ["any_of", "by_field_item", "by_field_value", "dated", "exists", "item_by_item"]
+
+_Ints = npt.NDArray[np.int64]
+# dates shifted by a duration (Duration.after / before), by (duration, sign, day number): a
+# bounded number, for the whole run
+_SHIFTED: dict[tuple[Any, int, int], int] = {}
+_KEPT_SHIFTED = 1 << 16
+
+
+def exists(node: Any, chunk: Chunk) -> Codes:
+    """``exists`` over the chunk: each item's ``where`` tests, Kleene-AND its window, Kleene-OR
+    over each patient's items; FALSE for a recorded collection without a matching item,
+    UNKNOWN for one not recorded."""
+    c = chunk.collection(node.collection)
+    match = _window_codes(node, c, chunk)
+    for test in node.where:
+        match = np.minimum(match, _test_codes(chunk, c, node.collection, test))
+    out = np.where(c.recorded, FALSE, UNKNOWN).astype(np.uint8)
+    if len(match):  # Kleene OR over each patient's items: the maximum of its segment
+        out[c.holders] = np.maximum.reduceat(match, c.firsts)
+    return out
+
+
+def _test_codes(chunk: Chunk, c: Items, collection: str, test: Any) -> Codes:
+    """One ``where`` entry over every item (its ``item_columns``), once per chunk."""
+    try:
+        key: Hashable = ("where", collection, test)
+        hash(key)
+    except TypeError:
+        key = ("where", collection, id(test))
+    got: Codes = chunk.cached(key, lambda: test.item_columns(chunk, c))
+    return got
+
+
+def by_field_value(items: Items, name: str, test: Callable[[Any], Any]) -> Codes:
+    """``test(value)`` of one item field over every item: once per distinct value."""
+    index, values = items.field(name)
+    table = np.array([CODES[test(v)] for v in values], np.uint8)
+    got: Codes = table[index]
+    return got
+
+
+def by_field_item(chunk: Chunk, items: Items, name: str, test_item: Callable[[Any, Any], Any]) -> Codes:
+    """``test_item(item, facts)`` of a test that reads one field of the item alone, over every
+    item: once per distinct value of the field, on the first item that has it."""
+    index = items.field(name)[0]
+    if not len(index):
+        return np.zeros(0, np.uint8)
+    firsts = np.unique(index, return_index=True)[1].tolist()
+    owners = items.owner[firsts].tolist()
+    table = np.array(
+        [CODES[test_item(items.items[j], chunk.facts[r])] for j, r in zip(firsts, owners, strict=True)],
+        np.uint8,
+    )
+    got: Codes = table[index]
+    return got
+
+
+def item_by_item(chunk: Chunk, items: Items, test_item: Callable[[Any, Any], Any]) -> Codes:
+    """``test_item(item, facts)`` over every item, item by item."""
+    facts = chunk.facts
+    return np.array(
+        [CODES[test_item(item, facts[r])] for item, r in zip(items.items, items.owner.tolist(), strict=True)],
+        np.uint8,
+    )
+
+
+def any_of(chunk: Chunk, items: Items, alternatives: Sequence[Sequence[Any]]) -> Codes:
+    """Kleene OR of Kleene ANDs (the maximum of minima) of where tests over every item."""
+    out = np.full(len(items.items), FALSE, np.uint8)
+    for alternative in alternatives:
+        every = np.full(len(items.items), TRUE, np.uint8)
+        for sub in alternative:
+            every = np.minimum(every, sub.item_columns(chunk, items))
+        out = np.maximum(out, every)
+    return out
+
+
+def dated(test: Any, chunk: Chunk, items: Items) -> Codes:
+    """A date field test (:class:`~.nodes.field_tests.DateFieldTest`) over every item: the
+    field's day number against the day number of its reference (the item's start or end, or the
+    evaluation date), shifted by its offset; an item still going on has an open end, later than
+    any date.  Unknown where the field is not a date or the reference is missing."""
+    from .nodes.base import OPS
+
+    index, values = items.field(test.name)
+    if any(v is not None and type(v) is not date for v in values):  # not plain dates: as it says
+        return item_by_item(chunk, items, test.test_item)
+    is_date = np.array([v is not None for v in values], np.bool_)[index]
+    day = np.array([0 if v is None else v.toordinal() for v in values], np.int64)[index]
+    open_end = np.zeros(len(index), np.bool_)
+    if test.ref == "as_of":
+        base, known = chunk.as_of[items.owner], np.ones(len(index), np.bool_)
+    elif test.ref == "start":
+        base, known = items.start, items.has_start
+    else:
+        base, known = items.end, items.has_end
+        open_end = ~known & (items.ongoing == TRUE)
+    if test.offset is not None and known.any():
+        base = base.copy()
+        base[known] = _shifted(test.offset, test.sign, base[known])
+    holds = np.asarray(OPS[test.op](day, base))
+    if open_end.any():
+        holds = np.where(open_end, test.op in ("<", "<=", "!="), holds)
+    decided = is_date & (known | open_end)
+    out: Codes = np.where(decided, np.where(holds, TRUE, FALSE), UNKNOWN).astype(np.uint8)
+    return out
+
+
+def _shifted(offset: Any, sign: int, days: _Ints) -> _Ints:
+    """Day numbers moved by a calendar duration (after for sign +1, before for -1), each
+    distinct date computed once for the run."""
+    distinct, which = np.unique(days, return_inverse=True)
+    if len(_SHIFTED) > _KEPT_SHIFTED:
+        _SHIFTED.clear()
+    shift = offset.after if sign > 0 else offset.before
+    moved = []
+    for d in distinct.tolist():
+        got = _SHIFTED.get((offset, sign, d))
+        if got is None:
+            got = _SHIFTED[(offset, sign, d)] = shift(date.fromordinal(d)).toordinal()
+        moved.append(got)
+    out: _Ints = np.array(moved, np.int64)[which.reshape(-1)]
+    return out
+
+
+def _window_codes(node: Any, c: Items, chunk: Chunk) -> Codes:
+    """Per item, :meth:`~.nodes.exists_node.Exists._in_window` as codes."""
+    m = len(c.items)
+    if node.current:
+        as_of = chunk.as_of[c.owner]
+        return np.where(c.has_end, np.where(c.end >= as_of, TRUE, FALSE), c.ongoing).astype(np.uint8)
+    if node.window is None:
+        return np.full(m, TRUE, np.uint8)
+    start = chunk.window_start(node.window)[c.owner]
+    out = np.full(m, UNKNOWN, np.uint8)
+    out[c.has_start & (c.start > start)] = TRUE
+    out[c.has_end] = np.where(c.end[c.has_end] > start[c.has_end], TRUE, FALSE)
+    out[~c.has_end & (c.ongoing == TRUE)] = TRUE
+    return out
