@@ -141,7 +141,7 @@ def measured(
     problems: Problems,
 ) -> QuantityFact | None:
     """``number`` ``unit`` of ``a`` in its canonical unit, or None with the problem recorded."""
-    key = (id(a), number, unit, comparator)
+    key = (id(a), str(number), unit, comparator)
     hit = _MEASURED.get(key)
     if hit is None or hit[0] is not a:
         got = canonical(a, number, unit, comparator, where, problems)
@@ -159,7 +159,8 @@ def measured(
     return qf
 
 
-# as _CANONICAL, → (the analyte, the fact's fields but its date)
+# as _CANONICAL but for the number's text (see labfacts._LABS) → (the analyte, the fact's fields
+# but its date)
 _MEASURED: dict[tuple[Any, ...], tuple[Analyte, dict[str, Any]]] = {}
 
 
