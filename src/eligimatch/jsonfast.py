@@ -61,19 +61,22 @@ def reader(model: type[M]) -> Callable[[str], M | None]:
     validator = _build(twin, _models(schema))
     decode = json.JSONDecoder(parse_float=_number_reader(min(places, default=None))).decode
     nested = {cls: _nested(fields) for cls, fields in _model_fields(schema)}
+    leaf = frozenset(cls for cls, names in nested.items() if not names)  # holding no model
 
     def keys(m: BaseModel) -> int:
         given = m.__pydantic_fields_set__  # a default is not in the text: its keys are not counted
         n = len(given)
         for name in nested[type(m)]:
-            if name not in given:
-                continue
-            v = getattr(m, name)
-            if type(v) is list:
-                for x in v:
-                    n += keys(x) if type(x) in nested else 0
-            elif type(v) in nested:
-                n += keys(v)
+            if name in given:
+                v = getattr(m, name)
+                if type(v) is list:
+                    for x in v:
+                        t = type(x)
+                        n += len(x.__pydantic_fields_set__) if t in leaf else keys(x) if t in nested else 0
+                elif type(v) in leaf:
+                    n += len(v.__pydantic_fields_set__)
+                elif type(v) in nested:
+                    n += keys(v)
         return n
 
     def read(text: str) -> M | None:
@@ -92,8 +95,12 @@ def _number_reader(places: int | None) -> Callable[[str], Decimal]:
     """The ``parse_float`` hook: jsonin's bounds, and at most ``places`` decimal places."""
     unit = Decimal(1).scaleb(-places) if places is not None else None
     longest = (places or 0) + 1  # the point and the decimal places
+    # written without an exponent in this many characters, a number is within every bound
+    short = min(MAX_MAGNITUDE, MAX_MAGNITUDE if places is None else places) + 1
 
     def number(text: str) -> Decimal:
+        if len(text) <= short and "e" not in text and "E" not in text:
+            return Decimal(text)
         if len(text) <= MAX_NUMBER_CHARS:
             d = Decimal(text)
             if not d:
