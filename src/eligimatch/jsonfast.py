@@ -25,11 +25,13 @@ accepts, and then returns the very model the full path builds:
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Context, Decimal
 from typing import Any, TypeVar
 
+import pydantic.main
 from pydantic import BaseModel
 from pydantic_core import SchemaValidator
 from pydantic_core import core_schema as cs
@@ -255,15 +257,16 @@ def _nested(fields: dict[str, Schema]) -> tuple[str, ...]:
 def _build(twin: Schema, models: list[type[BaseModel]]) -> SchemaValidator:
     """The twin's validator.  pydantic-core reuses a complete model's own validator for a model
     in a schema (it would validate the nested models laxly): the models are marked incomplete
-    while the twin is built."""
-    complete = {cls: cls.__dict__.get("__pydantic_complete__") for cls in models}
-    try:
-        for cls in models:
-            type.__setattr__(cls, "__pydantic_complete__", False)
-        return SchemaValidator(twin)
-    finally:
-        for cls, was in complete.items():
-            if was is None:
-                type.__delattr__(cls, "__pydantic_complete__")
-            else:
-                type.__setattr__(cls, "__pydantic_complete__", was)
+    while the twin is built, as ``model_rebuild`` does, under its lock."""
+    with getattr(pydantic.main, "_rebuild_lock", contextlib.nullcontext()):
+        complete = {cls: cls.__dict__.get("__pydantic_complete__") for cls in models}
+        try:
+            for cls in models:
+                type.__setattr__(cls, "__pydantic_complete__", False)
+            return SchemaValidator(twin)
+        finally:
+            for cls, was in complete.items():
+                if was is None:
+                    type.__delattr__(cls, "__pydantic_complete__")
+                else:
+                    type.__setattr__(cls, "__pydantic_complete__", was)
