@@ -187,21 +187,8 @@ def _float(x: Any) -> float:
 
 
 class Items:
-    """One collection over the chunk: every item of every patient, in one flat list."""
-
-    __slots__ = (
-        "_fields",
-        "end",
-        "firsts",
-        "has_end",
-        "has_start",
-        "holders",
-        "items",
-        "ongoing",
-        "owner",
-        "recorded",
-        "start",
-    )
+    """One collection over the chunk: every item of every patient, in one flat list (its items'
+    periods made on first use)."""
 
     def __init__(self, chunk: Chunk, name: str) -> None:
         lists = [f.collections.get(name) for f in chunk.facts]
@@ -213,14 +200,40 @@ class Items:
         # items are listed patient by patient: the patients with items, and where each's begin
         self.holders = np.flatnonzero(np.bincount(self.owner, minlength=n))
         self.firsts = np.searchsorted(self.owner, self.holders)
-        starts = [i.start for i in items]
-        ends = [i.end for i in items]
-        self.has_start = np.array([d is not None for d in starts], np.bool_)
-        self.has_end = np.array([d is not None for d in ends], np.bool_)
-        self.start = np.array([0 if d is None else d.toordinal() for d in starts], np.int64)
-        self.end = np.array([0 if d is None else d.toordinal() for d in ends], np.int64)
-        self.ongoing = np.array([CODES[i.ongoing] for i in items], np.uint8)
         self._fields: dict[str, tuple[npt.NDArray[np.intp], list[Any]]] = {}
+
+    @functools.cached_property
+    def _period(self) -> tuple[Mask, Mask, npt.NDArray[np.int64], npt.NDArray[np.int64], Codes]:
+        starts = [i.start for i in self.items]
+        ends = [i.end for i in self.items]
+        return (
+            np.array([d is not None for d in starts], np.bool_),
+            np.array([d is not None for d in ends], np.bool_),
+            np.array([0 if d is None else d.toordinal() for d in starts], np.int64),
+            np.array([0 if d is None else d.toordinal() for d in ends], np.int64),
+            np.array([CODES[i.ongoing] for i in self.items], np.uint8),
+        )
+
+    @property
+    def has_start(self) -> Mask:
+        return self._period[0]
+
+    @property
+    def has_end(self) -> Mask:
+        return self._period[1]
+
+    @property
+    def start(self) -> npt.NDArray[np.int64]:
+        """Day numbers of the items' starts (0: none)."""
+        return self._period[2]
+
+    @property
+    def end(self) -> npt.NDArray[np.int64]:
+        return self._period[3]
+
+    @property
+    def ongoing(self) -> Codes:
+        return self._period[4]
 
     def field(self, name: str) -> tuple[npt.NDArray[np.intp], list[Any]]:
         """The distinct values of an item field in the chunk, and per item which it has."""
@@ -232,6 +245,9 @@ class Items:
 
 _PLAIN = (str, bool, int, float, Decimal, type(None), date)
 _ONE_KIND = frozenset(_PLAIN) - {type(None)}
+_PLAIN_SET = frozenset(_PLAIN)
+# values of these types equal only values of their own type
+_APART = frozenset({str, date, type(None)})
 
 
 def _distinct(values: list[Any]) -> tuple[npt.NDArray[np.intp], list[Any]]:
@@ -239,21 +255,31 @@ def _distinct(values: list[Any]) -> tuple[npt.NDArray[np.intp], list[Any]]:
 
     Values every test decides alike are one: plain values and lists of them of equal types and
     values; anything else (a partly known list...) is its own.  When the values (or the lists'
-    elements) are all of one plain type, besides None, they are their own keys."""
-    kinds = set(map(type, values))
-    kinds.discard(type(None))
+    elements) are of one plain type, besides None, they are their own keys."""
+    try:
+        order: dict[Any, None] | None = dict.fromkeys(values)
+    except TypeError:  # lists
+        order = None
     keys: list[Any] | None = None
-    if not kinds or (len(kinds) == 1 and kinds <= _ONE_KIND):
-        keys = values
-    elif kinds == {list}:
+    if order is not None:
+        kinds = {type(v) for v in order}
+        if kinds <= _APART or (len(set(map(type, values)) - {type(None)}) == 1 and kinds <= _PLAIN_SET):
+            keys = values
+    elif {type(v) for v in values} <= {list, type(None)}:
         inner = {type(x) for v in values if v is not None for x in v}
         if len(inner) <= 1 and inner <= _ONE_KIND:
             keys = [v if v is None else tuple(v) for v in values]
     if keys is None:
         keys = [_value_key(v) for v in values]
-    order = dict.fromkeys(keys)
+    if keys is not values:
+        order = dict.fromkeys(keys)
+    assert order is not None
+    if len(order) == 1:
+        return np.zeros(len(keys), np.intp), values[:1]
     places = {key: k for k, key in enumerate(order)}
     index = np.fromiter(map(places.__getitem__, keys), np.intp, len(keys))
+    if keys is values:  # the first of equal values is the dict's key
+        return index, list(order)
     first = dict(zip(reversed(keys), reversed(values), strict=True))  # the first of each wins
     return index, [first[key] for key in order]
 

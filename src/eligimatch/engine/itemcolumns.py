@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from .columns import CODES, FALSE, TRUE, UNKNOWN, Chunk, Codes, Items
 
-__all__ = ["any_of", "by_field_item", "by_field_value", "dated", "exists", "item_by_item"]
+__all__ = ["any_of", "by_field_item", "by_field_value", "dated", "exists", "item_by_item", "test_codes"]
 
 _Ints = npt.NDArray[np.int64]
 # dates shifted by a duration (Duration.after / before), by (duration, sign, day number): a
@@ -36,21 +36,24 @@ def exists(node: Any, chunk: Chunk) -> Codes:
     c = chunk.collection(node.collection)
     match = _window_codes(node, c, chunk)
     for test in node.where:
-        match = np.minimum(match, _test_codes(chunk, c, node.collection, test))
+        if not match.any():  # every item surely does not match
+            break
+        match = np.minimum(match, test_codes(chunk, c, test))
     out = np.where(c.recorded, FALSE, UNKNOWN).astype(np.uint8)
     if len(match):  # Kleene OR over each patient's items: the maximum of its segment
         out[c.holders] = np.maximum.reduceat(match, c.firsts)
     return out
 
 
-def _test_codes(chunk: Chunk, c: Items, collection: str, test: Any) -> Codes:
-    """One ``where`` entry over every item (its ``item_columns``), once per chunk."""
+def test_codes(chunk: Chunk, items: Items, test: Any) -> Codes:
+    """One ``where`` entry over every item of a collection (its ``item_columns``), once per
+    chunk, whatever the ``exists`` or ``any`` it is in."""
     try:
-        key: Hashable = ("where", collection, test)
+        key: Hashable = ("where", id(items), test)
         hash(key)
     except TypeError:
-        key = ("where", collection, id(test))
-    got: Codes = chunk.cached(key, lambda: test.item_columns(chunk, c))
+        key = ("where", id(items), id(test))
+    got: Codes = chunk.cached(key, lambda: test.item_columns(chunk, items))
     return got
 
 
@@ -88,13 +91,19 @@ def item_by_item(chunk: Chunk, items: Items, test_item: Callable[[Any, Any], Any
 
 
 def any_of(chunk: Chunk, items: Items, alternatives: Sequence[Sequence[Any]]) -> Codes:
-    """Kleene OR of Kleene ANDs (the maximum of minima) of where tests over every item."""
+    """Kleene OR of Kleene ANDs (the maximum of minima) of where tests over every item; a test
+    is not looked at where its alternative is already false everywhere, nor an alternative once
+    every item matches."""
     out = np.full(len(items.items), FALSE, np.uint8)
     for alternative in alternatives:
         every = np.full(len(items.items), TRUE, np.uint8)
         for sub in alternative:
-            every = np.minimum(every, sub.item_columns(chunk, items))
+            every = np.minimum(every, test_codes(chunk, items, sub))
+            if not every.any():
+                break
         out = np.maximum(out, every)
+        if (out == TRUE).all():
+            break
     return out
 
 
