@@ -37,10 +37,8 @@ def metastatic_counts(p: Patient, facts: Facts) -> None:
                 f"not recorded whether the metastases at {', '.join(unsure)} are resolved",
             )
         elif all(c is not None for c in counts):
-            facts.quantities["metastatic_lesion_count"] = QuantityFact(
-                analytes()["metastatic_lesion_count"],
-                value=Fraction(sum(c or 0 for c in counts)),
-                derived="sum of recorded metastatic lesions",
+            facts.quantities["metastatic_lesion_count"] = _count(
+                "metastatic_lesion_count", sum(c or 0 for c in counts), "sum of recorded metastatic lesions"
             )
         else:
             facts.quantity_gaps["metastatic_lesion_count"] = (
@@ -59,11 +57,17 @@ def metastatic_counts(p: Patient, facts: Facts) -> None:
                 f"not recorded whether the metastases at {', '.join(maybe)} are resolved",
             )
         else:
-            facts.quantities["metastatic_organ_count"] = QuantityFact(
-                analytes()["metastatic_organ_count"],
-                value=Fraction(len(organs)),
-                derived=f"organs: {', '.join(sorted(o for o in organs if o)) or 'none'}",
+            facts.quantities["metastatic_organ_count"] = _count(
+                "metastatic_organ_count",
+                len(organs),
+                f"organs: {', '.join(sorted(o for o in organs if o)) or 'none'}",
             )
+
+
+def _count(key: str, n: int, how: str) -> QuantityFact:
+    values = _DEFAULTS.copy()
+    values["analyte"], values["value"], values["derived"] = analytes()[key], Fraction(n), how
+    return made(values)
 
 
 _NONE: list[tuple[dict[str, Analyte], dict[str, QuantityFact]]] = []

@@ -27,11 +27,12 @@ if TYPE_CHECKING:
 __all__ = ["labs"]
 
 
-# (test, value, unit, comparator, result, range) → (the catalogue, the fact's fields but its
-# date): a pure function of the key, remembered for the results met most (bounded; only
-# results that raised no problem); a result met again is read with one look-up.  Numbers are
-# keyed by their text (a Decimal's str is the Decimal: equal values written differently are
-# two entries with one reading): hashing a Decimal just read costs four times its text.
+# (test, value, unit, comparator, result[, the range's low, high and unit]) → (the catalogue,
+# the fact's fields but its date): a pure function of the key, remembered for the results met
+# most (bounded; only results that raised no problem); a result met again is read with one
+# look-up.  Numbers are keyed by their text (a Decimal's str is the Decimal, no Decimal's is
+# "None"; equal values written differently are two entries with one reading): hashing a
+# Decimal just read costs four times its text.
 _LABS: dict[tuple[Any, ...], tuple[dict[str, Analyte], dict[str, Any]]] = {}
 
 
@@ -47,13 +48,11 @@ def labs(p: Patient, facts: Facts, problems: Problems) -> None:
     for i, lab in enumerate(p.labs):
         rr = lab.reference_range
         value = lab.value
-        key = (
-            lab.test,
-            None if value is None else str(value),
-            lab.unit,
-            lab.comparator,
-            lab.result,
-            None if rr is None else (_text(rr.low), _text(rr.high), rr.unit),
+        v = None if value is None else str(value)
+        key: tuple[Any, ...] = (
+            (lab.test, v, lab.unit, lab.comparator, lab.result)
+            if rr is None
+            else (lab.test, v, lab.unit, lab.comparator, lab.result, str(rr.low), str(rr.high), rr.unit)
         )
         hit = memo.get(key)
         if hit is not None and hit[0] is catalogue:
@@ -98,10 +97,6 @@ def labs(p: Patient, facts: Facts, problems: Problems) -> None:
         else:
             first[test] = min(latest, key=_preferred)
     facts.quantities.update(first)
-
-
-def _text(d: Decimal | None) -> str | None:
-    return None if d is None else str(d)
 
 
 def _preferred(r: QuantityFact) -> tuple[Any, ...]:
