@@ -106,8 +106,9 @@ def _scalars(p: Patient, facts: Facts) -> None:
             if holder is None:
                 break
         else:
+            values = holder.__dict__  # a model's fields
             for name, attr in leaves:
-                scalars[name] = getattr(holder, attr)
+                scalars[name] = values[attr]
     facts.histology = p.diagnosis.histology if p.diagnosis else None
 
 
