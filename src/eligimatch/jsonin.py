@@ -20,6 +20,9 @@ every value whose JSON type is not the one the field has (the string ``"1200"`` 
 field, ``0`` or ``"n"`` in a true/false field, a number in a date field, ``true`` in a
 whole-number field).  Strict pydantic validation cannot do this alone: in Python mode it refuses
 date strings, and in JSON mode it accepts strings as decimals and reads decimals through a float.
+
+This is the full path, which reads every input and names every problem; a profile of exactly
+typed JSON is read first by :mod:`.jsonfast`, which declines to it for anything else.
 """
 
 from __future__ import annotations
