@@ -159,13 +159,13 @@ def measured(
     return qf
 
 
-# as _CANONICAL but for the number's text (see labfacts._LABS) → (the analyte, the fact's fields
-# but its date)
+# as _CANONICAL → (the analyte, the fact's fields but its date)
 _MEASURED: dict[tuple[Any, ...], tuple[Analyte, dict[str, Any]]] = {}
 
 
-# (id of the analyte, number, unit, comparator) → (the analyte, canonical value, as reported):
-# a pure function of the key, remembered for the values met most (bounded: the input chooses)
+# (id of the analyte, number as text, unit, comparator) → (the analyte, canonical value, as
+# reported): a pure function of the key, remembered for the values met most (bounded: the input
+# chooses); the number's text is the Decimal (see labfacts._LABS)
 _CANONICAL: dict[tuple[Any, ...], tuple[Analyte, Fraction, str]] = {}
 _MEMO_MAX = 8192
 
@@ -175,7 +175,7 @@ def canonical(
 ) -> tuple[Fraction, str] | None:
     """(``number`` ``unit`` in the canonical unit of ``a``, as reported: "" in that unit), or None
     with the problem recorded (a unit not of ``a``, an impossible value)."""
-    key = (id(a), number, unit, comparator)
+    key = (id(a), str(number), unit, comparator)
     hit = _CANONICAL.get(key)
     if hit is not None and hit[0] is a:
         return hit[1], hit[2]
@@ -187,7 +187,8 @@ def canonical(
             f"{unit!r} is not a unit of {a.name}" if "not a unit of" in exc.reason else str(exc),
         )
         return None
-    value = Fraction(number) * factor
+    n, d = number.as_integer_ratio()  # exact; one normalisation, as Fraction(number) * factor gives it
+    value = Fraction(n * factor.numerator, d * factor.denominator)
     if not _in_range(a, value, f"{where}.value", problems):
         return None
     same_unit = a.unit is not None and spec.key == a.unit.key
