@@ -304,7 +304,15 @@ def test_models_the_twin_cannot_mirror_are_refused():
     class Digits(BaseModel):
         x: Decimal = Field(max_digits=5)
 
-    for model in (Timed, Floating, Converted, Digits):
+    class Inner(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        x: int = 1
+
+    class WithDefault(BaseModel):  # the keys of a default model are not in the text
+        model_config = ConfigDict(extra="forbid")
+        inner: Inner = Inner()
+
+    for model in (Timed, Floating, Converted, Digits, WithDefault):
         with pytest.raises(jsonfast.Unsupported):
             jsonfast.reader(model)
 

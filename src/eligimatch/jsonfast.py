@@ -66,19 +66,23 @@ def reader(model: type[M]) -> Callable[[str], M | None]:
     leaf = frozenset(cls for cls, names in nested.items() if not names)  # holding no model
 
     def keys(m: BaseModel) -> int:
-        given = m.__pydantic_fields_set__  # a default is not in the text: its keys are not counted
-        n = len(given)
+        n = len(m.__pydantic_fields_set__)
+        d = m.__dict__
         for name in nested[type(m)]:
-            if name in given:
-                v = getattr(m, name)
-                if type(v) is list:
-                    for x in v:
-                        t = type(x)
-                        n += len(x.__pydantic_fields_set__) if t in leaf else keys(x) if t in nested else 0
-                elif type(v) in leaf:
-                    n += len(v.__pydantic_fields_set__)
-                elif type(v) in nested:
-                    n += keys(v)
+            v = d[name]  # None or [] when not given (see _nested): no keys counted
+            if v is None:
+                continue
+            if type(v) is list:
+                for x in v:
+                    t = type(x)
+                    if t in leaf:
+                        n += len(x.__pydantic_fields_set__)
+                    elif t in nested:
+                        n += keys(x)
+            elif type(v) in leaf:
+                n += len(v.__pydantic_fields_set__)
+            elif type(v) in nested:
+                n += keys(v)
         return n
 
     def read(text: str) -> M | None:
@@ -248,10 +252,21 @@ def _model_fields(s: Schema) -> Iterator[tuple[type[BaseModel], dict[str, Schema
 
 
 def _nested(fields: dict[str, Schema]) -> tuple[str, ...]:
-    """The fields whose values may hold models (the only JSON objects the schema reads)."""
-    return tuple(
-        name for name, f in fields.items() if any(n["type"] in ("model", "definition-ref") for n in _walk(f))
-    )
+    """The fields whose values may hold models (the only JSON objects the schema reads).  Their
+    defaults must hold none (None, or an empty list), or keys not in the text would be counted."""
+    out = []
+    for name, f in fields.items():
+        if any(n["type"] in ("model", "definition-ref") for n in _walk(f)):
+            default = f["schema"]
+            if default["type"] == "default":
+                if default.get("default_factory_takes_data"):
+                    raise Unsupported(f"field {name}: a default factory that takes data")
+                factory = default.get("default_factory")
+                value = factory() if factory is not None else default.get("default")
+                if value is not None and value != []:
+                    raise Unsupported(f"field {name}: a default that holds a model")
+            out.append(name)
+    return tuple(out)
 
 
 def _build(twin: Schema, models: list[type[BaseModel]]) -> SchemaValidator:
