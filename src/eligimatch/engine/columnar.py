@@ -44,6 +44,7 @@ __all__ = [
     "combined",
     "evidence",
     "exactly",
+    "qualitative",
     "reading",
     "recorded",
 ]
@@ -63,11 +64,15 @@ def combined(node: Any, children: Sequence[Codes], n: int, table: Codes | None =
     if k <= TABLE_CHILDREN:
         if table is None:
             table = combine_table(node, k)
-        index = np.zeros(n, np.intp)
-        for col in children:
-            index *= 3
-            index += col
-        out: Codes = table[index]
+        if k == 0:
+            return np.full(n, table[0], np.uint8)
+        # the combination's place in the table: base-3 digits, first child most significant
+        # (3 ** 5 places fit in a byte)
+        index: npt.NDArray[np.unsignedinteger[Any]] = children[0].astype(np.uint8 if k <= 5 else np.uint16)
+        for col in children[1:]:
+            np.multiply(index, 3, out=index)
+            np.add(index, col, out=index)
+        out: Codes = table.take(index)
         return out
     seen, inverse = np.unique(np.stack(children), axis=1, return_inverse=True)
     values = np.fromiter(
@@ -167,6 +172,22 @@ def evidence(concept: Any, rule_out: str, chunk: Chunk, lab_limit: int | None) -
     positive, age, otherwise = chunk.cached(("evidence", concept, rule_out), make)
     recent = age <= (UNDATED - 1 if lab_limit is None else lab_limit)
     out: Codes = np.where(positive, TRUE, np.where(recent, FALSE, otherwise)).astype(np.uint8)
+    return out
+
+
+def qualitative(node: Any, chunk: Chunk, limit: int | None) -> Codes:
+    """A qualitative result (:class:`~.nodes.qualitative.Qualitative`): whether the result is
+    one of the node's values where it is recent enough; an indeterminate one that is not among
+    them, and a missing or stale one, unknown."""
+    a = chunk.quantity(node.analyte.key)
+    values = node.values
+    undecided = "indeterminate" not in values
+    out = np.full(chunk.n, UNKNOWN, np.uint8)
+    out[a.rows] = [
+        UNKNOWN if undecided and q.result == "indeterminate" else TRUE if q.result in values else FALSE
+        for q in a.got()
+    ]
+    out[~a.fresh(limit)] = UNKNOWN
     return out
 
 

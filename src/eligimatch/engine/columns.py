@@ -97,24 +97,28 @@ class Quantities:
     only some comparisons read is made on first use)."""
 
     def __init__(self, chunk: Chunk, key: str) -> None:
-        qs: list[QuantityFact | None] = [f.quantities.get(key) for f in chunk.facts]
+        qs: list[QuantityFact | None] = [d.get(key) for d in chunk.quantity_dicts()]
         n = len(qs)
         self.key = key
         self.facts = qs
         # the patients with the quantity, and their facts
         self.rows = [i for i, q in enumerate(qs) if q is not None]
         got = self._got = [q for q in qs if q is not None]
+        rows = np.array(self.rows, np.intp)
         self.present = np.zeros(n, np.bool_)
-        self.present[self.rows] = True
-        dated = [q.date for q in got]
-        age = np.full(n, UNDATED, np.int64)
-        when = [i for i, d in zip(self.rows, dated, strict=True) if d is not None]
-        if when:
-            days = np.array([d.toordinal() for d in dated if d is not None], np.int64)
-            age[when] = chunk.as_of[when] - days
-        self.age = age
-        self.has_value = self._mask([q.value is not None for q in got])
-        self.float_value = self._floats([None if q.comparator is not None else q.value for q in got])
+        self.present[rows] = True
+        days = np.array([-1 if q.date is None else q.date.toordinal() for q in got], np.int64)
+        self.age = np.full(n, UNDATED, np.int64)
+        self.age[rows] = np.where(days < 0, UNDATED, chunk.as_of[rows] - days)
+        values = [q.value for q in got]
+        self.has_value = self._mask([v is not None for v in values])
+        self.float_value = self._floats(
+            [None if q.comparator is not None else v for q, v in zip(got, values, strict=True)]
+        )
+
+    def got(self) -> list[QuantityFact]:
+        """The facts of the patients that have the quantity (those of ``rows``)."""
+        return self._got
 
     def _mask(self, values: list[bool]) -> Mask:
         out = np.zeros(len(self.facts), np.bool_)
@@ -317,6 +321,13 @@ class Chunk:
 
         return analytes()[key]
 
+    def quantity_dicts(self) -> list[dict[str, QuantityFact]]:
+        """Each patient's quantities by key."""
+        got: list[dict[str, QuantityFact]] = self.cached(
+            "quantities", lambda: [f.quantities for f in self.facts]
+        )
+        return got
+
     def quantity(self, key: str) -> Quantities:
         q: Quantities = self.cached(("quantity", key), lambda: Quantities(self, key))
         return q
@@ -352,13 +363,16 @@ class Chunk:
         value: Callable[[Facts], Any],
         status: Callable[[Facts], Truth],
         node: Any = None,
+        read: Callable[[], list[Any]] | None = None,
     ) -> Codes:
         """Codes of a ``status`` that depends on one fact alone, ``value(facts)`` (named
-        ``name``): decided once for each distinct value in the chunk, and, given the ``node``
-        deciding, once per value for the whole run (a bounded memo)."""
+        ``name``; ``read()``, if given, reads it for every patient at once): decided once for
+        each distinct value in the chunk, and, given the ``node`` deciding, once per value for
+        the whole run (a bounded memo)."""
 
         def make() -> tuple[npt.NDArray[np.intp], list[int], list[Any]]:
-            keys: list[Any] = [(type(v), v) for v in map(value, self.facts)]  # True is not 1
+            got = list(map(value, self.facts)) if read is None else read()
+            keys: list[Any] = [(type(v), v) for v in got]  # True is not 1
             try:
                 order = dict.fromkeys(keys)
             except TypeError:  # an unhashable value: decided on its own
@@ -380,6 +394,15 @@ class Chunk:
             codes[j] = c
         out: Codes = codes[index]
         return out
+
+    def by_scalar(self, name: str, status: Callable[[Facts], Truth], node: Any = None) -> Codes:
+        """:meth:`by_value` of the scalar fact ``name``."""
+
+        def read() -> list[Any]:
+            scalars: list[dict[str, Any]] = self.cached("scalars", lambda: [f.scalars for f in self.facts])
+            return [d.get(name) for d in scalars]
+
+        return self.by_value(("scalar", name), lambda f: f.scalars.get(name), status, node, read)
 
     def window_start(self, window: Duration) -> npt.NDArray[np.int64]:
         """Per patient, the ordinal of ``window`` before the as-of date (calendar arithmetic

@@ -212,11 +212,7 @@ def _positions(mask: _Bools) -> list[list[int]]:
     flat = np.flatnonzero(mask)
     cols = (flat % mask.shape[1]).tolist()
     ends = np.cumsum(np.bincount(flat // mask.shape[1], minlength=mask.shape[0])).tolist()
-    out, begin = [], 0
-    for end in ends:
-        out.append(cols[begin:end])
-        begin = end
-    return out
+    return [cols[begin:end] for begin, end in zip([0, *ends[:-1]], ends, strict=True)]
 
 
 _Counts = tuple[list[list[int]], list[list[int]], list[list[int]], list[list[int]], list[dict[str, int]]]

@@ -16,7 +16,7 @@ from .base import (
 )
 
 if TYPE_CHECKING:
-    pass
+    from ..columns import Chunk, Codes
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,11 @@ class Qualitative(Aging, Node):
         if q.result == "indeterminate" and "indeterminate" not in self.values:
             return None
         return q.result in self.values
+
+    def columns(self, chunk: Chunk, ctx: EvalContext) -> Codes:
+        from ..columnar import qualitative
+
+        return qualitative(self, chunk, self.limit(ctx))
 
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
         a = self.analyte

@@ -36,9 +36,7 @@ class FactIs(Node):
         return None if v is None else v in self.values
 
     def columns(self, chunk: Chunk, ctx: EvalContext) -> Codes:
-        return chunk.by_value(
-            ("scalar", self.name), lambda f: f.scalars.get(self.name), lambda f: self.status(f, ctx), self
-        )
+        return chunk.by_scalar(self.name, lambda f: self.status(f, ctx), self)
 
     def evaluate(self, facts: Facts, ctx: EvalContext) -> Outcome:
         v = facts.scalars.get(self.name)
