@@ -9,6 +9,8 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from eligimatch import labfacts, quantities
 from eligimatch.drugs import catalogue
@@ -252,3 +254,29 @@ def test_the_cockcroft_gault_text_made_when_read_is_the_text():
     assert q.derived == want and vars(q)["derived"] == want  # made once, then kept
     assert q == QuantityFact(q.analyte, value=q.value, date=q.date, derived=want)
     assert want in q.shown()
+
+
+@given(
+    number=st.decimals(min_value=0, max_value=Decimal("1E+12"), allow_nan=False, places=None),
+    unit=st.sampled_from(["/uL", "10^9/L", "10*3/uL", "G/L", "mg/dL", "umol/L", "g/dL"]),
+)
+def test_a_value_read_afresh_is_the_exact_product_of_the_number_and_the_factor(number, unit):
+    p = Problems()
+    for key in ("anc", "bilirubin", "hemoglobin"):
+        a = analytes()[key]
+        quantities._CANONICAL.clear()
+        got = canonical(a, number, unit, None, "x", p)
+        try:
+            factor = a.canonical_unit(unit)[1]
+        except UnitError:
+            assert got is None
+            continue
+        want = Fraction(number) * factor
+        if got is not None:
+            assert got[0] == want and (got[0].numerator, got[0].denominator) == (
+                want.numerator,
+                want.denominator,
+            )
+            # the same value written otherwise (1E+2, 100, 100.0) reads the same
+            again = canonical(a, Decimal(f"{number:E}"), unit, None, "y", p)
+            assert again is not None and again[0] == want and again[1] == got[1]
