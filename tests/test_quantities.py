@@ -280,3 +280,23 @@ def test_a_value_read_afresh_is_the_exact_product_of_the_number_and_the_factor(n
             # the same value written otherwise (1E+2, 100, 100.0) reads the same
             again = canonical(a, Decimal(f"{number:E}"), unit, None, "y", p)
             assert again is not None and again[0] == want and again[1] == got[1]
+
+
+def test_the_texts_as_reported_and_of_the_uln_are_made_when_read():
+    labfacts._LABS.clear()
+    labfacts._ULN.clear()
+    quantities._CANONICAL.clear()
+    lab = {"test": "bilirubin", "value": 0.50, "unit": "mg/dL", "date": "2026-02-03"}
+    q = facts_of(labs=[{**lab, "reference_range": {"high": 1.20}}]).quantity("bilirubin")
+    assert (
+        type(vars(q)["reported"]) is quantities.Deferred and type(vars(q)["uln_note"]) is quantities.Deferred
+    )
+    assert q.reported == "0.5 mg/dL" and q.uln_note == "ULN 1.2 mg/dL from the lab's reference range"
+    assert vars(q)["reported"] == "0.5 mg/dL"  # made once, then kept
+    again = facts_of(labs=[{**lab, "reference_range": {"high": 1.20}}]).quantity("bilirubin")
+    assert (
+        again == q
+        and again.shown() == q.shown() == f"{q.analyte.show(q.value)} (reported 0.5 mg/dL, 2026-02-03)"
+    )
+    # canonical gives the text itself
+    assert canonical(q.analyte, Decimal("0.50"), "mg/dL", "<", "x", Problems())[1] == "<0.5 mg/dL"

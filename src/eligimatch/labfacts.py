@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import Problems, UnitError
 from .patient import Lab, Patient
-from .quantities import QuantityFact, canonical, check_date, fact, number_text, remember
+from .quantities import Deferred, QuantityFact, check_date, fact, number_text, reading, remember
 from .units import Analyte, analytes, format_number
 from .vocabulary import suggest
 
@@ -110,10 +110,11 @@ def _lab_fact(a: Analyte, lab: Lab, i: int, problems: Problems) -> QuantityFact 
     if lab.value is None or lab.unit is None:
         problems.add(f"labs[{i}]", f"{a.name} needs a numeric 'value' and 'unit'")
         return None
-    got = canonical(a, lab.value, lab.unit, lab.comparator, f"labs[{i}]", problems)
+    got = reading(a, lab.value, lab.unit, lab.comparator, f"labs[{i}]", problems)
     if got is None:
         return None
-    uln, note, band = None, "", None
+    uln, band = None, None
+    note: str | Deferred = ""
     rr = lab.reference_range
     if rr is not None and rr.high is not None:
         if rr.low is not None and rr.low > rr.high:
@@ -161,14 +162,14 @@ def _result(a: Analyte, lab: Lab, where: str, problems: Problems) -> QuantityFac
 
 
 # (id of the analyte, high, the range's unit, the result's unit) → (the analyte, ULN, its note)
-_ULN: dict[tuple[Any, ...], tuple[Analyte, Fraction, str]] = {}
+_ULN: dict[tuple[Any, ...], tuple[Analyte, Fraction, Deferred]] = {}
 
 
 def _uln(
     a: Analyte, high: Decimal, range_unit: str | None, result_unit: str, where: str, problems: Problems
-) -> tuple[Fraction, str] | None:
-    """The ULN of a reference range in the canonical unit and where it came from; None with the
-    problem recorded for a unit not of ``a`` or an implausible ULN."""
+) -> tuple[Fraction, Deferred] | None:
+    """The ULN of a reference range in the canonical unit and where it came from (made when first
+    read); None with the problem recorded for a unit not of ``a`` or an implausible ULN."""
     key = (id(a), high, range_unit, result_unit)
     hit = _ULN.get(key)
     if hit is not None and hit[0] is a:
@@ -195,6 +196,10 @@ def _uln(
                 f"{shown} is not a plausible upper limit of normal of {a.name} ({lo} to {hi})",
             )
         return None
-    note = f"ULN {number_text(high, 6)} {unit_text} from the lab's reference range"
+    note = Deferred(_uln_note, high, unit_text)
     remember(_ULN, key, (a, uln, note))
     return uln, note
+
+
+def _uln_note(high: Decimal, unit_text: str) -> str:
+    return f"ULN {number_text(high, 6)} {unit_text} from the lab's reference range"

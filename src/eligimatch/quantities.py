@@ -39,6 +39,7 @@ __all__ = [
     "measured",
     "number_text",
     "profile_quantities",
+    "reading",
     "remember",
 ]
 
@@ -48,14 +49,20 @@ LAB_MAX_AGE_DAYS = 28
 
 
 class Deferred:
-    """A text made when first read: ``make(*args)`` (the explanation of a derived value, which
-    status-only evaluation never reads)."""
+    """A text made when first read: ``make(*args)``, once (what explanations say: how a value was
+    reported or derived, where its ULN came from; status-only evaluation reads none of them)."""
 
-    __slots__ = ("args", "make")
+    __slots__ = ("args", "made", "make")
 
     def __init__(self, make: Callable[..., str], *args: Any) -> None:
         self.make = make
         self.args = args
+        self.made: str | None = None
+
+    def text(self) -> str:
+        if self.made is None:
+            self.made = self.make(*self.args)
+        return self.made
 
 
 class _Text:
@@ -71,7 +78,7 @@ class _Text:
         values = qf.__dict__
         text = values[self.name]
         if type(text) is Deferred:
-            text = values[self.name] = text.make(*text.args)
+            text = values[self.name] = text.text()
         return text  # type: ignore[no-any-return]
 
     def __set__(self, qf: Any, text: str) -> None:
@@ -87,9 +94,9 @@ class QuantityFact:
     comparator: str | None = None  # censored value: '<' 20 means somewhere below 20
     result: str | None = None  # ordinal / qualitative result
     date: date | None = None
-    reported: str = ""  # as written in the patient file
+    reported: str = _Text()  # type: ignore[assignment]  # as written in the patient file
     uln: Fraction | None = None  # canonical unit, exact
-    uln_note: str = ""  # where the ULN came from
+    uln_note: str = _Text()  # type: ignore[assignment]  # where the ULN came from
     uln_band: tuple[Fraction, Fraction] | None = None  # plausible ULNs when the lab gave none
     derived: str = _Text()  # type: ignore[assignment]  # how a derived value was computed
 
@@ -144,7 +151,7 @@ def measured(
     key = (id(a), str(number), unit, comparator)
     hit = _MEASURED.get(key)
     if hit is None or hit[0] is not a:
-        got = canonical(a, number, unit, comparator, where, problems)
+        got = reading(a, number, unit, comparator, where, problems)
         if got is None:
             return None
         values = _DEFAULTS.copy()
@@ -166,7 +173,7 @@ _MEASURED: dict[tuple[Any, ...], tuple[Analyte, dict[str, Any]]] = {}
 # (id of the analyte, number as text, unit, comparator) → (the analyte, canonical value, as
 # reported): a pure function of the key, remembered for the values met most (bounded: the input
 # chooses); the number's text is the Decimal (see labfacts._LABS)
-_CANONICAL: dict[tuple[Any, ...], tuple[Analyte, Fraction, str]] = {}
+_CANONICAL: dict[tuple[Any, ...], tuple[Analyte, Fraction, str | Deferred]] = {}
 _MEMO_MAX = 8192
 
 
@@ -175,6 +182,17 @@ def canonical(
 ) -> tuple[Fraction, str] | None:
     """(``number`` ``unit`` in the canonical unit of ``a``, as reported: "" in that unit), or None
     with the problem recorded (a unit not of ``a``, an impossible value)."""
+    got = reading(a, number, unit, comparator, where, problems)
+    if got is None:
+        return None
+    value, reported = got
+    return value, reported if type(reported) is str else reported.text()  # type: ignore[union-attr]
+
+
+def reading(
+    a: Analyte, number: Decimal, unit: str, comparator: str | None, where: str, problems: Problems
+) -> tuple[Fraction, str | Deferred] | None:
+    """:func:`canonical`, the text as reported made when first read (a :class:`Deferred`)."""
     key = (id(a), str(number), unit, comparator)
     hit = _CANONICAL.get(key)
     if hit is not None and hit[0] is a:
@@ -192,9 +210,13 @@ def canonical(
     if not _in_range(a, value, f"{where}.value", problems):
         return None
     same_unit = a.unit is not None and spec.key == a.unit.key
-    reported = "" if same_unit else f"{comparator or ''}{number_text(number, 6)} {unit}"
+    reported: str | Deferred = "" if same_unit else Deferred(_reported, comparator, number, unit)
     remember(_CANONICAL, key, (a, value, reported))
     return value, reported
+
+
+def _reported(comparator: str | None, number: Decimal, unit: str) -> str:
+    return f"{comparator or ''}{number_text(number, 6)} {unit}"
 
 
 def remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
