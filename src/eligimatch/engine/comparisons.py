@@ -93,8 +93,15 @@ _KEPT_PLANS = 1 << 10
 def _plan(nodes: Sequence[Any], ctxs: Sequence[Any]) -> tuple[list[_Part], list[int | None]]:
     """The comparisons cut into parts, and their windows (made once per tuple of nodes and
     contexts: those of a graph)."""
-    known = _PLANS.get((id(nodes), id(ctxs)))
-    if known is not None and known[0] is nodes and known[1] is ctxs:
+    # by the tuples of a graph, or by a lone comparison and its context
+    one = len(nodes) == 1 and not isinstance(nodes, tuple)
+    key = (id(nodes[0]), id(ctxs[0])) if one else (id(nodes), id(ctxs))
+    known = _PLANS.get(key)
+    if known is not None and (
+        (known[0][0] is nodes[0] and known[1][0] is ctxs[0])
+        if one
+        else (known[0] is nodes and known[1] is ctxs)
+    ):
         return known[2], known[3]
     limits = [node.limit(ctx) for node, ctx in zip(nodes, ctxs, strict=True)]
     groups: dict[tuple[str, str, bool], list[int]] = {}
@@ -102,10 +109,10 @@ def _plan(nodes: Sequence[Any], ctxs: Sequence[Any]) -> tuple[list[_Part], list[
         mode = node.mode()
         groups.setdefault((node.analyte.key, mode, mode != "ordinal" and node._bound is None), []).append(k)
     parts = [_Part(key, mode, rows, nodes, limits) for (key, mode, _), rows in groups.items()]
-    if isinstance(nodes, tuple) and isinstance(ctxs, tuple):
+    if one or (isinstance(nodes, tuple) and isinstance(ctxs, tuple)):
         if len(_PLANS) > _KEPT_PLANS:
             _PLANS.clear()
-        _PLANS[id(nodes), id(ctxs)] = (nodes, ctxs, parts, limits)
+        _PLANS[key] = (tuple(nodes), tuple(ctxs), parts, limits)
     return parts, limits
 
 

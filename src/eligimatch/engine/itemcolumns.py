@@ -34,12 +34,15 @@ def exists(node: Any, chunk: Chunk) -> Codes:
     over each patient's items; FALSE for a recorded collection without a matching item,
     UNKNOWN for one not recorded."""
     c = chunk.collection(node.collection)
-    match = _window_codes(node, c, chunk)
+    match: Codes = chunk.cached(
+        ("window", id(c), node.current, node.window), lambda: _window_codes(node, c, chunk)
+    )
     for test in node.where:
         if not match.any():  # every item surely does not match
             break
         match = np.minimum(match, test_codes(chunk, c, test))
-    out = np.where(c.recorded, FALSE, UNKNOWN).astype(np.uint8)
+    none: Codes = chunk.cached(("none", id(c)), lambda: np.where(c.recorded, FALSE, UNKNOWN).astype(np.uint8))
+    out = none.copy()
     if len(match):  # Kleene OR over each patient's items: the maximum of its segment
         out[c.holders] = np.maximum.reduceat(match, c.firsts)
     return out

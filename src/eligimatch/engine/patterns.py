@@ -80,6 +80,7 @@ class _Found(NamedTuple):
     patients: _Ints
     begins: _Ints
     inverse: _Ints
+    tally: _Ints | None = None  # when counted: patients per (trial, possible key)
 
 
 def statuses(
@@ -165,7 +166,7 @@ def _counted(key: _Ints, span: int, s: int) -> _Found:
     rank = np.cumsum(present) - 1
     inverse = rank[flat].reshape(m, -1) - begins[:, None]
     got, found = _decoded(value, s, span)
-    return _Found(trial, got, found, tally[at], begins, inverse)
+    return _Found(trial, got, found, tally[at], begins, inverse, tally.reshape(m, span))
 
 
 def _decoded(values: _Ints, s: int, span: int = 0) -> tuple[Codes, npt.NDArray[np.object_]]:
@@ -221,7 +222,15 @@ _Counts = tuple[list[list[int]], list[list[int]], list[list[int]], list[list[int
 def _attrition(f: _Found, m: int, s: int) -> _Counts:
     """Per trial of the group: fail and unknown counts per criterion, histograms of the first
     failing and the first not passing criterion (``s``: none), and verdict counts, from the
-    distinct patterns and how many patients have each."""
+    distinct patterns and how many patients have each (when the keys were counted: the
+    patients per possible key times what each key says, :func:`_weights`)."""
+    if f.tally is not None:
+        got = np.rint(f.tally.astype(np.float64) @ _weights(s)).astype(np.int64)
+        parts = np.split(got, np.cumsum([s, s, s + 1, s + 1]), axis=1)
+        return (
+            *(part.tolist() for part in parts[:4]),
+            [{_ELIGIBLE: e, _UNDETERMINED: u, _INELIGIBLE: i} for e, u, i in parts[4].tolist()],
+        )
     fails, others = f.codes == FALSE, f.codes != TRUE
     weight = f.patients[:, None]
     fail_counts = np.add.reduceat(fails * weight, f.begins, axis=0).tolist()
@@ -244,3 +253,25 @@ def _attrition(f: _Found, m: int, s: int) -> _Counts:
         tally(s + 1, first_other),
         verdicts,
     )
+
+
+_WEIGHTS: dict[int, npt.NDArray[np.float64]] = {}
+
+
+def _weights(s: int) -> npt.NDArray[np.float64]:
+    """For every key of a trial of ``s`` criteria (rows), what it adds to the attrition counts
+    (columns): a fail, an unknown per criterion; the first failing, the first not passing
+    criterion (``s``: none); its verdict (eligible, undetermined, ineligible)."""
+    got = _WEIGHTS.get(s)
+    if got is None:
+        powers = 3 ** np.arange(s - 1, -1, -1, dtype=np.int64)
+        digits = (np.arange(3**s, dtype=np.int64)[:, None] // powers[None, :]) % 3
+        fails, unknowns, others = digits == FALSE, digits == UNKNOWN, digits != TRUE
+        failed, other = fails.any(axis=1), others.any(axis=1)
+        first_fail = np.where(failed, fails.argmax(axis=1), s)
+        first_other = np.where(other, others.argmax(axis=1), s)
+        kind = np.where(failed, 2, other.astype(np.int64))
+        got = _WEIGHTS[s] = np.hstack(
+            [fails, unknowns, np.eye(s + 1)[first_fail], np.eye(s + 1)[first_other], np.eye(3)[kind]]
+        ).astype(np.float64)
+    return got
