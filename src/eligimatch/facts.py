@@ -21,6 +21,7 @@ from datetime import date
 from typing import Any
 
 from . import derived, items, labfacts, quantities
+from .amputation import amputations
 from .errors import PatientError, Problems
 from .items import Item
 from .patient import Patient
@@ -66,9 +67,9 @@ def build_facts(patient: Patient, as_of: date | None = None, source: str = "<pat
     derived.metastatic_counts(patient, facts)
     labfacts.labs(patient, facts, problems)
     _scalars(patient, facts)
+    facts.scalars["amputee"] = amputations(patient, problems)
     _contradictions(patient, problems)
     items.collections(patient, facts, problems)
-    facts.scalars["amputee"] = items.amputee(patient)
     derived.cockcroft_gault(patient, facts)
     for i, att in enumerate(patient.attestations):
         check_date(att.date, when, f"attestations[{i}].date", problems)
@@ -113,12 +114,8 @@ def _scalars(p: Patient, facts: Facts) -> None:
 
 
 def _contradictions(p: Patient, problems: Problems) -> None:
-    for i, t in enumerate(p.treatments or ()):
-        if t.amputation is not None and t.type not in ("surgery", "procedure", None):
-            problems.add(
-                f"treatments[{i}].amputation",
-                f"only an operation or procedure can be an amputation, not a {t.type}",
-            )
+    """A pregnancy or breastfeeding recorded for a male (an amputation of a drug or radiotherapy
+    is found by :func:`.amputation.amputations`)."""
     rep = p.reproductive
     if p.sex == "male" and rep is not None:
         for name in ("pregnant", "breastfeeding"):

@@ -6,7 +6,7 @@
   (:mod:`.drugs`; partly known ones as :class:`~.drugs.Open`); treatments and medications get
   ``anticancer``; a condition gets the categories its type implies (:mod:`.evidence`), and a
   category that contradicts its type is an error.
-* ``amputee``: whether any treatment was an amputation (unknown unless every one says).
+* ``amputee`` (:mod:`.amputation`): whether any treatment was an amputation.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from .amputation import amputee
 from .drugs import Open, catalogue
 from .errors import Problems
 from .evidence import condition_types, type_from_name
@@ -336,50 +337,3 @@ def _condition_fields(obj: Condition, fields: dict[str, Any], where: str, proble
     else:
         fields["category"] = categories
     return label
-
-
-def _amputation(t: Treatment) -> bool | None:
-    """Was the treatment an amputation?  Its flag or its name says so, whatever its type; an
-    operation, or an item of unrecorded type, whose flag does not say is unknown; a procedure
-    says it by its name (one without a name or a flag is unknown); a drug, radiotherapy,
-    transfusion or vaccination is none."""
-    if t.amputation or _amputation_named(t.name):
-        return True
-    if t.type in ("surgery", None):
-        return t.amputation
-    if t.type == "procedure":
-        return False if t.amputation is False or t.name else None
-    return False
-
-
-_AMPUTATION = re.compile(
-    r"\b(amputation|amputated|disarticulation|hemipelvectomy|"
-    r"forequarter|hindquarter)\b",
-    re.I,
-)
-_NAMED: dict[str | None, bool] = {}  # treatment name → _amputation_named (bounded)
-
-
-def _amputation_named(name: str | None) -> bool:
-    """Does a treatment's name say it was an amputation?"""
-    named = _NAMED.get(name)
-    if named is None:
-        named = _AMPUTATION.search(name or "") is not None
-        if len(_NAMED) >= 4096:
-            _NAMED.clear()
-        _NAMED[name] = named
-    return named
-
-
-def amputee(p: Patient) -> bool | None:
-    """Known True if any treatment was an amputation; False only if every one says it was not
-    (see _amputation)."""
-    if p.treatments is None:
-        return None
-    unknown = False
-    for t in p.treatments:
-        flag = _amputation(t)
-        if flag is True:
-            return True
-        unknown = unknown or flag is None
-    return None if unknown else False
