@@ -136,14 +136,18 @@ def collections(p: Patient, facts: Facts, problems: Problems) -> None:
     new = object.__new__
     for name in COLLECTIONS:
         raw = getattr(p, name)
-        if raw is None:
-            out[name] = None
+        if not raw:
+            out[name] = None if raw is None else []
             continue
         period = _PERIODS.get(name, _no_period)
         items: list[Item] = []
+        cls: type | None = None
         for i, obj in enumerate(raw):
+            if type(obj) is not cls:
+                cls = type(obj)
+                dated = _dated(cls)
             fields = dump(obj)
-            for fname in _dated(type(obj)):
+            for fname in dated:
                 value = fields[fname]
                 if isinstance(value, date) and value > as_of:
                     check_date(value, as_of, f"{name}[{i}].{fname}", problems)
@@ -204,8 +208,10 @@ def _treatment_fields(obj: Treatment, fields: dict[str, Any]) -> None:
         if len(_TREATMENTS) >= 4096:
             _TREATMENTS.clear()
         _TREATMENTS[key] = hit
-    else:
-        fields["classes"], fields["agents"], fields["anticancer"] = _copy(hit[0]), _copy(hit[1]), hit[2]
+    else:  # each item has its own lists (an Open tuple is immutable)
+        classes, agents, fields["anticancer"] = hit
+        fields["classes"] = list(classes) if type(classes) is list else classes
+        fields["agents"] = list(agents) if type(agents) is list else agents
 
 
 def _copy(values: Any) -> Any:
