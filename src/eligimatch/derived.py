@@ -27,25 +27,31 @@ def metastatic_counts(p: Patient, facts: Facts) -> None:
     elif p.metastases is not None:
         # a metastasis without a status may or may not be resolved: it makes the counts unknown
         # (counting it, or not, would let forgetting the status change a known count)
-        unsure = sorted({m.site or "an unclassified site" for m in p.metastases if m.status is None})
-        live = [m for m in p.metastases if m.status not in (None, "resolved")]
-        counts = [m.lesion_count for m in live]
-        organs = {m.site for m in live}
+        doubtful: set[str] = set()  # where the metastases without a status are
+        organs: set[str | None] = set()  # where the unresolved ones are
+        lesions: int | None = 0  # None: a count not recorded
+        for m in p.metastases:
+            if m.status is None:
+                doubtful.add(m.site or "an unclassified site")
+            elif m.status != "resolved":
+                organs.add(m.site)
+                lesions = None if lesions is None or m.lesion_count is None else lesions + m.lesion_count
+        unsure = sorted(doubtful)
         if unsure:
             facts.quantity_gaps["metastatic_lesion_count"] = (
                 f"status (resolved or not) of the metastases at {', '.join(unsure)}",
                 f"not recorded whether the metastases at {', '.join(unsure)} are resolved",
             )
-        elif all(c is not None for c in counts):
+        elif lesions is not None:
             facts.quantities["metastatic_lesion_count"] = _count(
-                "metastatic_lesion_count", sum(c or 0 for c in counts), "sum of recorded metastatic lesions"
+                "metastatic_lesion_count", lesions, "sum of recorded metastatic lesions"
             )
         else:
             facts.quantity_gaps["metastatic_lesion_count"] = (
                 "number of lesions at every metastatic site",
                 "number of lesions not recorded for every metastatic site",
             )
-        maybe = sorted(set(unsure) - organs)
+        maybe = sorted(doubtful - organs)
         if None in organs:  # a metastasis whose site was not classified may be a new organ
             facts.quantity_gaps["metastatic_organ_count"] = (
                 "the site of every metastasis",
