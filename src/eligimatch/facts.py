@@ -4,14 +4,17 @@
 ``as_of``, a unit of the wrong dimension, an impossible value, a contradiction such as a pregnancy
 recorded for a male) into one :class:`~.errors.PatientError`:
 
-* quantities (:mod:`.quantities`, :mod:`.labfacts`): labs and measurements in canonical units, derived values;
-* scalar facts: the profile's yes/no and closed-choice fields, as :mod:`.vocabulary` names them;
+* quantities (:mod:`.quantities`, :mod:`.labfacts`): labs and measurements in canonical units,
+  derived values (:mod:`.derived`);
+* scalar facts: the profile's yes/no and closed-choice fields, as :mod:`.vocabulary` names them,
+  and whether the patient is an amputee (:mod:`.amputation`);
 * items of the collections (:mod:`.items`), with what all their evidence says;
 * the clinicians' attestations, by trial and criterion.
 
 A fact that cannot be established is recorded with the reason (not recorded, conflicting
 results, no reference range) so that explanations can say exactly what is missing.  Nothing here
-decides eligibility; the engine does.
+decides eligibility; the engine does.  The texts only explanations read (how a value was reported
+or derived, an item's label) are made when first read, and are then what they would have been.
 """
 
 from __future__ import annotations

@@ -6,7 +6,10 @@
   creatinine clearance by Cockcroft–Gault) are made by :mod:`.derived`.
 * What depends only on a value, its unit and the analyte (the canonical value, the texts) is
   remembered for the values met most (:func:`canonical`, :func:`number_text`; bounded memos):
-  clinical values repeat, and a remembered reading is the one computed afresh.
+  clinical values repeat, and a remembered reading is the one computed afresh.  A fact met again
+  is built from the fields it made before (:func:`measured`); only its date is its own.
+* The texts only explanations read (as reported, the ULN's source, how a value was derived) may
+  be made when first read (:class:`Deferred`); reading the field gives the text.
 """
 
 from __future__ import annotations
