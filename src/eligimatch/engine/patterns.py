@@ -80,7 +80,7 @@ class _Found(NamedTuple):
     patients: _Ints
     begins: _Ints
     inverse: _Ints
-    tally: _Ints | None = None  # when counted: patients per (trial, possible key)
+    keys: _Ints | None = None  # when counted: each pair's key
 
 
 def statuses(
@@ -157,16 +157,18 @@ def _found(g: Group, codes: Codes) -> _Found:
 def _counted(key: _Ints, span: int, s: int) -> _Found:
     """Distinct keys by counting each (trial, key) of ``span`` possible keys."""
     m = key.shape[0]
-    flat = (np.arange(m, dtype=np.int64)[:, None] * span + key).reshape(-1)
+    key += np.arange(0, m * span, span, dtype=np.int64)[:, None]  # one number per (trial, key)
+    flat = key.reshape(-1)
     tally = np.bincount(flat, minlength=m * span)
     present = tally > 0
     at = np.flatnonzero(present)
     trial, value = np.divmod(at, span)
-    begins = np.searchsorted(at, np.arange(m, dtype=np.int64) * span)
-    rank = np.cumsum(present) - 1
-    inverse = rank[flat].reshape(m, -1) - begins[:, None]
+    begins = np.searchsorted(at, np.arange(0, m * span, span, dtype=np.int64))
+    rank = np.cumsum(present, dtype=np.int64)
+    inverse = np.take(rank, flat).reshape(m, -1)
+    inverse -= (begins + 1)[:, None]  # the rank of the trial's own first key is 0
     got, found = _decoded(value, s, span)
-    return _Found(trial, got, found, tally[at], begins, inverse, tally.reshape(m, span))
+    return _Found(trial, got, found, tally[at], begins, inverse, value)
 
 
 def _decoded(values: _Ints, s: int, span: int = 0) -> tuple[Codes, npt.NDArray[np.object_]]:
@@ -222,10 +224,10 @@ _Counts = tuple[list[list[int]], list[list[int]], list[list[int]], list[list[int
 def _attrition(f: _Found, m: int, s: int) -> _Counts:
     """Per trial of the group: fail and unknown counts per criterion, histograms of the first
     failing and the first not passing criterion (``s``: none), and verdict counts, from the
-    distinct patterns and how many patients have each (when the keys were counted: the
-    patients per possible key times what each key says, :func:`_weights`)."""
-    if f.tally is not None:
-        got = np.rint(f.tally.astype(np.float64) @ _weights(s)).astype(np.int64)
+    distinct patterns and how many patients have each (when the keys were counted: what each
+    key adds, :func:`_weights`, times its patients)."""
+    if f.keys is not None:
+        got = np.add.reduceat(_weights(s)[f.keys] * f.patients[:, None], f.begins, axis=0)
         parts = np.split(got, np.cumsum([s, s, s + 1, s + 1]), axis=1)
         return (
             *(part.tolist() for part in parts[:4]),
@@ -255,10 +257,10 @@ def _attrition(f: _Found, m: int, s: int) -> _Counts:
     )
 
 
-_WEIGHTS: dict[int, npt.NDArray[np.float64]] = {}
+_WEIGHTS: dict[int, _Ints] = {}
 
 
-def _weights(s: int) -> npt.NDArray[np.float64]:
+def _weights(s: int) -> _Ints:
     """For every key of a trial of ``s`` criteria (rows), what it adds to the attrition counts
     (columns): a fail, an unknown per criterion; the first failing, the first not passing
     criterion (``s``: none); its verdict (eligible, undetermined, ineligible)."""
@@ -273,5 +275,5 @@ def _weights(s: int) -> npt.NDArray[np.float64]:
         kind = np.where(failed, 2, other.astype(np.int64))
         got = _WEIGHTS[s] = np.hstack(
             [fails, unknowns, np.eye(s + 1)[first_fail], np.eye(s + 1)[first_other], np.eye(3)[kind]]
-        ).astype(np.float64)
+        ).astype(np.int64)
     return got
