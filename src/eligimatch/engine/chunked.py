@@ -1,13 +1,13 @@
 """The graph runner on a chunk of patients at once: every node's values as one array.
 
 :meth:`.graph.Program.run_chunk` screens a chunk of patients: each slot of the graph (in order,
-children first) gets an array of truth codes (:mod:`.columns`) over the chunk:
+children first) gets a row of truth codes (:mod:`.columns`) over the chunk, in one array:
 
 * a node whose value combines its subnodes' (``all``, ``any``, ``not``: ``node.combine``) looks
   its column up in a table of ``combine`` over every combination of its children's codes
   (:func:`.columnar.combined`);
-* the nodes that decide on one shared reading (comparisons of one quantity, window and mode) are
-  decided together by their kind (``shared_columns``);
+* the nodes that decide on a shared reading (comparisons) are decided together by their kind,
+  all those of the graph in one call (``shared_columns``; :mod:`.comparisons`);
 * any other node gives its column itself (``node.columns``: arrays where it can, otherwise its
   status-only ``status`` patient by patient); readings are shared through the chunk's cache.
 
@@ -15,7 +15,7 @@ A criterion's pass codes come from :func:`.core.polarity`, a trial's verdict fro
 :func:`.core.verdict`.  The result (:class:`ChunkStatuses`) is per trial a list of its distinct
 *status patterns* (verdict, failing and unknown criteria) and, per patient, which pattern it
 has, so that output is made once per pattern, not once per patient × trial; and per trial the
-attrition counts, computed from the arrays.
+attrition counts, computed from the arrays for all trials at once (:mod:`.patterns`).
 """
 
 from __future__ import annotations
