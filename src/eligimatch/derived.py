@@ -145,7 +145,7 @@ def cockcroft_gault(p: Patient, facts: Facts) -> None:
     assert scr.value is not None
     catalogue = analytes()
     mg_dl = _mg_dl(catalogue)  # µmol/L per mg/dL
-    if scr.value <= 0:  # Scr in mg/dL is scr.value / mg_dl, mg_dl > 0
+    if scr.value.numerator <= 0:  # Scr in mg/dL is scr.value / mg_dl, mg_dl > 0
         facts.quantity_gaps["crcl"] = ("measured CrCl", "CrCl cannot be estimated from a creatinine of 0")
         return
     # (140 − age) × weight / (72 × Scr), × 85/100 for a woman, at least 0: one exact fraction
