@@ -22,8 +22,8 @@ import functools
 from collections.abc import Callable, Hashable, Sequence
 from datetime import date
 from decimal import Decimal
-from fractions import Fraction
 from math import nan
+from operator import truediv
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -171,12 +171,10 @@ class Quantities:
 
 
 def _floats(values: list[Any]) -> list[float]:
-    """Numbers (exact fractions mostly) as the nearest floats (NaN: none, or too large)."""
-    try:  # a fraction's float is its numerator divided by its denominator, correctly rounded
-        return [
-            nan if x is None else x.numerator / x.denominator if type(x) is Fraction else float(x)
-            for x in values
-        ]
+    """Numbers (exact fractions mostly; ints, Decimals) as the nearest floats (NaN: none, or too
+    large): the quotient of their exact integer ratio, correctly rounded."""
+    try:
+        return [nan if x is None else truediv(*x.as_integer_ratio()) for x in values]
     except OverflowError:
         return [_float(x) for x in values]
 
@@ -194,7 +192,7 @@ class Items:
     """One collection over the chunk: every item of every patient, in one flat list (its items'
     periods made on first use)."""
 
-    def __init__(self, chunk: Chunk, name: str) -> None:
+    def __init__(self, chunk: Chunk, name: str, fields: list[str] | None = None) -> None:
         lists = [f.collections.get(name) for f in chunk.facts]
         n = len(lists)
         self.recorded = np.array([x is not None for x in lists], np.bool_)
@@ -205,6 +203,12 @@ class Items:
         self.holders = np.flatnonzero(np.bincount(self.owner, minlength=n))
         self.firsts = np.searchsorted(self.owner, self.holders)
         self._fields: dict[str, tuple[npt.NDArray[np.intp], list[Any]]] = {}
+        # the fields known to be read, from every item in one pass (each item's dict once)
+        self._wanted = [] if fields is None else fields
+        self._read: dict[str, tuple[Any, ...]] = {}
+        if self._wanted and items:
+            got = zip(*[tuple(map(item.fields.get, self._wanted)) for item in items], strict=True)
+            self._read = dict(zip(self._wanted, got, strict=True))
 
     @functools.cached_property
     def _period(self) -> tuple[Mask, Mask, npt.NDArray[np.int64], npt.NDArray[np.int64], Codes]:
@@ -243,7 +247,12 @@ class Items:
         """The distinct values of an item field in the chunk, and per item which it has."""
         got = self._fields.get(name)
         if got is None:
-            got = self._fields[name] = _distinct([item.fields.get(name) for item in self.items])
+            read = self._read.get(name)
+            if read is None and self.items:
+                if name not in self._wanted:
+                    self._wanted.append(name)
+                read = tuple(item.fields.get(name) for item in self.items)
+            got = self._fields[name] = _distinct(list(read or ()))
         return got
 
 
@@ -302,11 +311,14 @@ def _value_key(v: Any) -> Hashable:
 class Chunk:
     """The facts of a chunk of patients, and the columns built from them on first use."""
 
-    def __init__(self, facts: Sequence[Facts]) -> None:
+    def __init__(self, facts: Sequence[Facts], fields: dict[str, list[str]] | None = None) -> None:
         self.facts = tuple(facts)
         self.n = len(self.facts)
         self.as_of = np.fromiter((f.as_of.toordinal() for f in self.facts), np.int64, self.n)
         self._cache: dict[Hashable, Any] = {}
+        # per collection, the item fields read so far (by this chunk and the earlier ones of the
+        # same graph, when it passes them on): read from each item at once
+        self.fields: dict[str, list[str]] = {} if fields is None else fields
 
     def cached(self, key: Hashable, make: Callable[[], Any]) -> Any:
         """What ``make`` gives, made once per chunk for ``key`` (readings shared by nodes)."""
@@ -333,7 +345,9 @@ class Chunk:
         return q
 
     def collection(self, name: str) -> Items:
-        c: Items = self.cached(("collection", name), lambda: Items(self, name))
+        c: Items = self.cached(
+            ("collection", name), lambda: Items(self, name, self.fields.setdefault(name, []))
+        )
         return c
 
     def reported(self, key: str) -> Mask:
