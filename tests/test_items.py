@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_serializer
 
 import strategies as S
 from eligimatch import itemparts, items
@@ -81,6 +81,24 @@ def test_a_model_the_plan_cannot_read_is_dumped_by_pydantic():
 
     obj = Odd(values={"a": 1}, when=dt.date(2026, 1, 1))
     assert itemparts.dump(obj) == obj.model_dump() and itemparts.dump(obj)["values"] is not obj.values
+
+    class Shown(BaseModel):
+        when: dt.date | None = None
+        secret: str | None = Field(default=None, exclude=True)
+
+        @field_serializer("when")
+        def _iso(self, v: dt.date | None) -> str | None:
+            return None if v is None else v.isoformat()
+
+    class Hidden(BaseModel):
+        name: str | None = None
+        secret: str | None = Field(default=None, exclude=True)
+
+    for obj in (Shown(when=dt.date(2026, 1, 1), secret="x"), Hidden(name="n", secret="x")):
+        assert itemparts.dump(obj) == obj.model_dump() and "secret" not in itemparts.dump(obj)
+    partial = Odd.model_construct(_fields_set={"when"}, when=dt.date(2026, 1, 1))
+    del partial.__dict__["values"]  # a model not every field of which is set
+    assert itemparts.dump(partial) == partial.model_dump()
 
 
 @settings(deadline=None)

@@ -58,28 +58,40 @@ def _how(annotation: Any) -> str | None:
     return None
 
 
-# model class → its fields that are not given as they are, with how; None: dumped by pydantic
-_PLANS: dict[type, tuple[tuple[str, str], ...] | None] = {}
+# model class → (how many fields it has, those not given as they are, with how); None: the
+# model is dumped by pydantic (a field of another kind, a serialiser, a computed or excluded field)
+_PLANS: dict[type, tuple[int, tuple[tuple[str, str], ...]] | None] = {}
 
 
-def _plan(cls: type) -> tuple[tuple[str, str], ...] | None:
-    plan = _PLANS.get(cls)
-    if plan is None and cls not in _PLANS:
-        model_fields = getattr(cls, "model_fields")  # noqa: B009 - a pydantic model's
-        hows = [(name, _how(info.annotation)) for name, info in model_fields.items()]
-        ok = getattr(cls, "model_dump") is BaseModel.model_dump and all(h is not None for _, h in hows)  # noqa: B009
-        plan = _PLANS[cls] = tuple((n, h) for n, h in hows if h != "as is") if ok else None  # type: ignore[misc]
-    return plan
+def _plan(cls: type) -> tuple[int, tuple[tuple[str, str], ...]] | None:
+    if cls in _PLANS:
+        return _PLANS[cls]
+    model_fields = getattr(cls, "model_fields")  # noqa: B009 - a pydantic model's
+    hows = [(name, _how(info.annotation)) for name, info in model_fields.items()]
+    decorators = getattr(cls, "__pydantic_decorators__", None)
+    plain = (
+        getattr(cls, "model_dump") is BaseModel.model_dump  # noqa: B009
+        and decorators is not None
+        and not decorators.field_serializers
+        and not decorators.model_serializers
+        and not getattr(cls, "model_computed_fields", None)
+        and not any(info.exclude for info in model_fields.values())
+        and all(h is not None for _, h in hows)
+    )
+    plan = (len(hows), tuple((n, h) for n, h in hows if h != "as is")) if plain else None
+    _PLANS[cls] = plan  # type: ignore[assignment]
+    return plan  # type: ignore[return-value]
 
 
 def dump(obj: BaseModel) -> dict[str, Any]:
     """``obj.model_dump()``: every field by name, nested models as dicts, lists copied."""
     cls = type(obj)
     plan = _PLANS[cls] if cls in _PLANS else _plan(cls)
-    if plan is None:
+    fields = obj.__dict__
+    if plan is None or len(fields) != plan[0]:  # not every field set: as pydantic dumps it
         return obj.model_dump()
-    fields = obj.__dict__.copy()
-    for name, how in plan:
+    fields = fields.copy()
+    for name, how in plan[1]:
         value = fields[name]
         if value is not None:
             fields[name] = list(value) if how == "list" else value.model_dump()
