@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import json.scanner
+import re
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Context, Decimal
 from typing import Any, TypeVar
@@ -43,6 +45,7 @@ __all__ = ["Unsupported", "reader"]
 M = TypeVar("M", bound=BaseModel)
 Schema = Mapping[str, Any]
 
+_SPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace (the decoder's own pattern)
 _WHOLE = MAX_MAGNITUDE + 1  # jsonin refuses whole numbers of more digits
 _EXACT = Context(prec=4 * MAX_NUMBER_CHARS)  # quantize is exact on every number jsonin reads
 # core schema types the twin reads as they are (their validation is the same in both)
@@ -61,7 +64,7 @@ def reader(model: type[M]) -> Callable[[str], M | None]:
     places: list[int] = []
     twin = _twin(schema, places)
     validator = _build(twin, _models(schema))
-    decode = json.JSONDecoder(parse_float=_number_reader(min(places, default=None))).decode
+    decode = _decoder(json.JSONDecoder(parse_float=_number_reader(min(places, default=None))))
     nested = {cls: _nested(fields) for cls, fields in _model_fields(schema)}
     leaf = frozenset(cls for cls, names in nested.items() if not names)  # holding no model
 
@@ -95,6 +98,24 @@ def reader(model: type[M]) -> Callable[[str], M | None]:
         return None
 
     return read
+
+
+def _decoder(decoder: json.JSONDecoder) -> Callable[[str], Any]:
+    """``decoder.decode``, calling its scanner directly for text without leading whitespace."""
+    scan: Callable[[str, int], tuple[Any, int]]
+    scan = json.scanner.make_scanner(decoder)  # type: ignore[arg-type]  # typeshed has its class
+    decode, space = decoder.decode, _SPACE.match
+
+    def parse(text: str) -> Any:
+        try:
+            value, end = scan(text, 0)
+        except StopIteration:  # leading whitespace, or no JSON value
+            return decode(text)
+        if end != len(text) and space(text, end).end() != len(text):  # type: ignore[union-attr]
+            raise ValueError("extra data")
+        return value
+
+    return parse
 
 
 def _number_reader(places: int | None) -> Callable[[str], Decimal]:
