@@ -105,9 +105,16 @@ def test_a_model_the_plan_cannot_read_is_dumped_by_pydantic():
 @given(p=S.patients())
 def test_a_remembered_treatment_reading_is_the_reading_and_its_lists_are_the_items_own(p):
     items._TREATMENTS.clear()
+    items._CONDITIONS.clear()
     fresh = build_facts(p, p.as_of, "p")
-    again = build_facts(p, p.as_of, "p")  # every treatment remembered
+    again = build_facts(p, p.as_of, "p")  # every treatment and condition remembered
     assert again.collections == fresh.collections
+    for one, two in zip(
+        fresh.collections["conditions"] or (), again.collections["conditions"] or (), strict=True
+    ):
+        assert type(one.fields["category"]) is type(two.fields["category"]) and one.label == two.label
+        if type(one.fields["category"]) is list:
+            assert one.fields["category"] is not two.fields["category"]
     for one, two in zip(
         fresh.collections["treatments"] or (), again.collections["treatments"] or (), strict=True
     ):
@@ -115,3 +122,14 @@ def test_a_remembered_treatment_reading_is_the_reading_and_its_lists_are_the_ite
             assert type(one.fields[name]) is type(two.fields[name])
             if type(one.fields[name]) is list:
                 assert one.fields[name] is not two.fields[name]
+
+
+def test_a_condition_whose_category_contradicts_its_type_is_refused_every_time():
+    bad = {
+        "id": "c",
+        "as_of": "2026-03-01",
+        "conditions": [{"type": "hypertension", "category": "autoimmune"}],
+    }
+    for _ in range(2):
+        with pytest.raises(PatientError, match=r"conditions\[0\].category: 'autoimmune' contradicts"):
+            build_facts(Patient.model_validate(bad))

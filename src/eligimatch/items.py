@@ -305,9 +305,33 @@ _NOT_LETTERS = re.compile(r"[^a-z]+")
 _TREATS: dict[str | None, bool | None] = {}  # procedure name → _procedure_treats (bounded)
 
 
+# (type, category, name of one of type "other") → (category, type, label): what
+# _read_condition makes of a classified condition that raises no problem, remembered
+# (bounded, as the input chooses); lists copied for each item, an Open tuple is immutable
+_CONDITIONS: dict[tuple[Any, ...], tuple[Any, Any, str | None]] = {}
+
+
 def _condition_fields(obj: Condition, fields: dict[str, Any], where: str, problems: Problems) -> str | None:
     """Categories implied by the type (plus the one given); the type read from the name of a
     condition of type "other".  Returns a label when the type was read from the name."""
+    if obj.type is None:
+        return _read_condition(obj, fields, where, problems)
+    key = (obj.type, obj.category, obj.name if obj.type == "other" else None)
+    hit = _CONDITIONS.get(key)
+    if hit is None:
+        before = len(problems)
+        label = _read_condition(obj, fields, where, problems)
+        if len(problems) == before:
+            if len(_CONDITIONS) >= 4096:
+                _CONDITIONS.clear()
+            _CONDITIONS[key] = (_copy(fields["category"]), fields["type"], label)
+        return label
+    category, fields["type"], label = hit
+    fields["category"] = list(category) if type(category) is list else category
+    return label
+
+
+def _read_condition(obj: Condition, fields: dict[str, Any], where: str, problems: Problems) -> str | None:
     types = condition_types()
     if obj.type is None:
         # unclassified: its type is unknown, and so are its categories unless one was given
