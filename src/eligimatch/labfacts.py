@@ -46,42 +46,41 @@ def labs(p: Patient, facts: Facts, problems: Problems) -> None:
     memo = _LABS
     new = object.__new__
     for i, lab in enumerate(p.labs):
-        rr = lab.reference_range
-        value = lab.value
+        test, when, rr, value = lab.test, lab.date, lab.reference_range, lab.value
         v = None if value is None else str(value)
         key: tuple[Any, ...] = (
-            (lab.test, v, lab.unit, lab.comparator, lab.result)
+            (test, v, lab.unit, lab.comparator, lab.result)
             if rr is None
-            else (lab.test, v, lab.unit, lab.comparator, lab.result, str(rr.low), str(rr.high), rr.unit)
+            else (test, v, lab.unit, lab.comparator, lab.result, str(rr.low), str(rr.high), rr.unit)
         )
         hit = memo.get(key)
         if hit is not None and hit[0] is catalogue:
-            if lab.date > as_of:
-                check_date(lab.date, as_of, f"labs[{i}].date", problems)
+            if when > as_of:
+                check_date(when, as_of, f"labs[{i}].date", problems)
             qf = new(QuantityFact)
             values = qf.__dict__
             values.update(hit[1])
-            values["date"] = lab.date
+            values["date"] = when
         else:
-            a = catalogue.get(lab.test)
+            a = catalogue.get(test)
             if a is None or a.source != "lab":
-                names = [k for k, v in catalogue.items() if v.source == "lab"]
-                problems.add(f"labs[{i}].test", f"unknown test {lab.test!r}{suggest(lab.test, names)}")
+                names = [k for k, known in catalogue.items() if known.source == "lab"]
+                problems.add(f"labs[{i}].test", f"unknown test {test!r}{suggest(test, names)}")
                 continue
-            if lab.date > as_of:
-                check_date(lab.date, as_of, f"labs[{i}].date", problems)
+            if when > as_of:
+                check_date(when, as_of, f"labs[{i}].date", problems)
             found = _lab_fact(a, lab, i, problems)
             if found is None:
                 continue
             qf = found
             remember(memo, key, (catalogue, dict(vars(qf))))
-        earlier = first.get(lab.test)
+        earlier = first.get(test)
         if earlier is None:
-            first[lab.test] = qf
-        elif lab.test in more:
-            more[lab.test].append(qf)
+            first[test] = qf
+        elif test in more:
+            more[test].append(qf)
         else:
-            more[lab.test] = [earlier, qf]
+            more[test] = [earlier, qf]
     for test in [t for t in first if t in more] if more else ():
         results = more[test]
         newest = max(r.date or date.min for r in results)
