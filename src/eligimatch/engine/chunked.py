@@ -79,18 +79,17 @@ def run_chunk(plain: _Graph, attested: Callable[[], _Graph], facts: Sequence[Fac
     layout = _layout(plain)
     others = [i for i, f in enumerate(facts) if f.attestations]
     if not others:
-        passes = _passes(plain, layout, Chunk(facts, layout.fields))
+        passes = _passes(plain, layout, Chunk(facts, layout.fields, layout.keys))
     else:
         passes = np.empty((layout.n_criteria, len(facts)), np.uint8)
         plain_rows = [i for i, f in enumerate(facts) if not f.attestations]
         if plain_rows:
             passes[:, plain_rows] = _passes(
-                plain, layout, Chunk([facts[i] for i in plain_rows], layout.fields)
+                plain, layout, Chunk([facts[i] for i in plain_rows], layout.fields, layout.keys)
             )
         graph = attested()
-        passes[:, others] = _passes(
-            graph, _layout(graph), Chunk([facts[i] for i in others], _layout(graph).fields)
-        )
+        mine = _layout(graph)
+        passes[:, others] = _passes(graph, mine, Chunk([facts[i] for i in others], mine.fields, mine.keys))
     return _patterns(layout, passes)
 
 
@@ -114,6 +113,7 @@ class _Layout:
         self.flat = np.array(flat, np.intp)
         self.n_trials = len(graph.rows)
         self.fields: dict[str, list[str]] = {}  # item fields read, per collection (Chunk.fields)
+        self.keys: list[str] = []  # quantities read (Chunk.keys)
         self.n_criteria = len(flat)
         # the slots that decide on a shared reading, by node kind: decided together
         groups: dict[type, list[int]] = {}

@@ -27,13 +27,13 @@ from .columns import (
     Chunk,
     Codes,
     Mask,
-    Quantities,
     code,
     value_of,
 )
 
 if TYPE_CHECKING:
     from ..facts import Facts
+    from .chunkdata import Quantities
     from .core import Truth
 
 __all__ = [

@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .chunkdata import Quantities
 from .columnar import exactly, reading
-from .columns import CODES, FALSE, TRUE, UNKNOWN, Chunk, Codes, Mask, Quantities
+from .columns import CODES, FALSE, TRUE, UNKNOWN, Chunk, Codes, Mask
 
 __all__ = ["compare"]
 

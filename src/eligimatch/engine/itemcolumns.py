@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .columns import CODES, FALSE, TRUE, UNKNOWN, Chunk, Codes, Items
+from .chunkdata import Items
+from .columns import CODES, FALSE, TRUE, UNKNOWN, Chunk, Codes
 
 __all__ = ["any_of", "by_field_item", "by_field_value", "dated", "exists", "item_by_item", "test_codes"]
 
