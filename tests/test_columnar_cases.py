@@ -218,3 +218,24 @@ def test_an_empty_collection_is_not_an_absent_one(shape):
         raw["treatments"], raw["conditions"] = [], []
     facts = build_facts(Patient.model_validate(raw))
     _agree(X_PROGRAM, [X_TRIAL], [facts], 1)
+
+
+@pytest.mark.parametrize("text", ["P3M", "P6M", "P12W", "P1Y", "P14D", "P1Y6M2W3D", "P200Y", "P2400M"])
+def test_dates_shifted_on_arrays_as_one_by_one(text):
+    """Calendar shifts on day numbers are Duration.after / before, date by date: month ends, leap
+    days, the first and the last years."""
+    import numpy as np
+
+    from eligimatch.dates import parse_duration
+    from eligimatch.engine.itemcolumns import shifted
+
+    duration = parse_duration(text)
+    spans = [
+        (date(1, 1, 1), date(1, 4, 1)),
+        (date(1999, 12, 1), date(2001, 3, 31)),
+        (date(9999, 10, 1), date.max),
+    ]
+    days = np.array([d for a, b in spans for d in range(a.toordinal(), b.toordinal() + 1)], np.int64)
+    for sign, move in ((1, duration.after), (-1, duration.before)):
+        want = [move(date.fromordinal(d)).toordinal() for d in days.tolist()]
+        assert shifted(duration, sign, days).tolist() == want

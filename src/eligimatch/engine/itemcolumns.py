@@ -1,12 +1,12 @@
 """``exists`` over a chunk of patients at once (the columnar runner, :mod:`.columnar`): one flat
-list of the chunk's items of a collection (:class:`.columns.Items`), each ``where`` test decided
+list of the chunk's items of a collection (:class:`.chunkdata.Items`), each ``where`` test decided
 for every item once per chunk (``item_columns`` of the test) and shared by every ``exists`` that
 has it, Kleene-AND the item's window, Kleene-OR over each patient's items (on codes: the minimum
 and the maximum of a segment).
 
 A test of one field's value alone is decided once per distinct value of the field in the chunk
 (:func:`by_field_value`, :func:`by_field_item`); a date test compares day numbers, the calendar
-arithmetic of its offset done once per date (:func:`dated`); any other test item by item.
+arithmetic of its offset on arrays (:func:`dated`, :func:`shifted`); any other test item by item.
 """
 
 from __future__ import annotations
@@ -21,13 +21,18 @@ import numpy.typing as npt
 from .chunkdata import Items
 from .columns import CODES, FALSE, TRUE, UNKNOWN, Chunk, Codes
 
-__all__ = ["any_of", "by_field_item", "by_field_value", "dated", "exists", "item_by_item", "test_codes"]
+__all__ = [
+    "any_of",
+    "by_field_item",
+    "by_field_value",
+    "dated",
+    "exists",
+    "item_by_item",
+    "shifted",
+    "test_codes",
+]
 
 _Ints = npt.NDArray[np.int64]
-# dates shifted by a duration (Duration.after / before), by (duration, sign, day number): a
-# bounded number, for the whole run
-_SHIFTED: dict[tuple[Any, int, int], int] = {}
-_KEPT_SHIFTED = 1 << 16
 
 
 def exists(node: Any, chunk: Chunk) -> Codes:
@@ -133,7 +138,7 @@ def dated(test: Any, chunk: Chunk, items: Items) -> Codes:
         open_end = ~known & (items.ongoing == TRUE)
     if test.offset is not None and known.any():
         base = base.copy()
-        base[known] = _shifted(test.offset, test.sign, base[known])
+        base[known] = shifted(test.offset, test.sign, base[known])
     holds = np.asarray(OPS[test.op](day, base))
     if open_end.any():
         holds = np.where(open_end, test.op in ("<", "<=", "!="), holds)
@@ -142,21 +147,30 @@ def dated(test: Any, chunk: Chunk, items: Items) -> Codes:
     return out
 
 
-def _shifted(offset: Any, sign: int, days: _Ints) -> _Ints:
-    """Day numbers moved by a calendar duration (after for sign +1, before for -1), each
-    distinct date computed once for the run."""
-    distinct, which = np.unique(days, return_inverse=True)
-    if len(_SHIFTED) > _KEPT_SHIFTED:
-        _SHIFTED.clear()
-    shift = offset.after if sign > 0 else offset.before
-    moved = []
-    for d in distinct.tolist():
-        got = _SHIFTED.get((offset, sign, d))
-        if got is None:
-            got = _SHIFTED[(offset, sign, d)] = shift(date.fromordinal(d)).toordinal()
-        moved.append(got)
-    out: _Ints = np.array(moved, np.int64)[which.reshape(-1)]
+def shifted(offset: Any, sign: int, days: _Ints) -> _Ints:
+    """Day numbers moved by a calendar duration, as :meth:`~eligimatch.dates.Duration.after`
+    (``sign`` +1) or :meth:`~eligimatch.dates.Duration.before` (-1) moves a date, on arrays:
+    the months first, the day clamped to the month's length, then the weeks and days; no later
+    than the last date, no earlier than the first."""
+    when = (days - _EPOCH).astype("datetime64[D]")
+    month = when.astype("datetime64[M]")
+    day = (when - month).astype(np.int64) + 1
+    months = month.astype(np.int64) + 1970 * 12 + sign * (offset.years * 12 + offset.months)
+    outside = months // 12 > 9999 if sign > 0 else months // 12 < 1
+    start = (np.where(outside, 1970 * 12, months) - 1970 * 12).astype("datetime64[M]")
+    first = start.astype("datetime64[D]")
+    length = ((start + 1).astype("datetime64[D]") - first).astype(np.int64)
+    moved = first.astype(np.int64) + _EPOCH + np.minimum(day, length) - 1
+    step = offset.weeks * 7 + offset.days
+    if sign > 0:
+        out: _Ints = np.where(outside, _LAST, np.minimum(_LAST, moved + step))
+    else:
+        out = np.where(outside, 1, np.maximum(1, moved - step))
     return out
+
+
+_EPOCH = date(1970, 1, 1).toordinal()  # day 0 of numpy's dates
+_LAST = date.max.toordinal()
 
 
 def _window_codes(node: Any, c: Items, chunk: Chunk) -> Codes:
