@@ -81,6 +81,11 @@ class _Part:
                 self.blocks[-1] = (w, kind, self.blocks[-1][2], r + 1)
             else:
                 self.blocks.append((w, kind, r, r + 1))
+        # per window: its blocks, and its rows (the blocks of a window are next to each other)
+        self.by_window: list[list[tuple[str, int, int]]] = [[] for _ in self.windows]
+        for w, kind, begin, end in self.blocks:
+            self.by_window[w].append((kind, begin, end))
+        self.window_rows = [(blocks[0][1], blocks[-1][2]) for blocks in self.by_window]
         bound = np.array([node._bound for node in self.nodes], np.float64)
         with np.errstate(over="ignore", invalid="ignore"):
             spread = np.abs(bound) * (3 * FLOAT_MARGIN)
@@ -157,24 +162,24 @@ def _decided(part: _Part, x: _Floats, readable: list[Mask]) -> tuple[Codes, set[
     pairs (row, patient) left to decide exactly: ``x`` within the margins, or NaN."""
     got = np.empty((len(part.nodes), len(x)), np.uint8)
     near: set[tuple[int, int]] = set()
+    nan = np.isnan(x)
+    finite = np.flatnonzero(~nan)
+    ordered = finite[np.argsort(x[finite], kind="stable")]  # the values in order, once
     for w, mask in enumerate(readable):
         xw = np.where(mask, x, np.nan)
-        for block_w, kind, begin, end in part.blocks:
-            if block_w == w:
-                _block(got[begin:end], kind, xw, part.low[begin:end, None], part.high[begin:end, None])
+        for kind, begin, end in part.by_window[w]:
+            _block(got[begin:end], kind, xw, part.low[begin:end, None], part.high[begin:end, None])
         # readable pairs without a clear answer: NaN values, and values inside the margins
-        blank = np.flatnonzero(mask & np.isnan(x)).tolist()
-        finite = np.flatnonzero(mask & ~np.isnan(x))
-        order = finite[np.argsort(x[finite], kind="stable")]
+        top, bottom = part.window_rows[w]
+        blank = np.flatnonzero(mask & nan).tolist()
+        if blank:
+            near.update((r, i) for r in range(top, bottom) for i in blank)
+        order = ordered[mask[ordered]]
         xs = x[order]
-        for block_w, _, begin, end in part.blocks:
-            if block_w != w:
-                continue
-            first = np.searchsorted(xs, part.low[begin:end], "left")
-            last = np.searchsorted(xs, part.high[begin:end], "right")
-            for r in np.flatnonzero(last > first).tolist():
-                near.update((begin + r, i) for i in order[first[r] : last[r]].tolist())
-            near.update((r, i) for r in range(begin, end) for i in blank)
+        first = np.searchsorted(xs, part.low[top:bottom], "left")
+        last = np.searchsorted(xs, part.high[top:bottom], "right")
+        for r in np.flatnonzero(last > first).tolist():
+            near.update((top + r, i) for i in order[first[r] : last[r]].tolist())
     return got, near
 
 
