@@ -41,7 +41,7 @@ def screen_batch(
     The records (``output``) and the attrition report go to temporary files beside their
     targets, opened before any work, and are renamed into place together at the end: a failed
     or interrupted run leaves no file at either path (or the previous complete ones)."""
-    from .. import safeio
+    from .. import interrupts, safeio
     from ..engine import load_rules
     from ..jsonin import max_input_bytes
     from .attrition import attrition_text
@@ -86,6 +86,7 @@ def screen_batch(
         if report is not None:
             doc = attrition_document(summary, plan, version)
             report.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+        interrupts.check()  # nothing replaces a target once a signal arrived
         for f in (records, report):  # complete both before either replaces its target
             if f is not None:
                 f.finish()

@@ -160,8 +160,7 @@ def _pool(plan: Plan, work: Iterable[list[Record]], jobs: int) -> Iterator[Chunk
     others = set(multiprocessing.active_children())
 
     def stop_workers() -> None:  # the chunks in flight are not wanted
-        for worker in set(multiprocessing.active_children()) - others:
-            worker.terminate()
+        abandon(pool, set(multiprocessing.active_children()) - others)
 
     pool = ProcessPoolExecutor(
         max_workers=jobs,
@@ -179,6 +178,35 @@ def _pool(plan: Plan, work: Iterable[list[Record]], jobs: int) -> Iterator[Chunk
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def abandon(pool: Any, workers: Iterable[Any]) -> None:
+    """Stop the ``workers`` of a process pool whose chunks are no longer wanted (an error, an
+    interrupt), so that the pool can be shut down without waiting for them.
+
+    A worker ended halfway through sending a result leaves the pool's reading thread waiting
+    for the rest of the message, and one ended with chunks still to read leaves its feeding
+    thread waiting to write them: nobody else holds the other end of those pipes but this
+    process, so both would wait for ever (and the interpreter, which joins them when it exits,
+    with them).  Once the workers are gone, this process's own ends are closed too: the reader
+    then sees the end of the pipe and the writer a broken pipe, and the pool shuts down as
+    broken."""
+    workers = list(workers)
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.join(timeout=5)
+        if worker.is_alive():  # pragma: no cover - SIGTERM is not blocked in workers
+            worker.kill()
+            worker.join(timeout=5)
+    for queue, end in (
+        (getattr(pool, "_result_queue", None), "_writer"),
+        (getattr(pool, "_call_queue", None), "_reader"),
+    ):
+        connection = getattr(queue, end, None)  # private to concurrent.futures: where it is
+        if connection is not None:
+            with contextlib.suppress(OSError):
+                connection.close()
 
 
 def dask(plan: Plan, work: Iterable[list[Record]], jobs: int, scheduler: str | None) -> Iterator[ChunkResult]:

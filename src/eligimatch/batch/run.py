@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO
 
+from .. import interrupts
 from .attrition import Attrition
 from .chunk import ChunkResult
 from .engines import Engine, chunks, dask, local
@@ -131,6 +132,7 @@ def run_batch(
     seen: dict[str, str] = {}  # patient id → where it was first screened
     try:
         for res in results:
+            interrupts.check()  # a signal whose exception was lost (see interrupts)
             write(res.text)
             notices = list(res.messages)
             for pid, where in res.ids:

@@ -57,11 +57,14 @@ def _fail(message: str, code: int) -> NoReturn:
 def _on_signal(signum: int, _frame: object) -> None:
     import signal
 
+    from .. import interrupts
     from ..errors import Interrupted
 
     for s in (signal.SIGINT, signal.SIGTERM):  # one interrupt: let the cleanup finish
         signal.signal(s, signal.SIG_IGN)
-    raise Interrupted(signum, signal.Signals(signum).name)
+    name = signal.Signals(signum).name
+    interrupts.record(signum, name)  # in case this exception is raised where Python drops it
+    raise Interrupted(signum, name)
 
 
 def main() -> None:
@@ -70,12 +73,15 @@ def main() -> None:
     128 + the signal number, unfinished output removed, and no traceback."""
     import signal
 
+    from .. import interrupts
     from ..errors import EligimatchError, Interrupted
     from ..safeio import reset
 
     reset()
+    interrupts.clear()
     click_error, no_args = _click_errors()
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    unraisable, sys.unraisablehook = sys.unraisablehook, interrupts.ignored
     try:
         code = app(prog_name="eligimatch", standalone_mode=False)
     except (EligimatchError, UserError) as exc:
@@ -97,4 +103,6 @@ def main() -> None:
     finally:  # as they were (main() also runs in-process, e.g. in the tests)
         for s, handler in previous.items():
             signal.signal(s, handler)
+        sys.unraisablehook = unraisable
+        interrupts.clear()
     sys.exit(code if isinstance(code, int) else 0)
