@@ -5,7 +5,9 @@ explicitly, e.g. ``HYPOTHESIS_PROFILE=ci pytest tests/test_properties.py`` on a 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 # Generating a whole patient profile takes milliseconds, and the first example of a run pays
@@ -23,3 +25,12 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if _ci else 
 # Tests compile rule files afresh (some patch the compiler): the cache of compiled rule files is
 # off unless a test turns it on (tests/test_cache.py does, in a directory of its own).
 os.environ.setdefault("ELIGIMATCH_NO_CACHE", "1")
+
+
+@pytest.fixture
+def cache_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The cache on (compiled rule files, data tables), in a directory of the test's own."""
+    where = tmp_path / "cache"
+    monkeypatch.delenv("ELIGIMATCH_NO_CACHE", raising=False)
+    monkeypatch.setenv("ELIGIMATCH_CACHE_DIR", str(where))
+    return where

@@ -30,12 +30,9 @@ def rules(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The cache on, in a directory of the test's own; compilations counted."""
-    where = tmp_path / "cache"
-    monkeypatch.delenv("ELIGIMATCH_NO_CACHE", raising=False)
-    monkeypatch.setenv("ELIGIMATCH_CACHE_DIR", str(where))
-    return where
+def store(cache_on: Path) -> Path:
+    """The cache on, in a directory of the test's own (conftest)."""
+    return cache_on
 
 
 @pytest.fixture

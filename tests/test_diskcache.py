@@ -18,11 +18,8 @@ TABLES = sorted(p.name for p in DATA.iterdir() if p.name.endswith(".toml"))
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    where = tmp_path / "cache"
-    monkeypatch.delenv("ELIGIMATCH_NO_CACHE", raising=False)
-    monkeypatch.setenv("ELIGIMATCH_CACHE_DIR", str(where))
-    return where
+def store(cache_on: Path) -> Path:
+    return cache_on
 
 
 def _entries(store: Path) -> list[Path]:
