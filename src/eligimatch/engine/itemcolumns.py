@@ -11,7 +11,8 @@ arithmetic of its offset on arrays (:func:`dated`, :func:`shifted`); any other t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+import itertools
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -56,14 +57,36 @@ def exists(node: Any, chunk: Chunk) -> Codes:
 
 def test_codes(chunk: Chunk, items: Items, test: Any) -> Codes:
     """One ``where`` entry over every item of a collection (its ``item_columns``), once per
-    chunk, whatever the ``exists`` or ``any`` it is in."""
-    try:
-        key: Hashable = ("where", id(items), test)
-        hash(key)
-    except TypeError:
-        key = ("where", id(items), id(test))
-    got: Codes = chunk.cached(key, lambda: test.item_columns(chunk, items))
+    chunk, whatever the ``exists`` or ``any`` it is in (equal entries are one)."""
+    got: Codes = chunk.cached(("where", id(items), _canonical(test)), lambda: test.item_columns(chunk, items))
     return got
+
+
+# per where entry met (by identity, kept): the number of its value, the same for equal entries
+# (numbers are never reused, not even after the bound clears these), so that equal entries of
+# different nodes share their codes without being hashed and compared for every node of every
+# chunk
+_MET: dict[int, tuple[Any, int]] = {}
+_NUMBERS: dict[Any, int] = {}
+_NEXT = itertools.count()
+_KEPT_MET = 1 << 16
+
+
+def _canonical(test: Any) -> int:
+    met = _MET.get(id(test))
+    if met is not None and met[0] is test:
+        return met[1]
+    if len(_MET) > _KEPT_MET:
+        _MET.clear()
+        _NUMBERS.clear()
+    try:
+        number = _NUMBERS.get(test)
+        if number is None:
+            number = _NUMBERS[test] = next(_NEXT)
+    except TypeError:  # an entry that cannot be hashed: on its own
+        number = next(_NEXT)
+    _MET[id(test)] = (test, number)
+    return number
 
 
 def by_field_value(items: Items, name: str, test: Callable[[Any], Any]) -> Codes:
