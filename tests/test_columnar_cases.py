@@ -239,3 +239,72 @@ def test_dates_shifted_on_arrays_as_one_by_one(text):
     for sign, move in ((1, duration.after), (-1, duration.before)):
         want = [move(date.fromordinal(d)).toordinal() for d in days.tolist()]
         assert shifted(duration, sign, days).tolist() == want
+
+
+# ---------------------------------------------------------------------------- evidence
+
+RESULTS = ["positive", "negative", "indeterminate"]
+
+
+@st.composite
+def evidence_profiles(draw: Any) -> Any:
+    raw: dict[str, Any] = {"id": "e", "as_of": AS_OF.isoformat(), "labs": []}
+    for test in ("hiv_antibody", "hbsag", "anti_hbc", "anti_hcv"):
+        if draw(st.integers(0, 2)) == 0:
+            days = draw(st.sampled_from([0, 30, 90, 400]))
+            raw["labs"].append(
+                {
+                    "test": test,
+                    "result": draw(st.sampled_from(RESULTS)),
+                    "date": (AS_OF - timedelta(days=days)).isoformat(),
+                }
+            )
+    for test in ("hbv_dna_iu", "hcv_rna_iu"):
+        if draw(st.integers(0, 2)) == 0:
+            lab = {"test": test, "value": draw(st.sampled_from([0, 20, 3500])), "unit": "IU/mL"}
+            lab["date"] = (AS_OF - timedelta(days=draw(st.sampled_from([0, 60])))).isoformat()
+            if draw(st.booleans()):
+                lab["comparator"] = "<"
+            raw["labs"].append(lab)
+    if draw(st.integers(0, 3)):
+        raw["conditions"] = [
+            {"type": t, "status": draw(st.sampled_from(["active", "resolved", None]))}
+            if t
+            else {"name": "an unplaced condition"}
+            for t in draw(st.lists(st.sampled_from(["hiv", "hepatitis_b", "hepatitis_c", "asthma", None])))
+        ]
+    if draw(st.integers(0, 3)):
+        meds = []
+        for klass in draw(st.lists(st.sampled_from(["antiretroviral", "hbv_antiviral", "anticoagulant"]))):
+            med: dict[str, Any] = {"name": f"a {klass}", "classes": [klass]}
+            when = draw(st.sampled_from(["ended", "later", "ongoing", "stopped", "unsaid"]))
+            if when in ("ended", "later"):
+                med["end"] = (AS_OF + timedelta(days=-10 if when == "ended" else 0)).isoformat()
+            elif when != "unsaid":
+                med["ongoing"] = when == "ongoing"
+            meds.append(med)
+        raw["medications"] = meds
+    return build_facts(Patient.model_validate(raw))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(evidence_profiles(), min_size=1, max_size=15))
+def test_evidence_parts_on_arrays_as_one_by_one(cohort):
+    """The parts of every evidence concept over a chunk are those evidence.parts gives patient by
+    patient: conditions resolved or not, unclassified ones, results of every kind and age,
+    medications of review classes current, over or not said."""
+    import numpy as np
+
+    from eligimatch.engine.columns import UNDATED, Chunk, code
+    from eligimatch.engine.evidencecolumns import parts as columnar_parts
+    from eligimatch.evidence import concepts, parts
+
+    chunk = Chunk(cohort)
+    for concept in concepts().values():
+        for rule_out in ("record", "test"):
+            positive, age, otherwise = columnar_parts(concept, chunk, rule_out)
+            want = [parts(concept, f, rule_out) for f in cohort]
+            assert positive.tolist() == [p for p, _, _ in want]
+            assert age.tolist() == [UNDATED if a is None else a for _, a, _ in want]
+            assert otherwise.tolist() == [code(v) for _, _, v in want]
+            assert isinstance(otherwise, np.ndarray)

@@ -156,18 +156,14 @@ _OR = _or_table()
 
 
 def evidence(concept: Any, rule_out: str, chunk: Chunk, lab_limit: int | None) -> Codes:
-    """``evidence``: :func:`eligimatch.evidence.holds` over the chunk, its parts read once per
-    concept (:func:`eligimatch.evidence.parts`), then decided for each lab window."""
+    """``evidence``: :func:`eligimatch.evidence.holds` over the chunk, its parts
+    (:func:`eligimatch.evidence.parts`, on arrays: :func:`.evidencecolumns.parts`) made once
+    per concept, then decided for each lab window."""
 
     def make() -> tuple[Mask, npt.NDArray[np.int64], Codes]:
-        from ..evidence import parts
+        from .evidencecolumns import parts
 
-        got = [parts(concept, f, rule_out) for f in chunk.facts]
-        return (
-            np.fromiter((p for p, _, _ in got), np.bool_, chunk.n),
-            np.fromiter((UNDATED if a is None else a for _, a, _ in got), np.int64, chunk.n),
-            np.fromiter((CODES[v] for _, _, v in got), np.uint8, chunk.n),
-        )
+        return parts(concept, chunk, rule_out)
 
     positive, age, otherwise = chunk.cached(("evidence", concept, rule_out), make)
     recent = age <= (UNDATED - 1 if lab_limit is None else lab_limit)
