@@ -143,9 +143,10 @@ class Items:
         # the fields known to be read, from every item in one pass (each item's dict once)
         self._wanted = [] if fields is None else fields
         self._read: dict[str, tuple[Any, ...]] = {}
-        if self._wanted and items:
-            got = zip(*[tuple(map(item.fields.get, self._wanted)) for item in items], strict=True)
-            self._read = dict(zip(self._wanted, got, strict=True))
+        wanted = tuple(self._wanted)  # as it is now (a list other chunks of the graph add to)
+        if wanted and items:
+            got = zip(*[tuple(map(item.fields.get, wanted)) for item in items], strict=True)
+            self._read = dict(zip(wanted, got, strict=True))
 
     @functools.cached_property
     def _period(self) -> tuple[Mask, Mask, npt.NDArray[np.int64], npt.NDArray[np.int64], Codes]:

@@ -123,10 +123,10 @@ class Chunk:
     def quantity_facts(self, key: str) -> list[QuantityFact | None]:
         """Each patient's fact of the quantity ``key`` (None: none); those of the quantities
         known to be read (``keys``) read in one pass over the patients."""
-        wanted = self.keys
-        if key not in wanted:
-            wanted.append(key)
+        if key not in self.keys:
+            self.keys.append(key)
             return [f.quantities.get(key) for f in self.facts]
+        wanted = tuple(self.keys)  # as it is now (a list other chunks of the graph add to)
 
         def read() -> dict[str, list[QuantityFact | None]]:
             if not self.facts:
