@@ -12,7 +12,8 @@ Side by side, in one run, on seeded synthetic profiles (benchmarks/synth.py):
   second per core, in CPU time and in wall time, of ``screen-batch``'s runner on one core
   (``run_batch`` with one job, in-process, output discarded), and the cost per stage in CPU
   time per patient: parse (read + validate the JSON), facts (build the facts), evaluate (the
-  batch graph: every criterion's status), output (records and attrition: the rest);
+  batch graph: every criterion's status), output (records and attrition: the rest), each
+  stage timed as the runner runs it (chunk by chunk, the garbage collector paused per chunk);
 * the **reference**: 250 trials of the same five simple criteria (ANC ≥, platelets ≥,
   bilirubin ≤ k × ULN, age ≥, ECOG ≤; distinct thresholds) screened by eligimatch (parse + facts
   + evaluate) and by a DuckDB query from the same JSON Lines file (benchmarks/reference.py, one
@@ -97,7 +98,12 @@ class _Workload:
     def measure(self, keep: bool = False) -> dict[str, Any]:
         """One round: each stage alone, then the whole runner; CPU and wall seconds.  With
         ``keep``, the patient ids and statuses are kept (``self.last``) for the agreement
-        check."""
+        check.
+
+        The stages are timed as the runner runs them: chunk by chunk (``chunk_size``), the
+        cyclic garbage collector paused for each chunk and one young-generation pass after it
+        (:func:`~eligimatch.batch.chunk.screen_chunk`), that pass not counted in any stage
+        (it is part of the runner's total, so of "output")."""
         from eligimatch import api
         from eligimatch.batch import chunk_size, make_plan, run_batch
         from eligimatch.facts import build_facts
@@ -110,21 +116,37 @@ class _Workload:
         # compiled its plan; what a stage builds is collected as it would be
         gc.collect()
         gc.freeze()
-        out: dict[str, Any] = {}
-        t = _clock()
-        patients = [api.parse_patient(r.text, r.source) for r in self.records]
-        out["parse"] = _since(t)
-        t = _clock()
-        facts = [build_facts(p, None, r.source) for p, r in zip(patients, self.records, strict=True)]
-        out["facts"] = _since(t)
-        del patients
-        size = chunk_size(len(self.trials))  # the batch graph, chunk by chunk as in a run
-        t = _clock()
-        chunks = [self.program.run_chunk(facts[i : i + size]) for i in range(0, len(facts), size)]
-        out["evaluate"] = _since(t)
+        spent = {s: [0.0, 0.0] for s in STAGES[:3]}
+
+        def timed(stage: str, start: tuple[float, float]) -> None:
+            cpu, wall = _since(start)
+            spent[stage][0] += cpu
+            spent[stage][1] += wall
+
+        size = chunk_size(len(self.trials))
+        ids: list[str] = []
+        statuses: list[Any] = []
+        for i in range(0, len(self.records), size):
+            part = self.records[i : i + size]
+            gc.disable()
+            t = _clock()
+            patients = [api.parse_patient(r.text, r.source) for r in part]
+            timed("parse", t)
+            t = _clock()
+            facts = [build_facts(p, None, r.source) for p, r in zip(patients, part, strict=True)]
+            timed("facts", t)
+            t = _clock()
+            chunk = self.program.run_chunk(facts)
+            timed("evaluate", t)
+            gc.enable()
+            gc.collect(0)
+            if keep:
+                ids.extend(f.patient_id for f in facts)
+                statuses.extend(chunk.patient(p) for p in range(chunk.n))
+            del patients, facts, chunk
         if keep:
-            self.last = ([f.patient_id for f in facts], [c.patient(p) for c in chunks for p in range(c.n)])
-        del facts, chunks
+            self.last = (ids, statuses)
+        out: dict[str, Any] = {s: tuple(v) for s, v in spent.items()}
         gc.collect()
         t = _clock()
         with open(os.devnull, "w", encoding="utf-8") as sink:
