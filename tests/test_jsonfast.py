@@ -354,3 +354,55 @@ def test_generated_profiles(patient):
 )
 def test_generated_numbers(path, number):
     same(raw(path, str(number)))
+
+
+_EXAMPLE = Path(__file__).resolve().parents[1] / "patients" / "p01_ups_metastatic_eligible.json"
+
+
+def _lax(model):
+    """What a twin as lax as the model would read: strings for numbers, 0 for false, ..."""
+    return lambda text: model.model_validate(json.loads(text, parse_float=float))
+
+
+def _through_a_float(model):
+    """A twin that reads every lab value through a float."""
+    real = jsonfast.reader(model)
+
+    def read(text):
+        got = real(text)
+        if got is None or not got.labs:
+            return got
+        labs = [lab.model_copy(update={"value": Decimal(float(lab.value))}) for lab in got.labs]
+        return got.model_copy(update={"labs": labs})
+
+    return read
+
+
+def _unsupported(model):
+    raise jsonfast.Unsupported("a core schema of another pydantic")
+
+
+@pytest.mark.parametrize("broken", [_lax, _through_a_float, _unsupported])
+def test_a_fast_path_built_less_strictly_is_not_used(monkeypatch, broken):
+    """Should another pydantic build the twin laxly, or not at all, every profile takes the full
+    path: what it refuses stays refused, with its own message."""
+    example = (
+        Path(__file__).resolve().parents[1] / "patients" / "p01_ups_metastatic_eligible.json"
+    ).read_text()
+    monkeypatch.setattr(jsonfast, "reader", broken)
+    api._exact_patient.cache_clear()
+    try:
+        assert api._exact_patient()(example) is None
+        assert api.parse_patient(example, "p01").id == "p01"
+        with pytest.raises(PatientError, match="expected a number, not the string '1200'"):
+            api.parse_patient(api._NEVER[0], "probe")
+    finally:
+        api._exact_patient.cache_clear()
+
+
+def test_the_fast_path_of_this_pydantic_passes_its_checks():
+    api._exact_patient.cache_clear()
+    example = (
+        Path(__file__).resolve().parents[1] / "patients" / "p01_ups_metastatic_eligible.json"
+    ).read_text()
+    assert api._exact_patient()(example) is not None

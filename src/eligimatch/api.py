@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -65,11 +66,42 @@ def _earlier(patient: Patient, source: str, notes: list[str] | None, as_of: date
     return patient
 
 
+# What the fast path must never accept (what lax validation would coerce, a key given twice), and
+# a number it must read exactly when it reads it: checked once, when the fast path is built.
+_HEAD = '{"id": "probe", "as_of": "2026-01-01", '
+_LAB = '"labs": [{"test": "anc", "unit": "/uL", "date": "2026-01-01", "value": '
+_NEVER = (
+    _HEAD + _LAB + '"1200"}]}',
+    _HEAD + '"weight": {"value": 70, "unit": "kg", "date": 20260101}}',
+    _HEAD + '"reproductive": {"pregnant": 0}}',
+    _HEAD + '"ecog": {"value": true, "date": "2026-01-01"}}',
+    _HEAD + '"sex": "female", "sex": "male"}',
+    _HEAD + _LAB + "1e-40}]}",
+)
+_EXACT = (_HEAD + _LAB + "1499.99999999999999}]}", Decimal("1499.99999999999999"))
+
+
 @cache
 def _exact_patient() -> Callable[[str], Patient | None]:
     """The fast path (:mod:`.jsonfast`): a profile of exactly typed JSON read in one pass, or
-    None; built on first use."""
-    return jsonfast.reader(Patient)
+    None; built on first use.  It leans on how pydantic builds validators: should a version of
+    pydantic build a twin that is not as strict (it accepts one of :data:`_NEVER`, or reads
+    :data:`_EXACT` through a float), or one the twin cannot mirror, every profile takes the full
+    path instead."""
+
+    def declined(text: str) -> None:
+        return None
+
+    try:
+        read = jsonfast.reader(Patient)
+        text, value = _EXACT
+        exact = read(text)
+        inexact = exact is not None and (not exact.labs or exact.labs[0].value != value)
+        if inexact or any(read(probe) is not None for probe in _NEVER):
+            return declined
+    except Exception:  # jsonfast.Unsupported, or a twin this pydantic cannot build: the full path
+        return declined
+    return read
 
 
 def _full_parse(
