@@ -147,6 +147,12 @@ def _floats(part: _Part, a: Quantities, chunk: Chunk) -> Codes:
         # the plausible ULNs disagree (both clearly apart, not alike): unknown, no exact look
         got[got != other] = UNKNOWN
         near |= near_high
+        # an equality may hold at one plausible ULN between the band's ends: decided exactly
+        banded = ~own & (a.band_low > 0)
+        for w, kind, begin, end in part.blocks:
+            if kind in ("eq", "ne"):
+                patients = np.flatnonzero(readable[w] & banded).tolist()
+                near.update((r, i) for r in range(begin, end) for i in patients)
     else:
         got, near = _decided(part, x, readable)
     facts = a.facts

@@ -190,7 +190,14 @@ class Compare(Aging, Node):
         if self.uln_multiple is not None:
             if q.uln is None:  # no range from the lab: only a verdict that every plausible ULN gives
                 assert q.uln_band is not None
-                low, high = (self._at(q, Fraction(self.uln_multiple) * u) for u in q.uln_band)
+                ends = [Fraction(self.uln_multiple) * u for u in q.uln_band]
+                if self.op in ("==", "!=") and ends[0] != ends[1]:
+                    # equal to k × ULN at one plausible ULN, not at the others: the two ends of
+                    # the band agreeing says nothing about the ULNs between them
+                    if q.comparator is not None or min(ends) <= q.value <= max(ends):
+                        return None
+                    return self.op == "!="
+                low, high = (self._at(q, bound) for bound in ends)
                 return low if low == high else None
             bound = Fraction(self.uln_multiple) * q.uln
         else:
