@@ -18,6 +18,7 @@ from eligimatch.engine import Program, compile_bytes
 from eligimatch.facts import build_facts
 from eligimatch.patient import Patient
 from rulefiles import criterion, header
+from test_columns import attrition_is_counted
 from test_graph import reference
 
 AS_OF = date(2026, 11, 1)
@@ -109,22 +110,7 @@ def test_many_small_trials_decided_together(cohort, size):
 def test_attrition_of_counted_and_sorted_patterns(cohort):
     """Trials of 1 to 6 criteria (counted keys up to 5, sorted beyond): the chunk's attrition
     equals counting the patients' statuses one by one."""
-    from eligimatch.batch.attrition import Attrition
-
-    got = PROGRAM.run_chunk(cohort)
-    for t, trial in enumerate(TRIALS):
-        one = Attrition(trial.id, "", tuple((c.id, c.spec.kind) for c in trial.criteria))
-        for p in range(got.n):
-            one.add_indices(got.patient(p)[t][1], got.patient(p)[t][2], got.patient(p)[t][0])
-        n, fail, unknown, first_fail, first_not_pass, verdicts = got.attrition[t]
-        assert (n, fail, unknown, first_fail, first_not_pass) == (
-            one.patients,
-            one.fail,
-            one.unknown,
-            one.first_fail,
-            one.first_not_pass,
-        )
-        assert {v: verdicts.get(v, 0) for v in one.verdicts} == one.verdicts
+    attrition_is_counted(TRIALS, PROGRAM.run_chunk(cohort))
 
 
 def test_an_empty_chunk():

@@ -230,10 +230,15 @@ def _program(trials: Any) -> Program:
 
 def test_attrition_counts_are_those_of_the_patterns(synthetic):  # noqa: F811
     """The chunk's attrition arrays equal counting every patient's statuses one by one."""
+    trials, cohort = synthetic
+    attrition_is_counted(trials, Program(trials).run_chunk(cohort))
+
+
+def attrition_is_counted(trials: Any, got: Any) -> None:
+    """Assert that a chunk's attrition arrays are what counting its patients' statuses one by
+    one gives."""
     from eligimatch.batch.attrition import Attrition
 
-    trials, cohort = synthetic
-    got = Program(trials).run_chunk(cohort)
     for t, trial in enumerate(trials):
         one = Attrition(trial.id, "", tuple((c.id, c.spec.kind) for c in trial.criteria))
         for p in range(got.n):
