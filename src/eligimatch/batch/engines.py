@@ -185,12 +185,13 @@ def abandon(pool: Any, workers: Iterable[Any]) -> None:
     interrupt), so that the pool can be shut down without waiting for them.
 
     A worker ended halfway through sending a result leaves the pool's reading thread waiting
-    for the rest of the message, and one ended with chunks still to read leaves its feeding
-    thread waiting to write them: nobody else holds the other end of those pipes but this
-    process, so both would wait for ever (and the interpreter, which joins them when it exits,
-    with them).  Once the workers are gone, this process's own ends are closed too: the reader
-    then sees the end of the pipe and the writer a broken pipe, and the pool shuts down as
-    broken."""
+    for the rest of the message (and, as that thread never sees the worker gone, its feeding
+    thread waiting to write chunks nobody reads): nobody but this process holds the other end
+    of that pipe, so it would wait for ever, and the interpreter, which joins it when it exits,
+    with it.  Once the workers are gone, this process's end is closed too: the reading thread
+    then sees the end of the pipe and shuts the pool down as broken (which also unblocks the
+    feeding thread).  Only the writing end of the results is closed here: the pool's own thread
+    closes the other ends itself, and closing them twice from two threads is a race."""
     workers = list(workers)
     for worker in workers:
         worker.terminate()
@@ -199,14 +200,10 @@ def abandon(pool: Any, workers: Iterable[Any]) -> None:
         if worker.is_alive():  # pragma: no cover - SIGTERM is not blocked in workers
             worker.kill()
             worker.join(timeout=5)
-    for queue, end in (
-        (getattr(pool, "_result_queue", None), "_writer"),
-        (getattr(pool, "_call_queue", None), "_reader"),
-    ):
-        connection = getattr(queue, end, None)  # private to concurrent.futures: where it is
-        if connection is not None:
-            with contextlib.suppress(OSError):
-                connection.close()
+    results = getattr(getattr(pool, "_result_queue", None), "_writer", None)  # concurrent.futures'
+    if results is not None:
+        with contextlib.suppress(OSError):
+            results.close()
 
 
 def dask(plan: Plan, work: Iterable[list[Record]], jobs: int, scheduler: str | None) -> Iterator[ChunkResult]:
