@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from .errors import Problems
+from .memo import remember
 from .patient import Patient, Treatment
 
 __all__ = ["amputations", "amputee"]
@@ -45,9 +46,7 @@ def _amputation_named(name: str | None) -> bool:
     named = _NAMED.get(name)
     if named is None:
         named = _AMPUTATION.search(name or "") is not None
-        if len(_NAMED) >= 4096:
-            _NAMED.clear()
-        _NAMED[name] = named
+        remember(_NAMED, name, named, 4096)
     return named
 
 

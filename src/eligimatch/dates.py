@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from .errors import DurationError
+from .memo import remember
 
 __all__ = ["Duration", "age_in_years", "parse_duration"]
 
@@ -36,7 +37,7 @@ class Duration:
         if hit is not None and hit[0] is self:
             return hit[1]
         got = self._before(when)
-        _remember(_BEFORE, (id(self), when), (self, got))
+        remember(_BEFORE, (id(self), when), (self, got), _MEMO_MAX)
         return got
 
     def after(self, when: date) -> date:
@@ -45,7 +46,7 @@ class Duration:
         if hit is not None and hit[0] is self:
             return hit[1]
         got = self._after(when)
-        _remember(_AFTER, (id(self), when), (self, got))
+        remember(_AFTER, (id(self), when), (self, got), _MEMO_MAX)
         return got
 
     def _before(self, when: date) -> date:
@@ -84,14 +85,6 @@ class Duration:
 _BEFORE: dict[tuple[int, date], tuple[Duration, date]] = {}
 _AFTER: dict[tuple[int, date], tuple[Duration, date]] = {}
 _MEMO_MAX = 8192
-
-
-def _remember(
-    memo: dict[tuple[int, date], tuple[Duration, date]], key: tuple[int, date], value: tuple[Duration, date]
-) -> None:
-    if len(memo) >= _MEMO_MAX:
-        memo.clear()
-    memo[key] = value
 
 
 def parse_duration(text: str) -> Duration:

@@ -24,6 +24,7 @@ from .drugs import Open, catalogue
 from .errors import Problems
 from .evidence import condition_types, type_from_name
 from .itemparts import Label, dump, unclassified_label
+from .memo import remember
 from .patient import ANTICANCER_TYPES, Condition, Patient, Treatment
 from .quantities import check_date
 from .vocabulary import COLLECTIONS
@@ -182,6 +183,8 @@ def _drug_fields(obj: Any, fields: dict[str, Any], *, drug: bool, medication: bo
         fields["anticancer"] = r.anticancer
 
 
+_MOST = 4096  # entries of each memo of this module (bounded: the input chooses the keys)
+
 # (type, name, agents, classes, intent, at the target site, route) → (classes, agents,
 # anticancer): a pure function of the key, remembered for the treatments met most (bounded, as
 # the input chooses); its lists are copied for each item, its partly known (Open) ones are
@@ -205,9 +208,7 @@ def _treatment_fields(obj: Treatment, fields: dict[str, Any]) -> None:
     if hit is None:
         _read_treatment(obj, fields)
         hit = (_copy(fields["classes"]), _copy(fields["agents"]), fields["anticancer"])
-        if len(_TREATMENTS) >= 4096:
-            _TREATMENTS.clear()
-        _TREATMENTS[key] = hit
+        remember(_TREATMENTS, key, hit, _MOST)
     else:  # each item has its own lists (an Open tuple is immutable)
         classes, agents, fields["anticancer"] = hit
         fields["classes"] = list(classes) if type(classes) is list else classes
@@ -295,9 +296,7 @@ def _procedure_treats(name: str | None) -> bool | None:
         return _TREATS[name]
     words = set(_NOT_LETTERS.sub(" ", (name or "").lower()).split())
     treats = True if words & _REMOVES else False if words & _SAMPLES else None
-    if len(_TREATS) >= 4096:
-        _TREATS.clear()
-    _TREATS[name] = treats
+    remember(_TREATS, name, treats, _MOST)
     return treats
 
 
@@ -322,9 +321,7 @@ def _condition_fields(obj: Condition, fields: dict[str, Any], where: str, proble
         before = len(problems)
         label = _read_condition(obj, fields, where, problems)
         if len(problems) == before:
-            if len(_CONDITIONS) >= 4096:
-                _CONDITIONS.clear()
-            _CONDITIONS[key] = (_copy(fields["category"]), fields["type"], label)
+            remember(_CONDITIONS, key, (_copy(fields["category"]), fields["type"], label), _MOST)
         return label
     category, fields["type"], label = hit
     fields["category"] = list(category) if type(category) is list else category

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from .dates import age_in_years
 from .errors import Problems, UnitError
+from .memo import remember as bounded
 from .patient import Patient
 from .units import Analyte, analytes, format_number
 from .units.conversion import Number
@@ -224,9 +225,7 @@ def _reported(comparator: str | None, number: Decimal, unit: str) -> str:
 
 def remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
     """``memo[key] = value``, the memo emptied first when it holds ``_MEMO_MAX`` entries."""
-    if len(memo) >= _MEMO_MAX:
-        memo.clear()
-    memo[key] = value
+    bounded(memo, key, value, _MEMO_MAX)
 
 
 _SHOWN: dict[tuple[type, Number, int], str] = {}

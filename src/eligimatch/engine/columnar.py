@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from ..memo import remember
 from .columns import (
     CODES,
     FALSE,
@@ -99,9 +100,7 @@ def combine_table(node: Any, k: int) -> Codes:
         np.uint8,
         3**k,
     )
-    if len(_TABLES) > _KEPT_TABLES:  # graphs keep their own; these are for nested nodes
-        _TABLES.clear()
-    _TABLES[id(node)] = (node, table)
+    remember(_TABLES, id(node), (node, table), _KEPT_TABLES + 1)  # graphs keep their own; for nested nodes
     return table
 
 

@@ -57,12 +57,6 @@ FALSE, UNKNOWN, TRUE = 0, 1, 2
 CODES: dict[Truth, int] = {False: FALSE, None: UNKNOWN, True: TRUE}
 _VALUE: tuple[Truth, Truth, Truth] = (False, None, True)
 UNDATED = np.iinfo(np.int64).max // 4  # the age of an undated fact: stale for any limit
-# window starts (Duration.before) already computed, by duration and as-of date (a bounded
-# number: a run over many as-of dates starts again)
-_WINDOW_STARTS: dict[tuple[Duration, int], int] = {}
-_KEPT_WINDOW_STARTS = 1 << 16
-
-
 # per node deciding by value (by_value): its codes by value, for the whole run; bounded
 _MEMOS: dict[int, tuple[Any, dict[Any, int]]] = {}
 _KEPT_MEMOS, _KEPT_VALUES = 1 << 14, 1 << 12
@@ -222,19 +216,12 @@ class Chunk:
         return self.by_value(("scalar", name), lambda f: f.scalars.get(name), status, node, read)
 
     def window_start(self, window: Duration) -> npt.NDArray[np.int64]:
-        """Per patient, the ordinal of ``window`` before the as-of date (calendar arithmetic
-        done once per duration and date, for the whole run)."""
+        """Per patient, the ordinal of ``window`` before the as-of date (once per distinct
+        as-of date of the chunk; :meth:`Duration.before` remembers its dates for the run)."""
 
         def make() -> npt.NDArray[np.int64]:
             dates, which = self.cached("as-of dates", lambda: np.unique(self.as_of, return_inverse=True))
-            if len(_WINDOW_STARTS) > _KEPT_WINDOW_STARTS:
-                _WINDOW_STARTS.clear()
-            starts = []
-            for d in dates.tolist():
-                s = _WINDOW_STARTS.get((window, d))
-                if s is None:
-                    s = _WINDOW_STARTS[(window, d)] = window.before(date.fromordinal(d)).toordinal()
-                starts.append(s)
+            starts = [window.before(date.fromordinal(d)).toordinal() for d in dates.tolist()]
             out: npt.NDArray[np.int64] = np.array(starts, np.int64)[which.reshape(-1)]
             return out
 

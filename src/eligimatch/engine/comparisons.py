@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..memo import remember
 from .chunkdata import Quantities
 from .columnar import exactly, reading
 from .columns import CODES, FALSE, TRUE, UNKNOWN, Chunk, Codes, Mask
@@ -116,9 +117,7 @@ def _plan(nodes: Sequence[Any], ctxs: Sequence[Any]) -> tuple[list[_Part], list[
         groups.setdefault((node.analyte.key, mode, mode != "ordinal" and node._bound is None), []).append(k)
     parts = [_Part(key, mode, rows, nodes, limits) for (key, mode, _), rows in groups.items()]
     if one or (isinstance(nodes, tuple) and isinstance(ctxs, tuple)):
-        if len(_PLANS) > _KEPT_PLANS:
-            _PLANS.clear()
-        _PLANS[key] = (tuple(nodes), tuple(ctxs), parts, limits)
+        remember(_PLANS, key, (tuple(nodes), tuple(ctxs), parts, limits), _KEPT_PLANS + 1)
     return parts, limits
 
 
