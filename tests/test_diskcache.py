@@ -1,5 +1,6 @@
-"""Parsed data tables kept in the cache (eligimatch.diskcache.toml_table): a kept table is the one
-tomllib parses, and anything stale, forged, unreadable or unsafe is parsed again."""
+"""Parsed data tables kept in the cache (eligimatch.diskcache.parsed, toml_table): a kept table is
+the one its parser gives (tomllib, the OncoTree flat file's reader), and anything stale, forged,
+unreadable, of another shape or unsafe is parsed again."""
 
 from __future__ import annotations
 
@@ -92,3 +93,36 @@ def test_broken_toml_still_raises(store):
     with pytest.raises(tomllib.TOMLDecodeError):
         diskcache.toml_table("a = \n")
     assert _entries(store) == []
+
+
+def test_the_oncotree_rows_kept_are_the_flat_file_s(store):
+    import csv
+
+    from eligimatch import ontology
+
+    path = DATA.joinpath("oncotree/oncotree_2025_10_03_flat.tsv")
+    with path.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    trees = []
+    for _ in range(2):  # parsed and stored, then read from the cache
+        ontology.oncotree.cache_clear()
+        trees.append(ontology.oncotree().nodes)
+    ontology.oncotree.cache_clear()
+    assert len(_entries(store)) == 1
+    for nodes in trees:
+        assert list(nodes) == [r["code"] for r in rows]
+        assert [(n.name, n.parent or "", n.main_type) for n in nodes.values()] == [
+            (r["name"], r["parent"], r["mainType"]) for r in rows
+        ]
+
+
+def test_a_kept_table_of_another_shape_is_parsed_again(store):
+    parse = lambda text: text.split()  # noqa: E731
+    assert diskcache.parsed("a b", b"words-1\0", parse, list) == ["a", "b"]
+    (entry,) = _entries(store)
+    doc = json.loads(entry.read_bytes())
+    doc["table"] = {"a": 1}  # a dict where a list was kept
+    entry.write_text(json.dumps(doc))
+    assert diskcache.parsed("a b", b"words-1\0", parse, list) == ["a", "b"]
+    assert diskcache.parsed("a b", b"words-2\0", lambda t: t.split("b"), list) == ["a ", ""]
+    assert len(_entries(store)) == 2  # another parser: another entry

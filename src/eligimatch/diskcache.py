@@ -1,5 +1,5 @@
 """The user's cache directory: where compiled rule files (:mod:`.engine.cache`) and parsed data
-tables (:func:`toml_table`) are kept between runs.
+tables (:func:`parsed`, :func:`toml_table`) are kept between runs.
 
 ``$ELIGIMATCH_CACHE_DIR``, else ``$XDG_CACHE_HOME/eligimatch/compiled``, else
 ``~/.cache/eligimatch/compiled``; ``ELIGIMATCH_NO_CACHE=1`` turns it off.  Directories are made
@@ -16,10 +16,11 @@ import json
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cache_dir", "private", "prune", "store", "toml_table"]
+__all__ = ["cache_dir", "parsed", "private", "prune", "store", "toml_table"]
 
 KEEP_DAYS = 30
 _TABLE_FORMAT = b"toml-json-1\0"
@@ -88,29 +89,35 @@ def prune(bucket: Path, pattern: str = "*.pickle") -> None:
 
 def toml_table(text: str) -> dict[str, Any]:
     """The TOML document ``text`` (a data table of the package: analytes, unit spellings, drug
-    classes, ...) as :mod:`tomllib` parses it, kept as JSON in the cache (``tables/``, under the
-    SHA-256 of the text) so that a later start reads it in a fraction of the time (``tomllib`` is
-    pure Python: ~5 ms for the drug classes against 0.1 ms for their JSON).
-
-    An entry holds the hash it was stored under and is used only when that matches and the
-    directories are private; a table with a value JSON does not keep exactly (a date) is parsed
-    each time."""
+    classes, ...) as :mod:`tomllib` parses it, kept in the cache (:func:`parsed`): ``tomllib`` is
+    pure Python, ~5 ms for the drug classes against 0.1 ms for their JSON."""
     import tomllib
 
+    table: dict[str, Any] = parsed(text, _TABLE_FORMAT, tomllib.loads, dict)
+    return table
+
+
+def parsed(text: str, kind: bytes, parse: Callable[[str], Any], shape: type) -> Any:
+    """``parse(text)`` (a ``shape``: dict or list) for a data file's ``text``, kept as JSON in the
+    cache (``tables/``, under the SHA-256 of ``kind`` and the text; ``kind`` names the parser and
+    its version) so that a later start reads it in a fraction of the time.
+
+    An entry holds the hash it was stored under and is used only when that matches, it is a
+    ``shape`` and the directories are private; a result JSON does not keep exactly (a date, a
+    tuple) is parsed each time."""
     directory = cache_dir()
     if directory is None:
-        return tomllib.loads(text)
-    key = hashlib.sha256(_TABLE_FORMAT + text.encode("utf-8")).hexdigest()
+        return parse(text)
+    key = hashlib.sha256(kind + text.encode("utf-8")).hexdigest()
     entry = directory / "tables" / f"{key}.json"
     if private(directory) and private(entry.parent):
         try:
             kept = json.loads(entry.read_bytes())
         except (OSError, ValueError):
             kept = None
-        if isinstance(kept, dict) and kept.get("sha256") == key and isinstance(kept.get("table"), dict):
-            table: dict[str, Any] = kept["table"]
-            return table
-    raw = tomllib.loads(text)
+        if isinstance(kept, dict) and kept.get("sha256") == key and isinstance(kept.get("table"), shape):
+            return kept["table"]
+    raw = parse(text)
     try:
         blob = json.dumps({"sha256": key, "table": raw}, ensure_ascii=False, allow_nan=False).encode()
     except (TypeError, ValueError):  # a date, a time or a non-finite number: not kept

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
+
+from .diskcache import parsed
 
 __all__ = ["OncoTree", "oncotree"]
 
@@ -71,9 +74,16 @@ class OncoTree:
 
 @functools.cache
 def oncotree() -> OncoTree:
+    """The tree, read once from the shipped flat file (its rows kept in the cache of parsed
+    tables, :func:`.diskcache.parsed`)."""
     path = resources.files("eligimatch.data").joinpath("oncotree/oncotree_2025_10_03_flat.tsv")
-    nodes: dict[str, Node] = {}
-    with path.open(encoding="utf-8") as fh:
-        for row in csv.DictReader(fh, delimiter="\t"):
-            nodes[row["code"]] = Node(row["code"], row["name"], row["parent"] or None, row["mainType"])
-    return OncoTree(nodes)
+    rows = parsed(path.read_text(encoding="utf-8"), b"oncotree-tsv-1\0", _rows, list)
+    return OncoTree({code: Node(code, name, parent or None, main) for code, name, parent, main in rows})
+
+
+def _rows(text: str) -> list[list[str]]:
+    """code, name, parent and main type of every row of the flat file."""
+    return [
+        [row["code"], row["name"], row["parent"], row["mainType"]]
+        for row in csv.DictReader(io.StringIO(text, newline=""), delimiter="\t")
+    ]
