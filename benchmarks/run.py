@@ -21,13 +21,18 @@ Side by side, in one run, on seeded synthetic profiles (benchmarks/synth.py):
   (pass, fail, unknown) to every criterion of every pair; the agreement is checked and printed;
 * memory: peak RSS of the batch runner on the distinct catalogue, and for N and 4N patients of
   one real trial with ``--jobs`` workers (it must not grow with the number of patients);
-* ``--jobs``: wall time of the distinct catalogue with one job and with ``--jobs`` workers
-  (what more workers buy while the machine is as loaded as it is);
+* ``--jobs``: wall time of the distinct catalogue with one job, with ``--jobs`` workers (what
+  more workers buy while the machine is as loaded as it is) and without ``--jobs`` (the workers
+  chosen from the CPUs free, which must not be slower than one job);
+* loading 1,000 rule files (copies of the real trials, varied) in a fresh process: compiled
+  (an empty cache), then from the cache of compiled rule files (median of 3);
 * cold start: ``eligimatch screen PATIENT`` against all the real trials in a fresh process,
   median CPU time (user + system) and wall time: as installed (the modules' bytecode written, as
   ``pip install`` does, and the compiled rule files cached, as from a user's second run on: the
-  figure of the last line), and the worst case beside it (neither: every module and rule file
-  compiled in each run).
+  figure of the last line), and the worst case beside it (no bytecode anywhere and no cache:
+  every module, eligimatch's and its libraries', and every rule file compiled in each run);
+  after each, a fixed loop in a fresh process, whose spread shows how much the host's speed
+  wandered meanwhile.
 
 Figures are medians of ``--rounds`` (5) paired rounds: each round measures every catalogue and
 the reference back to back in one process (so a burst of load on the machine hits all of them),
@@ -67,6 +72,8 @@ EXAMPLE = ROOT / "patients" / "p01_ups_metastatic_eligible.json"
 # One real trial for the memory check, so that many patients flow through quickly: N must be
 # well above the records in flight (2 chunks of up to 256 records per worker).
 MEMORY_TRIAL = "NCT07342322"
+JOBS_ROUNDS = 3  # runs of each --jobs setting
+LOAD_TRIALS = 1000  # rule files loaded as a command starts (compiled, then from the cache)
 CATALOGUES = ("real", "distinct", "varied")
 STAGES = ("parse", "facts", "evaluate", "output")
 
@@ -233,8 +240,10 @@ def _child_batch(argv: list[str]) -> None:
     rules, source, jobs, trial = argv
     plan = make_plan(load_rules(Path(rules)), [trial] if trial != "all" else None, None, "jsonl")
     t = _clock()
-    with open(os.devnull, "w", encoding="utf-8") as sink:
-        summary = run_batch(BatchInput(Path(source)), plan, sink.write, jobs=int(jobs))
+    with open(os.devnull, "w", encoding="utf-8") as sink:  # "default": what --jobs left out does
+        summary = run_batch(
+            BatchInput(Path(source)), plan, sink.write, jobs=None if jobs == "default" else int(jobs)
+        )
     cpu, wall = _since(t)
     print(
         json.dumps(
@@ -251,12 +260,24 @@ def _child_batch(argv: list[str]) -> None:
     )
 
 
-def _run_child(kind: str, *args: object) -> dict[str, Any]:
+def _child_load(argv: list[str]) -> None:
+    """Load (read and compile, or read from the cache) the rule files of a directory in a fresh
+    process, the modules imported; print the CPU and wall time and how many trials."""
+    from eligimatch.engine import load_rules
+
+    t = _clock()
+    ruleset = load_rules(Path(argv[0]))
+    cpu, wall = _since(t)
+    print(json.dumps({"trials": len(ruleset.trials), "cpu_s": cpu, "wall_s": wall}))
+
+
+def _run_child(kind: str, *args: object, env: dict[str, str] | None = None) -> dict[str, Any]:
     proc = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), kind, *map(str, args)],
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
     if proc.returncode != 0:
         sys.exit(f"benchmark child {kind} {args} failed:\n{proc.stderr}")
@@ -267,13 +288,22 @@ def _run_child(kind: str, *args: object) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- cold start, profile
 
 
-def cold_screen(runs: int, *, installed: bool = True) -> tuple[float, float]:
-    """Median CPU time (user + system) and median wall time of a fresh ``eligimatch screen``.
+# A fixed piece of pure Python, run in a fresh process after each cold start: how fast the host
+# was at that moment (on a shared virtual machine, the same work takes a third more or less CPU
+# time from one minute to the next).
+HOST_PROBE = "x = 0\nfor i in range(2_000_000):\n    x += i"
+
+
+def cold_screen(runs: int, *, installed: bool = True) -> tuple[float, float, list[float]]:
+    """Median CPU time (user + system) and median wall time of a fresh ``eligimatch screen``,
+    and the CPU times of :data:`HOST_PROBE` run after each.
 
     ``installed``: as after ``pip install`` (which writes the modules' bytecode) and from the
     second run on (the compiled rule files cached): the first, unmeasured run writes both, even
-    where ``PYTHONDONTWRITEBYTECODE`` is set.  Otherwise every module is compiled from source and
-    every rule file compiled, each run (the worst case: a first run without bytecode)."""
+    where ``PYTHONDONTWRITEBYTECODE`` is set.  Otherwise every module (eligimatch's, its
+    libraries', the standard library's) is compiled from source and every rule file compiled,
+    each run: the bytecode is looked for in an empty directory (``PYTHONPYCACHEPREFIX``) and none
+    written, and the cache is off (the worst case, a first run with no bytecode at all)."""
     import resource
 
     exe = Path(sys.executable).with_name("eligimatch")
@@ -282,19 +312,26 @@ def cold_screen(runs: int, *, installed: bool = True) -> tuple[float, float]:
     if installed:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env.pop("ELIGIMATCH_NO_CACHE", None)
-    else:
-        env.update(PYTHONDONTWRITEBYTECODE="1", ELIGIMATCH_NO_CACHE="1")
-    cpu, wall = [], []
-    for i in range(runs + 1):
+    else:  # (the bytecode beside the modules, which the installed runs wrote, would be read)
+        nowhere = tempfile.TemporaryDirectory(prefix="eligimatch-no-bytecode-")
+        env.update(PYTHONDONTWRITEBYTECODE="1", ELIGIMATCH_NO_CACHE="1", PYTHONPYCACHEPREFIX=nowhere.name)
+
+    def child_cpu(argv: list[str]) -> tuple[float, float]:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        subprocess.run([*cmd, "screen", str(EXAMPLE)], capture_output=True, check=True, env=env)
+        subprocess.run(argv, capture_output=True, check=True, env=env)
         elapsed = time.perf_counter() - t0
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, elapsed
+
+    cpu, wall, probe = [], [], []
+    for i in range(runs + 1):
+        c, w = child_cpu([*cmd, "screen", str(EXAMPLE)])
         if i:  # the first run warms the disk cache
-            wall.append(elapsed)
-            cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    return statistics.median(cpu), statistics.median(wall)
+            cpu.append(c)
+            wall.append(w)
+            probe.append(child_cpu([sys.executable, "-S", "-c", HOST_PROBE])[0])
+    return statistics.median(cpu), statistics.median(wall), probe
 
 
 def profile(rules: Path, source: Path, n: int) -> None:
@@ -341,6 +378,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     if argv and argv[0] == "--child-batch":
         _child_batch(argv[1:])
+        return
+    if argv and argv[0] == "--child-load":
+        _child_load(argv[1:])
         return
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes: about a minute")
@@ -447,12 +487,23 @@ def main(argv: list[str] | None = None) -> None:
         batch = _run_child("--child-batch", dirs["distinct"], cohort, 1, "all")
         if args.jobs > 1:  # what more workers buy on this machine now (for --jobs, item 5)
             load = _load()
-            many = _run_child("--child-batch", dirs["distinct"], cohort, args.jobs, "all")
+            walls: dict[str, list[float]] = {"1": [batch["wall_s"]], str(args.jobs): [], "default": []}
+            for i in range(JOBS_ROUNDS):  # interleaved, so that a burst of load hits all three
+                for jobs in walls:
+                    if i or jobs != "1":
+                        walls[jobs].append(
+                            _run_child("--child-batch", dirs["distinct"], cohort, jobs, "all")["wall_s"]
+                        )
+            one, many, chosen = (statistics.median(w) for w in walls.values())
+            from eligimatch.batch import chunk_size
+
+            chunks = -(-n // chunk_size(sizes["distinct"]["trials"]))
             print(
-                f"--jobs: distinct catalogue, {n} patients: 1 job {batch['wall_s']:.1f} s wall, "
-                f"{args.jobs} jobs {many['wall_s']:.1f} s wall ({many['worker_cpu_s']:.1f} s "
-                f"CPU in the workers): {batch['wall_s'] / many['wall_s']:.2f}× faster with "
-                f"{args.jobs} ({load} before)"
+                f"--jobs: distinct catalogue, {n} patients ({chunks} chunk{'s' if chunks > 1 else ''}"
+                + ("" if chunks > 1 else ": screened in this process whatever --jobs")
+                + f"), median wall of {JOBS_ROUNDS} interleaved runs: 1 job {one:.2f} s, {args.jobs} "
+                f"jobs {many:.2f} s ({one / many:.2f}× faster), without --jobs (workers chosen from "
+                f"the CPUs free) {chosen:.2f} s ({one / chosen:.2f}×); {load} before"
             )
         small = synth.write_jsonl(t / "mem_n.jsonl", n_mem, args.seed + 1)
         large = synth.write_jsonl(t / "mem_4n.jsonl", 4 * n_mem, args.seed + 1)
@@ -470,13 +521,30 @@ def main(argv: list[str] | None = None) -> None:
             f"{4 * n_mem}: {peak4:.0f} MB: {'flat' if flat else 'NOT FLAT'}"
         )
 
-        cold_cpu, cold_wall = cold_screen(cold_runs)
-        src_cpu, src_wall = cold_screen(cold_runs, installed=False)
+        cold_cpu, cold_wall, probe = cold_screen(cold_runs)
+        src_cpu, src_wall, _ = cold_screen(cold_runs, installed=False)
         print(
             f"cold start: `eligimatch screen {EXAMPLE.name}` (5 real trials) median "
             f"{cold_cpu:.3f} s CPU, {cold_wall:.3f} s wall over {cold_runs} runs, as installed "
             f"(bytecode written, compiled rules cached); {src_cpu:.3f} s CPU, {src_wall:.3f} s "
-            "wall with neither (every module and rule file compiled each run)"
+            "wall with no bytecode and no cache (every module and rule file compiled each run); the host's "
+            f"speed meanwhile: a fixed loop in a fresh process took {min(probe) * 1e3:.0f}–"
+            f"{max(probe) * 1e3:.0f} ms CPU (median {statistics.median(probe) * 1e3:.0f})"
+        )
+
+        # loading a large catalogue as a command starts: compiled, then from the cache
+        big = t / "load1000"
+        catalogue.build(big, LOAD_TRIALS, args.seed)
+        env = dict(os.environ, ELIGIMATCH_CACHE_DIR=str(t / "load-cache"))
+        env.pop("ELIGIMATCH_NO_CACHE", None)
+        compiled = _run_child("--child-load", big, env=env)
+        from_cache = [_run_child("--child-load", big, env=env) for _ in range(3)]
+        load_cached = statistics.median(r["cpu_s"] for r in from_cache)
+        print(
+            f"loading {compiled['trials']:,} rule files (the varied catalogue's kind) in a fresh "
+            f"process: compiled {compiled['cpu_s']:.2f} s CPU, from the cache "
+            f"{load_cached:.2f} s CPU (median of 3), "
+            f"{statistics.median(r['wall_s'] for r in from_cache):.2f} s wall"
         )
         targets = [
             ("distinct ≥ 60,000 pairs/s", per_s["distinct"] >= 60_000),
@@ -484,8 +552,12 @@ def main(argv: list[str] | None = None) -> None:
             ("within 2× of DuckDB", duckdb_ratio <= 2),
             ("cold screen ≤ 0.35 s CPU", cold_cpu <= 0.35),
             ("flat memory", flat),
+            (f"{LOAD_TRIALS:,} rule files load < 1 s CPU", load_cached < 1),
         ]
-        print("targets: " + "; ".join(f"{name}: {'met' if ok else 'NOT met'}" for name, ok in targets))
+        sized = "" if n == 1000 else f" (at {n} patients, not the 1,000 the targets are measured at)"
+        print(
+            f"targets{sized}: " + "; ".join(f"{name}: {'met' if ok else 'NOT met'}" for name, ok in targets)
+        )
         print(
             f"{_load()} at the end; catalogue loads {m['load_cpu_s']:.1f} s CPU (not timed); "
             f"total benchmark time {time.perf_counter() - started:.0f} s"
