@@ -101,6 +101,35 @@ def test_busy_sample_unknown_when_proc_stat_is_unreadable(tmp_path, monkeypatch,
     assert workers.busy_sample() is None
 
 
+@pytest.mark.parametrize(("own_cpu", "others"), [(1.0, 0.5), (0.25, 1.25), (0.0, 1.5), (2.0, 0.0)])
+def test_a_sample_taken_while_this_process_works_counts_only_the_others(
+    tmp_path, monkeypatch, own_cpu, others
+):
+    stat = tmp_path / "stat"
+    monkeypatch.setattr(workers, "PROC_STAT", str(stat))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    stat.write_text(_stat(cpu0=(100, 100), cpu1=(100, 100)))
+    clock = {"cpu": 10.0, "wall": 50.0}
+    monkeypatch.setattr(workers.time, "process_time", lambda: clock["cpu"])
+    monkeypatch.setattr(workers.time, "perf_counter", lambda: clock["wall"])
+    sample = workers.CpuSample()
+    # over one second: cpu0 all busy, cpu1 half (1.5 CPUs), of which this process used own_cpu
+    stat.write_text(_stat(cpu0=(200, 100), cpu1=(150, 150)))
+    clock["cpu"] += own_cpu
+    clock["wall"] += 1.0
+    assert sample.seconds() == 1.0
+    assert sample.busy() == pytest.approx(1.5)
+    assert sample.busy(own=True) == pytest.approx(others)
+
+
+def test_a_sample_over_no_time_is_unknown_even_counting_this_process(tmp_path, monkeypatch):
+    stat = tmp_path / "stat"
+    stat.write_text(_stat(cpu0=(5, 5)))
+    monkeypatch.setattr(workers, "PROC_STAT", str(stat))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    assert workers.CpuSample().busy(own=True) is None
+
+
 def test_busy_sample_unknown_when_no_time_passed(tmp_path, monkeypatch):
     stat = tmp_path / "stat"
     stat.write_text(_stat(cpu0=(5, 5)))

@@ -292,16 +292,64 @@ def test_the_default_number_of_jobs_is_measured_only_for_a_pool(
 ):
     chosen: list[int] = []
 
-    def measured() -> int:
+    def measured(busy: object = None) -> int:
         chosen.append(2)
         return 2
 
     monkeypatch.setattr(batch.workers, "default_jobs", measured)
+    monkeypatch.setattr(batch.workers, "SAMPLE_SECONDS", 0.0)  # over after the first chunk
     code, out, err = run_main(["screen-batch", str(cohort), "--rules", str(rules)], capsys)
     assert code == 0, err
     assert chosen == [2]
     alone = run_main(["screen-batch", str(cohort), "-j", "1", "--rules", str(rules)], capsys)
     assert alone[1] == out
+
+
+def test_forked_workers_start_after_this_process_screened_the_first_chunk(
+    rules, cohort, small_chunks, monkeypatch, tmp_path
+):
+    """The workers inherit a warm process (what a process's first chunk costs more is paid once),
+    and the output is the same as with one job."""
+    monkeypatch.setattr(engines, "start_method", lambda: "fork")
+    log = tmp_path / "pids"
+    real = engines.screen_chunk
+
+    def logged(plan: batch.Plan, records: list[batch.Record]) -> batch.ChunkResult:
+        with log.open("a") as f:
+            f.write(f"{os.getpid()} {records[0].source}\n")
+        return real(plan, records)
+
+    monkeypatch.setattr(engines, "screen_chunk", logged)
+    p = batch.make_plan(load_rules(rules), None, None, "jsonl")
+    outs: dict[int, list[str]] = {}
+    for jobs in (2, 1):
+        log.unlink(missing_ok=True)
+        outs[jobs] = []
+        batch.run_batch(batch.BatchInput(cohort), p, outs[jobs].append, jobs=jobs)
+        screened = [line.split() for line in log.read_text().splitlines()]
+        assert len(screened) == 7  # 27 profiles in chunks of 4
+        if jobs == 2:
+            assert screened[0] == [str(os.getpid()), f"{cohort}:1"]
+            assert {pid for pid, _ in screened[1:]} - {str(os.getpid())}  # the rest in workers
+            assert str(os.getpid()) not in {pid for pid, _ in screened[1:]}
+    assert outs[2] == outs[1]
+
+
+def test_the_default_does_not_wait_to_measure_a_small_input(rules, cohort, small_chunks, monkeypatch, capsys):
+    """Forking, the CPUs are sampled while this process screens: an input screened before the
+    sample is long enough never starts a pool, and nothing waits for the sample."""
+    monkeypatch.setattr(engines, "start_method", lambda: "fork")
+    monkeypatch.setattr(batch.workers, "SAMPLE_SECONDS", 3600.0)
+
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a pool was started, or the CPUs sampled by waiting")
+
+    monkeypatch.setattr(engines, "_pool", no_pool)
+    monkeypatch.setattr(batch.workers, "busy_sample", no_pool)
+    monkeypatch.setattr(batch.workers, "default_jobs", no_pool)
+    code, out, err = run_main(["screen-batch", str(cohort), "--rules", str(rules)], capsys)
+    assert code == 0, err
+    assert len(out.splitlines()) == 27 * len(TRIALS)
 
 
 @pytest.mark.parametrize("name", ["rule file", "unpicklable"])

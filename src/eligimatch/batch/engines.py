@@ -23,6 +23,7 @@ A worker that dies (killed by a signal, by the out-of-memory killer) stops the r
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 from collections import deque
@@ -121,21 +122,43 @@ def _at_least_two(work: Iterator[list[Record]]) -> tuple[list[list[Record]], boo
 def local(plan: Plan, work: Iterable[list[Record]], jobs: int | None) -> Iterator[ChunkResult]:
     """Screen the chunks in this process (one job, or a single chunk) or in a pool of
     ``jobs`` worker processes (None: :func:`~.workers.default_jobs`, measured only when there
-    is more than one chunk)."""
+    is more than one chunk).
+
+    Where workers are forked, the first chunk is screened here before the pool starts, so that
+    they start warm: what the first chunk of a process costs more (numpy imported, the graph's
+    tables and the memos of facts and statuses filled: about twice a later chunk) is paid once
+    for all of them, not once by each.  For the default number of jobs, chunks are screened here
+    until the sample of how busy the CPUs are (:data:`~.workers.SAMPLE_SECONDS`) is long enough,
+    which then costs no waiting: this process's own share is taken out of it."""
     work = iter(work)
-    if jobs is None or jobs > 1:
+    if jobs is not None and jobs <= 1:
+        yield from map(functools.partial(screen_chunk, plan), work)
+        return
+    first, many = _at_least_two(work)
+    work = itertools.chain(first, work)
+    if many and start_method() == "fork":
+        from .workers import SAMPLE_SECONDS, CpuSample
+
+        sample = CpuSample()
+        for chunk in work:  # one chunk, and for the default until the sample is long enough
+            yield screen_chunk(plan, chunk)
+            if jobs is not None or sample.seconds() >= SAMPLE_SECONDS:
+                break
+        busy = sample.busy(own=True)
         first, many = _at_least_two(work)
         work = itertools.chain(first, work)
-        if many:
-            if jobs is None:
-                from .workers import default_jobs
+        measure: Callable[[], float | None] = lambda: busy  # noqa: E731
+    else:
+        from .workers import busy_sample as measure
+    if many:
+        if jobs is None:
+            from .workers import default_jobs
 
-                jobs = default_jobs()
-            if jobs > 1:
-                yield from _pool(plan, work, jobs)
-                return
-    for chunk in work:
-        yield screen_chunk(plan, chunk)
+            jobs = default_jobs(measure)
+        if jobs > 1:
+            yield from _pool(plan, work, jobs)
+            return
+    yield from map(functools.partial(screen_chunk, plan), work)
 
 
 def start_method() -> str:

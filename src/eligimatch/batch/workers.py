@@ -20,9 +20,18 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["bind_to_parent", "busy_sample", "choose_jobs", "default_jobs", "load_average", "usable_cpus"]
+__all__ = [
+    "CpuSample",
+    "bind_to_parent",
+    "busy_sample",
+    "choose_jobs",
+    "default_jobs",
+    "load_average",
+    "usable_cpus",
+]
 
 PR_SET_PDEATHSIG = 1
 CGROUP_CPU_MAX = "/sys/fs/cgroup/cpu.max"
@@ -96,21 +105,47 @@ def load_average() -> float | None:
 def busy_sample(seconds: float = SAMPLE_SECONDS) -> float | None:
     """How many of this process's CPUs were busy (not idle, not waiting for I/O) over a short
     sample of ``/proc/stat`` (None where it cannot be read)."""
-    try:
-        mine = {f"cpu{i}" for i in os.sched_getaffinity(0)}
-    except AttributeError:  # pragma: no cover - not on Linux
-        return None
-    before = _cpu_times(mine)
+    sample = CpuSample()
     time.sleep(seconds)
-    after = _cpu_times(mine)
-    if not before or not after:
-        return None
-    busy = total = 0
-    for cpu, (b_busy, b_total) in before.items():
-        a_busy, a_total = after.get(cpu, (b_busy, b_total))
-        busy += a_busy - b_busy
-        total += a_total - b_total
-    return len(before) * busy / total if total > 0 else None
+    return sample.busy()
+
+
+class CpuSample:
+    """A sample of how busy this process's CPUs are, from now to :meth:`busy`.  It can be taken
+    while this process works: its own CPU time over the sample is then counted as free (it is
+    the time the workers would have), so that only *other* processes' work counts as busy."""
+
+    def __init__(self) -> None:
+        try:
+            self._mine: set[str] | None = {f"cpu{i}" for i in os.sched_getaffinity(0)}
+        except AttributeError:  # pragma: no cover - not on Linux
+            self._mine = None
+        self._before = _cpu_times(self._mine) if self._mine else {}
+        self._own = time.process_time()
+        self._wall = time.perf_counter()
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self._wall
+
+    def busy(self, *, own: bool = False) -> float | None:
+        """CPUs busy over the sample (None where ``/proc/stat`` cannot be read or no time
+        passed); with ``own``, less this process's own share (its CPU time over the sample's
+        wall time)."""
+        after = _cpu_times(self._mine) if self._mine else {}
+        if not self._before or not after:
+            return None
+        busy = total = 0
+        for cpu, (b_busy, b_total) in self._before.items():
+            a_busy, a_total = after.get(cpu, (b_busy, b_total))
+            busy += a_busy - b_busy
+            total += a_total - b_total
+        if total <= 0:
+            return None
+        taken = len(self._before) * busy / total
+        if own:
+            wall = self.seconds()
+            taken -= (time.process_time() - self._own) / wall if wall > 0 else 0.0
+        return max(0.0, taken)
 
 
 def _cpu_times(cpus: set[str]) -> dict[str, tuple[int, int]]:
@@ -144,10 +179,11 @@ def choose_jobs(cpus: int, load: float | None, busy: float | None) -> int:
     return max(1, min(cpus, math.floor(cpus - taken + 0.5)))
 
 
-def default_jobs() -> int:
-    """The default of ``--jobs``: :func:`choose_jobs` over this machine, now (one job, at no
+def default_jobs(busy: Callable[[], float | None] | None = None) -> int:
+    """The default of ``--jobs``: :func:`choose_jobs` over this machine, now, the CPUs that
+    other processes keep busy given by ``busy`` (default: :func:`busy_sample`; one job, at no
     cost, when this process may use one CPU only)."""
     cpus = usable_cpus()
     if cpus == 1:
         return 1
-    return choose_jobs(cpus, load_average(), busy_sample())
+    return choose_jobs(cpus, load_average(), (busy or busy_sample)())
