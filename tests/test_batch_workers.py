@@ -298,6 +298,7 @@ def test_the_default_number_of_jobs_is_measured_only_for_a_pool(
 
     monkeypatch.setattr(batch.workers, "default_jobs", measured)
     monkeypatch.setattr(batch.workers, "SAMPLE_SECONDS", 0.0)  # over after the first chunk
+    monkeypatch.setattr(engines, "DEFAULT_POOL_CHUNKS", 2)  # 7 chunks: enough for 2 workers
     code, out, err = run_main(["screen-batch", str(cohort), "--rules", str(rules)], capsys)
     assert code == 0, err
     assert chosen == [2]
@@ -333,6 +334,44 @@ def test_forked_workers_start_after_this_process_screened_the_first_chunk(
             assert {pid for pid, _ in screened[1:]} - {str(os.getpid())}  # the rest in workers
             assert str(os.getpid()) not in {pid for pid, _ in screened[1:]}
     assert outs[2] == outs[1]
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_the_default_starts_no_pool_for_too_few_chunks_per_worker(
+    rules, cohort, small_chunks, monkeypatch, capsys, method
+):
+    """7 chunks, 4 per worker needed: not enough for two workers, not even measured."""
+    monkeypatch.setattr(engines, "start_method", lambda: method)
+    monkeypatch.setattr(batch.workers, "SAMPLE_SECONDS", 0.0)
+
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a pool was started, or the CPUs measured")
+
+    monkeypatch.setattr(engines, "_pool", no_pool)
+    monkeypatch.setattr(batch.workers, "default_jobs", no_pool)
+    assert engines.DEFAULT_POOL_CHUNKS == 4
+    code, out, err = run_main(["screen-batch", str(cohort), "--rules", str(rules)], capsys)
+    assert code == 0, err
+    assert len(out.splitlines()) == 27 * len(TRIALS)
+
+
+def test_the_default_takes_as_many_workers_as_chunks_allow(rules, cohort, small_chunks, monkeypatch):
+    """Three CPUs free, 6 chunks left after the first: with 3 chunks per worker needed, a pool of
+    two; with 1, of three; with 4, none (not even measured: 8 are needed for any pool)."""
+    monkeypatch.setattr(engines, "start_method", lambda: "fork")
+    monkeypatch.setattr(batch.workers, "SAMPLE_SECONDS", 0.0)
+    measured: list[int] = []
+    monkeypatch.setattr(batch.workers, "default_jobs", lambda busy=None: measured.append(3) or 3)
+    pools: list[int] = []
+    monkeypatch.setattr(engines, "_pool", lambda plan, work, jobs: pools.append(jobs) or iter(()))
+    p = batch.make_plan(load_rules(rules), None, None, "jsonl")
+    here = []
+    for per_worker in (3, 1, 4):
+        monkeypatch.setattr(engines, "DEFAULT_POOL_CHUNKS", per_worker)
+        here.append(len(list(engines.local(p, engines.chunks(iter(batch.BatchInput(cohort)), 4), None))))
+    assert pools == [2, 3]
+    assert measured == [3, 3]
+    assert here == [1, 1, 7]  # screened in this process (the rest was the pools')
 
 
 def test_the_default_does_not_wait_to_measure_a_small_input(rules, cohort, small_chunks, monkeypatch, capsys):

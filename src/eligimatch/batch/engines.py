@@ -8,7 +8,8 @@ are in flight, so memory stays flat in the number of patients.
   is safe, so workers inherit the parent's compiled plan; spawned otherwise, and then each
   worker compiles the plan's bytes once).  Workers die with the parent
   (:func:`~eligimatch.batch.workers.bind_to_parent`).  An input that fits in one chunk is
-  screened in this process whatever the number of jobs: a pool could only make it slower.
+  screened in this process whatever the number of jobs: a pool could only make it slower; the
+  default number starts a pool only for a few chunks per worker or more (see :func:`local`).
 * ``dask`` (:mod:`distributed`, optional extra ``eligimatch[dask]``): a local cluster, or the
   one at ``scheduler``.  Dask workers need eligimatch installed (the same version); they need no
   access to the rule files or, for a directory input, to the profiles: both travel with the
@@ -39,6 +40,9 @@ __all__ = ["DASK_CONNECT_TIMEOUT", "Engine", "chunks", "dask", "local", "remote_
 
 Engine = Literal["local", "dask"]
 DASK_CONNECT_TIMEOUT = "10s"
+# Chunks per worker that the default needs left before it starts a pool (measured: with 2 workers
+# and 250 trials, a pool over 3 chunks left is no faster than this process, over 15 it is 1.4×).
+DEFAULT_POOL_CHUNKS = 4
 WORKER_DIED = "a worker process ended abruptly (killed by a signal, or out of memory?); the run was stopped"
 
 
@@ -113,30 +117,29 @@ def _pool_chunk(records: list[Record]) -> ChunkResult:
     return remote_chunk(_WORKER_PLAN, records)
 
 
-def _at_least_two(work: Iterator[list[Record]]) -> tuple[list[list[Record]], bool]:
-    """The first chunks (at most two) and whether there are more than one."""
-    first = list(itertools.islice(work, 2))
-    return first, len(first) > 1
-
-
 def local(plan: Plan, work: Iterable[list[Record]], jobs: int | None) -> Iterator[ChunkResult]:
-    """Screen the chunks in this process (one job, or a single chunk) or in a pool of
-    ``jobs`` worker processes (None: :func:`~.workers.default_jobs`, measured only when there
-    is more than one chunk).
+    """Screen the chunks in this process or in a pool of ``jobs`` worker processes.
 
-    Where workers are forked, the first chunk is screened here before the pool starts, so that
-    they start warm: what the first chunk of a process costs more (numpy imported, the graph's
-    tables and the memos of facts and statuses filled: about twice a later chunk) is paid once
-    for all of them, not once by each.  For the default number of jobs, chunks are screened here
-    until the sample of how busy the CPUs are (:data:`~.workers.SAMPLE_SECONDS`) is long enough,
-    which then costs no waiting: this process's own share is taken out of it."""
+    * One job, or one chunk: in this process.
+    * Where workers are forked, the first chunk is screened here before the pool starts, so that
+      they start warm: what the first chunk of a process costs more (numpy imported, the graph's
+      tables and the memos of facts and statuses filled: about twice a later chunk) is paid once
+      for all of them, not once by each.
+    * ``jobs`` None (the default, :func:`~.workers.default_jobs`): a pool only of as many
+      workers as have :data:`DEFAULT_POOL_CHUNKS` chunks each left (fewer are done sooner here:
+      the pool's start and the results' trip back cost about what the workers would save).  Forking,
+      chunks are screened here until the sample of how busy the CPUs are
+      (:data:`~.workers.SAMPLE_SECONDS`) is long enough, this process's own share taken out of
+      it, so the default waits for nothing; otherwise the sample is taken, only when enough
+      chunks are left.
+    * ``jobs`` given: a pool for two chunks left or more."""
     work = iter(work)
     if jobs is not None and jobs <= 1:
         yield from map(functools.partial(screen_chunk, plan), work)
         return
-    first, many = _at_least_two(work)
-    work = itertools.chain(first, work)
-    if many and start_method() == "fork":
+    ahead, work = _ahead(work, 2)
+    measure: Callable[[], float | None] | None = None
+    if ahead >= 2 and start_method() == "fork":
         from .workers import SAMPLE_SECONDS, CpuSample
 
         sample = CpuSample()
@@ -145,20 +148,29 @@ def local(plan: Plan, work: Iterable[list[Record]], jobs: int | None) -> Iterato
             if jobs is not None or sample.seconds() >= SAMPLE_SECONDS:
                 break
         busy = sample.busy(own=True)
-        first, many = _at_least_two(work)
-        work = itertools.chain(first, work)
-        measure: Callable[[], float | None] = lambda: busy  # noqa: E731
-    else:
-        from .workers import busy_sample as measure
-    if many:
-        if jobs is None:
+        measure = lambda: busy  # noqa: E731
+    if jobs is None:
+        ahead, work = _ahead(work, 2 * DEFAULT_POOL_CHUNKS)  # the least any pool needs
+        if ahead >= 2 * DEFAULT_POOL_CHUNKS:
             from .workers import default_jobs
 
             jobs = default_jobs(measure)
-        if jobs > 1:
-            yield from _pool(plan, work, jobs)
-            return
+            ahead, work = _ahead(work, jobs * DEFAULT_POOL_CHUNKS)
+            jobs = max(1, min(jobs, ahead // DEFAULT_POOL_CHUNKS))  # as many as the chunks allow
+    elif jobs > 1:
+        ahead, work = _ahead(work, 2)
+        if ahead < 2:
+            jobs = 1
+    if jobs is not None and jobs > 1:
+        yield from _pool(plan, work, jobs)
+        return
     yield from map(functools.partial(screen_chunk, plan), work)
+
+
+def _ahead(work: Iterator[list[Record]], n: int) -> tuple[int, Iterator[list[Record]]]:
+    """How many chunks are left, counted up to ``n`` (read ahead and put back)."""
+    first = list(itertools.islice(work, n))
+    return len(first), itertools.chain(first, work)
 
 
 def start_method() -> str:
