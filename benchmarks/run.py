@@ -70,7 +70,7 @@ import synth  # noqa: E402
 
 EXAMPLE = ROOT / "patients" / "p01_ups_metastatic_eligible.json"
 # One real trial for the memory check, so that many patients flow through quickly: N must be
-# well above the records in flight (2 chunks of up to 256 records per worker).
+# well above the records in flight (2 chunks of up to 1,024 records per worker).
 MEMORY_TRIAL = "NCT07342322"
 JOBS_ROUNDS = 3  # runs of each --jobs setting
 LOAD_TRIALS = 1000  # rule files loaded as a command starts (compiled, then from the cache)
@@ -399,7 +399,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = ap.parse_args(argv)
     n = args.patients or (200 if args.quick else 1000)
-    n_mem = 1000 if args.quick else 5000
+    n_mem = 5000 if args.quick else 10_000
     cold_runs = 5 if args.quick else 9
     started = time.perf_counter()
 
