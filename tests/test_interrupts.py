@@ -93,3 +93,66 @@ def test_an_abandoned_pool_shuts_down_though_a_worker_died_halfway_through_a_res
     ).start()
     assert done.wait(timeout=30), "the pool's threads still wait on its pipes"
     assert not any(w.is_alive() for w in workers)
+
+
+DRIVER = """
+import json, multiprocessing, os, signal, sys, time
+from pathlib import Path
+from eligimatch.batch import Record, engines, make_plan, run_batch
+from eligimatch.batch import run as batch_run
+from eligimatch.batch.inputs import BatchError
+from eligimatch.cli import _on_signal
+from eligimatch.engine import load_rules
+
+signal.signal(signal.SIGTERM, _on_signal)  # as the command line runs
+root, profile = Path(sys.argv[1]), json.loads(sys.argv[2])
+real_init = engines._init_worker
+
+def late_init(plan, parent):  # the worker, forked but not yet bound to its parent
+    time.sleep(0.5)
+    real_init(plan, parent)
+
+def killing(submit, work, in_flight):  # terminate the workers as soon as they are forked
+    first = [True]
+    def then_kill(chunk):
+        future = submit(chunk)
+        if first:
+            first.clear()
+            for worker in multiprocessing.active_children():
+                os.kill(worker.pid, signal.SIGTERM)
+        return future
+    return real_ordered(then_kill, work, in_flight)
+
+engines._init_worker, engines.start_method = late_init, lambda: "fork"
+real_ordered, engines._ordered = engines._ordered, killing
+plan = make_plan(load_rules(root / "rules"), None, None, "jsonl")
+records = [Record(f"r:{i}", json.dumps({**profile, "id": f"p{i}"})) for i in range(12)]
+batch_run.MAX_CHUNK = 3  # four chunks: the first here, three for the pool
+try:
+    run_batch(records, plan, lambda _: None, jobs=2)
+except BatchError as exc:
+    print(f"stopped: {exc}")
+"""
+
+
+def test_a_worker_terminated_before_it_is_bound_to_its_parent_dies_without_a_traceback(tmp_path):
+    """SIGTERM sent to a worker between its fork and bind_to_parent (as abandoning a pool does)
+    waits until the worker has its own handlers: it dies at once, and the parent's handler never
+    runs there (it printed a traceback on the shared stderr)."""
+    import subprocess
+    import sys
+
+    from eligimatch.batch.engines import WORKER_DIED
+
+    script = tmp_path / "driver.py"
+    script.write_text(DRIVER, encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, str(script), str(ROOT), json.dumps(PROFILE)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"stopped: {WORKER_DIED}\n"
+    assert proc.stderr == ""

@@ -203,8 +203,19 @@ def _pool(plan: Plan, work: Iterable[list[Record]], jobs: int) -> Iterator[Chunk
         initializer=_init_worker,
         initargs=(plan, os.getpid()),
     )
+    started: list[bool] = []
+
+    def submit(chunk: list[Record]) -> _Future:
+        if started:
+            return pool.submit(_pool_chunk, chunk)
+        from .workers import interrupts_held
+
+        started.append(True)
+        with interrupts_held():  # the first submit forks the workers
+            return pool.submit(_pool_chunk, chunk)
+
     try:
-        yield from _ordered(lambda c: pool.submit(_pool_chunk, c), work, 2 * jobs)
+        yield from _ordered(submit, work, 2 * jobs)
     except BrokenProcessPool as exc:  # a worker died: killed by a signal, out of memory
         stop_workers()
         raise BatchError(WORKER_DIED) from exc

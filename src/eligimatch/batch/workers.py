@@ -8,11 +8,13 @@
   request was made).  Elsewhere a daemon thread polls the parent's pid once a second.
 * SIGINT is ignored (a Ctrl-C reaches the whole process group; the parent decides what happens
   and stops the pool) and SIGTERM gets its default action back (a forked worker inherits the
-  parent's handler, which would unwind the worker's loop with a traceback).
+  parent's handler, which would unwind the worker's loop with a traceback).  Until then both
+  are held: the parent forks its workers inside :func:`interrupts_held`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import math
 import os
@@ -20,7 +22,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 __all__ = [
@@ -29,10 +31,12 @@ __all__ = [
     "busy_sample",
     "choose_jobs",
     "default_jobs",
+    "interrupts_held",
     "load_average",
     "usable_cpus",
 ]
 
+_HELD = (signal.SIGINT, signal.SIGTERM)  # the signals a worker leaves to its parent
 PR_SET_PDEATHSIG = 1
 CGROUP_CPU_MAX = "/sys/fs/cgroup/cpu.max"
 PROC_STAT = "/proc/stat"
@@ -60,10 +64,30 @@ def bind_to_parent(parent: int) -> None:
     """Make this process end when ``parent`` (the pid that started it) ends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):  # held since the fork (interrupts_held): now they may come
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
     if not _pdeathsig():
         threading.Thread(target=_watch, args=(parent,), daemon=True, name="eligimatch-parent-watch").start()
     if os.getppid() != parent:  # the parent died before the kernel was asked
         os._exit(1)
+
+
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """SIGINT and SIGTERM held (blocked) in this thread while it forks workers, and delivered
+    when the block ends.  A forked worker starts with them held, and gets them only once
+    :func:`bind_to_parent` has given it its own handlers: one sent in between (abandoning a pool
+    terminates its workers) would otherwise run the parent's handler in the worker, which then
+    printed a traceback on the shared stderr."""
+    mask = getattr(signal, "pthread_sigmask", None)
+    if mask is None:  # pragma: no cover - not on POSIX (no fork there either)
+        yield
+        return
+    before = mask(signal.SIG_BLOCK, _HELD)
+    try:
+        yield
+    finally:
+        mask(signal.SIG_SETMASK, before)
 
 
 # ---------------------------------------------------------------------------- how many
