@@ -298,7 +298,7 @@ def test_the_default_number_of_jobs_is_measured_only_for_a_pool(
 
     monkeypatch.setattr(batch.workers, "default_jobs", measured)
     monkeypatch.setattr(batch.workers, "SAMPLE_SECONDS", 0.0)  # over after the first chunk
-    monkeypatch.setattr(engines, "DEFAULT_POOL_CHUNKS", 2)  # 7 chunks: enough for 2 workers
+    assert engines.DEFAULT_POOL_CHUNKS == 2  # 7 chunks: enough for 2 workers
     code, out, err = run_main(["screen-batch", str(cohort), "--rules", str(rules)], capsys)
     assert code == 0, err
     assert chosen == [2]
@@ -341,6 +341,7 @@ def test_the_default_starts_no_pool_for_too_few_chunks_per_worker(
     rules, cohort, small_chunks, monkeypatch, capsys, method
 ):
     """7 chunks, 4 per worker needed: not enough for two workers, not even measured."""
+    monkeypatch.setattr(engines, "DEFAULT_POOL_CHUNKS", 4)
     monkeypatch.setattr(engines, "start_method", lambda: method)
     monkeypatch.setattr(batch.workers, "SAMPLE_SECONDS", 0.0)
 
@@ -349,7 +350,6 @@ def test_the_default_starts_no_pool_for_too_few_chunks_per_worker(
 
     monkeypatch.setattr(engines, "_pool", no_pool)
     monkeypatch.setattr(batch.workers, "default_jobs", no_pool)
-    assert engines.DEFAULT_POOL_CHUNKS == 4
     code, out, err = run_main(["screen-batch", str(cohort), "--rules", str(rules)], capsys)
     assert code == 0, err
     assert len(out.splitlines()) == 27 * len(TRIALS)
@@ -372,6 +372,76 @@ def test_the_default_takes_as_many_workers_as_chunks_allow(rules, cohort, small_
     assert pools == [2, 3]
     assert measured == [3, 3]
     assert here == [1, 1, 7]  # screened in this process (the rest was the pools')
+
+
+def test_chunks_hold_a_bounded_amount_of_text():
+    records = [batch.Record(f"r:{i}", b"x" * (1 << 20)) for i in range(10)]  # 1 MB profiles
+    assert [len(c) for c in engines.chunks(records, 1024)] == [4, 4, 2]
+    assert [len(c) for c in engines.chunks(records, 3)] == [3, 3, 3, 1]
+    files = [batch.Record(f"f{i}.json") for i in range(5)]  # read later, by the worker
+    assert [len(c) for c in engines.chunks(files, 2, most_bytes=1)] == [2, 2, 1]
+
+
+def test_counting_chunks_ahead_stops_at_a_bounded_amount_of_text(monkeypatch):
+    monkeypatch.setattr(engines, "AHEAD_BYTES", 3000)
+    work = iter([[batch.Record(f"r:{i}", b"x" * 1000)] for i in range(10)])
+    count, plenty, rest = engines._ahead(work, 8)
+    assert (count, plenty) == (3, True)
+    assert len(list(rest)) == 10  # nothing lost
+    count, plenty, rest = engines._ahead(iter([[batch.Record("r", b"x")]] * 3), 8)
+    assert (count, plenty, len(list(rest))) == (3, False, 3)
+
+
+def test_large_profiles_left_are_plenty_for_every_worker(rules, cohort, small_chunks, monkeypatch):
+    monkeypatch.setattr(engines, "start_method", lambda: "fork")
+    monkeypatch.setattr(batch.workers, "SAMPLE_SECONDS", 0.0)
+    monkeypatch.setattr(batch.workers, "default_jobs", lambda busy=None: 3)
+    monkeypatch.setattr(engines, "AHEAD_BYTES", 1)  # every chunk counts as plenty
+    pools: list[int] = []
+    monkeypatch.setattr(engines, "_pool", lambda plan, work, jobs: pools.append(jobs) or iter(()))
+    p = batch.make_plan(load_rules(rules), None, None, "jsonl")
+    records = list(batch.BatchInput(cohort))
+    assert len(list(engines.local(p, engines.chunks(iter(records), 4), None))) == 1
+    assert pools == [3]  # not limited by the 2 chunks counted
+
+
+@pytest.mark.parametrize("jobs", [1, None])
+def test_a_stop_iteration_from_a_chunk_never_ends_the_run_as_done(
+    rules, cohort, small_chunks, monkeypatch, jobs
+):
+    """(a generator's StopIteration is an error, not the end of the input: no patient dropped)"""
+    real = engines.screen_chunk
+    seen: list[int] = []
+
+    def second_stops(plan: batch.Plan, records: list[batch.Record]) -> batch.ChunkResult:
+        seen.append(1)
+        if len(seen) == 2:
+            raise StopIteration
+        return real(plan, records)
+
+    monkeypatch.setattr(engines, "screen_chunk", second_stops)
+    monkeypatch.setattr(engines, "start_method", lambda: "spawn")
+    monkeypatch.setattr(batch.workers, "default_jobs", lambda busy=None: 1)  # no pool: all here
+    p = batch.make_plan(load_rules(rules), None, None, "jsonl")
+    with pytest.raises(RuntimeError, match="StopIteration"):
+        batch.run_batch(batch.BatchInput(cohort), p, lambda _: None, jobs=jobs)
+
+
+def test_spawned_workers_start_without_held_interrupts(rules, cohort, small_chunks, monkeypatch):
+    """Spawning writes each worker's start to a pipe: with interrupts held, a worker that died
+    before reading it would leave the run deaf to Ctrl-C."""
+    monkeypatch.setattr(engines, "start_method", lambda: "spawn")
+
+    def held() -> None:
+        raise AssertionError("interrupts held while spawning")
+
+    monkeypatch.setattr(batch.workers, "interrupts_held", held)
+    p = batch.make_plan(load_rules(rules), None, None, "jsonl")
+    out: list[str] = []
+    batch.run_batch(batch.BatchInput(cohort), p, out.append, jobs=2)
+    alone: list[str] = []
+    batch.run_batch(batch.BatchInput(cohort), p, alone.append, jobs=1)
+    assert out == alone
 
 
 def test_the_default_does_not_wait_to_measure_a_small_input(rules, cohort, small_chunks, monkeypatch, capsys):

@@ -24,7 +24,6 @@ A worker that dies (killed by a signal, by the out-of-memory killer) stops the r
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
 import os
 from collections import deque
@@ -40,9 +39,11 @@ __all__ = ["DASK_CONNECT_TIMEOUT", "Engine", "chunks", "dask", "local", "remote_
 
 Engine = Literal["local", "dask"]
 DASK_CONNECT_TIMEOUT = "10s"
-# Chunks per worker that the default needs left before it starts a pool (measured: with 2 workers
-# and 250 trials, a pool over 3 chunks left is no faster than this process, over 15 it is 1.4×).
-DEFAULT_POOL_CHUNKS = 4
+# Chunks per worker that the default needs left before it starts a pool (measured with 2 workers:
+# over 3 chunks left a pool is no faster than this process; over 7, 1.5× faster; over 15, 1.4×).
+DEFAULT_POOL_CHUNKS = 2
+CHUNK_BYTES = 4 << 20  # the text of a chunk's records: at most about this much
+AHEAD_BYTES = 32 << 20  # read ahead to count the chunks left: at most about this much
 WORKER_DIED = "a worker process ended abruptly (killed by a signal, or out of memory?); the run was stopped"
 
 
@@ -50,10 +51,18 @@ class _Future(Protocol):
     def result(self) -> Any: ...
 
 
-def chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
-    """The records in lists of ``size`` (the last one shorter)."""
-    it = iter(records)
-    while chunk := list(itertools.islice(it, size)):
+def chunks(records: Iterable[Record], size: int, most_bytes: int = CHUNK_BYTES) -> Iterator[list[Record]]:
+    """The records in lists of ``size``, or fewer when their text reaches ``most_bytes`` (large
+    profiles, FHIR bundles in JSON Lines: what a chunk holds stays bounded), the last one shorter."""
+    chunk: list[Record] = []
+    held = 0
+    for record in records:
+        chunk.append(record)
+        held += len(record.text) if record.text is not None else 0
+        if len(chunk) >= size or held >= most_bytes:
+            yield chunk
+            chunk, held = [], 0
+    if chunk:
         yield chunk
 
 
@@ -126,18 +135,20 @@ def local(plan: Plan, work: Iterable[list[Record]], jobs: int | None) -> Iterato
       tables and the memos of facts and statuses filled: about twice a later chunk) is paid once
       for all of them, not once by each.
     * ``jobs`` None (the default, :func:`~.workers.default_jobs`): a pool only of as many
-      workers as have :data:`DEFAULT_POOL_CHUNKS` chunks each left (fewer are done sooner here:
-      the pool's start and the results' trip back cost about what the workers would save).  Forking,
-      chunks are screened here until the sample of how busy the CPUs are
-      (:data:`~.workers.SAMPLE_SECONDS`) is long enough, this process's own share taken out of
-      it, so the default waits for nothing; otherwise the sample is taken, only when enough
-      chunks are left.
+      workers as have :data:`DEFAULT_POOL_CHUNKS` chunks each left (fewer are done as soon here:
+      the pool's start and the results' trip back cost about what the workers would save),
+      counted by reading ahead, at most :data:`AHEAD_BYTES` of profiles (that many left is
+      plenty for every worker).  Forking, chunks are screened here until the sample of how busy
+      the CPUs are (:data:`~.workers.SAMPLE_SECONDS`) is long enough, this process's own share
+      taken out of it, so the default waits for nothing; otherwise the sample is taken, only
+      when enough chunks are left.
     * ``jobs`` given: a pool for two chunks left or more."""
     work = iter(work)
     if jobs is not None and jobs <= 1:
-        yield from map(functools.partial(screen_chunk, plan), work)
+        for chunk in work:  # (not map: a StopIteration from a chunk would end the run as done)
+            yield screen_chunk(plan, chunk)
         return
-    ahead, work = _ahead(work, 2)
+    ahead, _, work = _ahead(work, 2)
     measure: Callable[[], float | None] | None = None
     if ahead >= 2 and start_method() == "fork":
         from .workers import SAMPLE_SECONDS, CpuSample
@@ -150,27 +161,39 @@ def local(plan: Plan, work: Iterable[list[Record]], jobs: int | None) -> Iterato
         busy = sample.busy(own=True)
         measure = lambda: busy  # noqa: E731
     if jobs is None:
-        ahead, work = _ahead(work, 2 * DEFAULT_POOL_CHUNKS)  # the least any pool needs
-        if ahead >= 2 * DEFAULT_POOL_CHUNKS:
+        ahead, plenty, work = _ahead(work, 2 * DEFAULT_POOL_CHUNKS)  # the least any pool needs
+        if ahead >= 2 * DEFAULT_POOL_CHUNKS or plenty:
             from .workers import default_jobs
 
             jobs = default_jobs(measure)
-            ahead, work = _ahead(work, jobs * DEFAULT_POOL_CHUNKS)
-            jobs = max(1, min(jobs, ahead // DEFAULT_POOL_CHUNKS))  # as many as the chunks allow
+            ahead, plenty, work = _ahead(work, jobs * DEFAULT_POOL_CHUNKS)
+            if not plenty:  # as many workers as the chunks left allow
+                jobs = max(1, min(jobs, ahead // DEFAULT_POOL_CHUNKS))
     elif jobs > 1:
-        ahead, work = _ahead(work, 2)
+        ahead, _, work = _ahead(work, 2)
         if ahead < 2:
             jobs = 1
     if jobs is not None and jobs > 1:
         yield from _pool(plan, work, jobs)
         return
-    yield from map(functools.partial(screen_chunk, plan), work)
+    for chunk in work:
+        yield screen_chunk(plan, chunk)
 
 
-def _ahead(work: Iterator[list[Record]], n: int) -> tuple[int, Iterator[list[Record]]]:
-    """How many chunks are left, counted up to ``n`` (read ahead and put back)."""
-    first = list(itertools.islice(work, n))
-    return len(first), itertools.chain(first, work)
+def _ahead(work: Iterator[list[Record]], n: int) -> tuple[int, bool, Iterator[list[Record]]]:
+    """How many chunks are left, counted up to ``n`` (read ahead and put back), and whether
+    counting stopped early, past two chunks, at :data:`AHEAD_BYTES` of text read ahead (then
+    there are plenty)."""
+    first: list[list[Record]] = []
+    held = 0
+    plenty = False
+    for chunk in work:
+        first.append(chunk)
+        held += sum(len(r.text) for r in chunk if r.text is not None)
+        plenty = held >= AHEAD_BYTES and len(first) >= 2
+        if len(first) >= n or plenty:
+            break
+    return len(first), plenty, itertools.chain(first, work)
 
 
 def start_method() -> str:
@@ -203,7 +226,7 @@ def _pool(plan: Plan, work: Iterable[list[Record]], jobs: int) -> Iterator[Chunk
         initializer=_init_worker,
         initargs=(plan, os.getpid()),
     )
-    started: list[bool] = []
+    started: list[bool] = [] if method == "fork" else [True]
 
     def submit(chunk: list[Record]) -> _Future:
         if started:
@@ -211,7 +234,9 @@ def _pool(plan: Plan, work: Iterable[list[Record]], jobs: int) -> Iterator[Chunk
         from .workers import interrupts_held
 
         started.append(True)
-        with interrupts_held():  # the first submit forks the workers
+        # The first submit forks every worker, and writes to no pipe (spawning does: held
+        # interrupts could not stop a write to a worker that died before reading it).
+        with interrupts_held():
             return pool.submit(_pool_chunk, chunk)
 
     try:
