@@ -118,11 +118,30 @@ def test_the_oncotree_rows_kept_are_the_flat_file_s(store):
 
 def test_a_kept_table_of_another_shape_is_parsed_again(store):
     parse = lambda text: text.split()  # noqa: E731
-    assert diskcache.parsed("a b", b"words-1\0", parse, list) == ["a", "b"]
+    words = lambda t: isinstance(t, list) and all(isinstance(w, str) for w in t)  # noqa: E731
+    assert diskcache.parsed("a b", b"words-1\0", parse, words) == ["a", "b"]
     (entry,) = _entries(store)
     doc = json.loads(entry.read_bytes())
-    doc["table"] = {"a": 1}  # a dict where a list was kept
-    entry.write_text(json.dumps(doc))
-    assert diskcache.parsed("a b", b"words-1\0", parse, list) == ["a", "b"]
-    assert diskcache.parsed("a b", b"words-2\0", lambda t: t.split("b"), list) == ["a ", ""]
+    for forged in ({"a": 1}, [1, 2], None):  # a dict where a list was kept, numbers, nothing
+        doc["table"] = forged
+        entry.write_text(json.dumps(doc))
+        assert diskcache.parsed("a b", b"words-1\0", parse, words) == ["a", "b"]
+    assert diskcache.parsed("a b", b"words-2\0", lambda t: t.split("b"), words) == ["a ", ""]
     assert len(_entries(store)) == 2  # another parser: another entry
+
+
+@pytest.mark.parametrize("forged", [[], [["X"]], [{"code": "X"}], [[1, 2, 3, 4]], [["a", "b", "c", None]]])
+def test_a_kept_oncotree_that_is_not_its_rows_is_read_again_from_the_file(store, forged):
+    from eligimatch import ontology
+
+    ontology.oncotree.cache_clear()
+    whole = len(ontology.oncotree().nodes)
+    (entry,) = _entries(store)
+    doc = json.loads(entry.read_bytes())
+    doc["table"] = forged
+    entry.write_text(json.dumps(doc))
+    ontology.oncotree.cache_clear()
+    try:
+        assert len(ontology.oncotree().nodes) == whole == 898
+    finally:
+        ontology.oncotree.cache_clear()

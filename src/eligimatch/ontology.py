@@ -77,8 +77,17 @@ def oncotree() -> OncoTree:
     """The tree, read once from the shipped flat file (its rows kept in the cache of parsed
     tables, :func:`.diskcache.parsed`)."""
     path = resources.files("eligimatch.data").joinpath("oncotree/oncotree_2025_10_03_flat.tsv")
-    rows = parsed(path.read_text(encoding="utf-8"), b"oncotree-tsv-1\0", _rows, list)
+    rows = parsed(path.read_text(encoding="utf-8"), b"oncotree-tsv-1\0", _rows, _valid)
     return OncoTree({code: Node(code, name, parent or None, main) for code, name, parent, main in rows})
+
+
+def _valid(rows: object) -> bool:
+    """Rows as :func:`_rows` gives them: some, each four strings."""
+    return (
+        isinstance(rows, list)
+        and bool(rows)
+        and all(type(r) is list and len(r) == 4 and all(type(x) is str for x in r) for r in rows)
+    )
 
 
 def _rows(text: str) -> list[list[str]]:
