@@ -163,4 +163,4 @@ def test_the_cli_help_states_the_rule(capsys):
     assert code == 0
     text = " ".join(out.split())
     assert "the CPUs free now" in text and "1-minute load average" in text
-    assert "at least 1" in text
+    assert "at least 1" in text and "two chunks each left" in text

@@ -141,8 +141,8 @@ def screen_batch(
             min=1,
             help="Worker processes (default: the CPUs free now: those this "
             "process may use, less the busy ones by the smaller of the 1-minute load average and a "
-            "0.1 s sample of /proc/stat, rounded, at least 1). An input of one chunk is screened "
-            "in-process.",
+            "0.1 s sample of /proc/stat, rounded, at least 1, and no more than have two chunks "
+            "each left). An input of one chunk is screened in-process.",
         ),
     ] = None,
     engine: Annotated[
