@@ -306,12 +306,15 @@ def test_the_default_number_of_jobs_is_measured_only_for_a_pool(
     assert alone[1] == out
 
 
-def test_forked_workers_start_after_this_process_screened_the_first_chunk(
+def test_the_default_screens_here_while_it_measures_then_forks_warm_workers(
     rules, cohort, small_chunks, monkeypatch, tmp_path
 ):
-    """The workers inherit a warm process (what a process's first chunk costs more is paid once),
-    and the output is the same as with one job."""
+    """Without --jobs, the first chunk is screened here while the CPUs are sampled, and the
+    forked workers inherit what it prepared; with --jobs 2 the pool screens every chunk; the
+    output is the same as with one job."""
     monkeypatch.setattr(engines, "start_method", lambda: "fork")
+    monkeypatch.setattr(batch.workers, "SAMPLE_SECONDS", 0.0)  # over after the first chunk
+    monkeypatch.setattr(batch.workers, "default_jobs", lambda busy=None: 2)
     log = tmp_path / "pids"
     real = engines.screen_chunk
 
@@ -322,18 +325,23 @@ def test_forked_workers_start_after_this_process_screened_the_first_chunk(
 
     monkeypatch.setattr(engines, "screen_chunk", logged)
     p = batch.make_plan(load_rules(rules), None, None, "jsonl")
-    outs: dict[int, list[str]] = {}
-    for jobs in (2, 1):
+    here = str(os.getpid())
+    outs: dict[int | None, list[str]] = {}
+    for jobs in (None, 2, 1):
         log.unlink(missing_ok=True)
         outs[jobs] = []
         batch.run_batch(batch.BatchInput(cohort), p, outs[jobs].append, jobs=jobs)
         screened = [line.split() for line in log.read_text().splitlines()]
         assert len(screened) == 7  # 27 profiles in chunks of 4
-        if jobs == 2:
-            assert screened[0] == [str(os.getpid()), f"{cohort}:1"]
-            assert {pid for pid, _ in screened[1:]} - {str(os.getpid())}  # the rest in workers
-            assert str(os.getpid()) not in {pid for pid, _ in screened[1:]}
-    assert outs[2] == outs[1]
+        pids = [pid for pid, _ in screened]
+        if jobs is None:
+            assert screened[0] == [here, f"{cohort}:1"]
+            assert here not in pids[1:]  # the rest in workers
+        elif jobs == 2:
+            assert here not in pids
+        else:
+            assert set(pids) == {here}
+    assert outs[None] == outs[2] == outs[1]
 
 
 @pytest.mark.parametrize("method", ["fork", "spawn"])

@@ -130,54 +130,50 @@ def local(plan: Plan, work: Iterable[list[Record]], jobs: int | None) -> Iterato
     """Screen the chunks in this process or in a pool of ``jobs`` worker processes.
 
     * One job, or one chunk: in this process.
-    * Where workers are forked, the first chunk is screened here before the pool starts, so that
-      they start warm: what the first chunk of a process costs more (numpy imported, the graph's
-      tables and the memos of facts and statuses filled: about twice a later chunk) is paid once
-      for all of them, not once by each.
-    * ``jobs`` None (the default, :func:`~.workers.default_jobs`): a pool only of as many
-      workers as have :data:`DEFAULT_POOL_CHUNKS` chunks each left (fewer are done as soon here:
-      the pool's start and the results' trip back cost about what the workers would save),
-      counted by reading ahead, at most :data:`AHEAD_BYTES` of profiles (that many left is
-      plenty for every worker).  Forking, chunks are screened here until the sample of how busy
-      the CPUs are (:data:`~.workers.SAMPLE_SECONDS`) is long enough, this process's own share
-      taken out of it, so the default waits for nothing; otherwise the sample is taken, only
-      when enough chunks are left.
-    * ``jobs`` given: a pool for two chunks left or more."""
+    * ``jobs`` given: a pool from the start (its workers prepare what a first chunk prepares at
+      the same time, each for itself).
+    * ``jobs`` None (the default, :func:`~.workers.default_jobs`): chunks are screened here
+      until the sample of how busy the CPUs are (:data:`~.workers.SAMPLE_SECONDS`) is long
+      enough, this process's own share taken out of it, so measuring waits for nothing (and
+      forked workers inherit what those chunks prepared: numpy, the graph's tables, the memos
+      of facts and statuses).  Then a pool only of as many workers as have
+      :data:`DEFAULT_POOL_CHUNKS` chunks each left (fewer are done about as soon here: the
+      pool's start and the results' trip back cost what the workers would save), counted by
+      reading ahead, at most :data:`AHEAD_BYTES` of profiles (that many left is plenty for
+      every worker)."""
     work = iter(work)
-    if jobs is not None and jobs <= 1:
-        for chunk in work:  # (not map: a StopIteration from a chunk would end the run as done)
-            yield screen_chunk(plan, chunk)
-        return
-    ahead, _, work = _ahead(work, 2)
-    measure: Callable[[], float | None] | None = None
-    if ahead >= 2 and start_method() == "fork":
-        from .workers import SAMPLE_SECONDS, CpuSample
-
-        sample = CpuSample()
-        for chunk in work:  # one chunk, and for the default until the sample is long enough
-            yield screen_chunk(plan, chunk)
-            if jobs is not None or sample.seconds() >= SAMPLE_SECONDS:
-                break
-        busy = sample.busy(own=True)
-        measure = lambda: busy  # noqa: E731
-    if jobs is None:
-        ahead, plenty, work = _ahead(work, 2 * DEFAULT_POOL_CHUNKS)  # the least any pool needs
-        if ahead >= 2 * DEFAULT_POOL_CHUNKS or plenty:
-            from .workers import default_jobs
-
-            jobs = default_jobs(measure)
-            ahead, plenty, work = _ahead(work, jobs * DEFAULT_POOL_CHUNKS)
-            if not plenty:  # as many workers as the chunks left allow
-                jobs = max(1, min(jobs, ahead // DEFAULT_POOL_CHUNKS))
-    elif jobs > 1:
+    workers = 1
+    if jobs is None or jobs > 1:
         ahead, _, work = _ahead(work, 2)
-        if ahead < 2:
-            jobs = 1
-    if jobs is not None and jobs > 1:
-        yield from _pool(plan, work, jobs)
+        if ahead >= 2 and jobs is not None:
+            workers = jobs
+        elif ahead >= 2:
+            from .workers import SAMPLE_SECONDS, CpuSample
+
+            sample = CpuSample()
+            for chunk in work:
+                yield screen_chunk(plan, chunk)
+                if sample.seconds() >= SAMPLE_SECONDS:
+                    break
+            workers, work = _default_workers(sample.busy(own=True), work)
+    if workers > 1:
+        yield from _pool(plan, work, workers)
         return
-    for chunk in work:
+    for chunk in work:  # (not map: a StopIteration from a chunk would end the run as done)
         yield screen_chunk(plan, chunk)
+
+
+def _default_workers(busy: float | None, work: Iterator[list[Record]]) -> tuple[int, Iterator[list[Record]]]:
+    """The default number of workers for the chunks left (``busy``: the CPUs other processes
+    keep busy, None when not known), and the chunks."""
+    ahead, plenty, work = _ahead(work, 2 * DEFAULT_POOL_CHUNKS)  # the least any pool needs
+    if ahead < 2 * DEFAULT_POOL_CHUNKS and not plenty:
+        return 1, work
+    from .workers import default_jobs
+
+    jobs = default_jobs(lambda: busy)
+    ahead, plenty, work = _ahead(work, jobs * DEFAULT_POOL_CHUNKS)
+    return (jobs if plenty else max(1, min(jobs, ahead // DEFAULT_POOL_CHUNKS))), work
 
 
 def _ahead(work: Iterator[list[Record]], n: int) -> tuple[int, bool, Iterator[list[Record]]]:
