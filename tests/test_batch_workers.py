@@ -386,8 +386,17 @@ def test_chunks_hold_a_bounded_amount_of_text():
     records = [batch.Record(f"r:{i}", b"x" * (1 << 20)) for i in range(10)]  # 1 MB profiles
     assert [len(c) for c in engines.chunks(records, 1024)] == [4, 4, 2]
     assert [len(c) for c in engines.chunks(records, 3)] == [3, 3, 3, 1]
-    files = [batch.Record(f"f{i}.json") for i in range(5)]  # read later, by the worker
-    assert [len(c) for c in engines.chunks(files, 2, most_bytes=1)] == [2, 2, 1]
+    missing = [batch.Record(f"f{i}.json") for i in range(5)]  # unreadable: reported when screened
+    assert [len(c) for c in engines.chunks(missing, 2, most_bytes=1)] == [2, 2, 1]
+
+
+def test_a_directory_of_large_profiles_is_chunked_by_the_files_sizes(tmp_path):
+    """(its records are read by whoever screens them: their files' sizes bound the chunks)"""
+    for i in range(10):
+        (tmp_path / f"p{i:02d}.json").write_bytes(b" " * (300_000 if i < 7 else 10))
+    records = list(batch.BatchInput(tmp_path))
+    assert all(r.text is None for r in records)
+    assert [len(c) for c in engines.chunks(records, 1024, most_bytes=1_000_000)] == [4, 6]
 
 
 def test_counting_chunks_ahead_stops_at_a_bounded_amount_of_text(monkeypatch):

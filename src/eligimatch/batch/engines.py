@@ -52,18 +52,32 @@ class _Future(Protocol):
 
 
 def chunks(records: Iterable[Record], size: int, most_bytes: int = CHUNK_BYTES) -> Iterator[list[Record]]:
-    """The records in lists of ``size``, or fewer when their text reaches ``most_bytes`` (large
-    profiles, FHIR bundles in JSON Lines: what a chunk holds stays bounded), the last one shorter."""
+    """The records in lists of ``size``, or fewer when their profiles reach ``most_bytes`` (large
+    profiles, FHIR bundles: what a chunk holds and costs stays bounded, and a run of large
+    profiles still makes chunks enough for every worker), the last one shorter."""
     chunk: list[Record] = []
     held = 0
     for record in records:
         chunk.append(record)
-        held += len(record.text) if record.text is not None else 0
+        held += _size(record)
         if len(chunk) >= size or held >= most_bytes:
             yield chunk
             chunk, held = [], 0
     if chunk:
         yield chunk
+
+
+def _size(record: Record) -> int:
+    """The bytes of a record's profile: its text, or for a file of a directory the file's size
+    (0 when it cannot be known: the record is reported when it is screened)."""
+    if record.text is not None:
+        return len(record.text)
+    if record.refused is not None:
+        return 0
+    try:
+        return os.stat(record.source).st_size
+    except (OSError, ValueError):
+        return 0
 
 
 def _ordered(
