@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -33,20 +34,21 @@ class Duration:
 
     def before(self, when: date) -> date:
         """The date this duration before ``when`` (day clamped to the month's length)."""
-        hit = _BEFORE.get((id(self), when))
-        if hit is not None and hit[0] is self:
-            return hit[1]
-        got = self._before(when)
-        remember(_BEFORE, (id(self), when), (self, got), _MEMO_MAX)
-        return got
+        return self._remembered(_BEFORE, when, self._before)
 
     def after(self, when: date) -> date:
         """The date this duration after ``when`` (day clamped to the month's length)."""
-        hit = _AFTER.get((id(self), when))
+        return self._remembered(_AFTER, when, self._after)
+
+    def _remembered(
+        self, memo: dict[tuple[int, date], tuple[Duration, date]], when: date, compute: Callable[[date], date]
+    ) -> date:
+        """``compute(when)``, kept in ``memo`` under this duration (by identity) and ``when``."""
+        hit = memo.get((id(self), when))
         if hit is not None and hit[0] is self:
             return hit[1]
-        got = self._after(when)
-        remember(_AFTER, (id(self), when), (self, got), _MEMO_MAX)
+        got = compute(when)
+        remember(memo, (id(self), when), (self, got), _MEMO_MAX)
         return got
 
     def _before(self, when: date) -> date:
